@@ -1,0 +1,3 @@
+#!/usr/bin/env node
+// kubectl plugin entry: `kubectl sockeye audit` runs `sockeye audit`.
+import './sockeye.js';

@@ -1,0 +1,64 @@
+import { readFileSync } from 'node:fs';
+import { commands } from '../cli/commands.ts';
+import { type CommandIO, ExitCode, UsageError } from '../cli/io.ts';
+
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
+function usage(): string {
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
+  return [
+    'sockeye: finds the Kubernetes backends that refuse connections, and says why.',
+    '',
+    'Usage: sockeye COMMAND [flags]',
+    '',
+    'Commands:',
+    ...lines,
+    '',
+    'Run `sockeye COMMAND --help` for the flags of one command.',
+  ].join('\n');
+}
+
+export async function main(argv: readonly string[], io?: CommandIO): Promise<number> {
+  const controller = new AbortController();
+  const onSignal = () => controller.abort();
+  const realIO: CommandIO = io ?? {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stdin: process.stdin,
+    env: process.env,
+    signal: controller.signal,
+  };
+  if (!io) {
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  }
+  const [name, ...rest] = argv;
+  try {
+    if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+      realIO.stdout.write(`${usage()}\n`);
+      return name === undefined ? ExitCode.usage : ExitCode.ok;
+    }
+    if (name === '--version' || name === 'version') {
+      realIO.stdout.write(`sockeye ${version()}\n`);
+      return ExitCode.ok;
+    }
+    const entry = commands[name];
+    if (!entry) throw new UsageError(`unknown command "${name}"; run \`sockeye --help\` for the list`);
+    const command = await entry.load();
+    return await command(rest, realIO);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      realIO.stderr.write(`sockeye: ${err.message}\n`);
+      return ExitCode.usage;
+    }
+    throw err;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}

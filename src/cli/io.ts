@@ -1,0 +1,26 @@
+import type { Readable, Writable } from 'node:stream';
+
+/** The process edges a command touches, injected so commands run in tests without a terminal. */
+export interface CommandIO {
+  readonly stdout: Writable & { isTTY?: boolean };
+  readonly stderr: Writable & { isTTY?: boolean };
+  readonly stdin: Readable & { isTTY?: boolean };
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Aborted on SIGINT/SIGTERM by the entry point. */
+  readonly signal: AbortSignal;
+}
+
+/** A command returns its exit code; it throws only for bugs. */
+export type Command = (argv: readonly string[], io: CommandIO) => Promise<number>;
+
+/** Exit codes shared by every command. */
+export const ExitCode = {
+  ok: 0,
+  findings: 1,
+  usage: 2,
+} as const;
+
+/** A usage error names the flag or value that is wrong; commands print it and exit 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
