@@ -14,9 +14,19 @@ export default defineConfig({
         },
       },
       {
+        // Real sockets on loopback and in network namespaces the tests create themselves; no cluster.
+        test: {
+          name: 'net',
+          include: ['test/net/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 60_000,
+        },
+      },
+      {
         test: {
           name: 'integration',
           include: ['test/**/*.test.ts'],
+          exclude: ['test/net/**'],
           environment: 'node',
           globalSetup: ['test/setup/cluster.global.ts'],
           testTimeout: 120_000,
