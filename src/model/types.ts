@@ -1,0 +1,168 @@
+/**
+ * sockeye's own small view of the Kubernetes objects its rules read. Only the fields a rule needs; built
+ * from the API objects in exactly one place (../kube/convert.ts) so the rules never touch the client's
+ * heavy, everything-optional types.
+ */
+
+export type Labels = Readonly<Record<string, string>>;
+
+export type Protocol = 'TCP' | 'UDP' | 'SCTP';
+
+export type ObjectKind = 'Service' | 'Pod' | 'Namespace';
+
+/** Which object a finding is about. */
+export interface ObjectRef {
+  readonly kind: ObjectKind;
+  /** Empty for Namespaces (cluster-scoped). */
+  readonly namespace: string;
+  readonly name: string;
+  readonly uid: string;
+}
+
+/** `metav1.LabelSelector`: both parts must match; an empty selector matches everything. */
+export interface LabelSelector {
+  readonly matchLabels: Labels;
+  readonly matchExpressions: readonly LabelSelectorRequirement[];
+}
+
+export interface LabelSelectorRequirement {
+  readonly key: string;
+  readonly operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
+  readonly values: readonly string[];
+}
+
+export type ServiceType = 'ClusterIP' | 'NodePort' | 'LoadBalancer' | 'ExternalName';
+
+export interface ServicePort {
+  /** Empty when the Service has a single unnamed port. */
+  readonly name: string;
+  readonly port: number;
+  readonly protocol: Protocol;
+  /** A number, or the name of a containerPort resolved per pod. Defaults to `port`. */
+  readonly targetPort: number | string;
+}
+
+export interface Service {
+  readonly namespace: string;
+  readonly name: string;
+  readonly uid: string;
+  readonly type: ServiceType;
+  /** Undefined (or empty) for a selector-less Service, whose EndpointSlices someone else manages. */
+  readonly selector?: Labels | undefined;
+  readonly ports: readonly ServicePort[];
+  readonly publishNotReadyAddresses: boolean;
+  readonly annotations: Labels;
+}
+
+export type AddressType = 'IPv4' | 'IPv6' | 'FQDN';
+
+export interface EndpointSlicePort {
+  /** Equals the Service port's name. */
+  readonly name: string;
+  /** Undefined when no pod of this slice defines the named targetPort. */
+  readonly port?: number | undefined;
+  readonly protocol: Protocol;
+}
+
+export interface Endpoint {
+  readonly addresses: readonly string[];
+  /** A nil `ready` means ready (API convention). */
+  readonly ready: boolean;
+  readonly serving: boolean;
+  readonly terminating: boolean;
+  readonly targetRef?:
+    | { readonly kind: string; readonly namespace: string; readonly name: string; readonly uid: string }
+    | undefined;
+  readonly nodeName?: string | undefined;
+}
+
+export interface EndpointSlice {
+  readonly namespace: string;
+  readonly name: string;
+  /** From the `kubernetes.io/service-name` label. */
+  readonly serviceName: string;
+  readonly addressType: AddressType;
+  readonly ports: readonly EndpointSlicePort[];
+  readonly endpoints: readonly Endpoint[];
+}
+
+export interface ContainerPort {
+  readonly name?: string | undefined;
+  readonly containerPort: number;
+  readonly protocol: Protocol;
+}
+
+/** What a container's readiness probe checks: a port (httpGet, tcpSocket, grpc), a command, or nothing. */
+export type ReadinessCheck =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'exec' }
+  | { readonly kind: 'port'; readonly port: number | string };
+
+export interface Container {
+  readonly name: string;
+  readonly ports: readonly ContainerPort[];
+  readonly readiness: ReadinessCheck;
+}
+
+export type PodPhase = 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Unknown';
+
+export interface Pod {
+  readonly namespace: string;
+  readonly name: string;
+  readonly uid: string;
+  readonly labels: Labels;
+  readonly annotations: Labels;
+  readonly phase: PodPhase;
+  /** `status.podIPs` (falling back to `status.podIP`): one per family on dual-stack clusters. */
+  readonly podIPs: readonly string[];
+  /** The pod's `Ready` condition is True. */
+  readonly ready: boolean;
+  readonly containers: readonly Container[];
+  readonly hostNetwork: boolean;
+  readonly deletionTimestamp?: Date | undefined;
+  /** `status.startTime`: when the kubelet acknowledged the pod. */
+  readonly startTime?: Date | undefined;
+  readonly nodeName?: string | undefined;
+}
+
+export interface IPBlock {
+  readonly cidr: string;
+  readonly except: readonly string[];
+}
+
+/** One `from` (or `to`) entry. A peer with both selectors means pods matching both. */
+export interface NetworkPolicyPeer {
+  readonly podSelector?: LabelSelector | undefined;
+  readonly namespaceSelector?: LabelSelector | undefined;
+  readonly ipBlock?: IPBlock | undefined;
+}
+
+export interface NetworkPolicyPort {
+  readonly protocol: Protocol;
+  /** Undefined means every port; a string is a named containerPort of the selected pod. */
+  readonly port?: number | string | undefined;
+  readonly endPort?: number | undefined;
+}
+
+/** An ingress or egress rule; an empty `peers` list means every peer, an empty `ports` list every port. */
+export interface NetworkPolicyRule {
+  readonly peers: readonly NetworkPolicyPeer[];
+  readonly ports: readonly NetworkPolicyPort[];
+}
+
+export interface NetworkPolicy {
+  readonly namespace: string;
+  readonly name: string;
+  readonly podSelector: LabelSelector;
+  /** Defaulted as the API server does: Ingress always, Egress when egress rules exist. */
+  readonly policyTypes: readonly ('Ingress' | 'Egress')[];
+  readonly ingress: readonly NetworkPolicyRule[];
+  readonly egress: readonly NetworkPolicyRule[];
+}
+
+export interface Namespace {
+  readonly name: string;
+  readonly uid: string;
+  readonly labels: Labels;
+  readonly annotations: Labels;
+}

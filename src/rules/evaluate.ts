@@ -1,0 +1,458 @@
+/**
+ * evaluate(): cluster state + probe outcomes -> findings. Rules are pure functions kept in ordered chains
+ * (cert-manager's policy chains): within a chain the first rule that finds something wins, so one problem
+ * is reported once, by its most specific reason. Separate chains report independent problems.
+ */
+import { type AnnotationLayer, type KnownPorts, parseLayer } from '../config/annotations.ts';
+import type { ObjectRef, Pod, Service } from '../model/types.ts';
+import { isTargetFailure, type Outcome } from '../probe/outcome.ts';
+import { hintFor, MESSAGES, nameList, type Reason, severityOf } from './catalog.ts';
+import {
+  buildContext,
+  type Context,
+  judgedTargets,
+  type PodPortView,
+  type PodView,
+  type PortOutcomes,
+  probedTargets,
+  targetEvidence,
+  targetName,
+} from './context.ts';
+import { networkPolicyVerdict } from './netpol.ts';
+import { formatSelector } from './selectors.ts';
+import type { EvaluateInput, Evidence, Finding, PortRef, PreviousFinding } from './types.ts';
+import {
+  declaredPorts,
+  hasSelector,
+  isLive,
+  namespaceRef,
+  portLabel,
+  refOf,
+  resolveTargetPort,
+  type ServicePortView,
+  type ServiceView,
+  servicePortLabel,
+} from './view.ts';
+
+export function evaluate(input: EvaluateInput): Finding[] {
+  const ctx = buildContext(input);
+  const findings = [
+    ...invalidConfiguration(ctx),
+    ...ctx.services.flatMap((v) => (v.skip === undefined ? runChains(SERVICE_CHAINS, v, ctx) : [])),
+    ...ctx.pods.flatMap((v) =>
+      v.skip === undefined ? v.ports.flatMap((port) => runChain(POD_PORT_CHAIN, { view: v, port }, ctx)) : [],
+    ),
+  ];
+  return [...findings, ...targetsRecovered(input.previous ?? [], findings, ctx)];
+}
+
+type Rule<T> = (subject: T, ctx: Context) => Finding[];
+
+function runChain<T>(chain: readonly Rule<T>[], subject: T, ctx: Context): Finding[] {
+  for (const rule of chain) {
+    const found = rule(subject, ctx);
+    if (found.length > 0) return found;
+  }
+  return [];
+}
+
+function runChains<T>(chains: readonly (readonly Rule<T>[])[], subject: T, ctx: Context): Finding[] {
+  return chains.flatMap((chain) => runChain(chain, subject, ctx));
+}
+
+function finding(
+  reason: Reason,
+  object: ObjectRef,
+  message: string,
+  port?: PortRef,
+  evidence: Partial<Evidence> = {},
+): Finding {
+  return {
+    reason,
+    severity: severityOf(reason),
+    object,
+    port,
+    message,
+    hint: hintFor(reason),
+    evidence: {
+      pods: evidence.pods ?? [],
+      outcomes: evidence.outcomes ?? [],
+      policies: evidence.policies ?? [],
+    },
+  };
+}
+
+const podRefs = (pods: readonly Pod[]) => pods.map((p) => ({ namespace: p.namespace, name: p.name }));
+
+// ---------------------------------------------------------------------------------------------------------
+// Service rules. Chain 1: is there anything to send to, and does it answer? Chain 2: do the ports line up?
+
+const SERVICE_CHAINS: readonly (readonly Rule<ServiceView>[])[] = [
+  [noEndpoints, noReadyEndpoints, portHealth],
+  [targetPortMismatch],
+];
+
+/** Why a matched pod is not a usable endpoint, for NoEndpoints' message. */
+function podState(p: Pod): string {
+  if (p.deletionTimestamp !== undefined) return `${p.name} terminating`;
+  if (p.phase === 'Succeeded' || p.phase === 'Failed') return `${p.name} ${p.phase}`;
+  if (p.podIPs.length === 0) return `${p.name} ${p.phase} without an IP`;
+  return `${p.name} ${p.phase}`;
+}
+
+function noEndpoints(v: ServiceView): Finding[] {
+  if (v.endpoints.some((e) => e.addresses.length > 0)) return [];
+  const svc = v.service;
+  const m = MESSAGES.NoEndpoints;
+  if (!hasSelector(svc) || svc.selector === undefined)
+    return [finding('NoEndpoints', v.ref, m.selectorless())];
+  const selector = formatSelector(svc.selector);
+  const pods = { pods: podRefs(v.matched) };
+  if (v.matched.length === 0) return [finding('NoEndpoints', v.ref, m.noPodMatches(selector, svc.namespace))];
+  const running = v.matched.filter((p) => isLive(p) && p.phase === 'Running' && p.podIPs.length > 0);
+  if (running.length === 0) {
+    return [finding('NoEndpoints', v.ref, m.noLivePod(selector, v.matched.map(podState)), undefined, pods)];
+  }
+  const names = running.map((p) => p.name);
+  return [finding('NoEndpoints', v.ref, m.controllerLag(selector, names), undefined, pods)];
+}
+
+function noReadyEndpoints(v: ServiceView): Finding[] {
+  if (v.service.publishNotReadyAddresses || v.endpoints.length === 0 || v.endpoints.some((e) => e.ready))
+    return [];
+  const states = v.endpoints.map(
+    (e) => `${e.targetRef?.name ?? e.addresses[0] ?? '?'} ${e.terminating ? 'terminating' : 'not ready'}`,
+  );
+  const pods = v.endpoints.flatMap((e) =>
+    e.targetRef ? [{ namespace: e.targetRef.namespace, name: e.targetRef.name }] : [],
+  );
+  return [
+    finding('NoReadyEndpoints', v.ref, MESSAGES.NoReadyEndpoints.noneReady(states), undefined, { pods }),
+  ];
+}
+
+function servicePortRef(pv: ServicePortView): PortRef {
+  return { name: pv.port.name, number: pv.port.port, protocol: pv.port.protocol };
+}
+
+/** NoHealthyTargets when every judged target of a port fails, TargetsRefusing when some do. */
+function portHealth(v: ServiceView, ctx: Context): Finding[] {
+  return v.ports.flatMap((pv) => {
+    if (pv.skip !== undefined) return [];
+    const probed = probedTargets(judgedTargets(pv.targets), ctx);
+    const failed = probed.filter((p) => isTargetFailure(p.outcome));
+    if (failed.length === 0) return [];
+    const tally = tallyFailures(failed);
+    const label = servicePortLabel(pv.port);
+    const evidence = {
+      pods: podRefs(failed.flatMap((f) => (f.target.pod ? [f.target.pod] : []))),
+      outcomes: probed.map((p) => targetEvidence(p.target, p.outcome)),
+    };
+    if (failed.length === probed.length) {
+      const message = MESSAGES.NoHealthyTargets.allFail(label, probed.length, tally);
+      return [finding('NoHealthyTargets', v.ref, message, servicePortRef(pv), evidence)];
+    }
+    const message = MESSAGES.TargetsRefusing.someFail(label, failed.length, probed.length, tally);
+    return [finding('TargetsRefusing', v.ref, message, servicePortRef(pv), evidence)];
+  });
+}
+
+/** "2 refused: web-1, web-2; 1 timeout: web-3", outcomes in a fixed order. */
+function tallyFailures(
+  failed: readonly { target: Parameters<typeof targetName>[0]; outcome: Outcome }[],
+): string {
+  const order: Outcome[] = ['refused', 'timeout', 'unreachable', 'reset'];
+  return order
+    .map((o) => failed.filter((f) => f.outcome === o).map((f) => targetName(f.target)))
+    .map((names, i) => (names.length === 0 ? '' : `${names.length} ${order[i]}: ${nameList(names)}`))
+    .filter((s) => s !== '')
+    .join('; ');
+}
+
+function targetPortMismatch(v: ServiceView): Finding[] {
+  if (!hasSelector(v.service) || v.selected.length === 0) return [];
+  const m = MESSAGES.TargetPortMismatch;
+  return v.ports.flatMap((pv) => {
+    if (pv.skip?.includes('ignore-ports')) return [];
+    const sp = pv.port;
+    const label = servicePortLabel(sp);
+    const at = servicePortRef(pv);
+    if (typeof sp.targetPort === 'number') {
+      const declared = v.selected.flatMap((p) => declaredPorts(p));
+      // Declaring ports is optional: only pods that declare some can be said to miss this one.
+      if (
+        declared.length === 0 ||
+        declared.some((d) => d.containerPort === sp.targetPort && d.protocol === sp.protocol)
+      ) {
+        return [];
+      }
+      const list = [
+        ...new Set(declared.map((d) => `${d.containerPort}/${d.protocol}${d.name ? ` (${d.name})` : ''}`)),
+      ];
+      const message = m.numberNotDeclared(label, `${sp.targetPort}/${sp.protocol}`, list);
+      return [finding('TargetPortMismatch', v.ref, message, at, { pods: podRefs(v.selected) })];
+    }
+    const missing = v.selected.filter((p) => resolveTargetPort(sp, p) === undefined);
+    if (missing.length === 0) return [];
+    const evidence = { pods: podRefs(missing) };
+    if (missing.length === v.selected.length) {
+      return [
+        finding(
+          'TargetPortMismatch',
+          v.ref,
+          m.nameUndefined(label, sp.targetPort, v.selected.length),
+          at,
+          evidence,
+        ),
+      ];
+    }
+    const names = missing.map((p) => p.name);
+    const message = m.rolloutSkew(
+      label,
+      sp.targetPort,
+      v.selected.length - missing.length,
+      v.selected.length,
+      names,
+    );
+    return [finding('TargetPortMismatch', v.ref, message, at, evidence)];
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Pod rules, per port: the most specific explanation of a refusal wins; a timeout is judged on its own.
+
+interface PodPort {
+  readonly view: PodView;
+  readonly port: PodPortView;
+}
+
+const POD_PORT_CHAIN: readonly Rule<PodPort>[] = [
+  listeningOnLoopbackOnly,
+  readyButRefusing,
+  portNotListening,
+  connectTimeout,
+];
+
+function podPortLabel(port: PodPortView): string {
+  return portLabel(port.name, port.number, 'TCP');
+}
+
+function podFinding(
+  reason: Reason,
+  s: PodPort,
+  o: PortOutcomes,
+  message: string,
+  policies: string[] = [],
+): Finding {
+  const { pod } = s.view;
+  const outcomes = [
+    ...o.byIP.map((b) => ({ ip: b.ip, port: s.port.number, outcome: b.outcome, pod: pod.name })),
+    ...o.loopback.map((outcome) => ({
+      ip: 'loopback',
+      port: s.port.number,
+      outcome,
+      pod: pod.name,
+      loopback: true,
+    })),
+  ];
+  const port: PortRef = { name: s.port.name, number: s.port.number, protocol: 'TCP' };
+  return finding(reason, refOf(pod), message, port, { pods: podRefs([pod]), outcomes, policies });
+}
+
+const ipsWith = (o: PortOutcomes, outcome: Outcome) =>
+  o.byIP.filter((b) => b.outcome === outcome).map((b) => b.ip);
+
+function listeningOnLoopbackOnly(s: PodPort, ctx: Context): Finding[] {
+  const o = ctx.podOutcomes(s.view.pod, s.port.number);
+  const refused = ipsWith(o, 'refused');
+  if (refused.length === 0 || ipsWith(o, 'open').length > 0 || !o.loopback.includes('open')) return [];
+  const message = MESSAGES.ListeningOnLoopbackOnly.loopbackOnly(podPortLabel(s.port), refused);
+  return [podFinding('ListeningOnLoopbackOnly', s, o, message)];
+}
+
+/** What the pod's readiness probes check, in words, relative to `port`. */
+function readinessText(pod: Pod, port: PodPortView): string {
+  const m = MESSAGES.ReadyButRefusing;
+  const checks = pod.containers.map((c) => c.readiness);
+  const ports = checks.flatMap((c) => (c.kind === 'port' ? [c.port] : []));
+  const resolved = ports.map((p) =>
+    typeof p === 'number' ? p : (declaredPorts(pod).find((d) => d.name === p)?.containerPort ?? p),
+  );
+  if (resolved.includes(port.number)) return m.samePort();
+  if (resolved.length > 0) return m.otherPort([...new Set(resolved.map(String))]);
+  return checks.some((c) => c.kind === 'exec') ? m.execProbe() : m.noProbe();
+}
+
+function readyButRefusing(s: PodPort, ctx: Context): Finding[] {
+  const { pod } = s.view;
+  if (!pod.ready || s.port.serving.length === 0) return [];
+  const o = ctx.podOutcomes(pod, s.port.number);
+  const refused = ipsWith(o, 'refused');
+  if (refused.length === 0) return [];
+  const services = nameList([...new Set(s.port.serving.map((x) => x.service.name))]);
+  const message = MESSAGES.ReadyButRefusing.refusing(
+    podPortLabel(s.port),
+    services,
+    refused,
+    readinessText(pod, s.port),
+  );
+  return [podFinding('ReadyButRefusing', s, o, message)];
+}
+
+/** A pod that is not Ready yet and started moments ago is still booting: refusing is expected. */
+function isBooting(pod: Pod, ctx: Context): boolean {
+  if (pod.ready || pod.startTime === undefined) return false;
+  return ctx.input.now.getTime() - pod.startTime.getTime() < ctx.index.options.startupGraceMs;
+}
+
+function portNotListening(s: PodPort, ctx: Context): Finding[] {
+  const o = ctx.podOutcomes(s.view.pod, s.port.number);
+  const refused = ipsWith(o, 'refused');
+  if (refused.length === 0 || isBooting(s.view.pod, ctx)) return [];
+  const open = ipsWith(o, 'open');
+  const m = MESSAGES.PortNotListening;
+  const label = podPortLabel(s.port);
+  const message = open.length > 0 ? m.oneFamily(label, refused, open) : m.refused(label, refused);
+  return [podFinding('PortNotListening', s, o, message)];
+}
+
+function connectTimeout(s: PodPort, ctx: Context): Finding[] {
+  const { pod } = s.view;
+  const o = ctx.podOutcomes(pod, s.port.number);
+  const timedOut = ipsWith(o, 'timeout');
+  const [first] = timedOut;
+  if (first === undefined) return [];
+  const { input } = ctx;
+  const conn = { pod, ip: first, port: s.port.number, protocol: 'TCP' as const };
+  const verdict = networkPolicyVerdict(conn, input.prober, input.networkPolicies, input.namespaces);
+  const label = podPortLabel(s.port);
+  if (verdict.kind === 'dropped') {
+    const message = MESSAGES.ConnectTimeout.dropped(label, timedOut, verdict.policies, verdict.direction);
+    return [podFinding('ConnectTimeout', s, o, message, [...verdict.policies])];
+  }
+  return [podFinding('ConnectTimeout', s, o, MESSAGES.ConnectTimeout.unexplained(label, timedOut))];
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Configuration: every object's own annotations, independent of all other findings.
+
+function knownServicePorts(svc: Service): KnownPorts {
+  const names = svc.ports.flatMap((p) => [p.name, typeof p.targetPort === 'string' ? p.targetPort : '']);
+  const numbers = svc.ports.flatMap((p) => [p.port, typeof p.targetPort === 'number' ? p.targetPort : 0]);
+  return { names: new Set(names.filter((n) => n !== '')), numbers: new Set(numbers.filter((n) => n > 0)) };
+}
+
+function knownPodPorts(pod: Pod): KnownPorts {
+  return { names: new Set(declaredPorts(pod).flatMap((p) => (p.name ? [p.name] : []))) };
+}
+
+function invalidConfiguration(ctx: Context): Finding[] {
+  const { input, index } = ctx;
+  const layers: AnnotationLayer[] = [
+    ...input.namespaces.map((ns) => ({ object: namespaceRef(ns), annotations: ns.annotations })),
+    ...input.services
+      .filter((s) => index.config(s).probe)
+      .map((s) => ({ object: refOf(s), annotations: s.annotations, knownPorts: knownServicePorts(s) })),
+    ...input.pods
+      .filter((p) => index.config(p).probe)
+      .map((p) => ({ object: refOf(p), annotations: p.annotations, knownPorts: knownPodPorts(p) })),
+  ];
+  return layers.flatMap((layer) => {
+    const { config, problems } = parseLayer(layer);
+    // An opted-out Namespace is silent, like the objects in it.
+    return config.probe === false
+      ? []
+      : problems.map((p) =>
+          finding(
+            'InvalidConfiguration',
+            p.object,
+            MESSAGES.InvalidConfiguration.invalid(p.key, p.value, p.problem),
+          ),
+        );
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Recovery: a previous Warning that no longer holds, on an object that is still judged.
+
+const PROBE_REASONS: ReadonlySet<Reason> = new Set([
+  'NoHealthyTargets',
+  'TargetsRefusing',
+  'PortNotListening',
+  'ListeningOnLoopbackOnly',
+  'ReadyButRefusing',
+  'ConnectTimeout',
+]);
+
+const sameObject = (a: ObjectRef, b: ObjectRef) =>
+  a.kind === b.kind && a.namespace === b.namespace && a.name === b.name;
+const samePort = (a: PortRef | undefined, b: PortRef | undefined) =>
+  a?.name === b?.name && a?.number === b?.number && a?.protocol === b?.protocol;
+
+/**
+ * A previous Warning recovered when it no longer holds and nothing took its place: no current Warning on
+ * the same port (a refusal now explained by another reason is not a recovery) or on the whole object.
+ */
+function targetsRecovered(
+  previous: readonly PreviousFinding[],
+  current: readonly Finding[],
+  ctx: Context,
+): Finding[] {
+  const out: Finding[] = [];
+  const seen = new Set<string>();
+  for (const prev of previous) {
+    if (prev.severity !== 'Warning' || prev.reason === 'TargetsRecovered') continue;
+    const { object: o, port: p } = prev;
+    const key = `${prev.reason}|${o.kind}/${o.namespace}/${o.name}|${p?.name}/${p?.number}/${p?.protocol}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const onObject = current.filter((f) => f.severity === 'Warning' && sameObject(f.object, o));
+    const holds =
+      prev.reason === 'InvalidConfiguration'
+        ? onObject.some((f) => f.reason === 'InvalidConfiguration')
+        : onObject.some(
+            (f) =>
+              f.reason !== 'InvalidConfiguration' &&
+              (f.port === undefined || (p !== undefined && samePort(f.port, p))),
+          );
+    const object = currentRef(o, ctx);
+    if (holds || object === undefined || !stillJudged(prev, ctx)) continue;
+    const message = MESSAGES.TargetsRecovered.recovered(
+      prev.reason,
+      p && portLabel(p.name, p.number, p.protocol),
+    );
+    out.push(finding('TargetsRecovered', object, message, p));
+  }
+  return out;
+}
+
+function currentRef(ref: ObjectRef, ctx: Context): ObjectRef | undefined {
+  if (ref.kind === 'Service') {
+    const v = ctx.services.find((s) => s.ref.namespace === ref.namespace && s.ref.name === ref.name);
+    return v && v.skip === undefined ? v.ref : undefined;
+  }
+  if (ref.kind === 'Pod') {
+    const v = ctx.pods.find((p) => p.pod.namespace === ref.namespace && p.pod.name === ref.name);
+    return v && v.skip === undefined ? refOf(v.pod) : undefined;
+  }
+  const ns = ctx.index.namespace(ref.name);
+  return ns ? namespaceRef(ns) : undefined;
+}
+
+/** The object still exists and is evaluated; for a probe reason, its port has a definite outcome now. */
+function stillJudged(prev: PreviousFinding, ctx: Context): boolean {
+  if (currentRef(prev.object, ctx) === undefined) return false;
+  if (!PROBE_REASONS.has(prev.reason)) return true;
+  const port = prev.port;
+  if (port === undefined) return false;
+  if (prev.object.kind === 'Service') {
+    const v = ctx.services.find(
+      (s) => s.ref.namespace === prev.object.namespace && s.ref.name === prev.object.name,
+    );
+    const pv = v?.ports.find((p) => p.port.name === port.name && p.port.port === port.number);
+    return pv !== undefined && probedTargets(judgedTargets(pv.targets), ctx).length > 0;
+  }
+  const pod = ctx.index.pod(prev.object.namespace, prev.object.name);
+  if (!pod) return false;
+  return ctx.podOutcomes(pod, port.number).byIP.some((b) => b.outcome !== 'error');
+}

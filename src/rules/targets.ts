@@ -1,0 +1,87 @@
+/**
+ * What to probe. Only pod IPs Kubernetes vouches for (a live pod the Service selects, named by the slice's
+ * targetRef), only declared or resolved ports, never loopback, link-local, metadata, unspecified or
+ * multicast addresses; hostNetwork pods and selector-less Services only when opted in (DESIGN "Safety").
+ */
+
+import { isIgnored } from '../config/annotations.ts';
+import type { Pod, Service } from '../model/types.ts';
+import { type Family, familyOf, forbiddenAddress } from './address.ts';
+import type { ClusterState, PodRef } from './types.ts';
+import { declaredPorts, type Index, indexState, podSkip, serviceView, targetKey } from './view.ts';
+
+export { targetKey };
+
+/** A target to probe; has the `ip` and `port` src/probe's targets have, and what the rules add. */
+export interface PlannedTarget {
+  readonly ip: string;
+  readonly port: number;
+  readonly family: Family;
+  /** From `sockeye.dev/timeout` (Pod, then Service, then Namespace) or the default. */
+  readonly timeoutMs: number;
+  /** Undefined only for an opted-in selector-less Service whose endpoint names no pod. */
+  readonly pod?: (PodRef & { readonly uid: string }) | undefined;
+}
+
+/** The targets of one Service: each (pod IP, resolved target port) of its TCP ports. */
+export function planTargets(service: Service, state: ClusterState): PlannedTarget[] {
+  return serviceTargets(service, indexState(state));
+}
+
+/** The declared TCP containerPorts of one pod on each of its IPs (the sidecar's and audit's extra targets). */
+export function planPodTargets(pod: Pod, state: ClusterState): PlannedTarget[] {
+  return podTargets(pod, indexState(state));
+}
+
+/** Every Service's targets and every eligible pod's declared ports, each ip:port once. */
+export function planAllTargets(state: ClusterState): PlannedTarget[] {
+  const index = indexState(state);
+  const all = [
+    ...state.services.flatMap((s) => serviceTargets(s, index)),
+    ...state.pods.flatMap((p) => podTargets(p, index)),
+  ];
+  const seen = new Set<string>();
+  return all.filter((t) => {
+    const key = targetKey(t.ip, t.port);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+function serviceTargets(service: Service, index: Index): PlannedTarget[] {
+  return serviceView(service, index).ports.flatMap((p) =>
+    p.targets.map((t) => ({
+      ip: t.ip,
+      port: t.port,
+      family: t.family,
+      timeoutMs: t.timeoutMs,
+      pod: t.pod ? { namespace: t.pod.namespace, name: t.pod.name, uid: t.pod.uid } : undefined,
+    })),
+  );
+}
+
+function podTargets(pod: Pod, index: Index): PlannedTarget[] {
+  if (podSkip(pod, index) !== undefined) return [];
+  const config = index.config(pod);
+  const ports = new Set(
+    declaredPorts(pod)
+      .filter((p) => p.protocol === 'TCP' && !isIgnored(config, p.name, p.containerPort))
+      .map((p) => p.containerPort),
+  );
+  const out: PlannedTarget[] = [];
+  for (const ip of pod.podIPs) {
+    const family = familyOf(ip);
+    if (!family || forbiddenAddress(ip) !== undefined) continue;
+    for (const port of ports) {
+      out.push({
+        ip,
+        port,
+        family,
+        timeoutMs: config.timeoutMs,
+        pod: { namespace: pod.namespace, name: pod.name, uid: pod.uid },
+      });
+    }
+  }
+  return out;
+}

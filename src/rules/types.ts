@@ -1,0 +1,120 @@
+import type {
+  EndpointSlice,
+  Labels,
+  Namespace,
+  NetworkPolicy,
+  ObjectRef,
+  Pod,
+  Protocol,
+  Service,
+} from '../model/types.ts';
+import type { Outcome } from '../probe/outcome.ts';
+import type { Reason, Severity } from './catalog.ts';
+
+/** A port as a finding names it: the Service port (or container port) and the number connected to. */
+export interface PortRef {
+  readonly name: string;
+  readonly number: number;
+  readonly protocol: Protocol;
+}
+
+export interface PodRef {
+  readonly namespace: string;
+  readonly name: string;
+}
+
+/** One probe as evidence: where it went and how it ended. */
+export interface OutcomeEvidence {
+  readonly ip: string;
+  readonly port: number;
+  readonly outcome: Outcome;
+  readonly pod?: string | undefined;
+  /** True for a probe the sidecar ran on 127.0.0.1 / ::1 inside the pod. */
+  readonly loopback?: boolean | undefined;
+}
+
+export interface Evidence {
+  readonly pods: readonly PodRef[];
+  readonly outcomes: readonly OutcomeEvidence[];
+  /** `namespace/name` of the NetworkPolicies a ConnectTimeout blames. */
+  readonly policies: readonly string[];
+}
+
+export interface Finding {
+  readonly reason: Reason;
+  readonly severity: Severity;
+  readonly object: ObjectRef;
+  readonly port?: PortRef | undefined;
+  /** Stable: no times, no latencies, deterministic order. */
+  readonly message: string;
+  /** Ends with `run: sockeye explain <Reason>`. */
+  readonly hint: string;
+  readonly evidence: Evidence;
+}
+
+/**
+ * What a probe of `ip:port` from the prober's pod ended with. Shaped so that src/probe's results (which
+ * carry more: latency, errno) can be passed as they are.
+ */
+export interface ProbeObservation {
+  readonly target: { readonly ip: string; readonly port: number };
+  readonly outcome: Outcome;
+}
+
+/** What the sidecar saw connecting to 127.0.0.1 (or ::1) inside a pod. */
+export interface LoopbackResult {
+  readonly namespace: string;
+  readonly pod: string;
+  readonly port: number;
+  readonly outcome: Outcome;
+}
+
+/** Where sockeye's probes come from, to decide whether a NetworkPolicy drops them. */
+export interface ProberIdentity {
+  readonly namespace: string;
+  readonly labels: Labels;
+  /** The prober pod's own IPs, for `ipBlock` peers. */
+  readonly ips?: readonly string[] | undefined;
+}
+
+export interface RuleOptions {
+  /** Probe and judge Services without a selector (their endpoints are managed by someone else). */
+  readonly selectorless: boolean;
+  /** Probe and judge pods with hostNetwork (their IP is the node's). */
+  readonly hostNetwork: boolean;
+  /** A pod that is not Ready and started less than this ago is still booting: its refusals are not findings. */
+  readonly startupGraceMs: number;
+  /** Probe timeout when no `sockeye.dev/timeout` annotation says otherwise. */
+  readonly defaultTimeoutMs: number;
+}
+
+export const DEFAULT_OPTIONS: RuleOptions = {
+  selectorless: false,
+  hostNetwork: false,
+  startupGraceMs: 30_000,
+  defaultTimeoutMs: 2000,
+};
+
+/** The cluster state the rules read: plain data, gathered elsewhere. */
+export interface ClusterState {
+  readonly services: readonly Service[];
+  /** The EndpointSlices of those Services (matched by namespace and `kubernetes.io/service-name`). */
+  readonly slices: readonly EndpointSlice[];
+  /** Every pod of the namespaces involved: the NoEndpoints and TargetPortMismatch rules look past the slices. */
+  readonly pods: readonly Pod[];
+  readonly networkPolicies: readonly NetworkPolicy[];
+  readonly namespaces: readonly Namespace[];
+  readonly options?: Partial<RuleOptions> | undefined;
+}
+
+/** A previous finding, enough to tell that it no longer holds. */
+export type PreviousFinding = Pick<Finding, 'reason' | 'severity' | 'object' | 'port'>;
+
+export interface EvaluateInput extends ClusterState {
+  readonly probes: readonly ProbeObservation[];
+  readonly loopback?: readonly LoopbackResult[] | undefined;
+  readonly prober: ProberIdentity;
+  /** The findings of the previous round, for TargetsRecovered. */
+  readonly previous?: readonly PreviousFinding[] | undefined;
+  readonly now: Date;
+}
