@@ -9,3 +9,30 @@ export type Outcome = (typeof OUTCOMES)[number];
 export function isTargetFailure(outcome: Outcome): boolean {
   return outcome === 'refused' || outcome === 'timeout' || outcome === 'unreachable' || outcome === 'reset';
 }
+
+/** One address to probe: an IP literal (never a name: names are resolved once, up front) and a port. */
+export interface ProbeTarget {
+  readonly ip: string;
+  readonly port: number;
+}
+
+/** What an optional application check saw on an `open` target. */
+export type AppCheckResult =
+  | { readonly kind: 'http'; readonly ok: boolean; readonly status?: number; readonly detail: string }
+  | { readonly kind: 'tls'; readonly ok: boolean; readonly protocol?: string; readonly detail: string };
+
+interface ResultBase<T extends ProbeTarget> {
+  readonly target: T;
+  /** Milliseconds from connect() to the socket's answer (for `timeout`: to the deadline). */
+  readonly latencyMs: number;
+}
+
+/**
+ * The result of one probe: exactly one outcome. `errno` is the raw code the socket reported
+ * (e.g. `ECONNREFUSED`); `cause` says, for `error`, what went wrong on the prober's side.
+ */
+export type ProbeResult<T extends ProbeTarget = ProbeTarget> =
+  | (ResultBase<T> & { readonly outcome: 'open'; readonly app?: AppCheckResult })
+  | (ResultBase<T> & { readonly outcome: 'refused' | 'unreachable' | 'reset'; readonly errno: string })
+  | (ResultBase<T> & { readonly outcome: 'timeout'; readonly errno?: string })
+  | (ResultBase<T> & { readonly outcome: 'error'; readonly errno?: string; readonly cause: string });

@@ -1,0 +1,255 @@
+import { isIP, type Socket } from 'node:net';
+import { type AppCheck, runAppCheck } from './app-check.ts';
+import { classifyErrno, localCause } from './classify.ts';
+import { type Clock, systemClock } from './clock.ts';
+import { type DeadlineEntry, DeadlineSweep, type Expiring } from './deadlines.ts';
+import { type Dialer, type DialResult, defaultDialer, type PendingDial } from './dialer.ts';
+import { InputOrder } from './input-order.ts';
+import type { ProbeResult, ProbeTarget } from './outcome.ts';
+
+export interface ProbeOptions {
+  /** Deadline for the TCP handshake, per probe, in milliseconds. */
+  readonly timeoutMs: number;
+  /** Probes in flight at once (default 256). Each holds one file descriptor. */
+  readonly concurrency?: number;
+  /** `completion` (default) yields each result as it ends; `input` yields them in the targets' order. */
+  readonly order?: 'completion' | 'input';
+  /** Aborting stops new probes, closes the ones in flight, and makes the iterator throw the reason. */
+  readonly signal?: AbortSignal;
+  /**
+   * After the handshake, how long to watch for the listener aborting the connection (the `reset`
+   * outcome: a proxy that accepts and then finds no upstream). 0 (default) reports `open` at once.
+   */
+  readonly resetWindowMs?: number;
+  /** An application check run on `open` targets; off by default. */
+  readonly app?: AppCheck;
+  readonly clock?: Clock;
+  /** How sockets are opened; the default uses Node's TCP handle directly (dialer.ts). */
+  readonly dialer?: Dialer;
+}
+
+export const DEFAULT_CONCURRENCY = 256;
+
+interface Run<T extends ProbeTarget> {
+  readonly options: ProbeOptions;
+  readonly clock: Clock;
+  readonly sweep: DeadlineSweep;
+  readonly dialer: Dialer;
+  finish(attempt: Attempt<T>, result: ProbeResult<T>): void;
+}
+
+/** One probe in flight: a dial, its deadline, and the rule that it ends exactly once. */
+class Attempt<T extends ProbeTarget> implements Expiring {
+  readonly target: T;
+  readonly index: number;
+  readonly #run: Run<T>;
+  readonly #startedAt: number;
+  #deadline: DeadlineEntry;
+  #pending: PendingDial | undefined;
+  #socket: Socket | undefined;
+  #phase: 'connect' | 'window' | 'app' | 'done' = 'connect';
+  #connectedAt = 0;
+
+  constructor(run: Run<T>, target: T, index: number) {
+    this.#run = run;
+    this.target = target;
+    this.index = index;
+    this.#startedAt = run.clock.now();
+    this.#deadline = run.sweep.add(run.options.timeoutMs, this);
+    this.#pending = run.dialer.dial(target.ip, target.port, (result) => this.#onDialed(result));
+  }
+
+  #elapsed(): number {
+    return this.#run.clock.now() - this.#startedAt;
+  }
+
+  #onDialed(result: DialResult): void {
+    this.#pending = undefined;
+    if (this.#phase !== 'connect') {
+      if (result.kind === 'connected') result.connection.reset();
+      return;
+    }
+    this.#run.sweep.cancel(this.#deadline);
+    if (result.kind === 'failed') {
+      this.#failed(result.errno, result.message);
+      return;
+    }
+    this.#connectedAt = this.#elapsed();
+    const { app, resetWindowMs = 0 } = this.#run.options;
+    if (app) {
+      this.#phase = 'app';
+      void runAppCheck(result.connection.toSocket(), this.target, app, this.#run.options.timeoutMs).then(
+        (check) =>
+          this.#end({ target: this.target, latencyMs: this.#connectedAt, outcome: 'open', app: check }),
+      );
+    } else if (resetWindowMs > 0) {
+      // Keep reading: an RST from the listener surfaces as an error on the socket.
+      this.#phase = 'window';
+      const socket = result.connection.toSocket();
+      this.#socket = socket;
+      this.#deadline = this.#run.sweep.add(resetWindowMs, this);
+      socket.on('error', (err: NodeJS.ErrnoException) => this.#onWindowError(err));
+      socket.on('end', () => this.expire());
+    } else {
+      result.connection.reset();
+      this.#end({ target: this.target, latencyMs: this.#connectedAt, outcome: 'open' });
+    }
+  }
+
+  #failed(errno: string, message: string): void {
+    const outcome = classifyErrno(errno);
+    const base = { target: this.target, latencyMs: this.#elapsed(), errno };
+    if (outcome === 'error') this.#end({ ...base, outcome, cause: localCause(errno, message) });
+    else this.#end({ ...base, outcome });
+  }
+
+  #onWindowError(err: NodeJS.ErrnoException): void {
+    if (this.#phase !== 'window') return;
+    this.#socket = undefined;
+    this.#end({
+      target: this.target,
+      latencyMs: this.#elapsed(),
+      outcome: 'reset',
+      errno: err.code ?? 'ECONNRESET',
+    });
+  }
+
+  /** The deadline passed: no answer to the SYN, or a reset window that stayed quiet. */
+  expire(): void {
+    if (this.#phase === 'connect') {
+      this.#pending?.abort();
+      this.#pending = undefined;
+      this.#end({ target: this.target, latencyMs: this.#elapsed(), outcome: 'timeout' });
+    } else if (this.#phase === 'window') {
+      this.#socket?.resetAndDestroy();
+      this.#socket = undefined;
+      this.#end({ target: this.target, latencyMs: this.#connectedAt, outcome: 'open' });
+    }
+  }
+
+  /** Closes without a result, for cancellation. */
+  cancel(): void {
+    this.#phase = 'done';
+    this.#run.sweep.cancel(this.#deadline);
+    this.#pending?.abort();
+    this.#socket?.destroy();
+  }
+
+  #end(result: ProbeResult<T>): void {
+    if (this.#phase === 'done') return;
+    this.#phase = 'done';
+    this.#run.sweep.cancel(this.#deadline);
+    this.#run.finish(this, result);
+  }
+}
+
+/** Why a target cannot be probed at all; a name would put DNS inside the deadline, so it is refused. */
+function targetProblem(target: ProbeTarget): string | undefined {
+  if (isIP(target.ip) === 0) return `"${target.ip}" is not an IP address; resolve names before probing`;
+  if (!Number.isInteger(target.port) || target.port < 1 || target.port > 65535) {
+    return `port ${target.port} is outside 1-65535`;
+  }
+  return undefined;
+}
+
+/**
+ * Probes every target with at most `concurrency` connects in flight and yields one result per target,
+ * as probes end (or in input order on request). Targets must be IP literals: resolve names first
+ * (resolve.ts). Breaking out of the loop closes whatever is still in flight.
+ */
+export async function* probeTargets<T extends ProbeTarget>(
+  targets: Iterable<T>,
+  options: ProbeOptions,
+): AsyncGenerator<ProbeResult<T>, void, undefined> {
+  const { signal } = options;
+  signal?.throwIfAborted();
+  const concurrency = Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY);
+  const clock = options.clock ?? systemClock;
+  const source = targets[Symbol.iterator]();
+  const inFlight = new Set<Attempt<T>>();
+  const ordered = options.order === 'input' ? new InputOrder<ProbeResult<T>>() : undefined;
+  let ready: ProbeResult<T>[] = [];
+  let exhausted = false;
+  let nextIndex = 0;
+  let wake: (() => void) | undefined;
+
+  const run: Run<T> = {
+    options,
+    clock,
+    sweep: new DeadlineSweep(clock),
+    dialer: options.dialer ?? defaultDialer,
+    finish(attempt, result) {
+      inFlight.delete(attempt);
+      deliver(attempt.index, result);
+      fill();
+      wake?.();
+    },
+  };
+
+  function deliver(index: number, result: ProbeResult<T>): void {
+    if (ordered) for (const r of ordered.push(index, result)) ready.push(r);
+    else ready.push(result);
+  }
+
+  function fill(): void {
+    while (!exhausted && inFlight.size < concurrency && !signal?.aborted) {
+      const next = source.next();
+      if (next.done) {
+        exhausted = true;
+        return;
+      }
+      const problem = targetProblem(next.value);
+      if (problem)
+        deliver(nextIndex++, { target: next.value, latencyMs: 0, outcome: 'error', cause: problem });
+      else inFlight.add(new Attempt(run, next.value, nextIndex++));
+    }
+  }
+
+  const onAbort = () => {
+    for (const attempt of inFlight) attempt.cancel();
+    inFlight.clear();
+    wake?.();
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    fill();
+    for (;;) {
+      if (ready.length > 0) {
+        const batch = ready;
+        ready = [];
+        yield* batch;
+        continue;
+      }
+      signal?.throwIfAborted();
+      if (exhausted && inFlight.size === 0) return;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+      wake = undefined;
+    }
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+    for (const attempt of inFlight) attempt.cancel();
+    run.sweep.close();
+  }
+}
+
+/** All results, in the targets' order. */
+export async function probeAll<T extends ProbeTarget>(
+  targets: Iterable<T>,
+  options: ProbeOptions,
+): Promise<ProbeResult<T>[]> {
+  const results: ProbeResult<T>[] = [];
+  for await (const result of probeTargets(targets, { ...options, order: 'input' })) results.push(result);
+  return results;
+}
+
+/** One target, one result. */
+export async function probeOne<T extends ProbeTarget>(
+  target: T,
+  options: ProbeOptions,
+): Promise<ProbeResult<T>> {
+  const [result] = await probeAll([target], options);
+  if (!result) throw new Error(`probe of ${target.ip}:${target.port} produced no result`);
+  return result;
+}
