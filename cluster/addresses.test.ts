@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { AddressPool, contains, intToIp, ipToInt, nodeAddresses, parseCidr, splitCidr } from './addresses.ts';
+
+describe('simulator address plan', () => {
+  it('round-trips IPv4 addresses through integers', () => {
+    expect(intToIp(ipToInt('198.19.255.254'))).toBe('198.19.255.254');
+    expect(() => ipToInt('198.18.0')).toThrow('not an IPv4 address: "198.18.0"');
+  });
+
+  it('splits a cluster range into equal node ranges', () => {
+    const nodes = splitCidr(parseCidr('198.18.0.0/17'), 3);
+    expect(nodes.map((n) => n.text)).toEqual(['198.18.0.0/19', '198.18.32.0/19', '198.18.64.0/19']);
+    expect(contains(nodes[1]!, '198.18.63.255')).toBe(true);
+    expect(contains(nodes[1]!, '198.18.64.0')).toBe(false);
+  });
+
+  it('reserves the first and last usable addresses of a node range for its link', () => {
+    const plan = nodeAddresses(parseCidr('198.18.32.0/19'));
+    expect(plan.hostEnd).toBe('198.18.32.1');
+    expect(plan.nodeEnd).toBe('198.18.63.254');
+    expect(intToIp(plan.firstPod)).toBe('198.18.32.2');
+  });
+
+  it('keeps a preferred free address and reuses released ones only when the range is exhausted', () => {
+    const pool = new AddressPool(parseCidr('198.18.0.0/29'));
+    expect(pool.allocate('198.18.0.4')).toBe('198.18.0.4');
+    expect(pool.allocate()).toBe('198.18.0.2');
+    expect(pool.allocate('198.18.0.4')).toBe('198.18.0.3');
+    pool.release('198.18.0.2');
+    expect(pool.allocate()).toBe('198.18.0.5');
+    expect(pool.allocate()).toBe('198.18.0.2');
+    expect(() => pool.allocate()).toThrow('exhausted');
+  });
+});

@@ -1,0 +1,110 @@
+/** IPv4 arithmetic for the simulator's pod ranges (inside 198.18.0.0/15, the benchmarking range). */
+
+export function ipToInt(ip: string): number {
+  const parts = ip.split('.').map(Number);
+  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) {
+    throw new Error(`not an IPv4 address: "${ip}"`);
+  }
+  return ((parts[0]! << 24) >>> 0) + (parts[1]! << 16) + (parts[2]! << 8) + parts[3]!;
+}
+
+export function intToIp(n: number): string {
+  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+}
+
+export interface Cidr {
+  readonly base: number;
+  readonly bits: number;
+  readonly size: number;
+  readonly text: string;
+}
+
+export function parseCidr(text: string): Cidr {
+  const [ip, bitsText] = text.split('/');
+  const bits = Number(bitsText);
+  if (!ip || !Number.isInteger(bits) || bits < 8 || bits > 30) throw new Error(`not an IPv4 CIDR: "${text}"`);
+  const size = 2 ** (32 - bits);
+  const base = ipToInt(ip) - (ipToInt(ip) % size);
+  return { base, bits, size, text: `${intToIp(base)}/${bits}` };
+}
+
+export function contains(cidr: Cidr, ip: string): boolean {
+  const n = ipToInt(ip);
+  return n >= cidr.base && n < cidr.base + cidr.size;
+}
+
+/** Splits the cluster range into `count` equal node ranges (a power of two at least `count`). */
+export function splitCidr(cidr: Cidr, count: number): Cidr[] {
+  let extra = 0;
+  while (2 ** extra < count) extra++;
+  const bits = cidr.bits + extra;
+  if (bits > 30) throw new Error(`${cidr.text} is too small for ${count} nodes`);
+  const size = 2 ** (32 - bits);
+  return Array.from({ length: count }, (_, i) => {
+    const base = cidr.base + i * size;
+    return { base, bits, size, text: `${intToIp(base)}/${bits}` };
+  });
+}
+
+/**
+ * Address plan of one simulated node's range: the first address is the host end of the node's
+ * link, the last usable one the node end (its gateway), everything between is for pods.
+ */
+export function nodeAddresses(range: Cidr): {
+  hostEnd: string;
+  nodeEnd: string;
+  firstPod: number;
+  lastPod: number;
+} {
+  return {
+    hostEnd: intToIp(range.base + 1),
+    nodeEnd: intToIp(range.base + range.size - 2),
+    firstPod: range.base + 2,
+    lastPod: range.base + range.size - 3,
+  };
+}
+
+/** Hands out pod addresses of one node range; freed addresses are reused last, so a new pod rarely gets an old pod's IP. */
+export class AddressPool {
+  readonly #free: number[] = [];
+  #next: number;
+  readonly #first: number;
+  readonly #last: number;
+  readonly #used = new Set<number>();
+
+  constructor(range: Cidr) {
+    const plan = nodeAddresses(range);
+    this.#first = plan.firstPod;
+    this.#next = plan.firstPod;
+    this.#last = plan.lastPod;
+  }
+
+  /** Takes `preferred` when it is free and in range (a restarted simulator keeps pods' IPs). */
+  allocate(preferred?: string): string {
+    if (preferred !== undefined) {
+      const n = ipToInt(preferred);
+      if (n >= this.#first && n <= this.#last && !this.#used.has(n)) {
+        this.#used.add(n);
+        const i = this.#free.indexOf(n);
+        if (i >= 0) this.#free.splice(i, 1);
+        return preferred;
+      }
+    }
+    while (this.#next <= this.#last) {
+      const n = this.#next++;
+      if (!this.#used.has(n)) {
+        this.#used.add(n);
+        return intToIp(n);
+      }
+    }
+    const reused = this.#free.shift();
+    if (reused === undefined) throw new Error('node address range exhausted');
+    this.#used.add(reused);
+    return intToIp(reused);
+  }
+
+  release(ip: string): void {
+    const n = ipToInt(ip);
+    if (this.#used.delete(n)) this.#free.push(n);
+  }
+}

@@ -1,0 +1,52 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runInherit } from './exec.ts';
+
+export const BINARIES = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kubectl', 'helm'] as const;
+export type Binary = (typeof BINARIES)[number];
+
+const toolsDir = fileURLToPath(new URL('../tools/', import.meta.url));
+const buildScript = fileURLToPath(new URL('./build-binaries.sh', import.meta.url));
+
+export function cacheDir(): string {
+  return (
+    process.env.SOCKEYE_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'sockeye')
+  );
+}
+
+/** The version each binary is built at, read from the pinning Go module (the cache key). */
+export function pinnedVersion(binary: Binary): string {
+  const [dir, module] =
+    binary === 'etcd'
+      ? ['etcd', 'go.etcd.io/etcd/server/v3']
+      : binary === 'helm'
+        ? ['helm', 'helm.sh/helm/v3']
+        : ['kubernetes', 'k8s.io/kubernetes'];
+  const gomod = readFileSync(join(toolsDir, dir, 'go.mod'), 'utf8');
+  const match = new RegExp(`^require ${module.replaceAll('.', '\\.')} (v\\S+)$`, 'm').exec(gomod);
+  if (!match?.[1]) throw new Error(`tools/${dir}/go.mod does not pin ${module}`);
+  return match[1];
+}
+
+/** Where a binary is: $KUBEBUILDER_ASSETS first (envtest's convention), then the build cache. */
+export function binaryPath(binary: Binary): string {
+  const assets = process.env.KUBEBUILDER_ASSETS;
+  if (assets && existsSync(join(assets, binary))) return join(assets, binary);
+  return join(cacheDir(), 'bin', `${binary}-${pinnedVersion(binary)}`, binary);
+}
+
+/** Builds whichever of `binaries` is missing (the script prints its progress) and returns the paths. */
+export async function ensureBinaries(
+  binaries: readonly Binary[] = BINARIES,
+  log: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
+): Promise<Record<Binary, string>> {
+  const missing = binaries.filter((b) => !existsSync(binaryPath(b)));
+  if (missing.length > 0) {
+    log(`cluster: building ${missing.join(', ')} from their Go modules (cached in ${cacheDir()})`);
+    // Progress goes straight to our stderr: the first build takes long enough that silence would worry.
+    await runInherit('bash', [buildScript, ...missing]);
+  }
+  return Object.fromEntries(BINARIES.map((b) => [b, binaryPath(b)])) as Record<Binary, string>;
+}

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Builds, once, the upstream binaries the local cluster and the chart tests need, from their
+# published Go modules through the Go module proxy, with the machine's Go. Results are cached
+# outside the repo, keyed by version: $SOCKEYE_CACHE/bin/<name>-<version>/<name>.
+#
+# A binary already present in $KUBEBUILDER_ASSETS (the envtest convention: etcd, kube-apiserver,
+# kubectl) is used as it is; only what is missing is built.
+#
+# Usage: cluster/build-binaries.sh [etcd kube-apiserver kube-controller-manager kubectl helm]
+set -euo pipefail
+
+here="$(cd "$(dirname "$0")" && pwd)"
+tools="$here/../tools"
+cache="${SOCKEYE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sockeye}"
+export GOFLAGS="${GOFLAGS:--buildvcs=false}"
+export CGO_ENABLED=0
+
+# Versions come from the pinning modules, so the cache key cannot drift from what is built.
+modver() { sed -n "s|^require $2 \(v[^ ]*\)\$|\1|p" "$tools/$1/go.mod"; }
+declare -A module=(
+  [etcd]=etcd [kube-apiserver]=kubernetes [kube-controller-manager]=kubernetes
+  [kubectl]=kubernetes [helm]=helm
+)
+declare -A package=(
+  [etcd]=go.etcd.io/etcd/server/v3
+  [kube-apiserver]=k8s.io/kubernetes/cmd/kube-apiserver
+  [kube-controller-manager]=k8s.io/kubernetes/cmd/kube-controller-manager
+  [kubectl]=k8s.io/kubernetes/cmd/kubectl
+  [helm]=helm.sh/helm/v3/cmd/helm
+)
+declare -A version=(
+  [etcd]="$(modver etcd go.etcd.io/etcd/server/v3)"
+  [kube-apiserver]="$(modver kubernetes k8s.io/kubernetes)"
+  [kube-controller-manager]="$(modver kubernetes k8s.io/kubernetes)"
+  [kubectl]="$(modver kubernetes k8s.io/kubernetes)"
+  [helm]="$(modver helm helm.sh/helm/v3)"
+)
+
+names=("$@")
+[ ${#names[@]} -gt 0 ] || names=(etcd kube-apiserver kube-controller-manager kubectl helm)
+
+for name in "${names[@]}"; do
+  [ -n "${package[$name]:-}" ] || { echo "build-binaries: unknown binary '$name'" >&2; exit 2; }
+  out="$cache/bin/$name-${version[$name]}/$name"
+  if [ -n "${KUBEBUILDER_ASSETS:-}" ] && [ -x "$KUBEBUILDER_ASSETS/$name" ]; then
+    echo "build-binaries: $name from KUBEBUILDER_ASSETS ($KUBEBUILDER_ASSETS/$name)"
+    continue
+  fi
+  if [ -x "$out" ]; then
+    echo "build-binaries: $name ${version[$name]} cached at $out"
+    continue
+  fi
+  echo "build-binaries: building $name ${version[$name]} (first time only; kube-apiserver takes minutes)..."
+  start=$SECONDS
+  mkdir -p "$(dirname "$out")"
+  # go build's -o into a temp name, then rename: an interrupted build never leaves a half binary.
+  (cd "$tools/${module[$name]}" && go build -trimpath -ldflags='-s -w' -o "$out.tmp" "${package[$name]}")
+  mv "$out.tmp" "$out"
+  echo "build-binaries: built $name in $((SECONDS - start)) s -> $out"
+done

@@ -1,0 +1,171 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { request } from 'node:https';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { ensureBinaries } from './binaries.ts';
+import { killGroup, startDetached } from './exec.ts';
+import { makePki, type Pki } from './pki.ts';
+
+/** Controllers the local kube-controller-manager runs: what sockeye's tests need, nothing more. */
+export const CONTROLLERS = [
+  'endpointslice-controller',
+  'endpoints-controller',
+  'garbage-collector-controller',
+  'namespace-controller',
+  'deployment-controller',
+  'replicaset-controller',
+] as const;
+
+export interface ControlPlane {
+  readonly dir: string;
+  readonly pki: Pki;
+  readonly apiServerUrl: string;
+  readonly kubeconfig: string;
+  readonly pids: { etcd: number; apiserver: number; controllerManager: number };
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject()));
+    });
+  });
+}
+
+export function kubeconfigYaml(
+  server: string,
+  pki: Pki,
+  user = 'sockeye-admin',
+  cert = pki.adminCert,
+  key = pki.adminKey,
+) {
+  return `apiVersion: v1
+kind: Config
+clusters:
+- name: sockeye-local
+  cluster:
+    server: ${server}
+    certificate-authority: ${pki.caCert}
+users:
+- name: ${user}
+  user:
+    client-certificate: ${cert}
+    client-key: ${key}
+contexts:
+- name: sockeye-local
+  context: {cluster: sockeye-local, user: ${user}}
+current-context: sockeye-local
+`;
+}
+
+/**
+ * Starts etcd, kube-apiserver and kube-controller-manager on loopback with random free ports, each
+ * in its own process group with its log in `dir`, and waits until the API server is ready.
+ * `advertiseAddress` must be non-loopback; with the endpoint reconciler off nothing uses it.
+ */
+export async function startControlPlane(dir: string, advertiseAddress: string): Promise<ControlPlane> {
+  await mkdir(join(dir, 'pki'), { recursive: true });
+  const bins = await ensureBinaries(['etcd', 'kube-apiserver', 'kube-controller-manager', 'kubectl']);
+  const pki = await makePki(join(dir, 'pki'));
+  const [etcdPort, peerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
+  const etcdUrl = `http://127.0.0.1:${etcdPort}`;
+  const peerUrl = `http://127.0.0.1:${peerPort}`;
+  const etcd = await startDetached(
+    bins.etcd,
+    [
+      '--name=sockeye',
+      `--data-dir=${join(dir, 'etcd')}`,
+      `--listen-client-urls=${etcdUrl}`,
+      `--advertise-client-urls=${etcdUrl}`,
+      `--listen-peer-urls=${peerUrl}`,
+      `--initial-advertise-peer-urls=${peerUrl}`,
+      `--initial-cluster=sockeye=${peerUrl}`,
+      // A test cluster lives minutes: durability is not worth the fsync latency.
+      '--unsafe-no-fsync',
+      '--log-level=warn',
+    ],
+    join(dir, 'etcd.log'),
+  );
+  const apiServerUrl = `https://127.0.0.1:${apiPort}`;
+  const apiserver = await startDetached(
+    bins['kube-apiserver'],
+    [
+      `--etcd-servers=${etcdUrl}`,
+      '--bind-address=127.0.0.1',
+      `--secure-port=${apiPort}`,
+      `--advertise-address=${advertiseAddress}`,
+      '--endpoint-reconciler-type=none',
+      `--tls-cert-file=${pki.serverCert}`,
+      `--tls-private-key-file=${pki.serverKey}`,
+      `--client-ca-file=${pki.caCert}`,
+      `--service-account-key-file=${pki.serviceAccountPub}`,
+      `--service-account-signing-key-file=${pki.serviceAccountKey}`,
+      '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+      '--authorization-mode=RBAC',
+      '--service-cluster-ip-range=10.96.0.0/16',
+      // No controller here creates the default ServiceAccount of each namespace.
+      '--disable-admission-plugins=ServiceAccount',
+      '--allow-privileged=true',
+      `--cert-dir=${join(dir, 'pki')}`,
+      '--v=1',
+    ],
+    join(dir, 'kube-apiserver.log'),
+  );
+  const kubeconfig = join(dir, 'kubeconfig');
+  await writeFile(kubeconfig, kubeconfigYaml(apiServerUrl, pki));
+  await waitReady(apiServerUrl, pki, join(dir, 'kube-apiserver.log'));
+  const controllerManager = await startDetached(
+    bins['kube-controller-manager'],
+    [
+      `--kubeconfig=${kubeconfig}`,
+      `--authentication-kubeconfig=${kubeconfig}`,
+      `--authorization-kubeconfig=${kubeconfig}`,
+      `--controllers=${CONTROLLERS.join(',')}`,
+      '--leader-elect=false',
+      '--bind-address=127.0.0.1',
+      `--secure-port=${await freePort()}`,
+      `--cert-dir=${join(dir, 'pki')}`,
+      '--v=1',
+    ],
+    join(dir, 'kube-controller-manager.log'),
+  );
+  return { dir, pki, apiServerUrl, kubeconfig, pids: { etcd, apiserver, controllerManager } };
+}
+
+export async function stopControlPlane(pids: ControlPlane['pids']): Promise<void> {
+  // Reverse order: controllers first so they do not log a storm of errors at a dead API server.
+  await killGroup(pids.controllerManager);
+  await killGroup(pids.apiserver);
+  await killGroup(pids.etcd);
+}
+
+/** Polls /readyz with the admin certificate until the API server says ok. */
+export async function waitReady(url: string, pki: Pki, logFile: string, timeoutMs = 120_000): Promise<void> {
+  const [ca, cert, key] = await Promise.all([
+    readFile(pki.caCert),
+    readFile(pki.adminCert),
+    readFile(pki.adminKey),
+  ]);
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    last = await new Promise<string>((resolve) => {
+      const req = request(`${url}/readyz`, { ca, cert, key, timeout: 2000 }, (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () =>
+          resolve(res.statusCode === 200 ? 'ok' : `HTTP ${res.statusCode}: ${body.slice(0, 200)}`),
+        );
+      });
+      req.on('error', (err) => resolve(err.message));
+      req.on('timeout', () => req.destroy(new Error('timeout')));
+      req.end();
+    });
+    if (last === 'ok') return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`kube-apiserver at ${url} not ready after ${timeoutMs} ms (${last}); see ${logFile}`);
+}

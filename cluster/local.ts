@@ -1,0 +1,159 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseCidr } from './addresses.ts';
+import { startControlPlane, stopControlPlane } from './controlplane.ts';
+import { isAlive, killGroup, run, startDetached } from './exec.ts';
+import { leftovers, sweepNetwork } from './simulator/network.ts';
+
+/** Everything `down` needs to find what `up` started, also from another process. */
+export interface LocalClusterState {
+  readonly id: string;
+  readonly dir: string;
+  readonly cidr: string;
+  readonly nodes: number;
+  readonly apiServerUrl: string;
+  readonly kubeconfig: string;
+  readonly pids: { etcd: number; apiserver: number; controllerManager: number; simulator: number };
+}
+
+export interface LocalClusterOptions {
+  readonly dir: string;
+  /** Pod range inside 198.18.0.0/15; two clusters on one machine need different ones. */
+  readonly cidr?: string;
+  readonly nodes?: number;
+  readonly log?: (line: string) => void;
+}
+
+export const DEFAULT_CIDR = '198.18.0.0/17';
+const simulatorMain = fileURLToPath(new URL('./simulator/main.ts', import.meta.url));
+const BENCHMARK_RANGE = parseCidr('198.18.0.0/15');
+
+export async function readState(dir: string): Promise<LocalClusterState | undefined> {
+  const file = join(dir, 'state.json');
+  if (!existsSync(file)) return undefined;
+  return JSON.parse(await readFile(file, 'utf8')) as LocalClusterState;
+}
+
+export function runningParts(state: LocalClusterState): Record<keyof LocalClusterState['pids'], boolean> {
+  const p = state.pids;
+  return {
+    etcd: isAlive(p.etcd),
+    apiserver: isAlive(p.apiserver),
+    controllerManager: isAlive(p.controllerManager),
+    simulator: isAlive(p.simulator),
+  };
+}
+
+/**
+ * Starts etcd, kube-apiserver, kube-controller-manager and the pod simulator. On any failure it
+ * tears down what it started, so a failed `up` leaves nothing behind either.
+ */
+export async function upLocalCluster(opts: LocalClusterOptions): Promise<LocalClusterState> {
+  const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const cidr = parseCidr(opts.cidr ?? DEFAULT_CIDR);
+  if (
+    cidr.base < BENCHMARK_RANGE.base ||
+    cidr.base + cidr.size > BENCHMARK_RANGE.base + BENCHMARK_RANGE.size
+  ) {
+    throw new Error(`pod range ${cidr.text} must lie inside 198.18.0.0/15, the benchmarking range`);
+  }
+  const { stdout: taken } = await run('ip', ['route', 'show', 'root', cidr.text]);
+  const { stdout: takenUnreachable } = await run('ip', [
+    'route',
+    'show',
+    'root',
+    cidr.text,
+    'type',
+    'unreachable',
+  ]);
+  if (taken.trim() !== '' || takenUnreachable.trim() !== '') {
+    throw new Error(
+      `pod range ${cidr.text} is already routed on this machine (another cluster?); pick another range`,
+    );
+  }
+  const existing = await readState(opts.dir);
+  if (existing) await downLocalCluster(opts.dir, log);
+  await mkdir(opts.dir, { recursive: true });
+  const id = randomBytes(3).toString('hex').slice(0, 5);
+  const nodes = opts.nodes ?? 3;
+  let pids: LocalClusterState['pids'] = { etcd: 0, apiserver: 0, controllerManager: 0, simulator: 0 };
+  const save = async (state: LocalClusterState) =>
+    writeFile(join(opts.dir, 'state.json'), `${JSON.stringify(state, null, 2)}\n`);
+  const partial = (): LocalClusterState => ({
+    id,
+    dir: opts.dir,
+    cidr: cidr.text,
+    nodes,
+    apiServerUrl: '',
+    kubeconfig: '',
+    pids,
+  });
+  await save(partial());
+  try {
+    log(`cluster: starting etcd, kube-apiserver, kube-controller-manager (logs in ${opts.dir})`);
+    const advertise = `${cidr.text.split('/')[0]?.replace(/\.0$/, '.1')}`;
+    const cp = await startControlPlane(opts.dir, advertise);
+    pids = { ...cp.pids, simulator: 0 };
+    await save({ ...partial(), apiServerUrl: cp.apiServerUrl, kubeconfig: cp.kubeconfig });
+    log(`cluster: starting the pod simulator (${nodes} nodes in ${cidr.text})`);
+    await writeFile(
+      join(opts.dir, 'sim.json'),
+      JSON.stringify({ id, cidr: cidr.text, nodes, kubeconfig: cp.kubeconfig }),
+    );
+    await rm(join(opts.dir, 'sim.ready'), { force: true });
+    const simulator = await startDetached(
+      process.execPath,
+      [simulatorMain, opts.dir],
+      join(opts.dir, 'simulator.log'),
+    );
+    pids = { ...pids, simulator };
+    const state: LocalClusterState = {
+      ...partial(),
+      apiServerUrl: cp.apiServerUrl,
+      kubeconfig: cp.kubeconfig,
+    };
+    await save(state);
+    await waitFor(
+      () => existsSync(join(opts.dir, 'sim.ready')),
+      60_000,
+      () => {
+        if (!isAlive(simulator))
+          throw new Error(`the pod simulator exited; see ${join(opts.dir, 'simulator.log')}`);
+      },
+    );
+    return state;
+  } catch (err) {
+    await downLocalCluster(opts.dir, log).catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Stops every process of the cluster and removes its network, even when parts already died. */
+export async function downLocalCluster(
+  dir: string,
+  log: (l: string) => void = () => undefined,
+): Promise<void> {
+  const state = await readState(dir);
+  if (!state) return;
+  log(`cluster: stopping ${state.id}`);
+  // The simulator first: it removes its own namespaces on SIGTERM; the sweep catches the rest.
+  if (state.pids.simulator) await killGroup(state.pids.simulator, 10_000);
+  await stopControlPlane(state.pids);
+  await sweepNetwork(state.id, state.cidr);
+  const left = await leftovers(state.id, state.cidr);
+  if (left.length > 0) throw new Error(`cluster ${state.id}: could not remove ${left.join(', ')}`);
+  await rm(join(dir, 'state.json'), { force: true });
+  await rm(join(dir, 'etcd'), { recursive: true, force: true });
+}
+
+async function waitFor(done: () => boolean, timeoutMs: number, check: () => void): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done()) {
+    check();
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * Runs inside one simulated network namespace (`ip netns exec NS node agent.ts`) and holds the
+ * listening sockets of the pods that live there. The simulator drives it with JSON lines on stdin:
+ *   {"seq":1,"op":"set","key":"ns/pod","listeners":[{"host":"198.18.0.5","port":8080,"mode":"accept"}]}
+ *   {"seq":2,"op":"exec","key":"ns/pod","command":["node","x.js"],"env":{...},"log":"/path"}
+ * and reads {"seq":1,"ok":true} or {"seq":1,"error":"..."} back. It exits when stdin closes, so it
+ * never outlives the simulator.
+ */
+import { spawn } from 'node:child_process';
+import { openSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { createInterface } from 'node:readline';
+
+interface ListenSpec {
+  readonly host: string;
+  readonly port: number;
+  readonly mode: 'accept' | 'reset';
+}
+
+type Request =
+  | { seq: number; op: 'set'; key: string; listeners: ListenSpec[] }
+  | { seq: number; op: 'exec'; key: string; command: string[]; env: Record<string, string>; log: string }
+  | { seq: number; op: 'kill'; key: string };
+
+const servers = new Map<string, Map<string, Server>>();
+const processes = new Map<string, number[]>();
+
+function specId(s: ListenSpec): string {
+  return `${s.host}|${s.port}|${s.mode}`;
+}
+
+function listen(spec: ListenSpec): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = createServer((socket: Socket) => {
+      // A client that resets its probe makes our end error; that is normal traffic, not a crash.
+      socket.on('error', () => socket.destroy());
+      if (spec.mode === 'reset') socket.resetAndDestroy();
+      else socket.on('end', () => socket.end());
+    });
+    server.once('error', reject);
+    server.listen(
+      { host: spec.host, port: spec.port, ipv6Only: spec.host.includes(':'), backlog: 4096 },
+      () => {
+        server.off('error', reject);
+        resolve(server);
+      },
+    );
+  });
+}
+
+async function set(key: string, wanted: ListenSpec[]): Promise<void> {
+  const current = servers.get(key) ?? new Map<string, Server>();
+  servers.set(key, current);
+  const wantedIds = new Set(wanted.map(specId));
+  for (const [id, server] of current) {
+    if (!wantedIds.has(id)) {
+      current.delete(id);
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  }
+  const errors: string[] = [];
+  for (const spec of wanted) {
+    const id = specId(spec);
+    if (current.has(id)) continue;
+    try {
+      current.set(id, await listen(spec));
+    } catch (err) {
+      errors.push(`${spec.host}:${spec.port}: ${(err as Error).message}`);
+    }
+  }
+  if (current.size === 0) servers.delete(key);
+  if (errors.length > 0) throw new Error(errors.join('; '));
+}
+
+function exec(key: string, command: string[], env: Record<string, string>, log: string): void {
+  const [file, ...args] = command;
+  if (!file) throw new Error('empty command');
+  const fd = openSync(log, 'a');
+  const child = spawn(file, args, {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', fd, fd],
+    detached: true,
+  });
+  child.on('error', () => undefined);
+  processes.set(key, [...(processes.get(key) ?? []), child.pid ?? -1]);
+}
+
+function kill(key: string): void {
+  for (const pid of processes.get(key) ?? []) {
+    try {
+      process.kill(-pid, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+  }
+  processes.delete(key);
+}
+
+async function handle(req: Request): Promise<void> {
+  switch (req.op) {
+    case 'set':
+      return set(req.key, req.listeners);
+    case 'exec':
+      return exec(req.key, req.command, req.env, req.log);
+    case 'kill':
+      return kill(req.key);
+  }
+}
+
+const lines = createInterface({ input: process.stdin });
+lines.on('line', (line) => {
+  const req = JSON.parse(line) as Request;
+  handle(req).then(
+    () => process.stdout.write(`${JSON.stringify({ seq: req.seq, ok: true })}\n`),
+    (err: Error) => process.stdout.write(`${JSON.stringify({ seq: req.seq, error: err.message })}\n`),
+  );
+});
+lines.on('close', () => {
+  for (const key of processes.keys()) kill(key);
+  process.exit(0);
+});

@@ -1,0 +1,294 @@
+import { type Cidr, nodeAddresses } from '../addresses.ts';
+import { run, tryRun } from '../exec.ts';
+import { AgentClient } from './agent-client.ts';
+import { bindAddresses, type Listener } from './behaviour.ts';
+
+/**
+ * The simulated pod network, in network namespaces on this machine:
+ * - one namespace per simulated Node, joined to the host by a veth pair; its pods' addresses sit on
+ *   the node end, and the host routes the node's range via that end (one neighbour entry per node,
+ *   so 20,000 pods do not overflow the host's neighbour table);
+ * - a private namespace for a pod whose loopback must differ from its pod IP (or that runs a
+ *   command), joined to the host by its own veth and a /32 route;
+ * - an nft table per namespace that drops SYNs to `drop` listeners (clients time out);
+ * - an `unreachable` host route for a pod whose network is down (clients get EHOSTUNREACH).
+ * Every name carries the cluster id, so clean-up finds exactly what this cluster made.
+ */
+export interface NetworkNames {
+  readonly netnsPrefix: string;
+  readonly linkPrefix: string;
+}
+
+export function networkNames(id: string): NetworkNames {
+  return { netnsPrefix: `sockeye-${id}-`, linkPrefix: `sk${id}` };
+}
+
+interface NodeNet {
+  readonly name: string;
+  readonly netns: string;
+  readonly range: Cidr;
+  readonly hostEnd: string;
+  readonly agent: AgentClient;
+}
+
+interface PodNet {
+  readonly key: string;
+  readonly node: NodeNet;
+  readonly ip: string;
+  readonly netns: string;
+  /** Set for a pod in its own namespace: its agent and host link. */
+  readonly own?: { agent: AgentClient; link: string };
+  drops: Set<number>;
+  down: boolean;
+  listeners: readonly Listener[];
+}
+
+const NFT_TABLE = 'sockeye_sim';
+
+export class SimNetwork {
+  readonly #names: NetworkNames;
+  readonly #nodes = new Map<string, NodeNet>();
+  readonly #pods = new Map<string, PodNet>();
+  #privateCount = 0;
+
+  constructor(id: string) {
+    this.#names = networkNames(id);
+  }
+
+  async addNode(index: number, name: string, range: Cidr): Promise<void> {
+    const netns = `${this.#names.netnsPrefix}n${index}`;
+    const link = `${this.#names.linkPrefix}n${index}`;
+    const { hostEnd, nodeEnd } = nodeAddresses(range);
+    await run('ip', ['netns', 'add', netns]);
+    await run('ip', ['link', 'add', link, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', netns]);
+    await ipBatch(null, [
+      `addr add ${hostEnd}/32 dev ${link}`,
+      `link set ${link} up`,
+      `route add ${nodeEnd}/32 dev ${link} src ${hostEnd}`,
+      `route add ${range.text} via ${nodeEnd} dev ${link} src ${hostEnd}`,
+    ]);
+    await ipBatch(netns, [
+      'link set lo up',
+      'link set eth0 up',
+      `addr add ${nodeEnd}/32 dev eth0`,
+      `route add ${hostEnd}/32 dev eth0`,
+      `route add default via ${hostEnd} dev eth0`,
+    ]);
+    await nftSetup(netns);
+    this.#nodes.set(name, { name, netns, range, hostEnd, agent: new AgentClient(netns) });
+  }
+
+  nodeNames(): string[] {
+    return [...this.#nodes.keys()];
+  }
+
+  nodeRange(name: string): Cidr | undefined {
+    return this.#nodes.get(name)?.range;
+  }
+
+  podIP(key: string): string | undefined {
+    return this.#pods.get(key)?.ip;
+  }
+
+  isPrivate(key: string): boolean | undefined {
+    const pod = this.#pods.get(key);
+    return pod === undefined ? undefined : pod.own !== undefined;
+  }
+
+  /** Gives a pod its address on `node`, in the node's namespace or its own. */
+  async attach(key: string, nodeName: string, ip: string, privateNetns: boolean): Promise<void> {
+    const node = this.#nodes.get(nodeName);
+    if (!node) throw new Error(`node ${nodeName} is not simulated here`);
+    const existing = this.#pods.get(key);
+    if (existing && existing.ip === ip && (existing.own !== undefined) === privateNetns) return;
+    if (existing) await this.detach(key);
+    if (!privateNetns) {
+      await ipBatch(node.netns, [`addr replace ${ip}/32 dev eth0`]);
+      this.#pods.set(key, { key, node, ip, netns: node.netns, drops: new Set(), down: false, listeners: [] });
+      return;
+    }
+    const n = ++this.#privateCount;
+    const netns = `${this.#names.netnsPrefix}p${n}`;
+    const link = `${this.#names.linkPrefix}p${n}`;
+    await run('ip', ['netns', 'add', netns]);
+    await run('ip', ['link', 'add', link, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', netns]);
+    await ipBatch(null, [`link set ${link} up`, `route replace ${ip}/32 dev ${link} src ${node.hostEnd}`]);
+    await ipBatch(netns, [
+      'link set lo up',
+      'link set eth0 up',
+      `addr add ${ip}/32 dev eth0`,
+      `route add ${node.hostEnd}/32 dev eth0`,
+      `route add default via ${node.hostEnd} dev eth0`,
+    ]);
+    await nftSetup(netns);
+    const own = { agent: new AgentClient(netns), link };
+    this.#pods.set(key, { key, node, ip, netns, own, drops: new Set(), down: false, listeners: [] });
+  }
+
+  async detach(key: string): Promise<void> {
+    const pod = this.#pods.get(key);
+    if (!pod) return;
+    this.#pods.delete(key);
+    if (pod.down) await tryRun('ip', ['route', 'del', 'unreachable', `${pod.ip}/32`]);
+    if (pod.own) {
+      await pod.own.agent.close();
+      await tryRun('ip', ['netns', 'del', pod.netns]);
+      await tryRun('ip', ['link', 'del', pod.own.link]);
+      return;
+    }
+    await pod.node.agent.request({ op: 'set', key, listeners: [] });
+    if (pod.drops.size > 0)
+      await nft(
+        pod.netns,
+        [...pod.drops].map((port) => dropElement('delete', pod.ip, port)),
+      );
+    await ipBatch(pod.netns, [`addr del ${pod.ip}/32 dev eth0`]);
+  }
+
+  /** Makes the pod's sockets behave as `listeners` say; ports not listed refuse. */
+  async setListeners(key: string, listeners: readonly Listener[]): Promise<void> {
+    const pod = this.#pods.get(key);
+    if (!pod) throw new Error(`pod ${key} has no network`);
+    const agent = pod.own?.agent ?? pod.node.agent;
+    const specs = listeners
+      .filter((l) => l.mode !== 'drop')
+      .flatMap((l) =>
+        bindAddresses(l, pod.ip, pod.own !== undefined).map((host) => ({ host, port: l.port, mode: l.mode })),
+      );
+    await agent.request({ op: 'set', key, listeners: specs });
+    const drops = new Set(listeners.filter((l) => l.mode === 'drop').map((l) => l.port));
+    const commands = [
+      ...[...pod.drops].filter((p) => !drops.has(p)).map((p) => dropElement('delete', pod.ip, p)),
+      ...[...drops].filter((p) => !pod.drops.has(p)).map((p) => dropElement('add', pod.ip, p)),
+    ];
+    if (commands.length > 0) await nft(pod.netns, commands);
+    pod.drops = drops;
+    pod.listeners = listeners;
+  }
+
+  /** A pod whose network is down answers nothing: the host has an `unreachable` route to it. */
+  async setNetworkDown(key: string, down: boolean): Promise<void> {
+    const pod = this.#pods.get(key);
+    if (!pod || pod.down === down) return;
+    if (down) {
+      await run('ip', ['route', 'replace', 'unreachable', `${pod.ip}/32`]);
+    } else if (pod.own) {
+      await run('ip', ['route', 'replace', `${pod.ip}/32`, 'dev', pod.own.link, 'src', pod.node.hostEnd]);
+    } else {
+      await run('ip', ['route', 'del', 'unreachable', `${pod.ip}/32`]);
+    }
+    pod.down = down;
+  }
+
+  /** Starts a command inside the pod's own namespace (the pod must have a private namespace). */
+  async exec(
+    key: string,
+    command: readonly string[],
+    env: Record<string, string>,
+    log: string,
+  ): Promise<void> {
+    const pod = this.#pods.get(key);
+    if (!pod?.own) throw new Error(`pod ${key} has no namespace of its own to run a command in`);
+    await pod.own.agent.request({ op: 'exec', key, command, env, log });
+  }
+
+  async teardown(): Promise<void> {
+    for (const pod of this.#pods.values()) await pod.own?.agent.close();
+    for (const node of this.#nodes.values()) await node.agent.close();
+    this.#pods.clear();
+    this.#nodes.clear();
+  }
+}
+
+/**
+ * Removes everything a cluster with this id made in the network, whether or not its simulator is
+ * still alive: processes in its namespaces, the namespaces, host links, and routes in its range.
+ */
+export async function sweepNetwork(id: string, cidr: string): Promise<void> {
+  const { netnsPrefix, linkPrefix } = networkNames(id);
+  const { stdout: nsList } = await run('ip', ['netns', 'list']);
+  for (const netns of nsList
+    .split('\n')
+    .map((l) => l.split(' ')[0] ?? '')
+    .filter((n) => n.startsWith(netnsPrefix))) {
+    const { stdout: pids } = await run('ip', ['netns', 'pids', netns]).catch(() => ({ stdout: '' }));
+    for (const pid of pids.split('\n').filter(Boolean)) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        // gone already
+      }
+    }
+    await tryRun('ip', ['netns', 'del', netns]);
+  }
+  const { stdout: links } = await run('ip', ['-o', 'link', 'show']);
+  for (const m of links.matchAll(/^\d+: ([^:@]+)[:@]/gm)) {
+    if (m[1]?.startsWith(linkPrefix)) await tryRun('ip', ['link', 'del', m[1]]);
+  }
+  await tryRun('ip', ['route', 'flush', 'root', cidr, 'type', 'unreachable']);
+  await tryRun('ip', ['route', 'flush', 'root', cidr]);
+}
+
+/** What a sweep would find: used by `status` and by the test that `down` leaves nothing behind. */
+export async function leftovers(id: string, cidr: string): Promise<string[]> {
+  const { netnsPrefix, linkPrefix } = networkNames(id);
+  const found: string[] = [];
+  const { stdout: nsList } = await run('ip', ['netns', 'list']);
+  for (const line of nsList.split('\n')) {
+    if (line.startsWith(netnsPrefix)) found.push(`netns ${line.split(' ')[0]}`);
+  }
+  const { stdout: links } = await run('ip', ['-o', 'link', 'show']);
+  for (const m of links.matchAll(/^\d+: ([^:@]+)[:@]/gm)) {
+    if (m[1]?.startsWith(linkPrefix)) found.push(`link ${m[1]}`);
+  }
+  for (const type of ['unicast', 'unreachable']) {
+    const { stdout: routes } = await run('ip', ['route', 'show', 'root', cidr, 'type', type]);
+    for (const r of routes.split('\n').filter(Boolean)) found.push(`route ${r.trim()}`);
+  }
+  // The drop tables live inside the namespaces; none may ever appear in the host's own ruleset.
+  const { stdout: tables } = await run('nft', ['list', 'tables']);
+  if (tables.includes(NFT_TABLE)) found.push(`nft table ${NFT_TABLE} in the host namespace`);
+  return found;
+}
+
+/**
+ * Runs `ip` commands for one namespace as a batch. Calls made in the same tick are coalesced into
+ * one `ip -batch` process: attaching thousands of pods would otherwise spawn thousands of processes.
+ */
+function ipBatch(netns: string | null, lines: readonly string[]): Promise<void> {
+  const key = netns ?? '';
+  let pending = ipQueue.get(key);
+  if (!pending) {
+    const queued: { lines: string[]; done: Promise<void> } = { lines: [], done: Promise.resolve() };
+    queued.done = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      ipQueue.delete(key);
+      const args = netns === null ? ['-batch', '-'] : ['-n', netns, '-batch', '-'];
+      return run('ip', args, `${queued.lines.join('\n')}\n`).then(() => undefined);
+    });
+    pending = queued;
+    ipQueue.set(key, pending);
+  }
+  pending.lines.push(...lines);
+  return pending.done;
+}
+const ipQueue = new Map<string, { lines: string[]; done: Promise<void> }>();
+
+function dropElement(verb: 'add' | 'delete', ip: string, port: number): string {
+  const set = ip.includes(':') ? 'drop6' : 'drop4';
+  return `${verb} element inet ${NFT_TABLE} ${set} { ${ip} . ${port} }`;
+}
+
+async function nftSetup(netns: string): Promise<void> {
+  await nft(netns, [
+    `add table inet ${NFT_TABLE}`,
+    `add set inet ${NFT_TABLE} drop4 { type ipv4_addr . inet_service; }`,
+    `add set inet ${NFT_TABLE} drop6 { type ipv6_addr . inet_service; }`,
+    `add chain inet ${NFT_TABLE} input { type filter hook input priority 0; policy accept; }`,
+    `add rule inet ${NFT_TABLE} input ip daddr . tcp dport @drop4 drop`,
+    `add rule inet ${NFT_TABLE} input ip6 daddr . tcp dport @drop6 drop`,
+  ]);
+}
+
+async function nft(netns: string, commands: readonly string[]): Promise<void> {
+  await run('ip', ['netns', 'exec', netns, 'nft', '-f', '-'], `${commands.join('\n')}\n`);
+}

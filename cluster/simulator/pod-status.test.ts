@@ -1,0 +1,46 @@
+import type { V1Pod } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import { runningStatus, statusDiffers } from './pod-status.ts';
+
+const pod: V1Pod = { metadata: { name: 'web' }, spec: { containers: [{ name: 'app', image: 'nginx' }] } };
+const now = new Date('2026-01-01T00:00:00Z');
+
+describe('simulated pod status', () => {
+  it('reports a ready running pod with its IPs and container', () => {
+    const s = runningStatus(pod, '198.18.0.5', '198.18.31.254', true, now);
+    expect(s.phase).toBe('Running');
+    expect(s.podIPs).toEqual([{ ip: '198.18.0.5' }]);
+    expect(s.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
+    expect(s.containerStatuses?.[0]).toMatchObject({ name: 'app', ready: true, started: true });
+  });
+
+  it('needs no write when the pod already has the wanted status', () => {
+    const s = runningStatus(pod, '198.18.0.5', '198.18.31.254', true, now);
+    expect(
+      statusDiffers(s, runningStatus({ ...pod, status: s }, '198.18.0.5', '198.18.31.254', true, now)),
+    ).toBe(false);
+  });
+
+  it('needs a write when readiness or the address changes', () => {
+    const s = runningStatus(pod, '198.18.0.5', '198.18.31.254', true, now);
+    expect(
+      statusDiffers(s, runningStatus({ ...pod, status: s }, '198.18.0.5', '198.18.31.254', false, now)),
+    ).toBe(true);
+    expect(
+      statusDiffers(s, runningStatus({ ...pod, status: s }, '198.18.0.6', '198.18.31.254', true, now)),
+    ).toBe(true);
+    expect(statusDiffers(undefined, s)).toBe(true);
+  });
+
+  it('keeps a condition transition time while its status holds', () => {
+    const first = runningStatus(pod, '198.18.0.5', 'h', true, now);
+    const later = runningStatus(
+      { ...pod, status: first },
+      '198.18.0.5',
+      'h',
+      true,
+      new Date('2026-01-02T00:00:00Z'),
+    );
+    expect(later.conditions?.find((c) => c.type === 'Ready')?.lastTransitionTime).toEqual(now);
+  });
+});

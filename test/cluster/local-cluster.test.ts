@@ -1,0 +1,178 @@
+import type { V1EndpointSlice, V1Pod } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import {
+  applyYaml,
+  createNamespace,
+  deleteNamespace,
+  eventually,
+  patchPodAnnotations,
+  type TestKube,
+  testKube,
+  uniqueNamespace,
+} from '../support/kube.ts';
+import { tcpConnect } from '../support/tcp.ts';
+
+const scenario = `
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: web}
+  ports:
+  - {name: http, port: 80, targetPort: http}
+  - {name: admin, port: 9000, targetPort: 9000}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web-open
+  labels: {app: web}
+  annotations: {sim.sockeye.dev/listen: "8080"}
+spec:
+  containers: [{name: app, image: web, ports: [{name: http, containerPort: 8080}, {containerPort: 9000}]}]
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web-silent
+  labels: {app: web}
+spec:
+  containers: [{name: app, image: web, ports: [{name: http, containerPort: 8080}, {containerPort: 9000}]}]
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web-loopback
+  labels: {app: web}
+  annotations: {sim.sockeye.dev/listen: "8080@loopback"}
+spec:
+  containers: [{name: app, image: web, ports: [{name: http, containerPort: 8080}, {containerPort: 9000}]}]
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: odd
+  labels: {app: odd}
+  annotations: {sim.sockeye.dev/listen: "8080/drop,8081/reset", sim.sockeye.dev/ready: "false"}
+spec:
+  containers: [{name: app, image: odd, ports: [{containerPort: 8080}]}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: odd}
+spec:
+  selector: {app: odd}
+  ports: [{port: 80, targetPort: 8080}]
+`;
+
+describe('the local cluster', () => {
+  let kube: TestKube;
+  const ns = uniqueNamespace('harness');
+  const ips: Record<string, string> = {};
+
+  beforeAll(async () => {
+    kube = testKube();
+    await createNamespace(kube, ns);
+    await applyYaml(kube, scenario, ns);
+    for (const name of ['web-open', 'web-silent', 'web-loopback', 'odd']) {
+      const pod = await eventually(`pod ${name} running with an IP`, async () => {
+        const p: V1Pod = await kube.core.readNamespacedPod({ name, namespace: ns });
+        return p.status?.phase === 'Running' && p.status.podIP ? p : undefined;
+      });
+      ips[name] = pod.status!.podIP!;
+    }
+  });
+
+  afterAll(async () => {
+    if (kube) await deleteNamespace(kube, ns);
+  });
+
+  it('gives simulated pods distinct addresses in its pod range on simulated nodes', async () => {
+    const local = inject('localCluster');
+    expect(local).not.toBeNull();
+    expect(new Set(Object.values(ips)).size).toBe(4);
+    for (const ip of Object.values(ips)) expect(ip).toMatch(/^198\.18\.(1[2-9][0-9]|2[0-5][0-9])\./);
+    const pod = await kube.core.readNamespacedPod({ name: 'web-open', namespace: ns });
+    expect(pod.spec?.nodeName).toMatch(/^sim-node-\d$/);
+  });
+
+  it('has the real kube-controller-manager write an EndpointSlice with the three pod IPs', async () => {
+    const slices = await eventually('an EndpointSlice with three endpoints', async () => {
+      const list = await kube.discovery.listNamespacedEndpointSlice({
+        namespace: ns,
+        labelSelector: 'kubernetes.io/service-name=web',
+      });
+      const n = list.items.flatMap((s) => s.endpoints ?? []).length;
+      return n === 3 ? list.items : undefined;
+    });
+    const addresses = slices
+      .flatMap((s: V1EndpointSlice) => (s.endpoints ?? []).flatMap((e) => e.addresses))
+      .sort();
+    expect(addresses).toEqual([ips['web-open'], ips['web-silent'], ips['web-loopback']].sort());
+    // The named targetPort resolved per pod to the declared containerPort.
+    expect(slices[0]?.ports?.find((p) => p.name === 'http')?.port).toBe(8080);
+    expect(slices[0]?.ports?.find((p) => p.name === 'admin')?.port).toBe(9000);
+  });
+
+  it('answers plain TCP connects as the annotations say: open, refused, refused on the pod IP', async () => {
+    expect(await tcpConnect(ips['web-open']!, 8080)).toBe('open');
+    expect(await tcpConnect(ips['web-silent']!, 8080)).toBe('refused');
+    expect(await tcpConnect(ips['web-loopback']!, 8080)).toBe('refused');
+  });
+
+  it('drops SYNs for a drop listener and resets a reset listener', async () => {
+    expect(await tcpConnect(ips.odd!, 8080, 700)).toBe('timeout');
+    const reset = await tcpConnect(ips.odd!, 8081);
+    // The RST comes after the handshake: the connect may be seen open, then reset.
+    expect(['reset', 'open']).toContain(reset);
+  });
+
+  it('changes behaviour when the annotation of a live pod changes', async () => {
+    await patchPodAnnotations(kube, ns, 'web-silent', { 'sim.sockeye.dev/listen': '8080' });
+    await eventually('web-silent to accept', async () =>
+      (await tcpConnect(ips['web-silent']!, 8080)) === 'open' ? true : undefined,
+    );
+    await patchPodAnnotations(kube, ns, 'web-silent', { 'sim.sockeye.dev/listen': null });
+    await eventually('web-silent to refuse again', async () =>
+      (await tcpConnect(ips['web-silent']!, 8080)) === 'refused' ? true : undefined,
+    );
+  });
+
+  it('shows a pod annotated ready=false as a not-ready endpoint', async () => {
+    const endpoint = await eventually('the odd endpoint', async () => {
+      const list = await kube.discovery.listNamespacedEndpointSlice({
+        namespace: ns,
+        labelSelector: 'kubernetes.io/service-name=odd',
+      });
+      return list.items.flatMap((s) => s.endpoints ?? []).find((e) => e.addresses.includes(ips.odd!));
+    });
+    expect(endpoint.conditions?.ready).toBe(false);
+    const pod = await kube.core.readNamespacedPod({ name: 'odd', namespace: ns });
+    expect(pod.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('False');
+  });
+
+  it('makes a pod whose network is down unreachable, and reachable again', async () => {
+    await patchPodAnnotations(kube, ns, 'web-open', { 'sim.sockeye.dev/network': 'down' });
+    await eventually('web-open to be unreachable', async () =>
+      (await tcpConnect(ips['web-open']!, 8080)) === 'unreachable' ? true : undefined,
+    );
+    await patchPodAnnotations(kube, ns, 'web-open', { 'sim.sockeye.dev/network': null });
+    await eventually('web-open to be open again', async () =>
+      (await tcpConnect(ips['web-open']!, 8080)) === 'open' ? true : undefined,
+    );
+  });
+
+  it('removes a deleted pod from the network', async () => {
+    await kube.core.deleteNamespacedPod({ name: 'odd', namespace: ns });
+    await eventually('pod odd to be gone', async () => {
+      try {
+        await kube.core.readNamespacedPod({ name: 'odd', namespace: ns });
+        return undefined;
+      } catch (err) {
+        return (err as { code?: number }).code === 404 ? true : undefined;
+      }
+    });
+    // Its address is gone from the node's namespace: the node end forwards nothing, so it times out.
+    expect(await tcpConnect(ips.odd!, 8081, 500)).not.toBe('open');
+  });
+});

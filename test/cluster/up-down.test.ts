@@ -1,0 +1,64 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { binaryPath } from '../../cluster/binaries.ts';
+import { isAlive } from '../../cluster/exec.ts';
+import type { LocalClusterState } from '../../cluster/local.ts';
+import { leftovers } from '../../cluster/simulator/network.ts';
+
+const exec = promisify(execFile);
+const cli = new URL('../../cluster/cli.ts', import.meta.url).pathname;
+
+/** Drives `npm run cluster -- up|status|down` as a user does, with its own state dir and pod range. */
+describe('npm run cluster -- up, status, down', () => {
+  let dir = '';
+  const cidr = '198.19.0.0/20';
+  const run = (...args: string[]) =>
+    exec(process.execPath, [cli, ...args, '--dir', dir], { timeout: 300_000 });
+
+  afterAll(async () => {
+    if (!dir) return;
+    await run('down').catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('starts a cluster whose kubectl shows the pod addresses, and stops leaving nothing behind', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'sockeye-updown-'));
+    const up = await run('up', '--cidr', cidr, '--nodes', '1');
+    const lastLine = up.stdout.trim().split('\n').at(-1) ?? '';
+    expect(lastLine).toMatch(/^export KUBECONFIG=\/.+\/kubeconfig$/);
+    const kubeconfig = lastLine.replace('export KUBECONFIG=', '');
+    const state = JSON.parse(await readFile(join(dir, 'state.json'), 'utf8')) as LocalClusterState;
+    expect(Object.values(state.pids).every(isAlive)).toBe(true);
+
+    const kubectl = (...args: string[]) => exec(binaryPath('kubectl'), ['--kubeconfig', kubeconfig, ...args]);
+    await kubectl('create', 'namespace', 'demo');
+    await kubectl(
+      '-n',
+      'demo',
+      'run',
+      'echo',
+      '--image=echo',
+      '--labels=app=echo',
+      '--annotations=sim.sockeye.dev/listen=80',
+    );
+    await kubectl('-n', 'demo', 'expose', 'pod', 'echo', '--port=80');
+    let shown = '';
+    for (let i = 0; i < 150 && !/198\.19\.\d+\.\d+/.test(shown); i++) {
+      shown = (await kubectl('get', 'endpointslices', '-A')).stdout;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(shown).toMatch(/demo\s+echo-\w+\s+IPv4\s+80\s+198\.19\.\d+\.\d+/);
+
+    const status = await run('status');
+    expect(status.stdout).toContain('simulator: running');
+
+    await run('down');
+    expect(Object.values(state.pids).some(isAlive)).toBe(false);
+    expect(await leftovers(state.id, cidr)).toEqual([]);
+    await expect(run('status')).rejects.toMatchObject({ stdout: expect.stringContaining('no cluster') });
+  });
+});

@@ -1,0 +1,32 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { selectProvider } from '../../cluster/providers.ts';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    kubeconfig: string;
+    clusterProvider: string;
+    /** Set for the local simulated cluster: its state directory, id and pod range. */
+    localCluster: { dir: string; id: string; cidr: string } | null;
+  }
+}
+
+/**
+ * One cluster for the whole integration suite. The local provider (default) gets its own pod range
+ * so it never collides with a cluster started by `npm run cluster -- up` on the same machine.
+ * The returned teardown runs even when tests fail.
+ */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const dir = await mkdtemp(join(tmpdir(), 'sockeye-it-'));
+  const provider = await selectProvider(process.env.SOCKEYE_TEST_CLUSTER ?? 'local');
+  const cluster = await provider.start({ dir, cidr: '198.18.128.0/17', nodes: 3 });
+  project.provide('kubeconfig', cluster.kubeconfig);
+  project.provide('clusterProvider', provider.name);
+  project.provide('localCluster', cluster.local ?? null);
+  return async () => {
+    await cluster.stop();
+    await rm(dir, { recursive: true, force: true });
+  };
+}

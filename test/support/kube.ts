@@ -1,0 +1,97 @@
+import {
+  CoreV1Api,
+  DiscoveryV1Api,
+  KubeConfig,
+  type KubernetesObject,
+  KubernetesObjectApi,
+  PatchStrategy,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
+import { inject } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+
+export interface TestKube {
+  readonly kc: KubeConfig;
+  readonly core: CoreV1Api;
+  readonly discovery: DiscoveryV1Api;
+  readonly objects: KubernetesObjectApi;
+}
+
+/** Clients for the suite's cluster (see test/setup/cluster.global.ts). */
+export function testKube(): TestKube {
+  const kc = new KubeConfig();
+  kc.loadFromFile(inject('kubeconfig'));
+  return {
+    kc,
+    core: kc.makeApiClient(CoreV1Api),
+    discovery: kc.makeApiClient(DiscoveryV1Api),
+    objects: KubernetesObjectApi.makeApiClient(kc),
+  };
+}
+
+/** A namespace name no other test uses. */
+export function uniqueNamespace(prefix: string): string {
+  return `${prefix}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/** Creates every object of a multi-document YAML scenario, in order, in `namespace`. */
+export async function applyYaml(
+  kube: TestKube,
+  yaml: string,
+  namespace?: string,
+): Promise<KubernetesObject[]> {
+  const created: KubernetesObject[] = [];
+  for (const doc of parseAllDocuments(yaml)) {
+    const obj = doc.toJS() as KubernetesObject | null;
+    if (!obj) continue;
+    if (namespace && obj.kind !== 'Namespace') obj.metadata = { ...obj.metadata, namespace };
+    created.push(await kube.objects.create(obj));
+  }
+  return created;
+}
+
+export async function createNamespace(kube: TestKube, name: string): Promise<void> {
+  await kube.core.createNamespace({ body: { metadata: { name } } });
+}
+
+/** Deletes a namespace's pods at once (no kubelet waits for them) and then the namespace. */
+export async function deleteNamespace(kube: TestKube, name: string): Promise<void> {
+  await kube.core
+    .deleteCollectionNamespacedPod({ namespace: name, gracePeriodSeconds: 0 })
+    .catch(() => undefined);
+  await kube.core.deleteNamespace({ name }).catch(() => undefined);
+}
+
+export async function patchPodAnnotations(
+  kube: TestKube,
+  namespace: string,
+  name: string,
+  annotations: Record<string, string | null>,
+): Promise<void> {
+  await kube.core.patchNamespacedPod(
+    { name, namespace, body: { metadata: { annotations } } },
+    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  );
+}
+
+/** Polls until `check` returns a value other than undefined; the last failure is in the error. */
+export async function eventually<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  timeoutMs = 60_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
