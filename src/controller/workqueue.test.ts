@@ -1,0 +1,186 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { WorkQueue, type WorkQueueOptions } from './workqueue.ts';
+
+beforeEach(() => {
+  vi.useFakeTimers();
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+function queue(options: WorkQueueOptions = {}) {
+  return new WorkQueue({ clock: { now: () => Date.now() }, ...options });
+}
+
+/** Settles a promise that should already be resolved, without waiting. */
+async function peek<T>(p: Promise<T>): Promise<T | 'pending'> {
+  return Promise.race([p, Promise.resolve('pending' as const)]);
+}
+
+describe('WorkQueue: dedup and single worker per key', () => {
+  it('queues a key at most once, in FIFO order', async () => {
+    const q = queue();
+    q.add('ns/a');
+    q.add('ns/b');
+    q.add('ns/a');
+    expect(q.len()).toBe(2);
+    expect(await q.get()).toBe('ns/a');
+    expect(await q.get()).toBe('ns/b');
+    expect(q.len()).toBe(0);
+  });
+
+  it('re-queues a key added while it was processed only after done', async () => {
+    const q = queue();
+    q.add('ns/a');
+    const key = await q.get();
+    q.add('ns/a');
+    q.add('ns/a');
+    expect(q.len()).toBe(0);
+    expect(await peek(q.get())).toBe('pending');
+    q.done(key!);
+    expect(q.len()).toBe(0); // handed straight to the waiting worker
+    expect(q.processingLen()).toBe(1);
+  });
+
+  it('wakes a waiting worker on add', async () => {
+    const q = queue();
+    const next = q.get();
+    expect(await peek(next)).toBe('pending');
+    q.add('ns/x');
+    expect(await next).toBe('ns/x');
+  });
+
+  it('does not requeue a done key that was not re-added', async () => {
+    const q = queue();
+    q.add('k');
+    q.done((await q.get())!);
+    expect(q.len()).toBe(0);
+    q.done('k'); // a second done is harmless
+    expect(q.len()).toBe(0);
+  });
+});
+
+describe('WorkQueue: delays', () => {
+  it('addAfter queues when the delay passes; the earliest time wins', async () => {
+    const q = queue();
+    q.addAfter('k', 1000);
+    q.addAfter('k', 5000);
+    q.addAfter('k', 400);
+    expect(q.waitingLen()).toBe(1);
+    vi.advanceTimersByTime(399);
+    expect(q.len()).toBe(0);
+    vi.advanceTimersByTime(1);
+    expect(q.len()).toBe(1);
+    vi.advanceTimersByTime(10_000);
+    expect(q.len()).toBe(1);
+    expect(q.waitingLen()).toBe(0);
+  });
+
+  it('addAfter with no delay adds now', () => {
+    const q = queue();
+    q.addAfter('k', 0);
+    expect(q.len()).toBe(1);
+  });
+});
+
+describe('WorkQueue: rate limiting', () => {
+  it('backs off per key from 5 ms, doubling, until forget', async () => {
+    const q = queue();
+    const delays: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      q.addRateLimited('k');
+      const start = Date.now();
+      for (let t = 0; q.len() === 0 && t < 100; t++) vi.advanceTimersByTime(1);
+      delays.push(Date.now() - start);
+      q.done((await q.get())!);
+    }
+    expect(delays).toEqual([5, 10, 20, 40]);
+    expect(q.numRequeues('k')).toBe(4);
+    q.forget('k');
+    expect(q.numRequeues('k')).toBe(0);
+  });
+
+  it('caps the per-key delay at 1000 s', async () => {
+    const q = queue();
+    // The first retry waits 5 ms; the later ones would wait longer, and the earliest time wins.
+    for (let i = 0; i < 18; i++) q.addRateLimited('k');
+    vi.advanceTimersByTime(5);
+    q.done((await q.get())!);
+    // 5 ms * 2^18 is about 1311 s: capped to 1000 s.
+    q.addRateLimited('k');
+    vi.advanceTimersByTime(999_999);
+    expect(q.len()).toBe(0);
+    vi.advanceTimersByTime(1);
+    expect(q.len()).toBe(1);
+  });
+
+  it('limits everyone together with the global bucket (10 qps, burst 100)', () => {
+    const q = queue();
+    for (let i = 0; i < 100; i++) q.addRateLimited(`k${i}`);
+    q.addRateLimited('late');
+    vi.advanceTimersByTime(5);
+    expect(q.len()).toBe(100);
+    vi.advanceTimersByTime(94);
+    expect(q.len()).toBe(100);
+    vi.advanceTimersByTime(1);
+    expect(q.len()).toBe(101);
+  });
+
+  it('reports each retry', () => {
+    const onRetry = vi.fn();
+    const q = queue({ onRetry });
+    q.addRateLimited('a');
+    q.addRateLimited('a');
+    expect(onRetry).toHaveBeenCalledTimes(2);
+  });
+});
+
+describe('WorkQueue: shutdown', () => {
+  it('shutDown ignores adds, releases waiting workers and resolves after in-flight keys are done', async () => {
+    const q = queue();
+    q.add('busy');
+    q.add('queued');
+    q.addAfter('later', 1000);
+    const busy = await q.get();
+    const idleWorker = queue();
+    const waiting = idleWorker.get();
+    void idleWorker.shutDown();
+    expect(await waiting).toBeUndefined();
+
+    let finished = false;
+    const stopped = q.shutDown().then(() => {
+      finished = true;
+    });
+    q.add('new');
+    expect(await q.get()).toBeUndefined();
+    await Promise.resolve();
+    expect(finished).toBe(false);
+    q.done(busy!);
+    await stopped;
+    expect(finished).toBe(true);
+    vi.advanceTimersByTime(2000);
+    expect(q.len()).toBe(0);
+  });
+
+  it('shutDownWithDrain hands out what was queued, then ends', async () => {
+    const q = queue();
+    q.add('a');
+    q.add('b');
+    const drained = q.shutDownWithDrain();
+    q.add('c');
+    const a = await q.get();
+    const b = await q.get();
+    expect([a, b]).toEqual(['a', 'b']);
+    expect(await q.get()).toBeUndefined();
+    let finished = false;
+    void drained.then(() => {
+      finished = true;
+    });
+    q.done(a!);
+    await Promise.resolve();
+    expect(finished).toBe(false);
+    q.done(b!);
+    await drained;
+    expect(finished).toBe(true);
+  });
+});
