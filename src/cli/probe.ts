@@ -1,0 +1,269 @@
+import { readFile } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { adviceFor } from '../probe/advice.ts';
+import type { AppCheck } from '../probe/app-check.ts';
+import { probeTargets } from '../probe/engine.ts';
+import { OUTCOMES, type Outcome, type ProbeResult } from '../probe/outcome.ts';
+import { type Lookup, type ResolvedTarget, resolveTargets } from '../probe/resolve.ts';
+import { formatAddress, parseTarget, type TargetSpec } from '../probe/target.ts';
+import { type Command, type CommandIO, ExitCode, UsageError } from './io.ts';
+
+const help = `Usage: sockeye probe [flags] HOST:PORT…
+
+Connects to each target once (a TCP handshake, closed with RST; no payload) and says how it ended,
+what that most likely means, and what to check next. Names are resolved once; every address is probed.
+
+Flags:
+  -o, --output text|json      output format (default text)
+  -t, --timeout DURATION      deadline per connect, e.g. 500ms, 2s (default 2s)
+  -c, --concurrency N         connects in flight at once (default 256)
+  -f, --file FILE             read targets from FILE, one per line ("-" for stdin, # starts a comment)
+      --reset-window DURATION after connecting, watch this long for the listener aborting (default 100ms)
+      --http PATH             on open targets also GET PATH and check the status
+      --expect-status LIST    statuses that pass --http, e.g. 200,204 (default 200-399)
+      --tls                   on open targets also complete a TLS handshake (with --http: HTTPS)
+  -h, --help                  this text
+
+Exit codes: 0 every target open, 1 any target not open, 2 usage or local error.`;
+
+const durationPattern = /^(\d+(?:\.\d+)?)(ms|s|m)$/;
+const unitMs = { ms: 1, s: 1000, m: 60_000 } as const;
+
+function durationFlag(flag: string) {
+  return z.string().transform((text, ctx) => {
+    const match = durationPattern.exec(text.trim());
+    const ms =
+      match?.[1] && match[2] ? Number(match[1]) * unitMs[match[2] as keyof typeof unitMs] : Number.NaN;
+    if (!(ms > 0) || ms > 3_600_000) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `--${flag} "${text}" is not a duration like 500ms or 2s (up to 1h)`,
+      });
+      return z.NEVER;
+    }
+    return ms;
+  });
+}
+
+const flagsSchema = z.object({
+  output: z.enum(['text', 'json'], { message: '--output must be text or json' }).default('text'),
+  timeout: durationFlag('timeout').default(2000),
+  concurrency: z
+    .string()
+    .regex(/^\d+$/, '--concurrency must be a whole number')
+    .transform(Number)
+    .pipe(
+      z
+        .number()
+        .int()
+        .min(1, '--concurrency must be at least 1')
+        .max(100_000, '--concurrency is at most 100000'),
+    )
+    .default(256),
+  file: z.string().optional(),
+  'reset-window': durationFlag('reset-window').default(100),
+  http: z.string().startsWith('/', '--http takes a path starting with "/"').optional(),
+  'expect-status': z
+    .string()
+    .regex(/^\d{3}(,\d{3})*$/, '--expect-status takes HTTP statuses like 200,204')
+    .transform((list) => list.split(',').map(Number))
+    .optional(),
+  tls: z.boolean().default(false),
+  help: z.boolean().default(false),
+});
+
+type Flags = z.infer<typeof flagsSchema>;
+
+function parseFlags(argv: readonly string[]): { flags: Flags; positionals: string[] } {
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        output: { type: 'string', short: 'o' },
+        timeout: { type: 'string', short: 't' },
+        concurrency: { type: 'string', short: 'c' },
+        file: { type: 'string', short: 'f' },
+        'reset-window': { type: 'string' },
+        http: { type: 'string' },
+        'expect-status': { type: 'string' },
+        tls: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    throw new UsageError(`probe: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+  const flags = flagsSchema.safeParse(parsed.values);
+  if (!flags.success) throw new UsageError(`probe: ${flags.error.issues.map((i) => i.message).join('; ')}`);
+  return { flags: flags.data, positionals: parsed.positionals };
+}
+
+function appCheck(flags: Flags): AppCheck | undefined {
+  if (flags.http !== undefined) {
+    return {
+      kind: 'http',
+      path: flags.http,
+      tls: flags.tls,
+      ...(flags['expect-status'] ? { expectStatus: flags['expect-status'] } : {}),
+    };
+  }
+  if (flags['expect-status']) throw new UsageError('probe: --expect-status needs --http PATH');
+  return flags.tls ? { kind: 'tls' } : undefined;
+}
+
+async function readAll(stream: Readable): Promise<string> {
+  let text = '';
+  for await (const chunk of stream) text += String(chunk);
+  return text;
+}
+
+async function targetLines(file: string | undefined, stdin: Readable): Promise<string[]> {
+  if (file === undefined) return [];
+  let text: string;
+  try {
+    text = file === '-' ? await readAll(stdin) : await readFile(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`probe: cannot read --file ${file}: ${(err as Error).message}`, { cause: err });
+  }
+  return text
+    .split('\n')
+    .map((line) => line.replace(/#.*/, '').trim())
+    .filter((line) => line !== '');
+}
+
+function parseSpecs(inputs: readonly string[]): TargetSpec[] {
+  const specs: TargetSpec[] = [];
+  const problems: string[] = [];
+  for (const input of inputs) {
+    const parsed = parseTarget(input);
+    if (parsed.kind === 'target') specs.push(parsed.target);
+    else problems.push(`bad target "${parsed.input}": ${parsed.reason}`);
+  }
+  if (problems.length > 0) throw new UsageError(`probe: ${problems.join('\n  ')}`);
+  if (specs.length === 0)
+    throw new UsageError('probe: no targets; give HOST:PORT arguments or -f FILE (see --help)');
+  return specs;
+}
+
+const colours: Readonly<Record<Outcome, string>> = {
+  open: '32',
+  refused: '31',
+  timeout: '33',
+  unreachable: '31',
+  reset: '31',
+  error: '35',
+};
+
+function label(target: ResolvedTarget): string {
+  const address = formatAddress(target.ip, target.port);
+  return target.spec.family === 0 ? `${target.spec.input} (${address})` : address;
+}
+
+interface TextStyle {
+  readonly timeoutMs: number;
+  readonly colour: boolean;
+  readonly labelWidth: number;
+}
+
+function textLine(result: ProbeResult<ResolvedTarget>, { timeoutMs, colour, labelWidth }: TextStyle): string {
+  const outcome = result.outcome.padEnd(11);
+  const painted = colour ? `\u001b[${colours[result.outcome]}m${outcome}\u001b[0m` : outcome;
+  const latency = `${result.latencyMs.toFixed(1)} ms`.padStart(10);
+  const advice = adviceFor(result, timeoutMs);
+  const appFailed = result.outcome === 'open' && result.app !== undefined && !result.app.ok;
+  const lines = [`${label(result.target).padEnd(labelWidth)}  ${painted}${latency}`];
+  if (result.outcome !== 'open' || appFailed) {
+    lines.push(`  ${advice.meaning}${'errno' in result && result.errno ? ` [${result.errno}]` : ''}`);
+    if (advice.next) lines.push(`  next: ${advice.next}`);
+  } else if (result.app) {
+    lines.push(`  ${result.app.detail}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function jsonResult(result: ProbeResult<ResolvedTarget>, timeoutMs: number) {
+  const { spec, ip, port } = result.target;
+  const { target: _, latencyMs, ...rest } = result;
+  return {
+    target: spec.input,
+    address: ip,
+    port,
+    ...rest,
+    latencyMs: Math.round(latencyMs * 100) / 100,
+    ...adviceFor(result, timeoutMs),
+  };
+}
+
+function failedCheck(result: ProbeResult): boolean {
+  return result.outcome === 'open' && result.app !== undefined && !result.app.ok;
+}
+
+/** 2 when the prober itself failed (its answers cannot be trusted), 1 for any target not open, else 0. */
+export function exitCodeFor(results: readonly ProbeResult[]): number {
+  if (results.some((r) => r.outcome === 'error')) return ExitCode.usage;
+  if (results.some((r) => r.outcome !== 'open' || failedCheck(r))) return ExitCode.findings;
+  return ExitCode.ok;
+}
+
+/** `sockeye probe`; `lookup` is injectable for tests that must not touch DNS. */
+export function makeProbeCommand(lookup?: Lookup): Command {
+  return async (argv: readonly string[], io: CommandIO): Promise<number> => {
+    const { flags, positionals } = parseFlags(argv);
+    if (flags.help) {
+      io.stdout.write(`${help}\n`);
+      return ExitCode.ok;
+    }
+    const app = appCheck(flags);
+    const specs = parseSpecs([...positionals, ...(await targetLines(flags.file, io.stdin))]);
+    const resolution = await resolveTargets(specs, lookup);
+    if (resolution.kind === 'unresolved') {
+      io.stderr.write(
+        `sockeye: probe: ${resolution.failures.map((f) => `${f.spec.input}: ${f.reason}`).join('\n  ')}\n`,
+      );
+      return ExitCode.usage;
+    }
+    const colour = io.stdout.isTTY === true && io.env.NO_COLOR === undefined && flags.output === 'text';
+    const style: TextStyle = {
+      timeoutMs: flags.timeout,
+      colour,
+      labelWidth: Math.max(...resolution.targets.map((t) => label(t).length)),
+    };
+    const results: ProbeResult<ResolvedTarget>[] = [];
+    for await (const result of probeTargets(resolution.targets, {
+      timeoutMs: flags.timeout,
+      concurrency: flags.concurrency,
+      resetWindowMs: flags['reset-window'],
+      order: 'input',
+      signal: io.signal,
+      ...(app ? { app } : {}),
+    })) {
+      results.push(result);
+      if (flags.output === 'text') io.stdout.write(textLine(result, style));
+    }
+    const exitCode = exitCodeFor(results);
+    const summary = Object.fromEntries(
+      OUTCOMES.map((o) => [o, results.filter((r) => r.outcome === o).length]),
+    );
+    if (flags.output === 'json') {
+      const document = {
+        schema: 'sockeye.dev/probe/v1',
+        timeoutMs: flags.timeout,
+        results: results.map((r) => jsonResult(r, flags.timeout)),
+        summary: { total: results.length, ...summary },
+        exitCode,
+      };
+      io.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
+    } else {
+      const counts = OUTCOMES.filter((o) => summary[o]).map((o) => `${summary[o]} ${o}`);
+      io.stdout.write(`${results.length} target${results.length === 1 ? '' : 's'}: ${counts.join(', ')}\n`);
+    }
+    return exitCode;
+  };
+}
+
+export const probeCommand: Command = makeProbeCommand();

@@ -1,0 +1,26 @@
+import { PassThrough } from 'node:stream';
+import type { CommandIO } from '../../src/cli/io.ts';
+
+/** Command IO captured in memory; `stdin` is given as text. */
+export function captureIO(
+  stdin = '',
+  isTTY = false,
+): { io: CommandIO; out: () => string; err: () => string } {
+  const stdout = Object.assign(new PassThrough(), { isTTY });
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  stderr.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
+  const input = new PassThrough();
+  input.end(stdin);
+  return {
+    io: { stdout, stderr, stdin: input, env: {}, signal: new AbortController().signal },
+    out: () => out,
+    err: () => err,
+  };
+}

@@ -1,0 +1,150 @@
+import { execFile } from 'node:child_process';
+import { createServer, type Server, type Socket } from 'node:net';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultDialer, socketDialer } from '../../src/probe/dialer.ts';
+import { probeAll, probeOne } from '../../src/probe/engine.ts';
+import { createDropNamespace, type DropNamespace } from './netns.ts';
+
+const exec = promisify(execFile);
+
+async function listen(host: string, onConnection: (socket: Socket) => void = () => {}): Promise<Server> {
+  const server = createServer((socket) => {
+    socket.on('error', () => {}); // the prober's RST surfaces here
+    onConnection(socket);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host, port: 0 }, resolve);
+  });
+  return server;
+}
+
+function portOf(server: Server): number {
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('server has no port');
+  return address.port;
+}
+
+/** A port nothing listens on: bound once to learn a free number, then closed. */
+async function closedPort(host: string): Promise<number> {
+  const server = await listen(host);
+  const port = portOf(server);
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+const servers: Server[] = [];
+let dropNs: DropNamespace | undefined;
+
+beforeAll(async () => {
+  dropNs = await createDropNamespace();
+});
+
+afterAll(async () => {
+  for (const server of servers) server.close();
+  await dropNs?.remove();
+});
+
+describe.each([defaultDialer, socketDialer])('outcomes over real sockets ($name dialer)', (dialer) => {
+  it('open on 127.0.0.1 and ::1', async () => {
+    const v4 = await listen('127.0.0.1');
+    const v6 = await listen('::1');
+    servers.push(v4, v6);
+    const results = await probeAll(
+      [
+        { ip: '127.0.0.1', port: portOf(v4) },
+        { ip: '::1', port: portOf(v6) },
+      ],
+      { timeoutMs: 5000, dialer },
+    );
+    expect(results.map((r) => r.outcome)).toEqual(['open', 'open']);
+  });
+
+  it('refused on 127.0.0.1 and ::1', async () => {
+    const results = await probeAll(
+      [
+        { ip: '127.0.0.1', port: await closedPort('127.0.0.1') },
+        { ip: '::1', port: await closedPort('::1') },
+      ],
+      { timeoutMs: 5000, dialer },
+    );
+    expect(results).toMatchObject([
+      { outcome: 'refused', errno: 'ECONNREFUSED' },
+      { outcome: 'refused', errno: 'ECONNREFUSED' },
+    ]);
+  });
+
+  it('reset when the listener accepts and aborts', async () => {
+    const server = await listen('127.0.0.1', (socket) => socket.resetAndDestroy());
+    servers.push(server);
+    // The window only has to outlast the listener's accept; the probe ends as soon as the RST lands.
+    const result = await probeOne(
+      { ip: '127.0.0.1', port: portOf(server) },
+      { timeoutMs: 5000, resetWindowMs: 30_000, dialer },
+    );
+    expect(result).toMatchObject({ outcome: 'reset', errno: 'ECONNRESET' });
+  });
+
+  it('open, not reset, when the listener stays quiet through the reset window', async () => {
+    const server = await listen('127.0.0.1');
+    servers.push(server);
+    const result = await probeOne(
+      { ip: '127.0.0.1', port: portOf(server) },
+      { timeoutMs: 5000, resetWindowMs: 50, dialer },
+    );
+    expect(result.outcome).toBe('open');
+  });
+
+  it('timeout when an nft rule in a test namespace drops the SYN', async () => {
+    const result = await probeOne({ ip: dropNs!.timeoutAddress(1), port: 80 }, { timeoutMs: 300, dialer });
+    expect(result.outcome).toBe('timeout');
+  });
+
+  it('unreachable when the test namespace has no host behind the address', async () => {
+    const result = await probeOne(
+      { ip: dropNs!.unreachableAddress(1), port: 80 },
+      { timeoutMs: 10_000, dialer },
+    );
+    expect(result).toMatchObject({ outcome: 'unreachable', errno: 'EHOSTUNREACH' });
+  });
+
+  it('error, with the local cause, when the prober has no file descriptors left', async () => {
+    const port = await closedPort('127.0.0.1');
+    const { stdout } = await exec('prlimit', [
+      '--nofile=64',
+      process.execPath,
+      'test/net/fixtures/probe-without-fds.ts',
+      'engine',
+      dialer.name,
+      `127.0.0.1:${port}`,
+    ]);
+    const report = JSON.parse(stdout) as { held: number; output: string };
+    expect(report.held).toBeGreaterThan(0);
+    expect(JSON.parse(report.output)).toMatchObject({
+      outcome: 'error',
+      errno: 'EMFILE',
+      cause: expect.stringContaining('file descriptors'),
+    });
+  });
+});
+
+describe('closing', () => {
+  it('leaves no TIME_WAIT behind after many open probes', async () => {
+    const server = await listen('127.0.0.1');
+    servers.push(server);
+    const port = portOf(server);
+    const results = await probeAll(
+      Array.from({ length: 200 }, () => ({ ip: '127.0.0.1', port })),
+      { timeoutMs: 5000, concurrency: 50 },
+    );
+    expect(results.every((r) => r.outcome === 'open')).toBe(true);
+    const { stdout } = await exec('ss', [
+      '-Htan',
+      'state',
+      'time-wait',
+      `( dport = :${port} or sport = :${port} )`,
+    ]);
+    expect(stdout.trim()).toBe('');
+  });
+});
