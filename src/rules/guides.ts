@@ -1,0 +1,221 @@
+/**
+ * The troubleshooting guide of every reason, printed by `sockeye explain REASON`. Typed as a record over
+ * the catalog, so a new reason without a guide does not compile.
+ */
+import type { Reason } from './catalog.ts';
+
+export interface Guide {
+  /** What the finding means, in a sentence or two. */
+  readonly meaning: string;
+  readonly causes: readonly string[];
+  /** Commands that confirm it; NS, SVC, POD, PORT and IP are placeholders. */
+  readonly confirm: readonly string[];
+  readonly fix: readonly string[];
+}
+
+export const GUIDES: Record<Reason, Guide> = {
+  NoEndpoints: {
+    meaning:
+      'The Service has a selector, but no EndpointSlice lists a single address for it. Connections to its ClusterIP are refused (or time out, depending on kube-proxy mode) because there is nothing to forward to.',
+    causes: [
+      'The selector does not match the pod labels (a typo, or the Deployment template changed its labels).',
+      'The matching pods have no IP yet (Pending: unschedulable, pulling images) or are not Running (Failed, Succeeded).',
+      'The pods are in another namespace: a Service only selects pods in its own namespace.',
+      'The pods run on a Node object that does not exist, so the endpointslice controller skips them.',
+    ],
+    confirm: [
+      'kubectl get svc SVC -n NS -o jsonpath={.spec.selector}',
+      'kubectl get pods -n NS -l KEY=VALUE -o wide',
+      'kubectl get endpointslices -n NS -l kubernetes.io/service-name=SVC',
+    ],
+    fix: [
+      'Make the Service selector and the pod template labels agree.',
+      'Fix why the pods are not Running (kubectl describe pod POD -n NS: Events).',
+    ],
+  },
+  NoReadyEndpoints: {
+    meaning:
+      'The Service has endpoints, but none of them is ready: every pod is failing its readiness probe or terminating. kube-proxy sends traffic to ready endpoints only, so nothing answers.',
+    causes: [
+      'The readiness probe fails (wrong path or port, too short a timeout, a dependency down).',
+      'All pods are terminating (a rollout or scale-down with no new pod ready yet).',
+      'The application is starting slowly and has not become ready yet.',
+    ],
+    confirm: [
+      'kubectl get endpointslices -n NS -l kubernetes.io/service-name=SVC -o yaml   # conditions.ready/serving/terminating',
+      'kubectl describe pod POD -n NS   # Readiness probe failed: ...',
+      'kubectl get pod POD -n NS -o jsonpath={.spec.containers[*].readinessProbe}',
+    ],
+    fix: [
+      'Fix the readiness probe or the application behind it.',
+      'Give the rollout room: maxUnavailable 0, or a PodDisruptionBudget.',
+      'If clients must reach pods before they are ready (peer discovery), set publishNotReadyAddresses: true.',
+    ],
+  },
+  NoHealthyTargets: {
+    meaning:
+      'Every ready backend of one Service port refused or timed out when sockeye connected to it. A load balancer or kube-proxy in front has nothing healthy to send to.',
+    causes: [
+      'The targetPort is not the port the application listens on.',
+      'The application listens on 127.0.0.1 only.',
+      'A NetworkPolicy, node firewall or security group drops the traffic (timeouts).',
+      'The readiness probe checks something else, so broken pods stay Ready.',
+    ],
+    confirm: [
+      'kubectl exec POD -n NS -- ss -ltnp   # what listens, on which address',
+      'kubectl get svc SVC -n NS -o jsonpath={.spec.ports}',
+      'kubectl run probe --rm -it --image=busybox -- nc -vz -w 2 IP PORT',
+    ],
+    fix: [
+      'Point targetPort at the port the application listens on, or make it listen there.',
+      'Bind the application to 0.0.0.0 (or ::).',
+      'See the pod findings (PortNotListening, ReadyButRefusing, ConnectTimeout) for each backend.',
+    ],
+  },
+  TargetsRefusing: {
+    meaning:
+      'Some, but not all, ready backends of one Service port refused or timed out. The Service works for part of the traffic: clients see intermittent connection errors.',
+    causes: [
+      'Pods from two generations of a rollout behave differently (new port, new bind address).',
+      'Some pods crashed their listener but stay Ready (the readiness probe does not check the serving port).',
+      'A NetworkPolicy or firewall applies on some nodes only.',
+    ],
+    confirm: [
+      'kubectl get pods -n NS -l KEY=VALUE -o wide   # compare failing pods with healthy ones: image, node, age',
+      'kubectl exec POD -n NS -- ss -ltnp',
+      'kubectl run probe --rm -it --image=busybox -- nc -vz -w 2 IP PORT',
+    ],
+    fix: [
+      'Fix or replace the failing pods; make the readiness probe check the serving port so they leave rotation.',
+      'Finish or roll back a half-done rollout.',
+    ],
+  },
+  TargetPortMismatch: {
+    meaning:
+      "A Service port's targetPort does not match the selected pods' declared containerPorts. A named targetPort that no pod defines leaves the Service with no target for that port; a number no pod declares is often a typo.",
+    causes: [
+      'A numeric targetPort that differs from the containerPort (8000 vs 8080).',
+      'A named targetPort misspelt, or renamed in the pod template but not in the Service.',
+      'A rollout in progress where only new (or only old) pods define the port name.',
+    ],
+    confirm: [
+      'kubectl get svc SVC -n NS -o jsonpath={.spec.ports}',
+      'kubectl get pods -n NS -l KEY=VALUE -o jsonpath=\'{range .items[*]}{.metadata.name}{" "}{.spec.containers[*].ports}{"\\n"}{end}\'',
+      'kubectl get endpointslices -n NS -l kubernetes.io/service-name=SVC -o jsonpath={.items[*].ports}',
+    ],
+    fix: [
+      'Make targetPort name a containerPort (by name or number) that every selected pod declares.',
+      'When renaming a port, keep the old name in the pod template until the Service uses the new one.',
+    ],
+  },
+  PortNotListening: {
+    meaning:
+      'A port the pod declares, or a Service sends to, refused the connection on the pod IP: the pod is reachable, but nothing listens on that port at that address.',
+    causes: [
+      'The application listens on another port than the one declared.',
+      'The application crashed or has not started its listener.',
+      'The application listens on one address family only (IPv4 but not IPv6, or the reverse).',
+    ],
+    confirm: [
+      'kubectl exec POD -n NS -- ss -ltnp',
+      'kubectl logs POD -n NS',
+      'kubectl run probe --rm -it --image=busybox -- nc -vz -w 2 IP PORT',
+    ],
+    fix: [
+      'Make the application listen on the declared port, or declare the port it listens on.',
+      'On dual-stack clusters, bind [::] with IPV6_V6ONLY off, or both 0.0.0.0 and [::].',
+    ],
+  },
+  ListeningOnLoopbackOnly: {
+    meaning:
+      'Inside the pod the port is open on 127.0.0.1 (or ::1), but connections to the pod IP are refused: the application is bound to localhost, so nothing outside the pod can reach it.',
+    causes: [
+      'Framework defaults that bind localhost (development servers, many admin endpoints).',
+      'A --host/--bind flag or environment variable set to 127.0.0.1 or localhost.',
+    ],
+    confirm: [
+      'kubectl exec POD -n NS -- ss -ltn   # Local Address shows 127.0.0.1:PORT',
+      'kubectl exec POD -n NS -- nc -vz 127.0.0.1 PORT',
+      'kubectl run probe --rm -it --image=busybox -- nc -vz -w 2 IP PORT',
+    ],
+    fix: ['Bind 0.0.0.0 (or :: for dual-stack), e.g. --host 0.0.0.0, HOST=0.0.0.0, server.address=0.0.0.0.'],
+  },
+  ReadyButRefusing: {
+    meaning:
+      'The pod is Ready, so Services send it traffic, yet the port they send to refuses. The readiness probe checks another port, runs a command, or there is none: it cannot see that the serving port is down.',
+    causes: [
+      'No readiness probe: a running container counts as Ready.',
+      'The readiness probe checks an admin or metrics port, not the serving one.',
+      'An exec readiness probe that does not test the listener.',
+    ],
+    confirm: [
+      'kubectl get pod POD -n NS -o jsonpath={.spec.containers[*].readinessProbe}',
+      'kubectl exec POD -n NS -- ss -ltnp',
+      'kubectl run probe --rm -it --image=busybox -- nc -vz -w 2 IP PORT',
+    ],
+    fix: [
+      'Give the container a readiness probe on the serving port (tcpSocket or httpGet on the port the Service targets).',
+      'Then fix why the port refuses (see PortNotListening).',
+    ],
+  },
+  ConnectTimeout: {
+    meaning:
+      'The connection attempt got no answer at all: the SYN was dropped somewhere. A refusal means nothing listens; a timeout means something is in the way. sockeye names the NetworkPolicies that explain the drop, or says none does.',
+    causes: [
+      'A NetworkPolicy selects the pod and allows no ingress from sockeye (or sockeye’s own pod is limited by an egress policy).',
+      'The CNI, a node firewall (iptables, nftables) or a cloud security group drops the traffic.',
+      'The listener is overloaded: its accept queue is full.',
+    ],
+    confirm: [
+      'kubectl get networkpolicy -n NS',
+      'kubectl describe networkpolicy NAME -n NS',
+      'kubectl run probe --rm -it -n NS --image=busybox -- nc -vz -w 2 IP PORT   # from inside the namespace',
+    ],
+    fix: [
+      "Allow the traffic in the NetworkPolicy: an ingress rule from sockeye's namespace on that port.",
+      'Otherwise look below Kubernetes: CNI logs, node firewall rules, security groups between nodes.',
+    ],
+  },
+  InvalidConfiguration: {
+    meaning:
+      'A sockeye.dev/* annotation on a Service, Pod or Namespace could not be used. sockeye ignored it (the next object up, or the default, applies) and kept checking the object.',
+    causes: [
+      'sockeye.dev/probe is not "true" or "false".',
+      'sockeye.dev/timeout is not a duration such as 1500ms, 2s or 1m, or is longer than 1m.',
+      'sockeye.dev/ignore-ports names a port the object does not have.',
+      'A misspelt key, e.g. sockeye.dev/timout.',
+    ],
+    confirm: ['kubectl get svc,pod,namespace NAME -n NS -o jsonpath={.metadata.annotations}'],
+    fix: [
+      'Correct or remove the annotation: kubectl annotate svc SVC -n NS sockeye.dev/timeout=2s --overwrite',
+    ],
+  },
+  TargetsRecovered: {
+    meaning:
+      'A Warning sockeye reported earlier for this object no longer holds: the port accepts connections again, or the configuration was fixed.',
+    causes: ['A fix was rolled out, the pods recovered, or a transient drop ended.'],
+    confirm: ['kubectl get events -n NS --field-selector involvedObject.name=NAME'],
+    fix: ['Nothing to do.'],
+  },
+};
+
+/** The guide as `sockeye explain REASON` prints it. */
+export function renderGuide(reason: Reason, summary: string, guide: Guide): string {
+  const list = (items: readonly string[]) => items.map((i) => `  - ${i}`).join('\n');
+  return [
+    `${reason}: ${summary}`,
+    '',
+    'What it means',
+    `  ${guide.meaning}`,
+    '',
+    'Usual causes',
+    list(guide.causes),
+    '',
+    'Confirm',
+    guide.confirm.map((c) => `  $ ${c}`).join('\n'),
+    '',
+    'Fix',
+    list(guide.fix),
+    '',
+  ].join('\n');
+}
