@@ -1,30 +1,8 @@
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { captureIO as capture } from '../../test/net/cli-io.ts';
 import { main } from '../bin/sockeye.ts';
 import { REASON_NAMES } from '../rules/catalog.ts';
 import { GUIDES } from '../rules/guides.ts';
-import type { CommandIO } from './io.ts';
-
-function capture(): { io: CommandIO; out: () => string; err: () => string } {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c: Buffer) => {
-    out += c.toString();
-  });
-  stderr.on('data', (c: Buffer) => {
-    err += c.toString();
-  });
-  const io: CommandIO = {
-    stdout,
-    stderr,
-    stdin: new PassThrough(),
-    env: {},
-    signal: new AbortController().signal,
-  };
-  return { io, out: () => out, err: () => err };
-}
 
 describe('sockeye explain', () => {
   it('lists every reason of the catalog with its severity', async () => {
