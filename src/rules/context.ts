@@ -63,7 +63,7 @@ export function buildContext(input: EvaluateInput): Context {
     input,
     index,
     services,
-    pods: input.pods.map((p) => podView(p, services, index)),
+    pods: podViews(input.pods, services, index),
     outcome,
     podOutcomes: (pod, port) => ({
       byIP: pod.podIPs.flatMap((ip) => {
@@ -75,7 +75,17 @@ export function buildContext(input: EvaluateInput): Context {
   };
 }
 
-function podView(pod: Pod, services: readonly ServiceView[], index: Index): PodView {
+function podViews(pods: readonly Pod[], services: readonly ServiceView[], index: Index): PodView[] {
+  // Sets, not Array.includes: a large Service over thousands of pods must stay linear.
+  const selected = services.map((v) => ({ view: v, pods: new Set(v.selected) }));
+  return pods.map((p) => podView(p, selected, index));
+}
+
+function podView(
+  pod: Pod,
+  services: readonly { readonly view: ServiceView; readonly pods: ReadonlySet<Pod> }[],
+  index: Index,
+): PodView {
   const skip = podSkip(pod, index);
   if (skip !== undefined) return { pod, skip, ports: [] };
   const config = index.config(pod);
@@ -97,8 +107,8 @@ function podView(pod: Pod, services: readonly ServiceView[], index: Index): PodV
     e.declared = true;
     if (e.name === '' && cp.name) e.name = cp.name;
   }
-  for (const v of services) {
-    if (v.skip !== undefined || !v.selected.includes(pod)) continue;
+  for (const { view: v, pods } of services) {
+    if (v.skip !== undefined || !pods.has(pod)) continue;
     for (const pv of v.ports) {
       if (pv.skip !== undefined) continue;
       const n = resolveTargetPort(pv.port, pod);
