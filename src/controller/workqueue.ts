@@ -11,23 +11,7 @@
  *
  * Time comes from an injected clock and timers, so tests drive it with fake timers.
  */
-import { type Clock, monotonicClock, TokenBucket } from '../kube/backoff.ts';
-
-/** The timer functions the queue uses; defaults are the globals, looked up at call time (fake-timer friendly). */
-export interface Timers {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export const globalTimers: Timers = {
-  setTimeout: (fn, ms) => {
-    const handle = setTimeout(fn, ms);
-    // Pending delays must not keep a finished process alive.
-    handle.unref?.();
-    return handle;
-  },
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-};
+import { type Clock, globalTimers, monotonicClock, type Timers, TokenBucket } from '../kube/backoff.ts';
 
 export interface WorkQueueOptions {
   /** Per-key backoff: first delay (default 5 ms). */

@@ -11,6 +11,41 @@ export interface Clock {
 
 export const monotonicClock: Clock = { now: () => performance.now() };
 
+/** The timer functions a component uses; the defaults are the globals, looked up at call time (fake-timer friendly). */
+export interface Timers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const globalTimers: Timers = {
+  setTimeout: (fn, ms) => {
+    const handle = setTimeout(fn, ms);
+    // Pending delays must not keep a finished process alive.
+    handle.unref?.();
+    return handle;
+  },
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
+
+/**
+ * Resolves after `ms`, or early (without rejecting) when `signal` aborts: a retry loop checks the
+ * signal after waking and stops.
+ */
+export function sleep(ms: number, timers: Timers = globalTimers, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const onAbort = () => {
+      timers.clearTimeout(handle);
+      resolve();
+    };
+    const handle = timers.setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
 export interface BackoffOptions {
   /** Delay of the first retry. */
   readonly baseMs: number;
