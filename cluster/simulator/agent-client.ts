@@ -14,12 +14,11 @@ export class AgentClient {
 
   constructor(netns: string) {
     this.netns = netns;
-    // Many pods share one node namespace: lift the fd limit for their listeners.
-    this.#child = spawn(
-      'prlimit',
-      ['--nofile=262144:262144', '--', 'ip', 'netns', 'exec', netns, process.execPath, agentScript],
-      { stdio: ['pipe', 'pipe', 'inherit'] },
-    );
+    // Many pods share one node namespace: their listeners count against this process's fd limit
+    // (inherited; spread pods over more --nodes when it is too low).
+    this.#child = spawn('ip', ['netns', 'exec', netns, process.execPath, agentScript], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
     this.#child.on('exit', () => {
       this.#exited = true;
       for (const p of this.#pending.values()) p.reject(new Error(`agent in ${netns} exited`));
