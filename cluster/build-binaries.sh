@@ -36,6 +36,11 @@ declare -A version=(
   [helm]="$(modver helm helm.sh/helm/v3)"
 )
 
+# One build at a time per cache: parallel test runs would otherwise race on the same outputs.
+mkdir -p "$cache/bin"
+exec 9>"$cache/bin/.lock"
+flock 9
+
 names=("$@")
 [ ${#names[@]} -gt 0 ] || names=(etcd kube-apiserver kube-controller-manager kubectl helm)
 
@@ -53,8 +58,16 @@ for name in "${names[@]}"; do
   echo "build-binaries: building $name ${version[$name]} (first time only; kube-apiserver takes minutes)..."
   start=$SECONDS
   mkdir -p "$(dirname "$out")"
+  ldflags='-s -w'
+  if [ "${module[$name]}" = kubernetes ]; then
+    # Stamp the release, as upstream's build does: kubectl, helm and the API's /version read it.
+    v="${version[$name]}"; minor="${v#v1.}"; minor="${minor%%.*}"
+    for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+      ldflags+=" -X $pkg.gitVersion=$v -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
+    done
+  fi
   # go build's -o into a temp name, then rename: an interrupted build never leaves a half binary.
-  (cd "$tools/${module[$name]}" && go build -trimpath -ldflags='-s -w' -o "$out.tmp" "${package[$name]}")
+  (cd "$tools/${module[$name]}" && go build -trimpath -ldflags="$ldflags" -o "$out.tmp" "${package[$name]}")
   mv "$out.tmp" "$out"
   echo "build-binaries: built $name in $((SECONDS - start)) s -> $out"
 done
