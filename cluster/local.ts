@@ -31,6 +31,29 @@ export const DEFAULT_CIDR = '198.18.0.0/17';
 const simulatorMain = fileURLToPath(new URL('./simulator/main.ts', import.meta.url));
 const BENCHMARK_RANGE = parseCidr('198.18.0.0/15');
 
+/**
+ * Pod ranges for clusters started by tests, so that several test runs (and a cluster from
+ * `npm run cluster -- up`, which defaults to 198.18.0.0/17) can share one machine.
+ * 198.19.128.0/17 is left to tests that make their own namespaces without a cluster.
+ */
+export const TEST_RANGES = ['198.18.128.0/18', '198.18.192.0/18', '198.19.0.0/18', '198.19.64.0/18'] as const;
+
+export async function rangeInUse(cidr: string): Promise<boolean> {
+  for (const type of ['unicast', 'unreachable']) {
+    const { stdout } = await run('ip', ['route', 'show', 'root', cidr, 'type', type]);
+    if (stdout.trim() !== '') return true;
+  }
+  return false;
+}
+
+/** The first of `candidates` that nothing on this machine routes yet. */
+export async function freePodRange(candidates: readonly string[] = TEST_RANGES): Promise<string> {
+  for (const cidr of candidates) if (!(await rangeInUse(cidr))) return cidr;
+  throw new Error(
+    `every test pod range is in use (${candidates.join(', ')}): too many clusters on this machine`,
+  );
+}
+
 export async function readState(dir: string): Promise<LocalClusterState | undefined> {
   const file = join(dir, 'state.json');
   if (!existsSync(file)) return undefined;

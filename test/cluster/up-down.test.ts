@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { binaryPath } from '../../cluster/binaries.ts';
 import { isAlive } from '../../cluster/exec.ts';
-import type { LocalClusterState } from '../../cluster/local.ts';
+import { freePodRange, type LocalClusterState } from '../../cluster/local.ts';
 import { leftovers } from '../../cluster/simulator/network.ts';
 
 const exec = promisify(execFile);
@@ -15,7 +15,7 @@ const cli = new URL('../../cluster/cli.ts', import.meta.url).pathname;
 /** Drives `npm run cluster -- up|status|down` as a user does, with its own state dir and pod range. */
 describe('npm run cluster -- up, status, down', () => {
   let dir = '';
-  const cidr = '198.19.0.0/20';
+  let cidr = '';
   const run = (...args: string[]) =>
     exec(process.execPath, [cli, ...args, '--dir', dir], { timeout: 300_000 });
 
@@ -27,6 +27,7 @@ describe('npm run cluster -- up, status, down', () => {
 
   it('starts a cluster whose kubectl shows the pod addresses, and stops leaving nothing behind', async () => {
     dir = await mkdtemp(join(tmpdir(), 'sockeye-updown-'));
+    cidr = await freePodRange();
     const up = await run('up', '--cidr', cidr, '--nodes', '1');
     const lastLine = up.stdout.trim().split('\n').at(-1) ?? '';
     expect(lastLine).toMatch(/^export KUBECONFIG=\/.+\/kubeconfig$/);
@@ -47,11 +48,11 @@ describe('npm run cluster -- up, status, down', () => {
     );
     await kubectl('-n', 'demo', 'expose', 'pod', 'echo', '--port=80');
     let shown = '';
-    for (let i = 0; i < 150 && !/198\.19\.\d+\.\d+/.test(shown); i++) {
+    for (let i = 0; i < 150 && !/198\.1[89]\.\d+\.\d+/.test(shown); i++) {
       shown = (await kubectl('get', 'endpointslices', '-A')).stdout;
       await new Promise((r) => setTimeout(r, 200));
     }
-    expect(shown).toMatch(/demo\s+echo-\w+\s+IPv4\s+80\s+198\.19\.\d+\.\d+/);
+    expect(shown).toMatch(/demo\s+echo-\w+\s+IPv4\s+80\s+198\.1[89]\.\d+\.\d+/);
 
     const status = await run('status');
     expect(status.stdout).toContain('simulator: running');

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
+import { freePodRange } from '../../cluster/local.ts';
 import { selectProvider } from '../../cluster/providers.ts';
 
 declare module 'vitest' {
@@ -14,14 +15,14 @@ declare module 'vitest' {
 }
 
 /**
- * One cluster for the whole integration suite. The local provider (default) gets its own pod range
- * so it never collides with a cluster started by `npm run cluster -- up` on the same machine.
+ * One cluster for the whole integration suite. The local provider (default) takes a free test pod
+ * range, so it never collides with `npm run cluster -- up` or another test run on the same machine.
  * The returned teardown runs even when tests fail.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const dir = await mkdtemp(join(tmpdir(), 'sockeye-it-'));
   const provider = await selectProvider(process.env.SOCKEYE_TEST_CLUSTER ?? 'local');
-  const cluster = await provider.start({ dir, cidr: '198.18.128.0/17', nodes: 3 });
+  const cluster = await provider.start({ dir, cidr: await freePodRange(), nodes: 3 });
   project.provide('kubeconfig', cluster.kubeconfig);
   project.provide('clusterProvider', provider.name);
   project.provide('localCluster', cluster.local ?? null);
