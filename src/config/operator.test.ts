@@ -1,0 +1,221 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadOperatorConfig, OPERATOR_OPTIONS, operatorHelp } from './operator.ts';
+
+function load(argv: string[] = [], env: Record<string, string> = {}, files: Record<string, string> = {}) {
+  return loadOperatorConfig({
+    argv,
+    env,
+    readFile: (path) => {
+      const text = files[path];
+      if (text === undefined) throw new Error(`ENOENT: no such file ${path}`);
+      return text;
+    },
+  });
+}
+
+function failure(run: () => unknown): string {
+  try {
+    run();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as Error).message;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('defaults', () => {
+  it('match DESIGN and client-go', () => {
+    const c = load([], { HOSTNAME: 'sockeye-7d9-abc' });
+    expect(c).toEqual({
+      intervalMs: 30_000,
+      intervalJitter: 0.1,
+      timeoutMs: 2000,
+      concurrency: 64,
+      namespaces: { include: [], exclude: [] },
+      confirmations: 2,
+      leaderElection: {
+        enabled: true,
+        leaseName: 'sockeye-operator',
+        leaseNamespace: 'default',
+        leaseDurationMs: 15_000,
+        renewDeadlineMs: 10_000,
+        retryPeriodMs: 2_000,
+      },
+      prober: { podName: 'sockeye-7d9-abc', namespace: 'default', labels: {} },
+      http: { host: '0.0.0.0', port: 8080 },
+      writeAnnotations: true,
+      writeEvents: true,
+      optIn: { selectorlessServices: false, hostNetworkPods: false },
+    });
+  });
+
+  it('put the Lease in the prober namespace unless told otherwise', () => {
+    expect(load([], { SOCKEYE_POD_NAMESPACE: 'sockeye' }).leaderElection.leaseNamespace).toBe('sockeye');
+    expect(
+      load(['--lease-namespace', 'ops'], { SOCKEYE_POD_NAMESPACE: 'sockeye' }).leaderElection.leaseNamespace,
+    ).toBe('ops');
+  });
+});
+
+describe('flags', () => {
+  it('read values, repeats, comma lists and negations', () => {
+    const c = load([
+      '--interval=1m',
+      '--timeout',
+      '500ms',
+      '--namespace',
+      'shop',
+      '--namespace=payments,orders',
+      '--no-leader-elect',
+      '--probe-host-network-pods',
+      '--pod-labels',
+      'app.kubernetes.io/name=sockeye,tier=ops',
+      '--http-port',
+      '9090',
+    ]);
+    expect(c.intervalMs).toBe(60_000);
+    expect(c.timeoutMs).toBe(500);
+    expect(c.namespaces.include).toEqual(['shop', 'payments', 'orders']);
+    expect(c.leaderElection.enabled).toBe(false);
+    expect(c.optIn.hostNetworkPods).toBe(true);
+    expect(c.prober.labels).toEqual({ 'app.kubernetes.io/name': 'sockeye', tier: 'ops' });
+    expect(c.http.port).toBe(9090);
+  });
+
+  it('reject unknown flags', () => {
+    expect(failure(() => load(['--intervall', '1s']))).toMatch(/--intervall/);
+  });
+});
+
+describe('env', () => {
+  it('reads SOCKEYE_* variables', () => {
+    const c = load([], {
+      SOCKEYE_INTERVAL: '45s',
+      SOCKEYE_CONCURRENCY: '8',
+      SOCKEYE_EXCLUDE_NAMESPACES: 'kube-system, kube-public',
+      SOCKEYE_EVENTS: 'false',
+      SOCKEYE_CONFIRMATIONS: '1',
+    });
+    expect(c.intervalMs).toBe(45_000);
+    expect(c.concurrency).toBe(8);
+    expect(c.namespaces.exclude).toEqual(['kube-system', 'kube-public']);
+    expect(c.writeEvents).toBe(false);
+    expect(c.confirmations).toBe(1);
+  });
+
+  it('ignores empty variables', () => {
+    expect(load([], { SOCKEYE_INTERVAL: '' }).intervalMs).toBe(30_000);
+  });
+});
+
+describe('file', () => {
+  const yaml = [
+    'interval: 20s',
+    'concurrency: 16',
+    'namespaces: [shop]',
+    'leaderElection:',
+    '  enabled: false',
+    '  leaseName: my-lease',
+    'prober:',
+    '  labels: {app: sockeye}',
+    'http: {port: 9000}',
+  ].join('\n');
+
+  it('reads nested YAML keys from --config', () => {
+    const c = load(['--config', '/etc/sockeye.yaml'], {}, { '/etc/sockeye.yaml': yaml });
+    expect(c.intervalMs).toBe(20_000);
+    expect(c.concurrency).toBe(16);
+    expect(c.namespaces.include).toEqual(['shop']);
+    expect(c.leaderElection).toMatchObject({ enabled: false, leaseName: 'my-lease' });
+    expect(c.prober.labels).toEqual({ app: 'sockeye' });
+    expect(c.http.port).toBe(9000);
+  });
+
+  it('reads JSON, and SOCKEYE_CONFIG names the file', () => {
+    const c = load([], { SOCKEYE_CONFIG: '/c.json' }, { '/c.json': '{"timeout": "750ms"}' });
+    expect(c.timeoutMs).toBe(750);
+  });
+
+  it('ranks flags over env over file over defaults', () => {
+    const files = { '/c.yaml': 'interval: 20s\ntimeout: 3s\nconcurrency: 5' };
+    const c = load(
+      ['--config', '/c.yaml', '--interval', '10s'],
+      { SOCKEYE_INTERVAL: '15s', SOCKEYE_TIMEOUT: '4s' },
+      files,
+    );
+    expect([c.intervalMs, c.timeoutMs, c.concurrency, c.confirmations]).toEqual([10_000, 4_000, 5, 2]);
+  });
+
+  it('fails on unknown keys, unreadable files and bad YAML, naming them', () => {
+    expect(failure(() => load(['--config', '/c.yaml'], {}, { '/c.yaml': 'intervall: 5s' }))).toBe(
+      '/c.yaml: unknown key "intervall"',
+    );
+    expect(
+      failure(() => load(['--config', '/c.yaml'], {}, { '/c.yaml': 'leaderElection:\n  leaseNme: x' })),
+    ).toMatch(/unknown key "leaderElection.leaseNme"/);
+    expect(failure(() => load(['--config', '/missing.yaml']))).toMatch(
+      /^--config \/missing.yaml: cannot read it/,
+    );
+    expect(failure(() => load(['--config', '/c.yaml'], {}, { '/c.yaml': 'a: [' }))).toMatch(
+      /^\/c.yaml: not valid YAML/,
+    );
+    expect(failure(() => load(['--config', '/c.yaml'], {}, { '/c.yaml': '- 1' }))).toMatch(
+      /should be a mapping/,
+    );
+  });
+});
+
+describe('error messages name the source', () => {
+  it.each([
+    [['--interval', 'soon'], {}, '--interval: want a duration such as 1500ms, 2s or 1m (got "soon")'],
+    [[], { SOCKEYE_TIMEOUT: '2 s' }, 'SOCKEYE_TIMEOUT: want a duration such as 1500ms, 2s or 1m (got "2 s")'],
+    [['--timeout', '90s'], {}, '--timeout: want a duration from 1ms to 1m (got "90s")'],
+    [['--concurrency', '0'], {}, '--concurrency: want at least 1 (got "0")'],
+    [['--concurrency', '2.5'], {}, '--concurrency: want a whole number (got "2.5")'],
+    [[], { SOCKEYE_CONFIRMATIONS: '11' }, 'SOCKEYE_CONFIRMATIONS: want at most 10 (got "11")'],
+    [[], { SOCKEYE_LEADER_ELECT: 'yes' }, 'SOCKEYE_LEADER_ELECT: want true or false (got "yes")'],
+    [
+      ['--namespace', 'Shop'],
+      {},
+      '--namespace: want namespace names (lowercase letters, digits and -) (got "Shop")',
+    ],
+    [['--pod-labels', 'app'], {}, '--pod-labels: want labels as key=value,key=value (got "app")'],
+    [['--http-port', '70000'], {}, '--http-port: want at most 65535 (got "70000")'],
+    [['--pod-labels', 'a=b c'], {}, '--pod-labels: bad label value "b c" for "a" (got "a=b c")'],
+    [['--interval-jitter', '2'], {}, '--interval-jitter: want a number from 0 to 1 (got "2")'],
+  ] as const)('%j %j', (argv, env, message) => {
+    expect(failure(() => load([...argv], env))).toBe(message);
+  });
+
+  it('names the file key', () => {
+    const message = failure(() =>
+      load(['--config', '/c.yaml'], {}, { '/c.yaml': 'leaderElection:\n  retryPeriod: 2' }),
+    );
+    expect(message).toBe(
+      '/c.yaml: leaderElection.retryPeriod: want a duration such as 1500ms, 2s or 1m (got 2)',
+    );
+  });
+
+  it('checks settings that constrain each other', () => {
+    expect(failure(() => load(['--lease-duration', '10s']))).toMatch(
+      /lease-duration must be longer than renew-deadline/,
+    );
+    expect(failure(() => load(['--retry-period', '9s']))).toMatch(/renew-deadline must be longer/);
+    expect(failure(() => load(['--timeout', '5s', '--interval', '5s']))).toMatch(
+      /timeout \(5s\) must be shorter/,
+    );
+    expect(failure(() => load(['--namespace', 'a', '--exclude-namespace', 'a']))).toMatch(/both included/);
+    // Without leader election its timings do not matter.
+    expect(load(['--no-leader-elect', '--lease-duration', '10s']).leaderElection.enabled).toBe(false);
+  });
+});
+
+describe('help', () => {
+  it('lists every flag with its env var', () => {
+    const help = operatorHelp();
+    for (const option of OPERATOR_OPTIONS) {
+      expect(help).toMatch(new RegExp(`--(\\[no-\\])?${option.flag} `));
+      expect(help).toContain(option.env);
+    }
+  });
+});
