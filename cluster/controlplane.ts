@@ -14,6 +14,8 @@ export const CONTROLLERS = [
   'namespace-controller',
   'deployment-controller',
   'replicaset-controller',
+  // Creates each namespace's `default` ServiceAccount, which pods run as.
+  'serviceaccount-controller',
 ] as const;
 
 export interface ControlPlane {
@@ -69,7 +71,7 @@ current-context: sockeye-local
 export async function startControlPlane(dir: string, advertiseAddress: string): Promise<ControlPlane> {
   await mkdir(join(dir, 'pki'), { recursive: true });
   const bins = await ensureBinaries(['etcd', 'kube-apiserver', 'kube-controller-manager', 'kubectl']);
-  const pki = await makePki(join(dir, 'pki'));
+  const pki = await makePki(join(dir, 'pki'), [advertiseAddress]);
   const [etcdPort, peerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
   const etcdUrl = `http://127.0.0.1:${etcdPort}`;
   const peerUrl = `http://127.0.0.1:${peerPort}`;

@@ -3,9 +3,11 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseCidr } from './addresses.ts';
+import { nodeAddresses, parseCidr, splitCidr } from './addresses.ts';
+import { cacheDir } from './binaries.ts';
 import { startControlPlane, stopControlPlane } from './controlplane.ts';
 import { isAlive, killGroup, run, startDetached } from './exec.ts';
+import { DEFAULT_RUN_IMAGES } from './simulator/containers.ts';
 import { leftovers, sweepNetwork } from './simulator/network.ts';
 
 /** Everything `down` needs to find what `up` started, also from another process. */
@@ -29,6 +31,8 @@ export interface LocalClusterOptions {
 
 export const DEFAULT_CIDR = '198.18.0.0/17';
 const simulatorMain = fileURLToPath(new URL('./simulator/main.ts', import.meta.url));
+const sockeyeBin = fileURLToPath(new URL('../bin/sockeye.js', import.meta.url));
+const FORWARDING = '/proc/sys/net/ipv4/ip_forward';
 const BENCHMARK_RANGE = parseCidr('198.18.0.0/15');
 
 /**
@@ -117,14 +121,25 @@ export async function upLocalCluster(opts: LocalClusterOptions): Promise<LocalCl
   await save(partial());
   try {
     log(`cluster: starting etcd, kube-apiserver, kube-controller-manager (logs in ${opts.dir})`);
-    const advertise = `${cidr.text.split('/')[0]?.replace(/\.0$/, '.1')}`;
-    const cp = await startControlPlane(opts.dir, advertise);
+    // Pods reach the API server through the simulator's proxy on node 0's host end, so that address
+    // advertises it and is in its certificate.
+    const apiHost = nodeAddresses(splitCidr(cidr, nodes)[0]!).hostEnd;
+    await enableForwarding();
+    const cp = await startControlPlane(opts.dir, apiHost);
     pids = { ...cp.pids, simulator: 0 };
     await save({ ...partial(), apiServerUrl: cp.apiServerUrl, kubeconfig: cp.kubeconfig });
     log(`cluster: starting the pod simulator (${nodes} nodes in ${cidr.text})`);
     await writeFile(
       join(opts.dir, 'sim.json'),
-      JSON.stringify({ id, cidr: cidr.text, nodes, kubeconfig: cp.kubeconfig }),
+      JSON.stringify({
+        id,
+        cidr: cidr.text,
+        nodes,
+        kubeconfig: cp.kubeconfig,
+        apiServerPort: Number(new URL(cp.apiServerUrl).port),
+        caFile: cp.pki.caCert,
+        run: { images: [...DEFAULT_RUN_IMAGES], sockeye: [process.execPath, sockeyeBin] },
+      }),
     );
     await rm(join(opts.dir, 'sim.ready'), { force: true });
     const simulator = await startDetached(
@@ -166,10 +181,38 @@ export async function downLocalCluster(
   if (state.pids.simulator) await killGroup(state.pids.simulator, 10_000);
   await stopControlPlane(state.pids);
   await sweepNetwork(state.id, state.cidr);
+  await restoreForwarding();
   const left = await leftovers(state.id, state.cidr);
   if (left.length > 0) throw new Error(`cluster ${state.id}: could not remove ${left.join(', ')}`);
   await rm(join(dir, 'state.json'), { force: true });
   await rm(join(dir, 'etcd'), { recursive: true, force: true });
+}
+
+/**
+ * Pods in namespaces of their own talk to other pods through the host, which must forward. The
+ * machine's setting is remembered once (in the cache, shared by every local cluster) and put back
+ * by the `down` that leaves no local cluster running.
+ */
+async function enableForwarding(): Promise<void> {
+  const before = (await readFile(FORWARDING, 'utf8')).trim();
+  if (before === '1') return;
+  await mkdir(cacheDir(), { recursive: true });
+  await writeFile(forwardingRestoreFile(), before);
+  await writeFile(FORWARDING, '1');
+}
+
+function forwardingRestoreFile(): string {
+  return join(cacheDir(), 'ip_forward.restore');
+}
+
+async function restoreForwarding(): Promise<void> {
+  const file = forwardingRestoreFile();
+  if (!existsSync(file)) return;
+  const { stdout } = await run('ip', ['netns', 'list']);
+  const othersRunning = stdout.split('\n').some((l) => /^sockeye-[0-9a-f]{5}-/.test(l));
+  if (othersRunning) return;
+  await writeFile(FORWARDING, (await readFile(file, 'utf8')).trim());
+  await rm(file, { force: true });
 }
 
 async function waitFor(done: () => boolean, timeoutMs: number, check: () => void): Promise<void> {

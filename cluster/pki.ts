@@ -18,7 +18,7 @@ export interface Pki {
  * serving certificate for localhost/127.0.0.1, an admin client certificate (O=system:masters, so
  * RBAC lets it do anything) and the service-account signing key pair.
  */
-export async function makePki(dir: string): Promise<Pki> {
+export async function makePki(dir: string, extraIPs: readonly string[] = []): Promise<Pki> {
   const p = (name: string) => join(dir, name);
   const pki: Pki = {
     caCert: p('ca.crt'),
@@ -49,7 +49,7 @@ export async function makePki(dir: string): Promise<Pki> {
     '/CN=sockeye-local-ca',
   ]);
   await signedCert(pki, pki.serverKey, pki.serverCert, '/CN=kube-apiserver', [
-    'subjectAltName=DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,IP:127.0.0.1,IP:::1',
+    `subjectAltName=DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,IP:127.0.0.1,IP:::1${extraIPs.map((ip) => `,IP:${ip}`).join('')}`,
     'extendedKeyUsage=serverAuth',
   ]);
   await signedCert(pki, pki.adminKey, pki.adminCert, '/O=system:masters/CN=sockeye-admin', [

@@ -14,6 +14,9 @@ interface SimConfig {
   cidr: string;
   nodes: number;
   kubeconfig: string;
+  apiServerPort: number;
+  caFile: string;
+  run: { images: string[]; sockeye: string[] };
 }
 
 const dir = process.argv[2];
@@ -31,6 +34,9 @@ const sim = new PodSimulator({
   nodes: config.nodes,
   kubeconfig,
   log,
+  run: config.run,
+  stateDir: dir,
+  apiServer: { port: config.apiServerPort, caFile: config.caFile },
 });
 
 let stopping = false;

@@ -1,3 +1,7 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import { createServer, type Server, connect as tcpConnect } from 'node:net';
+import { join } from 'node:path';
 import {
   CoreV1Api,
   type KubeConfig,
@@ -9,6 +13,14 @@ import {
 } from '@kubernetes/client-node';
 import { AddressPool, type Cidr, contains, nodeAddresses, splitCidr } from '../addresses.ts';
 import { parseBehaviour } from './behaviour.ts';
+import {
+  containerArgv,
+  containerEnv,
+  mountsToken,
+  type RunConfig,
+  readinessProbes,
+  runnableContainers,
+} from './containers.ts';
 import { SimNetwork } from './network.ts';
 import { runningStatus, statusDiffers } from './pod-status.ts';
 
@@ -20,7 +32,17 @@ export interface SimulatorOptions {
   readonly log: (msg: string) => void;
   /** Workers reconciling pods at once; writes to the API are the bound at scale. */
   readonly concurrency?: number;
+  /** Containers that run for real (sockeye's own image), their logs and tokens under stateDir. */
+  readonly run: RunConfig;
+  readonly stateDir: string;
+  /** The API server as the host sees it (loopback), and its CA, for in-cluster clients in pods. */
+  readonly apiServer: { readonly port: number; readonly caFile: string };
 }
+
+/** Where the kubelet mounts a pod's ServiceAccount token, CA and namespace. */
+export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+/** In-cluster clients reach the API server through the simulator's proxy on node 0's host end. */
+export const API_PROXY_PORT = 443;
 
 const NODE_LABEL = 'sim.sockeye.dev/node';
 
@@ -39,7 +61,10 @@ export class PodSimulator {
   readonly #dirty = new Set<string>();
   readonly #running = new Set<string>();
   readonly #deleting = new Set<string>();
+  readonly #started = new Set<string>();
   #informer?: ReturnType<typeof makeInformer<V1Pod>>;
+  #apiProxy?: Server;
+  #apiHost = '';
   #active = 0;
   #nextNode = 0;
   #stopped = false;
@@ -59,6 +84,9 @@ export class PodSimulator {
       this.#nodeNames.push(name);
       await this.#ensureNode(name, range);
     }
+    this.#apiHost = nodeAddresses(ranges[0]!).hostEnd;
+    this.#apiProxy = await startApiProxy(this.#apiHost, this.#opts.apiServer.port);
+    await mkdir(SERVICE_ACCOUNT_DIR, { recursive: true });
     const informer = makeInformer<V1Pod>(this.#opts.kubeconfig, '/api/v1/pods', () =>
       this.#core.listPodForAllNamespaces(),
     );
@@ -78,6 +106,7 @@ export class PodSimulator {
   async stop(): Promise<void> {
     this.#stopped = true;
     await this.#informer?.stop().catch(() => undefined);
+    this.#apiProxy?.close();
     await this.#net.teardown();
   }
 
@@ -128,6 +157,7 @@ export class PodSimulator {
     }
     const behaviour = parseBehaviour(pod.metadata?.annotations);
     for (const problem of behaviour.problems) this.#opts.log(`pod ${key}: ${problem}`);
+    const runnable = runnableContainers(pod, this.#opts.run);
     const pool = this.#pools.get(nodeName)!;
     const range = this.#net.nodeRange(nodeName)!;
     let ip = this.#net.podIP(key);
@@ -135,16 +165,80 @@ export class PodSimulator {
       const previous = pod.status?.podIP;
       ip = pool.allocate(previous !== undefined && contains(range, previous) ? previous : undefined);
     }
-    await this.#net.attach(key, nodeName, ip, behaviour.privateNetns);
+    const hostIP = nodeAddresses(range).nodeEnd;
+    // A pod that runs a process needs its own namespace: its loopback and ports are its own.
+    await this.#net.attach(key, nodeName, ip, behaviour.privateNetns || runnable.length > 0);
     await this.#net.setListeners(key, behaviour.listeners);
     await this.#net.setNetworkDown(key, behaviour.networkDown);
-    const wanted = runningStatus(pod, ip, nodeAddresses(range).nodeEnd, behaviour.ready, new Date());
+    let ready = behaviour.ready;
+    if (runnable.length > 0) {
+      await this.#startContainers(pod, key, runnable, ip, hostIP);
+      const probes = readinessProbes(runnable);
+      if (probes.length > 0) {
+        // Like a kubelet: keep probing, and report what the probes say.
+        ready &&= (await Promise.all(probes.map((p) => httpOk(ip!, p.port, p.path)))).every(Boolean);
+        setTimeout(() => this.#enqueue(key), 2000).unref();
+      }
+    }
+    const wanted = runningStatus(pod, ip, hostIP, ready, new Date());
     if (statusDiffers(pod.status, wanted)) {
       await this.#core.patchNamespacedPodStatus(
         { name, namespace, body: { status: wanted } },
         setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
       );
     }
+  }
+
+  /** Starts the pod's runnable containers once per pod UID, with a token mounted where a kubelet puts it. */
+  async #startContainers(
+    pod: V1Pod,
+    key: string,
+    containers: ReturnType<typeof runnableContainers>,
+    podIP: string,
+    hostIP: string,
+  ): Promise<void> {
+    const startedKey = `${key}/${pod.metadata?.uid}`;
+    if (this.#started.has(startedKey)) return;
+    const [namespace = '', name = ''] = key.split('/');
+    const podDir = join(this.#opts.stateDir, 'pods', `${namespace}_${name}`);
+    const tokenDir = join(podDir, 'serviceaccount');
+    await mkdir(tokenDir, { recursive: true });
+    let mount: string[] = [];
+    if (mountsToken(pod)) {
+      const serviceAccount = pod.spec?.serviceAccountName ?? 'default';
+      const token = await this.#core.createNamespacedServiceAccountToken({
+        name: serviceAccount,
+        namespace,
+        // Not bound to the pod: with the ServiceAccount admission plugin off, spec.serviceAccountName
+        // may be unset, and the API server refuses to bind a token across that difference.
+        body: { spec: { audiences: [], expirationSeconds: 3600 } },
+      });
+      await writeFile(join(tokenDir, 'token'), token.status?.token ?? '');
+      await writeFile(join(tokenDir, 'namespace'), namespace);
+      await writeFile(join(tokenDir, 'ca.crt'), await readFile(this.#opts.apiServer.caFile));
+      // A private mount namespace per container, so each sees its own pod's token at the standard path.
+      mount = [
+        'unshare',
+        '--mount',
+        '--propagation',
+        'private',
+        'sh',
+        '-c',
+        `mount --bind "$0" ${SERVICE_ACCOUNT_DIR} && exec "$@"`,
+        tokenDir,
+      ];
+    }
+    for (const container of containers) {
+      const env = {
+        ...containerEnv(container, pod, { podIP, hostIP }),
+        KUBERNETES_SERVICE_HOST: this.#apiHost,
+        KUBERNETES_SERVICE_PORT: String(API_PROXY_PORT),
+      };
+      const argv = [...mount, ...containerArgv(container, this.#opts.run)];
+      await this.#net.exec(key, argv, env, join(podDir, `${container.name}.log`));
+      this.#opts.log(`pod ${key}: started container ${container.name}: ${argv.join(' ')}`);
+    }
+    this.#started.add(startedKey);
   }
 
   async #bind(pod: V1Pod, namespace: string, name: string): Promise<void> {
@@ -180,6 +274,8 @@ export class PodSimulator {
   }
 
   async #release(key: string): Promise<void> {
+    for (const started of [...this.#started])
+      if (started.startsWith(`${key}/`)) this.#started.delete(started);
     const ip = this.#net.podIP(key);
     if (ip === undefined) return;
     await this.#net.detach(key);
@@ -225,4 +321,35 @@ export class PodSimulator {
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
     );
   }
+}
+
+/** A plain TCP relay from a host address pods can reach to the loopback-only API server. */
+function startApiProxy(host: string, apiPort: number): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = createServer((client) => {
+      const upstream = tcpConnect({ host: '127.0.0.1', port: apiPort });
+      client.pipe(upstream).pipe(client);
+      const close = () => {
+        client.destroy();
+        upstream.destroy();
+      };
+      client.on('error', close);
+      upstream.on('error', close);
+    });
+    server.once('error', reject);
+    server.listen(API_PROXY_PORT, host, () => resolve(server));
+  });
+}
+
+/** A kubelet-style httpGet probe: any 2xx/3xx within a second is success. */
+function httpOk(ip: string, port: number, path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = request({ host: ip, port, path, timeout: 1000 }, (res) => {
+      res.resume();
+      resolve((res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 400);
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+    req.end();
+  });
 }
