@@ -1,0 +1,263 @@
+import {
+  ApiException,
+  KubeConfig,
+  type V1ConfigMap,
+  type V1ObjectMeta,
+  Watch,
+} from '@kubernetes/client-node';
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { type InformerOptions, type ListPage, type PageRequest, SupervisedInformer } from './informer.ts';
+
+beforeEach(() => {
+  vi.useFakeTimers();
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+interface Connection {
+  readonly query: Record<string, string | number | boolean | undefined>;
+  emit(phase: string, obj: unknown): void;
+  close(err: unknown): void;
+  closed: boolean;
+}
+
+/** A Watch that opens no socket: each `watch` call is a connection the test drives. */
+class FakeWatch extends Watch {
+  readonly connections: Connection[] = [];
+
+  constructor() {
+    super(new KubeConfig());
+  }
+
+  override async watch(
+    _path: string,
+    query: Record<string, string | number | boolean | undefined>,
+    callback: (phase: string, obj: unknown) => void,
+    done: (err: unknown) => void,
+  ): Promise<AbortController> {
+    const controller = new AbortController();
+    const conn: Connection = {
+      query,
+      closed: false,
+      emit: (phase, obj) => callback(phase, obj),
+      close: (err) => {
+        if (conn.closed) return;
+        conn.closed = true;
+        done(err);
+      },
+    };
+    controller.signal.addEventListener('abort', () =>
+      conn.close(new DOMException('This operation was aborted', 'AbortError')),
+    );
+    this.connections.push(conn);
+    return controller;
+  }
+
+  last(): Connection {
+    const conn = this.connections.at(-1);
+    if (!conn) throw new Error('no watch connection');
+    return conn;
+  }
+}
+
+function cm(name: string, rv: string, data: Record<string, string> = {}): V1ConfigMap {
+  return { metadata: { name, namespace: 'ns', resourceVersion: rv, labels: { big: 'x'.repeat(100) } }, data };
+}
+
+/** Pages of a list, served by `limit` and `_continue`. */
+function pagedServer(initial: V1ConfigMap[], rv = '100') {
+  const requests: PageRequest[] = [];
+  const state = { objects: initial, rv, fail: undefined as unknown, hang: false };
+  const list = async (page: PageRequest): Promise<ListPage<V1ConfigMap>> => {
+    requests.push(page);
+    if (state.hang) return new Promise(() => {});
+    if (state.fail) throw state.fail;
+    const start = page._continue ? Number(page._continue) : 0;
+    const items = state.objects.slice(start, start + page.limit);
+    const next = start + page.limit < state.objects.length ? String(start + page.limit) : undefined;
+    return { items, metadata: { resourceVersion: state.rv, ...(next ? { _continue: next } : {}) } };
+  };
+  return { list, requests, state };
+}
+
+type Trimmed = { metadata?: V1ObjectMeta; data?: Record<string, string> };
+
+function informer(
+  server: ReturnType<typeof pagedServer>,
+  extra: Partial<InformerOptions<V1ConfigMap, Trimmed>> = {},
+) {
+  const watch = new FakeWatch();
+  const seen: string[] = [];
+  const errors: unknown[] = [];
+  const inf = new SupervisedInformer<V1ConfigMap, Trimmed>({
+    name: 'configmaps',
+    path: '/api/v1/configmaps',
+    list: server.list,
+    watch,
+    pageSize: 2,
+    clock: { now: () => Date.now() },
+    random: () => 0,
+    logger: pino({ level: 'silent' }),
+    transform: (o) => ({
+      metadata: {
+        name: o.metadata?.name ?? '',
+        namespace: 'ns',
+        resourceVersion: o.metadata?.resourceVersion ?? '',
+      },
+      ...(o.data ? { data: o.data } : {}),
+    }),
+    handlers: {
+      add: (o) => seen.push(`add ${o.metadata?.name}`),
+      update: (o, old) =>
+        seen.push(
+          `update ${o.metadata?.name} ${old.metadata?.resourceVersion}->${o.metadata?.resourceVersion}`,
+        ),
+      delete: (o) => seen.push(`delete ${o.metadata?.name}`),
+    },
+    onError: (err) => errors.push(err),
+    ...extra,
+  });
+  return { inf, watch, seen, errors };
+}
+
+function apiError(code: number) {
+  return new ApiException<string>(code, 'err', '{}', {});
+}
+
+describe('SupervisedInformer: list', () => {
+  it('pages the initial list, trims objects, syncs, then watches from the list resourceVersion', async () => {
+    const server = pagedServer([cm('a', '1'), cm('b', '2'), cm('c', '3')]);
+    const { inf, watch, seen } = informer(server);
+    expect(inf.hasSynced()).toBe(false);
+    inf.start();
+    await inf.whenSynced();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(server.requests).toEqual([{ limit: 2 }, { limit: 2, _continue: '2' }]);
+    expect(inf.hasSynced()).toBe(true);
+    expect(seen).toEqual(['add a', 'add b', 'add c']);
+    expect(inf.get('a', 'ns')?.metadata?.labels).toBeUndefined();
+    expect(watch.last().query.resourceVersion).toBe('100');
+    await inf.stop();
+  });
+});
+
+describe('SupervisedInformer: watch', () => {
+  it('applies watch events to the store with the old object, trimmed', async () => {
+    const server = pagedServer([cm('a', '1')]);
+    const { inf, watch, seen } = informer(server);
+    inf.start();
+    await inf.whenSynced();
+    await vi.advanceTimersByTimeAsync(0);
+    watch.last().emit('ADDED', cm('b', '101'));
+    watch.last().emit('MODIFIED', cm('a', '102', { k: 'v' }));
+    watch.last().emit('MODIFIED', cm('a', '102', { k: 'v' })); // same resourceVersion: no event
+    watch.last().emit('DELETED', cm('b', '103'));
+    expect(seen.slice(1)).toEqual(['add b', 'update a 1->102', 'delete b']);
+    expect(inf.list()).toEqual([
+      { metadata: { name: 'a', namespace: 'ns', resourceVersion: '102' }, data: { k: 'v' } },
+    ]);
+    await inf.stop();
+  });
+
+  it('restarts after an error with jittered backoff, resuming from the last resourceVersion', async () => {
+    const server = pagedServer([cm('a', '1')]);
+    const { inf, watch, errors } = informer(server);
+    inf.start();
+    await inf.whenSynced();
+    await vi.advanceTimersByTimeAsync(0);
+    watch.last().emit('MODIFIED', cm('a', '105'));
+    watch.last().close(Object.assign(new Error('Internal Server Error'), { statusCode: 500 }));
+    expect(errors).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(799);
+    expect(watch.connections).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(watch.connections).toHaveLength(2);
+    expect(watch.last().query.resourceVersion).toBe('105');
+    expect(server.requests).toHaveLength(1); // no relist
+
+    // Failures in a row back off further: 1600 ms, then 3200 ms.
+    watch.last().close(Object.assign(new Error('Forbidden'), { statusCode: 403 }));
+    await vi.advanceTimersByTimeAsync(1599);
+    expect(watch.connections).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(watch.connections).toHaveLength(3);
+    await inf.stop();
+  });
+
+  it('retries a failing list with backoff and syncs once it succeeds', async () => {
+    const server = pagedServer([cm('a', '1')]);
+    server.state.fail = apiError(503);
+    const { inf, errors } = informer(server);
+    inf.start();
+    await vi.advanceTimersByTimeAsync(800 + 1600);
+    expect(server.requests).toHaveLength(3);
+    expect(errors).toHaveLength(3);
+    expect(inf.hasSynced()).toBe(false);
+    server.state.fail = undefined;
+    await vi.advanceTimersByTimeAsync(3200);
+    expect(inf.hasSynced()).toBe(true);
+    await inf.stop();
+  });
+
+  it('relists on 410 and reports objects that vanished meanwhile as deleted', async () => {
+    const server = pagedServer([cm('a', '1'), cm('b', '2')]);
+    const { inf, watch, seen, errors } = informer(server);
+    inf.start();
+    await inf.whenSynced();
+    await vi.advanceTimersByTimeAsync(0);
+    server.state.objects = [cm('a', '7'), cm('c', '8')];
+    server.state.rv = '200';
+    watch.last().close(Object.assign(new Error('Gone'), { statusCode: 410 }));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(errors).toEqual([]);
+    expect(seen.slice(2)).toEqual(['delete b', 'update a 1->7', 'add c']);
+    expect(watch.last().query.resourceVersion).toBe('200');
+    await inf.stop();
+  });
+
+  it('ignores the AbortError that stop() causes', async () => {
+    const server = pagedServer([cm('a', '1')]);
+    const { inf, watch, errors } = informer(server);
+    inf.start();
+    await inf.whenSynced();
+    await vi.advanceTimersByTimeAsync(0);
+    await inf.stop();
+    expect(watch.last().closed).toBe(true);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(errors).toEqual([]);
+    expect(watch.connections).toHaveLength(1);
+  });
+});
+
+describe('SupervisedInformer: watchdog', () => {
+  it('replaces a list/watch that has gone silent', async () => {
+    const server = pagedServer([cm('a', '1')]);
+    server.state.hang = true;
+    const { inf, errors } = informer(server, { watchdogMs: 60_000 });
+    inf.start();
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(server.requests).toHaveLength(1);
+    server.state.hang = false;
+    await vi.advanceTimersByTimeAsync(15_000);
+    expect(server.requests).toHaveLength(2);
+    expect(errors).toHaveLength(1);
+    expect(inf.hasSynced()).toBe(true);
+    await inf.stop();
+  });
+
+  it('leaves a watch alone while it shows signs of life', async () => {
+    const server = pagedServer([cm('a', '1')]);
+    const { inf, watch } = informer(server, { watchdogMs: 60_000 });
+    inf.start();
+    await inf.whenSynced();
+    for (let i = 0; i < 10; i++) {
+      await vi.advanceTimersByTimeAsync(30_000);
+      watch.last().emit('BOOKMARK', { metadata: { resourceVersion: String(300 + i) } });
+    }
+    expect(server.requests).toHaveLength(1);
+    expect(watch.connections).toHaveLength(1);
+    await inf.stop();
+  });
+});

@@ -1,0 +1,387 @@
+/**
+ * A supervised informer over client-node's `ListWatch`.
+ *
+ * What client-node 2.x does by itself: relist on 410 Gone, reconnect a watch that hit the Watch's 30 s
+ * inactivity timeout. What it does not, and this adds:
+ * - on any other error (403, 429, 5xx, network, a failed list) ListWatch emits `error` and stops for
+ *   good: restart it after a jittered backoff (client-go reflector: 800 ms doubling to 30 s, jitter 1);
+ * - `stop()` makes the aborted watch report an AbortError: ignored;
+ * - a watchdog: when nothing at all has happened (no event, no connect, no list page) for `watchdogMs`,
+ *   the ListWatch is presumed stuck (a hung list, a hung auth plugin) and replaced by a fresh one;
+ * - the initial list is one unpaged call in ListWatch: the list function here pages with
+ *   `limit`/`_continue`;
+ * - `transform` trims each object (list and watch alike) to the fields the caller needs, before
+ *   anything is cached, so memory holds only those;
+ * - the cache users read is the supervisor's own `InformerStore`: it survives the ListWatch being
+ *   replaced, and on a relist the objects that vanished meanwhile are reported as deleted.
+ *
+ * Objects from the list are deserialised by client-node (timestamps are `Date`); objects from the
+ * watch are raw JSON (timestamps are strings): `transform` sees both and should normalise.
+ */
+import { type KubeConfig, type KubernetesObject, ListWatch, Watch } from '@kubernetes/client-node';
+import { type Logger, logger as rootLogger } from '../log.ts';
+import {
+  Backoff,
+  type BackoffOptions,
+  type Clock,
+  globalTimers,
+  monotonicClock,
+  type Timers,
+} from './backoff.ts';
+import { classifyKubeError, isAbort } from './errors.ts';
+
+/** One page of a list call, as client-node's `list*` methods return it. */
+export interface ListPage<T> {
+  readonly items: readonly T[];
+  readonly metadata?: { readonly resourceVersion?: string; readonly _continue?: string } | undefined;
+}
+
+/** One request of the paged list: pass both to the client-node `list*` call. */
+export interface PageRequest {
+  readonly limit: number;
+  readonly _continue?: string;
+}
+
+export interface InformerHandlers<U> {
+  add?(obj: U): void;
+  /** `old` is the cached object before the update (to ignore updates sockeye's own writes cause). */
+  update?(obj: U, old: U): void;
+  delete?(obj: U): void;
+}
+
+export interface InformerOptions<T extends KubernetesObject, U extends KubernetesObject = T> {
+  /** For logs and metrics, e.g. `pods`. */
+  readonly name: string;
+  /** The watch path, e.g. `/api/v1/pods` or `/api/v1/namespaces/shop/services`. */
+  readonly path: string;
+  /** One page of the list, e.g. `(page) => core.listPodForAllNamespaces({ ...page })`. */
+  readonly list: (page: PageRequest) => Promise<ListPage<T>>;
+  /** Where the watch connects; alternatively `watch`. */
+  readonly kubeConfig?: KubeConfig;
+  /** The client-node Watch to use (tests inject one); default `new Watch(kubeConfig)`. */
+  readonly watch?: Watch;
+  readonly labelSelector?: string;
+  readonly fieldSelector?: string;
+  /**
+   * Keeps only what the caller needs. The result must keep `metadata.name`, `namespace` and
+   * `resourceVersion` (they are copied back if dropped).
+   */
+  readonly transform?: (obj: T) => U;
+  readonly handlers?: InformerHandlers<U>;
+  /** Items per list page (default 500). */
+  readonly pageSize?: number;
+  /** Restart delays after an error. */
+  readonly backoff?: BackoffOptions;
+  /** Silence after which the ListWatch is replaced (default 2 minutes; the Watch itself reconnects every 30 s). */
+  readonly watchdogMs?: number;
+  readonly clock?: Clock;
+  readonly timers?: Timers;
+  readonly random?: () => number;
+  /** Called on every failure that causes a restart, for metrics. */
+  readonly onError?: (err: unknown) => void;
+  readonly logger?: Logger;
+}
+
+/** The informer's cache: `namespace` → `name` → object ('' for cluster-scoped objects). */
+export class InformerStore<U extends KubernetesObject> {
+  readonly #objects = new Map<string, Map<string, U>>();
+
+  get(name: string, namespace = ''): U | undefined {
+    return this.#objects.get(namespace)?.get(name);
+  }
+
+  list(namespace?: string): U[] {
+    if (namespace !== undefined) return [...(this.#objects.get(namespace)?.values() ?? [])];
+    const out: U[] = [];
+    for (const byName of this.#objects.values()) out.push(...byName.values());
+    return out;
+  }
+
+  get size(): number {
+    let n = 0;
+    for (const byName of this.#objects.values()) n += byName.size;
+    return n;
+  }
+
+  /** Stores `obj`; returns the object it replaced, `undefined` for a new one, or `obj` itself when unchanged. */
+  upsert(obj: U): U | undefined {
+    const { name, namespace } = keyOf(obj);
+    let byName = this.#objects.get(namespace);
+    if (!byName) {
+      byName = new Map();
+      this.#objects.set(namespace, byName);
+    }
+    const old = byName.get(name);
+    const rv = obj.metadata?.resourceVersion;
+    if (old && rv !== undefined && old.metadata?.resourceVersion === rv) return obj;
+    byName.set(name, obj);
+    return old;
+  }
+
+  remove(obj: KubernetesObject): U | undefined {
+    const { name, namespace } = keyOf(obj);
+    const byName = this.#objects.get(namespace);
+    const old = byName?.get(name);
+    if (!byName || !old) return undefined;
+    byName.delete(name);
+    if (byName.size === 0) this.#objects.delete(namespace);
+    return old;
+  }
+
+  /** Every cached object whose `namespace/name` is not in `keep`. */
+  missingFrom(keep: ReadonlySet<string>): U[] {
+    const gone: U[] = [];
+    for (const [namespace, byName] of this.#objects) {
+      for (const [name, obj] of byName) if (!keep.has(`${namespace}/${name}`)) gone.push(obj);
+    }
+    return gone;
+  }
+}
+
+function keyOf(obj: KubernetesObject): { name: string; namespace: string } {
+  return { name: obj.metadata?.name ?? '', namespace: obj.metadata?.namespace ?? '' };
+}
+
+/**
+ * A Watch that hands each object through `transform` and reports activity; it delegates the request to
+ * the real Watch. (A subclass because ListWatch takes a `Watch`, whose private members make it nominal.)
+ */
+class TappedWatch extends Watch {
+  readonly #inner: Watch;
+  readonly #onObject: (phase: string, obj: unknown) => unknown;
+  readonly #onActivity: () => void;
+
+  constructor(inner: Watch, onObject: (phase: string, obj: unknown) => unknown, onActivity: () => void) {
+    super(inner.config);
+    this.#inner = inner;
+    this.#onObject = onObject;
+    this.#onActivity = onActivity;
+  }
+
+  override watch(
+    path: string,
+    queryParams: Record<string, string | number | boolean | undefined>,
+    callback: (phase: string, apiObj: unknown, watchObj?: unknown) => void,
+    done: (err: unknown) => void,
+  ): Promise<AbortController> {
+    this.#onActivity();
+    return this.#inner.watch(
+      path,
+      queryParams,
+      (phase, obj, watchObj) => {
+        this.#onActivity();
+        callback(phase, this.#onObject(phase, obj), watchObj);
+      },
+      done,
+    );
+  }
+}
+
+export class SupervisedInformer<T extends KubernetesObject, U extends KubernetesObject = T> {
+  readonly store = new InformerStore<U>();
+  readonly #options: InformerOptions<T, U>;
+  readonly #watch: Watch;
+  readonly #backoff: Backoff;
+  readonly #clock: Clock;
+  readonly #timers: Timers;
+  readonly #log: Logger;
+  readonly #watchdogMs: number;
+  readonly #syncWaiters: Array<() => void> = [];
+  /** Bumped for each ListWatch; callbacks of a replaced one are ignored. */
+  #generation = 0;
+  #lw: ListWatch<U> | undefined;
+  #synced = false;
+  #running = false;
+  #lastActivity = 0;
+  #restartTimer: unknown;
+  #restartPending = false;
+  #watchdogTimer: unknown;
+
+  constructor(options: InformerOptions<T, U>) {
+    this.#options = options;
+    const watch = options.watch ?? (options.kubeConfig ? new Watch(options.kubeConfig) : undefined);
+    if (!watch) throw new TypeError(`informer ${options.name}: needs kubeConfig or watch`);
+    this.#watch = watch;
+    this.#backoff = new Backoff(options.backoff ?? { baseMs: 800, maxMs: 30_000, jitter: 1 }, options.random);
+    this.#clock = options.clock ?? monotonicClock;
+    this.#timers = options.timers ?? globalTimers;
+    this.#watchdogMs = options.watchdogMs ?? 120_000;
+    this.#log = (options.logger ?? rootLogger).child({ component: 'informer', informer: options.name });
+  }
+
+  /** True once the first complete list is in the store; stays true across restarts (client-go). */
+  hasSynced(): boolean {
+    return this.#synced;
+  }
+
+  /** Resolves when `hasSynced()` becomes true. */
+  whenSynced(): Promise<void> {
+    if (this.#synced) return Promise.resolve();
+    return new Promise((resolve) => this.#syncWaiters.push(resolve));
+  }
+
+  get(name: string, namespace?: string): U | undefined {
+    return this.store.get(name, namespace);
+  }
+
+  list(namespace?: string): U[] {
+    return this.store.list(namespace);
+  }
+
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#replace('start');
+    this.#armWatchdog();
+  }
+
+  async stop(): Promise<void> {
+    this.#running = false;
+    this.#restartPending = false;
+    this.#timers.clearTimeout(this.#restartTimer);
+    this.#timers.clearTimeout(this.#watchdogTimer);
+    const lw = this.#lw;
+    this.#lw = undefined;
+    this.#generation++;
+    await lw?.stop();
+  }
+
+  /** Abandons the current ListWatch (if any) and starts a fresh one, which lists first. */
+  #replace(why: string): void {
+    const old = this.#lw;
+    if (old) void old.stop().catch(() => undefined);
+    this.#timers.clearTimeout(this.#restartTimer);
+    this.#restartPending = false;
+    const generation = ++this.#generation;
+    const { labelSelector, fieldSelector } = this.#options;
+    const tapped = new TappedWatch(
+      this.#watch,
+      (phase, obj) =>
+        phase === 'ADDED' || phase === 'MODIFIED' || phase === 'DELETED' ? this.#trim(obj as T) : obj,
+      () => this.#touch(generation),
+    );
+    const lw = new ListWatch<U>(
+      this.#options.path,
+      tapped,
+      () => this.#pagedList(generation),
+      false,
+      labelSelector,
+      fieldSelector,
+    );
+    const current = () => generation === this.#generation;
+    lw.on('add', (obj) => current() && this.#apply(obj));
+    lw.on('update', (obj) => current() && this.#apply(obj));
+    lw.on('delete', (obj) => current() && this.#remove(obj));
+    lw.on('connect', () => current() && this.#touch(generation));
+    lw.on('error', (err: unknown) => current() && this.#failed(err));
+    this.#lw = lw;
+    this.#log.debug({ why, generation }, 'starting list and watch');
+    this.#run(lw, generation);
+  }
+
+  #run(lw: ListWatch<U>, generation: number): void {
+    this.#touch(generation);
+    // start() rejects only for errors thrown before ListWatch's own handling (e.g. auth setup).
+    lw.start().catch((err: unknown) => {
+      if (generation === this.#generation) this.#failed(err);
+    });
+  }
+
+  #failed(err: unknown): void {
+    if (!this.#running || isAbort(err)) return;
+    this.#options.onError?.(err);
+    const failure = classifyKubeError(err);
+    const delayMs = this.#backoff.next(failure.kind === 'retryable' ? failure.retryAfterMs : undefined);
+    this.#log.warn({ err: failure, delayMs }, 'list/watch failed; restarting');
+    this.#timers.clearTimeout(this.#restartTimer);
+    const generation = this.#generation;
+    this.#restartPending = true;
+    this.#restartTimer = this.#timers.setTimeout(() => {
+      this.#restartPending = false;
+      const lw = this.#lw;
+      if (!this.#running || !lw || generation !== this.#generation) return;
+      // ListWatch stopped itself cleanly after reporting: resume it (from its resourceVersion, no relist).
+      this.#run(lw, generation);
+    }, delayMs);
+  }
+
+  #touch(generation: number): void {
+    if (generation === this.#generation) this.#lastActivity = this.#clock.now();
+  }
+
+  #armWatchdog(): void {
+    const period = Math.max(1, Math.floor(this.#watchdogMs / 4));
+    this.#watchdogTimer = this.#timers.setTimeout(() => {
+      if (!this.#running) return;
+      // Waiting out a restart backoff is not silence.
+      const silentMs = this.#clock.now() - this.#lastActivity;
+      if (!this.#restartPending && silentMs > this.#watchdogMs) {
+        this.#log.warn({ silentMs }, 'list/watch went silent; replacing it');
+        this.#options.onError?.(new Error(`informer ${this.#options.name}: silent for ${silentMs} ms`));
+        this.#replace('watchdog');
+      }
+      this.#armWatchdog();
+    }, period);
+  }
+
+  #trim(obj: T): U {
+    const transform = this.#options.transform;
+    if (!transform) return obj as unknown as U;
+    const trimmed = transform(obj);
+    const meta = obj.metadata;
+    if (meta && trimmed.metadata?.resourceVersion !== meta.resourceVersion) {
+      trimmed.metadata = {
+        ...trimmed.metadata,
+        name: meta.name ?? '',
+        ...(meta.namespace === undefined ? {} : { namespace: meta.namespace }),
+        ...(meta.resourceVersion === undefined ? {} : { resourceVersion: meta.resourceVersion }),
+      };
+    }
+    return trimmed;
+  }
+
+  #apply(obj: U): void {
+    const old = this.store.upsert(obj);
+    if (old === obj) return;
+    if (old === undefined) {
+      this.#options.handlers?.add?.(obj);
+    } else {
+      this.#options.handlers?.update?.(obj, old);
+    }
+  }
+
+  #remove(obj: KubernetesObject): void {
+    const old = this.store.remove(obj);
+    if (old) this.#options.handlers?.delete?.(old);
+  }
+
+  /**
+   * The list ListWatch runs on start and on 410: every page, trimmed; the store is brought to the
+   * listed state here (objects gone meanwhile reported deleted) before ListWatch sees the items.
+   */
+  async #pagedList(generation: number): Promise<{ items: U[]; metadata: { resourceVersion: string } }> {
+    const pageSize = this.#options.pageSize ?? 500;
+    const items: U[] = [];
+    let cont: string | undefined;
+    let resourceVersion = '';
+    do {
+      const page = await this.#options.list({ limit: pageSize, ...(cont ? { _continue: cont } : {}) });
+      if (generation !== this.#generation) throw new DOMException('informer replaced', 'AbortError');
+      this.#touch(generation);
+      for (const item of page.items) items.push(this.#trim(item));
+      cont = page.metadata?._continue || undefined;
+      resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
+    } while (cont);
+
+    const listed = new Set(items.map((o) => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`));
+    for (const gone of this.store.missingFrom(listed)) this.#remove(gone);
+    for (const item of items) this.#apply(item);
+    this.#backoff.reset();
+    if (!this.#synced) {
+      this.#synced = true;
+      this.#log.info({ objects: this.store.size }, 'synced');
+      for (const resolve of this.#syncWaiters.splice(0)) resolve();
+    }
+    return { items, metadata: { resourceVersion } };
+  }
+}
