@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import { METRIC_LABELS, SockeyeMetrics } from './metrics.ts';
+
+/** Exercises every method, so that every series the operator can produce exists. */
+function busy(): SockeyeMetrics {
+  const m = new SockeyeMetrics({ processMetrics: false });
+  m.probe('open', 1.2);
+  m.probe('refused', 0.4);
+  m.probe('timeout', 2000);
+  m.write('event', 'created');
+  m.write('patch', 'conflict');
+  m.findings([
+    { reason: 'NoHealthyTargets' },
+    { reason: 'NoHealthyTargets' },
+    { reason: 'PortNotListening' },
+  ]);
+  m.servicePort('shop', 'payments', 'http', 3, 1);
+  m.servicePort('shop', 'payments', '9000', 3, 3);
+  m.queue(4);
+  m.retry();
+  m.informerRestart('pods');
+  m.leader(true);
+  return m;
+}
+
+function sample(text: string, series: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+describe('SockeyeMetrics', () => {
+  it('renders DESIGN metrics in the Prometheus text format', async () => {
+    const text = await busy().render();
+    expect(sample(text, 'sockeye_service_targets{namespace="shop",service="payments",port="http"}')).toBe(3);
+    expect(
+      sample(text, 'sockeye_service_open_targets{namespace="shop",service="payments",port="http"}'),
+    ).toBe(1);
+    expect(sample(text, 'sockeye_probes_total{outcome="refused"}')).toBe(1);
+    expect(sample(text, 'sockeye_probes_total{outcome="unreachable"}')).toBe(0);
+    expect(sample(text, 'sockeye_probe_duration_seconds_bucket{le="0.0025",outcome="open"}')).toBe(1);
+    expect(sample(text, 'sockeye_probe_duration_seconds_count{outcome="timeout"}')).toBe(1);
+    expect(sample(text, 'sockeye_findings{reason="NoHealthyTargets"}')).toBe(2);
+    expect(sample(text, 'sockeye_findings{reason="NoEndpoints"}')).toBe(0);
+    expect(sample(text, 'sockeye_api_writes_total{kind="patch",result="conflict"}')).toBe(1);
+    expect(sample(text, 'sockeye_workqueue_depth')).toBe(4);
+    expect(sample(text, 'sockeye_workqueue_retries_total')).toBe(1);
+    expect(sample(text, 'sockeye_informer_restarts_total{informer="pods"}')).toBe(1);
+    expect(sample(text, 'sockeye_leader')).toBe(1);
+  });
+
+  it('has no label that grows with the number of pods', async () => {
+    const json = await busy().registry.getMetricsAsJSON();
+    expect(json.map((m) => m.name).sort()).toEqual(Object.keys(METRIC_LABELS).sort());
+    for (const metric of json) {
+      const allowed = [...(METRIC_LABELS[metric.name] ?? []), 'le'];
+      for (const value of metric.values) {
+        for (const label of Object.keys(value.labels)) {
+          expect(label, `${metric.name} label ${label}`).not.toMatch(/pod|ip|address|endpoint|target/i);
+          expect(allowed, `${metric.name} label ${label}`).toContain(label);
+        }
+      }
+    }
+  });
+
+  it('clears to zero the findings that went away', async () => {
+    const m = busy();
+    m.findings([]);
+    expect(sample(await m.render(), 'sockeye_findings{reason="NoHealthyTargets"}')).toBe(0);
+  });
+
+  it('removes every port series of a forgotten Service', async () => {
+    const m = busy();
+    m.servicePort('shop', 'orders', 'grpc', 2, 2);
+    m.forgetService('shop', 'payments');
+    const text = await m.render();
+    expect(text).not.toContain('service="payments"');
+    expect(text).toContain('service="orders"');
+  });
+
+  it('reads the queue depth at scrape time', async () => {
+    const m = new SockeyeMetrics({ processMetrics: false });
+    let depth = 7;
+    m.queueDepthFrom(() => depth);
+    expect(sample(await m.render(), 'sockeye_workqueue_depth')).toBe(7);
+    depth = 2;
+    expect(sample(await m.render(), 'sockeye_workqueue_depth')).toBe(2);
+  });
+
+  it('exports process metrics unless told not to', async () => {
+    expect(await new SockeyeMetrics().render()).toContain('process_cpu_user_seconds_total');
+  });
+});

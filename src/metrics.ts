@@ -1,0 +1,193 @@
+/**
+ * sockeye's Prometheus metrics (DESIGN "Metrics", prefix `sockeye_`), on a registry of their own.
+ * No label may grow with the number of pods: a Service port (namespace, service, port) is the finest
+ * grain; outcomes, reasons, write kinds and results are closed sets.
+ */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { OUTCOMES, type Outcome } from './probe/outcome.ts';
+import { REASON_NAMES } from './rules/catalog.ts';
+
+/** Label names each metric may carry: the test checks the registry against this list. */
+export const METRIC_LABELS: Readonly<Record<string, readonly string[]>> = {
+  sockeye_service_targets: ['namespace', 'service', 'port'],
+  sockeye_service_open_targets: ['namespace', 'service', 'port'],
+  sockeye_probes_total: ['outcome'],
+  sockeye_probe_duration_seconds: ['outcome'],
+  sockeye_findings: ['reason'],
+  sockeye_api_writes_total: ['kind', 'result'],
+  sockeye_workqueue_depth: [],
+  sockeye_workqueue_retries_total: [],
+  sockeye_informer_restarts_total: ['informer'],
+  sockeye_leader: [],
+};
+
+export type WriteKind = 'event' | 'patch';
+
+export interface MetricsOptions {
+  /** Also export Node's process metrics (`process_*`, `nodejs_*`), default true. */
+  readonly processMetrics?: boolean;
+}
+
+export class SockeyeMetrics {
+  readonly registry = new Registry();
+  readonly #targets: Gauge<'namespace' | 'service' | 'port'>;
+  readonly #open: Gauge<'namespace' | 'service' | 'port'>;
+  readonly #probes: Counter<'outcome'>;
+  readonly #latency: Histogram<'outcome'>;
+  readonly #findings: Gauge<'reason'>;
+  readonly #writes: Counter<'kind' | 'result'>;
+  readonly #depth: Gauge;
+  readonly #retries: Counter;
+  readonly #informerRestarts: Counter<'informer'>;
+  readonly #leader: Gauge;
+  /** The ports each Service has series for, so that a deleted Service's series can be removed. */
+  readonly #servicePorts = new Map<string, Set<string>>();
+  #depthSource: (() => number) | undefined;
+
+  constructor(options: MetricsOptions = {}) {
+    const registers = [this.registry];
+    this.#targets = new Gauge({
+      name: 'sockeye_service_targets',
+      help: 'Backends probed per Service port',
+      labelNames: ['namespace', 'service', 'port'],
+      registers,
+    });
+    this.#open = new Gauge({
+      name: 'sockeye_service_open_targets',
+      help: 'Backends that accepted a connection, per Service port',
+      labelNames: ['namespace', 'service', 'port'],
+      registers,
+    });
+    this.#probes = new Counter({
+      name: 'sockeye_probes_total',
+      help: 'TCP probes by outcome',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.#latency = new Histogram({
+      name: 'sockeye_probe_duration_seconds',
+      help: 'Time from connect() to its answer (for a timeout: the deadline), by outcome',
+      labelNames: ['outcome'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    this.#findings = new Gauge({
+      name: 'sockeye_findings',
+      help: 'Current findings by reason',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.#writes = new Counter({
+      name: 'sockeye_api_writes_total',
+      help: 'Writes to the Kubernetes API by kind (event, patch) and result',
+      labelNames: ['kind', 'result'],
+      registers,
+    });
+    const metrics = this;
+    this.#depth = new Gauge({
+      name: 'sockeye_workqueue_depth',
+      help: 'Keys waiting in the work queue',
+      registers,
+      collect() {
+        if (metrics.#depthSource) this.set(metrics.#depthSource());
+      },
+    });
+    this.#retries = new Counter({
+      name: 'sockeye_workqueue_retries_total',
+      help: 'Keys re-queued with backoff after a failed reconcile',
+      registers,
+    });
+    this.#informerRestarts = new Counter({
+      name: 'sockeye_informer_restarts_total',
+      help: 'List/watch restarts after an error or a silent watch, by informer',
+      labelNames: ['informer'],
+      registers,
+    });
+    this.#leader = new Gauge({
+      name: 'sockeye_leader',
+      help: '1 while this replica holds the leader Lease',
+      registers,
+    });
+    // Series that exist from the start, so that rate() and absent-based alerts work before the first event.
+    for (const outcome of OUTCOMES) this.#probes.inc({ outcome }, 0);
+    for (const reason of REASON_NAMES) this.#findings.set({ reason }, 0);
+    this.#depth.set(0);
+    this.#retries.inc(0);
+    this.#leader.set(0);
+    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** One finished probe. */
+  probe(outcome: Outcome, latencyMs: number): void {
+    this.#probes.inc({ outcome });
+    this.#latency.observe({ outcome }, latencyMs / 1000);
+  }
+
+  /** One API write attempt's result, e.g. `('event', 'created')`, `('patch', 'conflict')`. */
+  write(kind: WriteKind, result: string): void {
+    this.#writes.inc({ kind, result });
+  }
+
+  /** The current findings, counted by reason (every reason is always exported, 0 when absent). */
+  findings(all: readonly { readonly reason: string }[]): void {
+    const counts = new Map<string, number>(REASON_NAMES.map((r) => [r, 0]));
+    for (const f of all) counts.set(f.reason, (counts.get(f.reason) ?? 0) + 1);
+    for (const [reason, n] of counts) this.#findings.set({ reason }, n);
+  }
+
+  /** Targets and open targets of one Service port (`port`: the port's name, or its number). */
+  servicePort(namespace: string, service: string, port: string, targets: number, open: number): void {
+    const key = `${namespace}/${service}`;
+    let ports = this.#servicePorts.get(key);
+    if (!ports) {
+      ports = new Set();
+      this.#servicePorts.set(key, ports);
+    }
+    ports.add(port);
+    this.#targets.set({ namespace, service, port }, targets);
+    this.#open.set({ namespace, service, port }, open);
+  }
+
+  /** Removes a Service's series (deleted, or no longer watched). */
+  forgetService(namespace: string, service: string): void {
+    const key = `${namespace}/${service}`;
+    for (const port of this.#servicePorts.get(key) ?? []) {
+      this.#targets.remove({ namespace, service, port });
+      this.#open.remove({ namespace, service, port });
+    }
+    this.#servicePorts.delete(key);
+  }
+
+  /** Sets the work-queue depth now; or see `queueDepthFrom`. */
+  queue(depth: number): void {
+    this.#depth.set(depth);
+  }
+
+  /** Reads the depth at every scrape, e.g. `metrics.queueDepthFrom(() => queue.len())`. */
+  queueDepthFrom(source: () => number): void {
+    this.#depthSource = source;
+  }
+
+  /** One `addRateLimited` (wire to `WorkQueue`'s `onRetry`). */
+  retry(): void {
+    this.#retries.inc();
+  }
+
+  /** One informer restart (wire to `SupervisedInformer`'s `onError`). */
+  informerRestart(informer: string): void {
+    this.#informerRestarts.inc({ informer });
+  }
+
+  leader(isLeader: boolean): void {
+    this.#leader.set(isLeader ? 1 : 0);
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** The Prometheus text exposition. */
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+}
