@@ -7,9 +7,17 @@ interface CommandEntry {
 
 /** Each mode lives in its own module, loaded only when asked for, so `sockeye probe` starts fast. */
 export const commands: Record<string, CommandEntry> = {
+  audit: {
+    summary: 'one-shot audit of the cluster: which Services would refuse a connection now, and why',
+    load: async () => (await import('./audit.ts')).auditCommand,
+  },
   explain: {
     summary: 'list the findings sockeye reports, or print the troubleshooting guide for one',
     load: async () => (await import('./explain.ts')).explainCommand,
+  },
+  operator: {
+    summary: 'watch the cluster, probe every Service backend, write Events and annotations',
+    load: async () => (await import('./operator.ts')).operatorCommand,
   },
   probe: {
     summary: 'connect to HOST:PORT targets and explain how each connect ended',

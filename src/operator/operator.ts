@@ -1,0 +1,411 @@
+/**
+ * `sockeye operator` wired together: informers fill the cache and enqueue the Service keys a change
+ * touches; workers (only on the leader) reconcile keys; every judged Service is queued again after the
+ * interval (with jitter); the event recorder and the annotation writer do the writing; HTTP serves
+ * health, readiness, metrics and findings.
+ */
+import type { Server } from 'node:http';
+import {
+  CoordinationV1Api,
+  CoreV1Api,
+  DiscoveryV1Api,
+  EventsV1Api,
+  type KubeConfig,
+  type KubernetesObject,
+  NetworkingV1Api,
+  type V1EndpointSlice,
+  type V1Namespace,
+  type V1NetworkPolicy,
+  type V1Pod,
+  type V1Service,
+} from '@kubernetes/client-node';
+import type { OperatorConfig } from '../config/operator.ts';
+import { coordinationLeaseStore, LeaderElector } from '../controller/leader.ts';
+import { WorkQueue } from '../controller/workqueue.ts';
+import { closeServer, createApp, listen } from '../http/app.ts';
+import { jittered } from '../kube/backoff.ts';
+import { toEndpointSlice, toNamespace, toNetworkPolicy, toPod, toService } from '../kube/convert.ts';
+import { EventRecorder, eventsV1Sink } from '../kube/events.ts';
+import { type Logger, logger as rootLogger } from '../log.ts';
+import type { Dialer } from '../probe/dialer.ts';
+import { corePatcher, type Patcher } from './annotations.ts';
+import { ClusterCache, type Kind } from './cache.ts';
+import { type PagedList, SupervisedInformer } from './informer.ts';
+import { type OperatorMetrics, operatorMetrics } from './metrics.ts';
+import { makeProber } from './prober.ts';
+import { Reconciler } from './reconciler.ts';
+
+export interface OperatorOptions {
+  readonly kc: KubeConfig;
+  readonly config: OperatorConfig;
+  readonly logger?: Logger;
+  /** How probes connect (tests wrap the default to count dials). */
+  readonly dialer?: Dialer;
+  /** Replaces the annotation writer (tests inject failures). */
+  readonly patcher?: Patcher;
+  /** Called when this replica loses the Lease: the process should exit (client-go's users do). */
+  readonly onLostLeadership?: () => void;
+  /** Reconcile workers (default 8). */
+  readonly workers?: number;
+}
+
+/** Writes made so far, by kind; the steady-state test reads them. */
+export interface WriteCounts {
+  patches: number;
+  patchErrors: number;
+  events: number;
+}
+
+interface Watched<T extends KubernetesObject> {
+  readonly kind: Kind;
+  readonly path: (ns: string | undefined) => string;
+  readonly list: (
+    ns: string | undefined,
+    page: { limit: number; _continue?: string },
+  ) => Promise<PagedList<T>>;
+  readonly apply: (obj: T, deleted: boolean) => void;
+}
+
+export class Operator {
+  readonly #options: OperatorOptions;
+  readonly #config: OperatorConfig;
+  readonly #log: Logger;
+  readonly #cache = new ClusterCache();
+  readonly #queue: WorkQueue;
+  readonly #metrics: OperatorMetrics;
+  readonly #recorder: EventRecorder | undefined;
+  readonly #reconciler: Reconciler;
+  readonly #informers: SupervisedInformer<KubernetesObject>[] = [];
+  readonly #stopping = new AbortController();
+  readonly #writes: WriteCounts = { patches: 0, patchErrors: 0, events: 0 };
+  #server: Server | undefined;
+  #port = 0;
+  #synced = false;
+  #leading = false;
+  #workers: Promise<void>[] = [];
+  #elector: Promise<void> | undefined;
+
+  constructor(options: OperatorOptions) {
+    this.#options = options;
+    this.#config = options.config;
+    this.#log = (options.logger ?? rootLogger).child({ component: 'operator' });
+    this.#metrics = operatorMetrics();
+    this.#queue = new WorkQueue({ onRetry: () => this.#metrics.retry() });
+    const { kc, config } = options;
+    if (config.writeEvents) {
+      this.#recorder = new EventRecorder({
+        sink: eventsV1Sink(kc.makeApiClient(EventsV1Api)),
+        reportingInstance: config.prober.podName,
+        logger: this.#log,
+        onWrite: (result) => {
+          this.#metrics.write('event', result);
+          if (result === 'created' || result === 'patched') this.#writes.events++;
+        },
+      });
+    }
+    const patcher = options.patcher ?? corePatcher(kc.makeApiClient(CoreV1Api));
+    this.#reconciler = new Reconciler({
+      cache: this.#cache,
+      prober: makeProber({
+        confirmations: config.confirmations,
+        concurrency: config.concurrency,
+        dialer: options.dialer,
+        onProbe: (outcome, ms) => this.#metrics.probe(outcome, ms),
+      }),
+      patcher: config.writeAnnotations ? patcher : { patch: async () => {} },
+      record: (event) => this.#recorder?.record(event),
+      identity: {
+        namespace: config.prober.namespace,
+        labels: config.prober.labels,
+      },
+      options: {
+        defaultTimeoutMs: config.timeoutMs,
+        selectorless: config.optIn.selectorlessServices,
+        hostNetwork: config.optIn.hostNetworkPods,
+      },
+      onPatch: (_kind, result) => {
+        this.#metrics.write('patch', result);
+        if (result === 'ok') this.#writes.patches++;
+        else this.#writes.patchErrors++;
+      },
+      onServicePorts: (ns, name, ports) => {
+        for (const p of ports) this.#metrics.servicePort(ns, name, p.port, p.targets, p.open);
+      },
+    });
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  get ready(): boolean {
+    return this.#synced;
+  }
+
+  get leading(): boolean {
+    return this.#leading;
+  }
+
+  get writes(): Readonly<WriteCounts> {
+    return { ...this.#writes };
+  }
+
+  get reconciler(): Reconciler {
+    return this.#reconciler;
+  }
+
+  get cache(): ClusterCache {
+    return this.#cache;
+  }
+
+  /** Starts HTTP and the informers; once synced, leads (or campaigns) and reconciles. */
+  async start(): Promise<void> {
+    const { config } = this;
+    const app = createApp({
+      ready: () => this.#synced,
+      registry: this.#metrics.registry,
+      findings: () => ({ leading: this.#leading, findings: this.#reconciler.findings() }),
+      logger: this.#log,
+    });
+    const { server, port } = await listen(app, config.http.host, config.http.port);
+    this.#server = server;
+    this.#port = port;
+    this.#log.info({ port }, 'serving /healthz /readyz /metrics /api/v1/findings');
+    this.#startInformers();
+    void Promise.all(this.#informers.map((i) => i.whenSynced())).then(() => this.#onSynced());
+  }
+
+  get config(): OperatorConfig {
+    return this.#config;
+  }
+
+  /**
+   * Stops taking work, lets in-flight reconciles finish within `graceMs`, flushes Events, releases the
+   * Lease and stops watching.
+   */
+  async stop(graceMs = 10_000): Promise<void> {
+    if (this.#stopping.signal.aborted) return;
+    const grace = AbortSignal.timeout(graceMs);
+    grace.addEventListener('abort', () => this.#stopping.abort(), { once: true });
+    await Promise.race([this.#queue.shutDown(), new Promise((r) => grace.addEventListener('abort', r))]);
+    this.#stopping.abort();
+    await Promise.allSettled(this.#workers);
+    await this.#recorder?.close(grace);
+    await this.#elector;
+    await Promise.all(this.#informers.map((i) => i.stop()));
+    if (this.#server) await closeServer(this.#server);
+    this.#log.info('stopped');
+  }
+
+  #onSynced(): void {
+    if (this.#stopping.signal.aborted) return;
+    this.#synced = true;
+    this.#log.info(
+      { services: this.#cache.count('Service'), pods: this.#cache.count('Pod') },
+      'caches synced',
+    );
+    const le = this.#config.leaderElection;
+    if (!le.enabled) {
+      this.#lead(this.#stopping.signal);
+      return;
+    }
+    const elector = new LeaderElector({
+      store: coordinationLeaseStore(this.#options.kc.makeApiClient(CoordinationV1Api), {
+        namespace: le.leaseNamespace,
+        name: le.leaseName,
+        leaseDurationSeconds: le.leaseDurationMs / 1000,
+      }),
+      identity: this.#config.prober.podName,
+      leaseDurationMs: le.leaseDurationMs,
+      renewDeadlineMs: le.renewDeadlineMs,
+      retryPeriodMs: le.retryPeriodMs,
+      logger: this.#log,
+      onStartedLeading: (signal) => this.#lead(signal),
+      onStoppedLeading: (reason) => {
+        this.#leading = false;
+        if (reason === 'lost') {
+          this.#log.error('lost the leader Lease; stopping');
+          this.#options.onLostLeadership?.();
+        }
+      },
+    });
+    this.#elector = elector.run(this.#stopping.signal);
+  }
+
+  /** Starts the workers and queues every Service: the first full sweep. */
+  #lead(signal: AbortSignal): void {
+    if (signal.aborted) return;
+    this.#leading = true;
+    this.#log.info('leading: probing and writing');
+    signal.addEventListener('abort', () => void this.#queue.shutDown(), { once: true });
+    for (const key of this.#cache.serviceKeys())
+      if (this.#watched(key.split('/')[0] ?? '')) this.#queue.add(key);
+    const n = this.#options.workers ?? 8;
+    this.#workers = Array.from({ length: n }, () => this.#work());
+  }
+
+  async #work(): Promise<void> {
+    for (;;) {
+      const key = await this.#queue.get();
+      if (key === undefined) return;
+      this.#metrics.queue(this.#queue.len());
+      try {
+        await this.#reconcile(key);
+      } finally {
+        this.#queue.done(key);
+      }
+    }
+  }
+
+  async #reconcile(key: string): Promise<void> {
+    const signal = this.#stopping.signal;
+    try {
+      const result = await this.#reconciler.reconcile(key, signal);
+      if (result.kind === 'changed') {
+        this.#queue.addRateLimited(key);
+        return;
+      }
+      this.#queue.forget(key);
+      if (result.kind === 'done') {
+        this.#metrics.findings(this.#reconciler.findings());
+        const { intervalMs, intervalJitter } = this.#config;
+        this.#queue.addAfter(key, jittered(intervalMs, intervalJitter));
+      }
+    } catch (err) {
+      if (signal.aborted) return;
+      this.#log.warn({ key, err }, 'reconcile failed; retrying with backoff');
+      this.#queue.addRateLimited(key);
+    }
+  }
+
+  #enqueue(keys: Iterable<string>): void {
+    if (!this.#synced) return;
+    for (const key of keys) this.#queue.add(key);
+  }
+
+  #watched(namespace: string): boolean {
+    const { include, exclude } = this.#config.namespaces;
+    return (include.length === 0 || include.includes(namespace)) && !exclude.includes(namespace);
+  }
+
+  #startInformers(): void {
+    const { kc } = this.#options;
+    const core = kc.makeApiClient(CoreV1Api);
+    const discovery = kc.makeApiClient(DiscoveryV1Api);
+    const networking = kc.makeApiClient(NetworkingV1Api);
+    const cache = this.#cache;
+    const servicesIn = (ns: string) => cache.list('Service', ns).map((s) => `${ns}/${s.name}`);
+
+    const services: Watched<V1Service> = {
+      kind: 'Service',
+      path: (ns) => (ns ? `/api/v1/namespaces/${ns}/services` : '/api/v1/services'),
+      list: (ns, page) =>
+        ns ? core.listNamespacedService({ namespace: ns, ...page }) : core.listServiceForAllNamespaces(page),
+      apply: (obj, deleted) => {
+        const s = toService(obj);
+        const key = `${s.namespace}/${s.name}`;
+        if (deleted) {
+          cache.delete('Service', s.namespace, s.name);
+          this.#reconciler.forget(key);
+          this.#metrics.forgetService(s.namespace, s.name);
+          return;
+        }
+        if (cache.upsert('Service', s).changed) this.#enqueue([key]);
+      },
+    };
+    const slices: Watched<V1EndpointSlice> = {
+      kind: 'EndpointSlice',
+      path: (ns) =>
+        ns
+          ? `/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices`
+          : '/apis/discovery.k8s.io/v1/endpointslices',
+      list: (ns, page) =>
+        ns
+          ? discovery.listNamespacedEndpointSlice({ namespace: ns, ...page })
+          : discovery.listEndpointSliceForAllNamespaces(page),
+      apply: (obj, deleted) => {
+        const s = toEndpointSlice(obj);
+        const old = deleted ? cache.delete('EndpointSlice', s.namespace, s.name) : undefined;
+        const change = deleted ? { changed: true, old } : cache.upsert('EndpointSlice', s);
+        if (!change.changed) return;
+        const names = new Set([s.serviceName, change.old?.serviceName ?? ''].filter((n) => n !== ''));
+        this.#enqueue([...names].map((n) => `${s.namespace}/${n}`));
+      },
+    };
+    const pods: Watched<V1Pod> = {
+      kind: 'Pod',
+      path: (ns) => (ns ? `/api/v1/namespaces/${ns}/pods` : '/api/v1/pods'),
+      list: (ns, page) =>
+        ns ? core.listNamespacedPod({ namespace: ns, ...page }) : core.listPodForAllNamespaces(page),
+      apply: (obj, deleted) => {
+        const p = toPod(obj);
+        const old = deleted ? cache.delete('Pod', p.namespace, p.name) : undefined;
+        const change = deleted ? { changed: true, old } : cache.upsert('Pod', p);
+        if (!change.changed) return;
+        const keys = new Set(
+          [p.labels, change.old?.labels ?? {}].flatMap((labels) =>
+            cache.servicesSelecting(p.namespace, labels).map((s) => `${s.namespace}/${s.name}`),
+          ),
+        );
+        this.#enqueue(keys);
+      },
+    };
+    const policies: Watched<V1NetworkPolicy> = {
+      kind: 'NetworkPolicy',
+      path: (ns) =>
+        ns
+          ? `/apis/networking.k8s.io/v1/namespaces/${ns}/networkpolicies`
+          : '/apis/networking.k8s.io/v1/networkpolicies',
+      list: (ns, page) =>
+        ns
+          ? networking.listNamespacedNetworkPolicy({ namespace: ns, ...page })
+          : networking.listNetworkPolicyForAllNamespaces(page),
+      apply: (obj, deleted) => {
+        const np = toNetworkPolicy(obj);
+        const changed = deleted
+          ? cache.delete('NetworkPolicy', np.namespace, np.name) !== undefined
+          : cache.upsert('NetworkPolicy', np).changed;
+        if (changed) this.#enqueue(servicesIn(np.namespace));
+      },
+    };
+    const namespaces: Watched<V1Namespace> = {
+      kind: 'Namespace',
+      path: () => '/api/v1/namespaces',
+      list: (_ns, page) => core.listNamespace(page),
+      apply: (obj, deleted) => {
+        const ns = toNamespace(obj);
+        const changed = deleted
+          ? cache.delete('Namespace', '', ns.name) !== undefined
+          : cache.upsert('Namespace', ns).changed;
+        if (changed) this.#enqueue(servicesIn(ns.name));
+      },
+    };
+
+    const { include } = this.#config.namespaces;
+    const scopes: (string | undefined)[] = include.length > 0 ? [...include] : [undefined];
+    const add = <T extends KubernetesObject>(w: Watched<T>, scope: string | undefined) => {
+      const keep = (obj: T) => w.kind === 'Namespace' || this.#watched(obj.metadata?.namespace ?? '');
+      const informer = new SupervisedInformer<T>({
+        kc,
+        name: `${w.kind}${scope ? `/${scope}` : ''}`,
+        path: w.path(scope),
+        list: (page) => w.list(scope, page),
+        logger: this.#log,
+        handlers: {
+          add: (o) => keep(o) && w.apply(o, false),
+          update: (o) => keep(o) && w.apply(o, false),
+          delete: (o) => keep(o) && w.apply(o, true),
+        },
+      });
+      this.#informers.push(informer as unknown as SupervisedInformer<KubernetesObject>);
+      informer.start();
+    };
+    for (const scope of scopes) {
+      add(services, scope);
+      add(slices, scope);
+      add(pods, scope);
+      add(policies, scope);
+    }
+    add(namespaces, undefined);
+  }
+}

@@ -1,0 +1,233 @@
+/**
+ * The reconcile of one Service key, level-based (controller-runtime): read the Service and what it
+ * depends on from the caches, plan targets (the DESIGN "Safety" policy lives in planTargets), probe with
+ * confirmation, read the caches again, evaluate, then write: an Event per state change (through the
+ * non-blocking recorder) and the annotations of the Service and its pods when a value changes.
+ *
+ * A pod's status depends on every Service that sends to it, and the gatherer includes all of them, so
+ * reconciling either of two Services over one pod yields the same pod annotations and no extra Events.
+ */
+import { isNotFound } from '../kube/errors.ts';
+import type { EventInput } from '../kube/events.ts';
+import type { Labels, ObjectRef, Service } from '../model/types.ts';
+import { judgedTargets } from '../rules/context.ts';
+import { evaluate } from '../rules/evaluate.ts';
+import { describeAll, type StatusReport } from '../rules/status.ts';
+import { planAllTargets, planTargets, targetKey } from '../rules/targets.ts';
+import type {
+  ClusterState,
+  EvaluateInput,
+  Finding,
+  ProbeObservation,
+  ProberIdentity,
+  RuleOptions,
+} from '../rules/types.ts';
+import { indexState, podSkip, serviceView } from '../rules/view.ts';
+import { type AnnotationPatch, annotationPatch, type Patcher, type PatchKind } from './annotations.ts';
+import type { ClusterCache } from './cache.ts';
+import type { Prober } from './prober.ts';
+
+export interface ReconcilerDeps {
+  readonly cache: ClusterCache;
+  readonly prober: Prober;
+  readonly patcher: Patcher;
+  /** The event recorder's `record`: returns at once, never throws. */
+  readonly record: (event: EventInput) => void;
+  readonly identity: ProberIdentity;
+  readonly options?: Partial<RuleOptions> | undefined;
+  readonly now?: () => Date;
+  /** Each annotation write's result, for metrics and the steady-state test. */
+  readonly onPatch?: ((kind: PatchKind, result: 'ok' | 'error') => void) | undefined;
+  /** Targets and open targets per port of each judged Service, for metrics. */
+  readonly onServicePorts?:
+    | ((
+        namespace: string,
+        name: string,
+        ports: readonly { port: string; targets: number; open: number }[],
+      ) => void)
+    | undefined;
+}
+
+export type ReconcileResult =
+  /** Judged and written. */
+  | { readonly kind: 'done'; readonly findings: readonly Finding[] }
+  /** The Service is gone, or sockeye does not judge it (opt-out, ExternalName, selector-less). */
+  | { readonly kind: 'skipped'; readonly why: string }
+  /** The targets changed while probing: judge again with fresh probes. */
+  | { readonly kind: 'changed' };
+
+const objectKey = (o: Pick<ObjectRef, 'kind' | 'namespace' | 'name'>) => `${o.kind}/${o.namespace}/${o.name}`;
+const findingKey = (f: Finding) => `${f.reason}|${f.port?.name ?? ''}|${f.port?.number ?? ''}`;
+
+export class Reconciler {
+  readonly #deps: ReconcilerDeps;
+  /** The Warnings last seen per object (for one Event per state change, and TargetsRecovered). */
+  readonly #warnings = new Map<string, readonly Finding[]>();
+  /** Every judged Service's current findings, for /api/v1/findings. */
+  readonly #byService = new Map<string, readonly Finding[]>();
+
+  constructor(deps: ReconcilerDeps) {
+    this.#deps = deps;
+  }
+
+  /** Current findings of every judged Service and its pods (Warnings and the latest recoveries). */
+  findings(): Finding[] {
+    const seen = new Set<string>();
+    return [...this.#byService.values()].flat().filter((f) => {
+      const k = `${objectKey(f.object)}|${findingKey(f)}`;
+      if (seen.has(k)) return false;
+      seen.add(k);
+      return true;
+    });
+  }
+
+  /** Forgets a deleted Service. */
+  forget(key: string): void {
+    this.#byService.delete(key);
+    this.#warnings.delete(`Service/${key}`);
+  }
+
+  async reconcile(key: string, signal?: AbortSignal): Promise<ReconcileResult> {
+    const { identity } = this.#deps;
+    const [namespace = '', name = ''] = key.split('/');
+    const state = this.#state(namespace, name);
+    if (!state) {
+      this.forget(key);
+      return { kind: 'skipped', why: 'gone' };
+    }
+    const service = state.services[0];
+    if (!service) return { kind: 'skipped', why: 'gone' };
+    const index = indexState(state);
+    const view = serviceView(service, index);
+    if (view.skip !== undefined) {
+      this.forget(key);
+      await this.#removeAnnotations('Service', namespace, name);
+      // Pods only this Service judged, now opted out themselves, lose their annotations too.
+      for (const pod of view.matched) {
+        if (podSkip(pod, index) !== undefined) await this.#removeAnnotations('Pod', namespace, pod.name);
+      }
+      return { kind: 'skipped', why: view.skip };
+    }
+
+    const own = planTargets(service, state);
+    const pods = new Set(own.flatMap((t) => (t.pod ? [t.pod.name] : [])));
+    const ownKeys = new Set(own.map((t) => targetKey(t.ip, t.port)));
+    const targets = planAllTargets(state).filter(
+      (t) => ownKeys.has(targetKey(t.ip, t.port)) || (t.pod !== undefined && pods.has(t.pod.name)),
+    );
+    const probes = await this.#deps.prober(targets, signal);
+    signal?.throwIfAborted();
+
+    // Level-based: judge on the state after probing. A pod deleted or replaced meanwhile changes the
+    // targets; its probe says nothing about the new state, so probe again instead of reporting it.
+    const fresh = this.#state(namespace, name);
+    const freshService = fresh?.services[0];
+    if (!fresh || !freshService) {
+      this.forget(key);
+      return { kind: 'skipped', why: 'gone' };
+    }
+    const freshKeys = planTargets(freshService, fresh).map((t) => targetKey(t.ip, t.port));
+    if (freshKeys.length !== ownKeys.size || freshKeys.some((k) => !ownKeys.has(k)))
+      return { kind: 'changed' };
+
+    const judged = new Set([
+      `Service/${namespace}/${name}`,
+      ...[...pods].map((p) => `Pod/${namespace}/${p}`),
+    ]);
+    judged.add(`Namespace//${namespace}`);
+    const previous = [...judged].flatMap((k) => this.#warnings.get(k) ?? []);
+    const now = this.#deps.now?.() ?? new Date();
+    const input: EvaluateInput = {
+      ...fresh,
+      ...(this.#deps.options ? { options: this.#deps.options } : {}),
+      probes,
+      prober: identity,
+      previous,
+      now,
+    };
+    const findings = evaluate(input).filter((f) => judged.has(objectKey(f.object)));
+    this.#recordChanges(judged, findings);
+    this.#byService.set(key, findings);
+    this.#reportPorts(freshService, fresh, probes);
+
+    const reports = describeAll(input, findings).filter((r) => judged.has(objectKey(r.object)));
+    for (const report of reports) await this.#writeReport(report, now);
+    return { kind: 'done', findings };
+  }
+
+  #reportPorts(service: Service, state: ClusterState, probes: readonly ProbeObservation[]): void {
+    if (!this.#deps.onServicePorts) return;
+    const outcomes = new Map(probes.map((p) => [targetKey(p.target.ip, p.target.port), p.outcome]));
+    const ports = serviceView(service, indexState(state)).ports.flatMap((pv) => {
+      if (pv.skip !== undefined) return [];
+      const judged = judgedTargets(pv.targets);
+      const open = judged.filter((t) => outcomes.get(targetKey(t.ip, t.port)) === 'open').length;
+      return [{ port: pv.port.name || String(pv.port.port), targets: judged.length, open }];
+    });
+    this.#deps.onServicePorts(service.namespace, service.name, ports);
+  }
+
+  #state(namespace: string, name: string) {
+    return this.#deps.cache.gather(namespace, name, this.#deps.identity.namespace);
+  }
+
+  /** Records an Event for each Warning that is new or whose message changed, and each recovery. */
+  #recordChanges(judged: ReadonlySet<string>, findings: readonly Finding[]): void {
+    for (const object of judged) {
+      const before = new Map((this.#warnings.get(object) ?? []).map((f) => [findingKey(f), f]));
+      const mine = findings.filter((f) => objectKey(f.object) === object);
+      const warnings = mine.filter((f) => f.severity === 'Warning');
+      for (const f of mine) {
+        const was = before.get(findingKey(f));
+        if (f.severity === 'Warning' && was?.message === f.message) continue;
+        this.#deps.record(toEvent(f));
+      }
+      if (warnings.length > 0) this.#warnings.set(object, warnings);
+      else this.#warnings.delete(object);
+    }
+  }
+
+  async #writeReport(report: StatusReport, now: Date): Promise<void> {
+    const { kind, namespace, name } = report.object;
+    if (kind !== 'Service' && kind !== 'Pod') return;
+    const cached = this.#deps.cache.get(kind, namespace, name);
+    if (!cached) return;
+    const patch = annotationPatch(cached.written, report, now);
+    if (patch) await this.#patch(kind, namespace, name, patch);
+  }
+
+  async #removeAnnotations(kind: PatchKind, namespace: string, name: string): Promise<void> {
+    const written: Labels = this.#deps.cache.get(kind, namespace, name)?.written ?? {};
+    const patch = annotationPatch(written, undefined, new Date(0));
+    if (patch) await this.#patch(kind, namespace, name, patch);
+  }
+
+  async #patch(kind: PatchKind, namespace: string, name: string, patch: AnnotationPatch): Promise<void> {
+    try {
+      await this.#deps.patcher.patch(kind, namespace, name, patch);
+      this.#deps.onPatch?.(kind, 'ok');
+    } catch (err) {
+      // The object went away between the read and the write: nothing left to annotate.
+      if (isNotFound(err)) return;
+      this.#deps.onPatch?.(kind, 'error');
+      throw new Error(`patching the annotations of ${kind} ${namespace}/${name} failed`, { cause: err });
+    }
+  }
+}
+
+/** The Event of one finding: its message, ending with the hint to run `sockeye explain`. */
+export function toEvent(f: Finding): EventInput {
+  return {
+    regarding: {
+      apiVersion: 'v1',
+      kind: f.object.kind,
+      name: f.object.name,
+      ...(f.object.namespace ? { namespace: f.object.namespace } : {}),
+      ...(f.object.uid ? { uid: f.object.uid } : {}),
+    },
+    type: f.severity,
+    reason: f.reason,
+    action: 'Probe',
+    note: `${f.message}; ${f.hint}`,
+  };
+}
