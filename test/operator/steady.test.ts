@@ -1,0 +1,140 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Operator } from '../../src/operator/operator.ts';
+import type { Dialer } from '../../src/probe/dialer.ts';
+import { defaultDialer } from '../../src/probe/dialer.ts';
+import {
+  applyYaml,
+  createNamespace,
+  deleteNamespace,
+  eventually,
+  patchPodAnnotations,
+  type TestKube,
+  testKube,
+  uniqueNamespace,
+} from '../support/kube.ts';
+import { annotationsWhen, eventFor, listEvents, podIPs, startOperator } from './support.ts';
+
+const scenario = `
+apiVersion: v1
+kind: Service
+metadata: {name: good}
+spec: {selector: {app: good}, ports: [{name: http, port: 80, targetPort: 8080}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: good-1, labels: {app: good}, annotations: {sim.sockeye.dev/listen: "8080"}}
+spec: {containers: [{name: app, image: web, ports: [{name: http, containerPort: 8080}]}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: bad}
+spec: {selector: {app: bad}, ports: [{name: http, port: 80, targetPort: 8080}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: bad-1, labels: {app: bad}}
+spec: {containers: [{name: app, image: web, ports: [{name: http, containerPort: 8080}]}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: flappy}
+spec: {selector: {app: flappy}, ports: [{name: http, port: 80, targetPort: 8080}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: flappy-1, labels: {app: flappy}, annotations: {sim.sockeye.dev/listen: "8080"}}
+spec: {containers: [{name: app, image: web, ports: [{name: http, containerPort: 8080}]}]}
+`;
+
+/** Counts the dials per IP; passes them on to the real dialer. */
+function countingDialer(): { dialer: Dialer; dials: Map<string, number>; total: () => number } {
+  const dials = new Map<string, number>();
+  return {
+    dials,
+    total: () => [...dials.values()].reduce((a, b) => a + b, 0),
+    dialer: {
+      name: 'counting',
+      dial(ip, port, done) {
+        dials.set(ip, (dials.get(ip) ?? 0) + 1);
+        return defaultDialer.dial(ip, port, done);
+      },
+    },
+  };
+}
+
+describe('sockeye operator: quiet in steady state, bounded under flapping', () => {
+  let kube: TestKube;
+  let operator: Operator | undefined;
+  const counting = countingDialer();
+  const ns = uniqueNamespace('op-steady');
+  let ips: Record<string, string>;
+
+  beforeAll(async () => {
+    kube = testKube();
+    await createNamespace(kube, ns);
+    await applyYaml(kube, scenario, ns);
+    ips = await podIPs(kube, ns, 3);
+    operator = await startOperator([ns], { dialer: counting.dialer });
+  });
+
+  afterAll(async () => {
+    await operator?.stop(2000);
+    if (kube) await deleteNamespace(kube, ns);
+  });
+
+  const resourceVersions = async () => ({
+    good: (await kube.core.readNamespacedService({ name: 'good', namespace: ns })).metadata?.resourceVersion,
+    bad: (await kube.core.readNamespacedService({ name: 'bad', namespace: ns })).metadata?.resourceVersion,
+    pod: (await kube.core.readNamespacedPod({ name: 'bad-1', namespace: ns })).metadata?.resourceVersion,
+    events: (await listEvents(kube, ns))
+      .map((e) => `${e.metadata?.name}@${e.metadata?.resourceVersion}`)
+      .sort(),
+  });
+
+  it('writes nothing while nothing changes, over several probe cycles', async () => {
+    await annotationsWhen(kube, 'Service', ns, 'good', 'Healthy');
+    await annotationsWhen(kube, 'Service', ns, 'bad', 'NoHealthyTargets');
+    await annotationsWhen(kube, 'Pod', ns, 'bad-1', 'NotListening');
+    await eventFor(kube, ns, 'Pod', 'bad-1', 'ReadyButRefusing');
+    // Let the recorder's writes land, then take the baseline.
+    await eventually('the first Events written', async () =>
+      (operator?.writes.events ?? 0) >= 2 ? true : undefined,
+    );
+    const writes = operator?.writes;
+    const before = await resourceVersions();
+    const dialsBefore = counting.dials.get(ips['good-1'] ?? '') ?? 0;
+    // Each cycle probes good-1 once: wait for four more cycles.
+    await eventually('four more probe cycles', async () =>
+      (counting.dials.get(ips['good-1'] ?? '') ?? 0) >= dialsBefore + 4 ? true : undefined,
+    );
+    expect(operator?.writes).toEqual(writes);
+    expect(await resourceVersions()).toEqual(before);
+  });
+
+  it('turns 20 flips of a backend into a bounded number of Events', async () => {
+    await annotationsWhen(kube, 'Service', ns, 'flappy', 'Healthy');
+    for (let i = 0; i < 20; i++) {
+      const down = i % 2 === 0;
+      await patchPodAnnotations(kube, ns, 'flappy-1', { 'sim.sockeye.dev/listen': down ? '9999' : '8080' });
+      await annotationsWhen(kube, 'Service', ns, 'flappy', down ? 'NoHealthyTargets' : 'Healthy');
+    }
+    await eventFor(kube, ns, 'Service', 'flappy', 'TargetsRecovered');
+    const events = (await listEvents(kube, ns)).filter((e) => e.regarding?.name?.startsWith('flappy'));
+    // Repeats fold into series: one Event object per (object, reason, message), not one per flip.
+    const objects = new Set(events.map((e) => `${e.regarding?.kind}/${e.reason}`));
+    expect(objects).toEqual(
+      new Set([
+        'Service/NoHealthyTargets',
+        'Service/TargetsRecovered',
+        'Pod/ReadyButRefusing',
+        'Pod/TargetsRecovered',
+      ]),
+    );
+    expect(events.length).toBe(4);
+    // 10 failures and 10 recoveries per object were observed; the series count says so, within the
+    // per-object spam budget (burst 25).
+    for (const e of events) expect(e.series?.count ?? 1).toBeLessThanOrEqual(10);
+    const total = events.reduce((n, e) => n + (e.series?.count ?? 1), 0);
+    expect(total).toBeLessThanOrEqual(2 * 25);
+  });
+});
