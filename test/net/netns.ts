@@ -9,8 +9,9 @@ async function run(command: string, ...args: string[]): Promise<string> {
 }
 
 /**
- * A network namespace behind a veth pair that answers for one /24 of 198.18.0.0/15 (the benchmark
- * range, never routed on the internet): SYNs to the upper half are dropped by nft (timeout), the lower
+ * A network namespace behind a veth pair that answers for one /24 of 198.19.192.0/18 (inside the
+ * benchmark range 198.18.0.0/15, in the part local clusters never use: see cluster/local.ts TEST_RANGES).
+ * SYNs to the upper half are dropped by nft (timeout), the lower
  * half has an `unreachable` route, so the namespace answers with ICMP host unreachable.
  */
 export interface DropNamespace {
@@ -29,7 +30,7 @@ export async function createDropNamespace(prefix = 'sockeye-test'): Promise<Drop
   const name = `${prefix}-${id}`;
   const hostIf = `skh${id}`;
   const nsIf = `skn${id}`;
-  const linkOctet = randomInt(0, 256);
+  const linkOctet = randomInt(128, 192);
   const linkBase = randomInt(0, 64) * 4;
   const hostLink = `198.19.${linkOctet}.${linkBase + 1}`;
   const nsLink = `198.19.${linkOctet}.${linkBase + 2}`;
@@ -50,25 +51,25 @@ export async function createDropNamespace(prefix = 'sockeye-test'): Promise<Drop
     await inNs('sysctl', '-qw', 'net.ipv4.ip_forward=1');
     // Another test or bench may hold a /24 already: try a few.
     for (let attempt = 0; ; attempt++) {
-      const third = randomInt(0, 256);
-      const subnet = `198.18.${third}.0/24`;
+      const third = randomInt(192, 256);
+      const subnet = `198.19.${third}.0/24`;
       try {
         await run('ip', 'route', 'add', subnet, 'via', nsLink, 'dev', hostIf);
       } catch (err) {
         if (attempt < 8) continue;
         throw err;
       }
-      await inNs('ip', 'route', 'add', 'unreachable', `198.18.${third}.0/25`);
+      await inNs('ip', 'route', 'add', 'unreachable', `198.19.${third}.0/25`);
       const table = `${prefix.replaceAll('-', '_')}_${id}`;
       await inNs(
         'nft',
-        `add table ip ${table}; add chain ip ${table} prerouting { type filter hook prerouting priority -300; }; add rule ip ${table} prerouting ip daddr 198.18.${third}.128/25 drop`,
+        `add table ip ${table}; add chain ip ${table} prerouting { type filter hook prerouting priority -300; }; add rule ip ${table} prerouting ip daddr 198.19.${third}.128/25 drop`,
       );
       return {
         name,
         subnet,
-        timeoutAddress: (host) => `198.18.${third}.${128 + (host % 127)}`,
-        unreachableAddress: (host) => `198.18.${third}.${1 + (host % 127)}`,
+        timeoutAddress: (host) => `198.19.${third}.${128 + (host % 127)}`,
+        unreachableAddress: (host) => `198.19.${third}.${1 + (host % 127)}`,
         remove,
       };
     }
