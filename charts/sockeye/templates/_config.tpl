@@ -1,0 +1,86 @@
+{{/*
+The ONE place where chart values become operator settings.
+
+`sockeye operator` reads each setting from a flag, a SOCKEYE_* environment variable or a config
+file (src/config/operator.ts, OPERATOR_OPTIONS). The chart uses environment variables with literal
+values or the downward API: they need no ConfigMap volume, show in `kubectl describe pod`, and a
+changed value rolls the Deployment by itself. Keep this list in step with OPERATOR_OPTIONS.
+*/}}
+{{- define "sockeye.operator.env" -}}
+- name: SOCKEYE_INTERVAL
+  value: {{ .Values.operator.interval | quote }}
+- name: SOCKEYE_INTERVAL_JITTER
+  value: {{ .Values.operator.intervalJitter | toString | quote }}
+- name: SOCKEYE_TIMEOUT
+  value: {{ .Values.operator.timeout | quote }}
+- name: SOCKEYE_CONCURRENCY
+  value: {{ .Values.operator.concurrency | toString | quote }}
+- name: SOCKEYE_CONFIRMATIONS
+  value: {{ .Values.operator.confirmations | toString | quote }}
+{{- with .Values.watch.namespaces }}
+- name: SOCKEYE_NAMESPACES
+  value: {{ join "," . | quote }}
+{{- end }}
+{{- with .Values.watch.excludeNamespaces }}
+- name: SOCKEYE_EXCLUDE_NAMESPACES
+  value: {{ join "," . | quote }}
+{{- end }}
+- name: SOCKEYE_EVENTS
+  value: {{ .Values.operator.events | toString | quote }}
+- name: SOCKEYE_ANNOTATIONS
+  value: {{ .Values.operator.annotations | toString | quote }}
+- name: SOCKEYE_PROBE_SELECTORLESS_SERVICES
+  value: {{ .Values.operator.probeSelectorlessServices | toString | quote }}
+- name: SOCKEYE_PROBE_HOST_NETWORK_PODS
+  value: {{ .Values.operator.probeHostNetworkPods | toString | quote }}
+- name: SOCKEYE_LEADER_ELECT
+  value: {{ .Values.leaderElection.enabled | toString | quote }}
+- name: SOCKEYE_LEASE_NAME
+  value: {{ include "sockeye.leaseName" . | quote }}
+- name: SOCKEYE_LEASE_NAMESPACE
+  value: {{ .Release.Namespace | quote }}
+- name: SOCKEYE_LEASE_DURATION
+  value: {{ .Values.leaderElection.leaseDuration | quote }}
+- name: SOCKEYE_RENEW_DEADLINE
+  value: {{ .Values.leaderElection.renewDeadline | quote }}
+- name: SOCKEYE_RETRY_PERIOD
+  value: {{ .Values.leaderElection.retryPeriod | quote }}
+- name: SOCKEYE_HTTP_HOST
+  value: "0.0.0.0"
+- name: SOCKEYE_HTTP_PORT
+  value: {{ .Values.operator.httpPort | toString | quote }}
+{{- /* Who the prober is: Event reportingInstance, Lease holder, and the source its NetworkPolicy checks assume. */}}
+- name: SOCKEYE_POD_NAME
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.name
+- name: SOCKEYE_POD_NAMESPACE
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.namespace
+- name: SOCKEYE_POD_LABELS
+  value: {{ include "sockeye.operator.podLabelList" . | quote }}
+{{- end }}
+
+{{/* The operator pods' labels as key=value,key=value (the downward API has no env form for all labels). */}}
+{{- define "sockeye.operator.podLabels" -}}
+{{- $selector := include "sockeye.operator.selectorLabels" . | fromYaml }}
+{{- toYaml (merge $selector .Values.podLabels .Values.commonLabels) }}
+{{- end }}
+
+{{- define "sockeye.operator.podLabelList" -}}
+{{- $pairs := list }}
+{{- range $key, $value := (include "sockeye.operator.podLabels" . | fromYaml) }}
+{{- $pairs = append $pairs (printf "%s=%s" $key $value) }}
+{{- end }}
+{{- join "," (sortAlpha $pairs) }}
+{{- end }}
+
+{{/*
+The metric names the PrometheusRule alerts use (DESIGN.md "Metrics", prefix sockeye_). Keep in step
+with the operator's /metrics.
+*/}}
+{{- define "sockeye.metric.serviceTargets" -}}sockeye_service_targets{{- end }}
+{{- define "sockeye.metric.serviceOpenTargets" -}}sockeye_service_open_targets{{- end }}
+{{- define "sockeye.metric.findings" -}}sockeye_findings{{- end }}
+{{- define "sockeye.metric.apiWrites" -}}sockeye_api_writes_total{{- end }}

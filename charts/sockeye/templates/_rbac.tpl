@@ -1,0 +1,47 @@
+{{/*
+RBAC rules, derived from the enabled features (least privilege). Reading: what the rules need.
+Writing: only what an enabled feature writes. Never Secrets, ConfigMaps or workloads, and no
+wildcards: test/chart/chart.test.ts checks every render of ci/ for that.
+*/}}
+
+{{/* The operator's rules on namespaced objects, for a ClusterRole or a Role. */}}
+{{- define "sockeye.operator.rules" -}}
+- apiGroups: [""]
+  resources: [services, pods]
+  verbs: [get, list, watch]
+- apiGroups: [discovery.k8s.io]
+  resources: [endpointslices]
+  verbs: [get, list, watch]
+{{- /* ConnectTimeout names the NetworkPolicies that explain a drop. */}}
+- apiGroups: [networking.k8s.io]
+  resources: [networkpolicies]
+  verbs: [get, list, watch]
+{{- if .Values.operator.annotations }}
+{{- /* sockeye.dev/status, summary and since, by merge patch. */}}
+- apiGroups: [""]
+  resources: [services, pods]
+  verbs: [patch]
+{{- end }}
+{{- if .Values.operator.events }}
+{{- /* events.k8s.io/v1 is what sockeye writes; core v1 for clusters and tools that still read only it. */}}
+- apiGroups: [events.k8s.io]
+  resources: [events]
+  verbs: [create, patch]
+- apiGroups: [""]
+  resources: [events]
+  verbs: [create, patch]
+{{- end }}
+{{- end }}
+
+{{/* What `sockeye audit` reads; it writes nothing. */}}
+{{- define "sockeye.audit.rules" -}}
+- apiGroups: [""]
+  resources: [services, pods]
+  verbs: [get, list]
+- apiGroups: [discovery.k8s.io]
+  resources: [endpointslices]
+  verbs: [get, list]
+- apiGroups: [networking.k8s.io]
+  resources: [networkpolicies]
+  verbs: [get, list]
+{{- end }}

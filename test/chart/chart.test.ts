@@ -1,0 +1,445 @@
+import { readFile } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import {
+  chartDir,
+  ciDir,
+  ciValuesFiles,
+  grantedVerbs,
+  helm,
+  type K8sObject,
+  KUBE_VERSION,
+  parseObjects,
+  podSpecs,
+  rbacRules,
+  renderChart,
+  tryTemplate,
+} from './helm.ts';
+
+const NAMESPACE = 'sockeye-system';
+const render = async (valuesFile?: string, set: readonly string[] = []): Promise<K8sObject[]> =>
+  parseObjects(
+    await renderChart({
+      namespace: NAMESPACE,
+      valuesFiles: valuesFile ? [`${ciDir}${valuesFile}`] : [],
+      set,
+    }),
+  );
+const find = (objects: readonly K8sObject[], kind: string): K8sObject[] =>
+  objects.filter((o) => o.kind === kind);
+
+const PROMQL_WORDS = new Set(['and', 'or', 'unless', 'max', 'min', 'sum', 'rate', 'absent', 'by', 'without']);
+
+/** The spec of the first object of `kind`, typed as the test reads it; throws when there is none. */
+function specOf<T>(objects: readonly K8sObject[], kind: string): T {
+  const spec = find(objects, kind)[0]?.spec;
+  if (spec === undefined) throw new Error(`the render has no ${kind} with a spec`);
+  return spec as T;
+}
+
+describe('charts/sockeye', () => {
+  it('has a ci/ values file for every supported mode', () => {
+    expect(ciValuesFiles()).toEqual(
+      expect.arrayContaining([
+        'default-values.yaml',
+        'namespaced-values.yaml',
+        'monitoring-values.yaml',
+        'audit-job-values.yaml',
+        'audit-cronjob-values.yaml',
+        'report-only-values.yaml',
+        'single-replica-values.yaml',
+      ]),
+    );
+  });
+
+  it.each(ciValuesFiles())('passes helm lint --strict with ci/%s', async (file) => {
+    const result = await helm([
+      'lint',
+      chartDir,
+      '--strict',
+      '--kube-version',
+      KUBE_VERSION,
+      '--values',
+      `${ciDir}${file}`,
+    ]);
+    expect(result.stderr + result.stdout).toContain('0 chart(s) failed');
+    expect(result.code).toBe(0);
+  });
+
+  it('rejects a misspelt value (values.schema.json: additionalProperties false)', async () => {
+    const result = await tryTemplate(['replicas=2', 'replicaCountt=1']);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(/additional properties 'replicaCountt' not allowed/);
+  });
+
+  it.each([
+    ['a nested typo', 'operator.intervall=10s', /intervall/],
+    ['a bad duration', 'operator.timeout=2 seconds', /timeout/],
+    ['an unknown finding reason', 'metrics.prometheusRule.alerts.findings.reasons={NoSuchReason}', /reasons/],
+    ['an invalid namespace name', 'watch.namespaces={Team_A}', /namespaces/],
+  ])('rejects %s', async (_what, set, message) => {
+    const result = await tryTemplate([set]);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(message);
+  });
+
+  it.each([
+    ['replicas > 1 without leader election', ['leaderElection.enabled=false'], /leaderElection/],
+    [
+      'excludeNamespaces in namespace-scoped mode',
+      ['watch.namespaces={a}', 'watch.excludeNamespaces={b}'],
+      /cluster-wide mode only/,
+    ],
+  ])('refuses %s', async (_what, set, message) => {
+    const result = await tryTemplate(set);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(message);
+  });
+
+  it('closes every object of values.schema.json (additionalProperties false, or a typed map)', async () => {
+    const schema = JSON.parse(await readFile(`${chartDir}values.schema.json`, 'utf8')) as unknown;
+    const open: string[] = [];
+    const walk = (node: unknown, path: string): void => {
+      if (typeof node !== 'object' || node === null) return;
+      const n = node as Record<string, unknown>;
+      const isObject = n.type === 'object' || (Array.isArray(n.type) && n.type.includes('object'));
+      const passthrough = typeof n.$comment === 'string' && n.$comment.startsWith('Kubernetes ');
+      if (
+        isObject &&
+        !passthrough &&
+        n.additionalProperties !== false &&
+        typeof n.additionalProperties !== 'object'
+      ) {
+        open.push(path || '(root)');
+      }
+      for (const [key, value] of Object.entries(n)) walk(value, `${path}/${key}`);
+    };
+    walk(schema, '');
+    expect(open).toEqual([]);
+  });
+
+  it('documents every value of values.yaml in values.schema.json and in a comment', async () => {
+    const valuesText = await readFile(`${chartDir}values.yaml`, 'utf8');
+    const schema = JSON.parse(await readFile(`${chartDir}values.schema.json`, 'utf8')) as SchemaNode;
+    const { parse } = await import('yaml');
+    const values = parse(valuesText) as Record<string, unknown>;
+    const missing: string[] = [];
+    // A described object (e.g. securityContext, a Kubernetes type) describes its fields too.
+    const walk = (
+      value: Record<string, unknown>,
+      node: SchemaNode,
+      path: string,
+      described: boolean,
+    ): void => {
+      for (const [key, child] of Object.entries(value)) {
+        const childNode = node.properties?.[key];
+        if (!childNode) {
+          missing.push(`${path}${key}`);
+          continue;
+        }
+        const own = Boolean(childNode.description || childNode.$comment);
+        if (!own && !described) missing.push(`${path}${key} (no description)`);
+        if (child && typeof child === 'object' && !Array.isArray(child) && childNode.properties) {
+          walk(child as Record<string, unknown>, childNode, `${path}${key}.`, own || described);
+        }
+      }
+    };
+    walk(values, schema, '', false);
+    expect(missing).toEqual([]);
+    expect(undocumentedLeaves(valuesText)).toEqual([]);
+  });
+
+  it.each(ciValuesFiles())('renders ci/%s with least-privilege RBAC', async (file) => {
+    const objects = await render(file);
+    const rules = rbacRules(objects);
+    expect(rules.length).toBeGreaterThan(0);
+    for (const { role, rule } of rules) {
+      const where = `${role.kind}/${role.metadata.name} ${JSON.stringify(rule)}`;
+      expect(rule.verbs, where).not.toContain('*');
+      expect(rule.resources ?? [], where).not.toContain('*');
+      expect(rule.apiGroups ?? [], where).not.toContain('*');
+      expect(rule.nonResourceURLs, where).toBeUndefined();
+      // Nothing that holds credentials or configuration, and no workload controllers.
+      for (const forbidden of ['secrets', 'configmaps', 'serviceaccounts', 'nodes/proxy', 'pods/exec']) {
+        expect(rule.resources ?? [], where).not.toContain(forbidden);
+      }
+      expect(rule.apiGroups ?? [], where).not.toContain('apps');
+      expect(rule.apiGroups ?? [], where).not.toContain('batch');
+      for (const verb of ['delete', 'deletecollection', 'escalate', 'bind', 'impersonate']) {
+        expect(rule.verbs, where).not.toContain(verb);
+      }
+    }
+    for (const resource of ['deployments', 'statefulsets', 'daemonsets', 'replicasets']) {
+      expect(grantedVerbs(objects, 'operator', 'apps', resource)).toEqual(new Set());
+    }
+    // The audit never writes.
+    for (const { role, rule } of rules) {
+      if (role.metadata.labels?.['app.kubernetes.io/component'] !== 'audit') continue;
+      expect(rule.verbs.filter((v) => !['get', 'list', 'watch'].includes(v))).toEqual([]);
+    }
+  });
+
+  it('grants the default operator exactly what its features need, cluster-wide', async () => {
+    const objects = await render('default-values.yaml');
+    expect(find(objects, 'Role').map((r) => r.metadata.name)).toEqual(['sockeye-operator-leader-election']);
+    expect(find(objects, 'ClusterRole').map((r) => r.metadata.name)).toEqual(['sockeye-operator']);
+    const verbs = (group: string, resource: string) =>
+      [...grantedVerbs(objects, 'operator', group, resource)].sort();
+    expect(verbs('', 'services')).toEqual(['get', 'list', 'patch', 'watch']);
+    expect(verbs('', 'pods')).toEqual(['get', 'list', 'patch', 'watch']);
+    expect(verbs('discovery.k8s.io', 'endpointslices')).toEqual(['get', 'list', 'watch']);
+    expect(verbs('networking.k8s.io', 'networkpolicies')).toEqual(['get', 'list', 'watch']);
+    expect(verbs('', 'namespaces')).toEqual(['get', 'list', 'watch']);
+    expect(verbs('events.k8s.io', 'events')).toEqual(['create', 'patch']);
+    expect(verbs('', 'events')).toEqual(['create', 'patch']);
+    expect(verbs('coordination.k8s.io', 'leases')).toEqual(['create', 'get', 'update']);
+    expect(verbs('', 'secrets')).toEqual([]);
+    // The Lease Role lives in the release namespace and names its Lease for get/update.
+    const lease = find(objects, 'Role')[0];
+    expect(lease?.metadata.namespace).toBe(NAMESPACE);
+    expect(lease?.rules).toContainEqual({
+      apiGroups: ['coordination.k8s.io'],
+      resources: ['leases'],
+      resourceNames: ['sockeye-operator'],
+      verbs: ['get', 'update'],
+    });
+    const binding = find(objects, 'ClusterRoleBinding')[0];
+    expect(binding?.subjects).toEqual([{ kind: 'ServiceAccount', name: 'sockeye', namespace: NAMESPACE }]);
+  });
+
+  it('writes nothing to workload namespaces when Events and annotations are off', async () => {
+    const objects = await render('report-only-values.yaml');
+    const writes = rbacRules(objects)
+      .filter(({ role }) => role.kind === 'ClusterRole')
+      .flatMap(({ rule }) => rule.verbs.filter((v) => !['get', 'list', 'watch'].includes(v)));
+    expect(writes).toEqual([]);
+    const env = operatorEnv(objects);
+    expect(env.SOCKEYE_EVENTS).toBe('false');
+    expect(env.SOCKEYE_ANNOTATIONS).toBe('false');
+  });
+
+  it('uses Roles in the listed namespaces, and no ClusterRole, in namespace-scoped mode', async () => {
+    const objects = await render('namespaced-values.yaml');
+    expect(find(objects, 'ClusterRole')).toEqual([]);
+    expect(find(objects, 'ClusterRoleBinding')).toEqual([]);
+    const roles = find(objects, 'Role').map((r) => `${r.metadata.namespace}/${r.metadata.name}`);
+    expect(roles.sort()).toEqual(
+      [
+        `${NAMESPACE}/sockeye-operator-leader-election`,
+        'sockeye-ci-team-a/sockeye-operator',
+        'sockeye-ci-team-b/sockeye-operator',
+      ].sort(),
+    );
+    const teamA = find(objects, 'Role').find((r) => r.metadata.namespace === 'sockeye-ci-team-a');
+    // A Role can only grant its own Namespace object, by name.
+    expect(teamA?.rules).toContainEqual({
+      apiGroups: [''],
+      resources: ['namespaces'],
+      resourceNames: ['sockeye-ci-team-a'],
+      verbs: ['get'],
+    });
+    for (const binding of find(objects, 'RoleBinding')) {
+      expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'sockeye', namespace: NAMESPACE }]);
+    }
+    expect(operatorEnv(objects).SOCKEYE_NAMESPACES).toBe('sockeye-ci-team-a,sockeye-ci-team-b');
+  });
+
+  it('runs one replica without a Lease Role or PodDisruptionBudget when leader election is off', async () => {
+    const objects = await render('single-replica-values.yaml');
+    expect(find(objects, 'PodDisruptionBudget')).toEqual([]);
+    expect(grantedVerbs(objects, 'operator', 'coordination.k8s.io', 'leases')).toEqual(new Set());
+    expect(operatorEnv(objects).SOCKEYE_LEADER_ELECT).toBe('false');
+  });
+
+  it('runs the operator highly available: 2 replicas, leader election, PDB, topology spread, probes', async () => {
+    const objects = await render('default-values.yaml');
+    const spec = specOf<{
+      replicas: number;
+      selector: { matchLabels: Record<string, string> };
+      template: { metadata: { labels: Record<string, string> } };
+    }>(objects, 'Deployment');
+    expect(spec.replicas).toBe(2);
+    const env = operatorEnv(objects);
+    expect(env.SOCKEYE_LEADER_ELECT).toBe('true');
+    expect(env.SOCKEYE_LEASE_NAME).toBe('sockeye-operator');
+    expect(env.SOCKEYE_LEASE_NAMESPACE).toBe(NAMESPACE);
+    expect(specOf<{ selector: unknown }>(objects, 'PodDisruptionBudget').selector).toEqual(spec.selector);
+    const pod = podSpecs(objects)[0]?.spec as {
+      topologySpreadConstraints: { topologyKey: string; labelSelector: unknown }[];
+      containers: {
+        args: string[];
+        livenessProbe: { httpGet: { path: string; port: string } };
+        readinessProbe: { httpGet: { path: string; port: string } };
+        ports: { name: string; containerPort: number }[];
+      }[];
+    };
+    expect(pod.topologySpreadConstraints.map((c) => c.topologyKey)).toEqual([
+      'kubernetes.io/hostname',
+      'topology.kubernetes.io/zone',
+    ]);
+    expect(pod.topologySpreadConstraints[0]?.labelSelector).toEqual({
+      matchLabels: spec.selector.matchLabels,
+    });
+    const container = pod.containers[0];
+    expect(container?.args).toEqual(['operator']);
+    expect(container?.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
+    expect(container?.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http' });
+    expect(container?.ports).toEqual([{ name: 'http', containerPort: 8080, protocol: 'TCP' }]);
+    expect(env.SOCKEYE_HTTP_PORT).toBe('8080');
+    expect(specOf<{ selector: unknown }>(objects, 'Service').selector).toEqual(spec.selector.matchLabels);
+    // The pod labels the operator is told about are the ones its pods carry (NetworkPolicy checks).
+    const podLabels = spec.template.metadata.labels;
+    expect(Object.fromEntries((env.SOCKEYE_POD_LABELS ?? '').split(',').map((p) => p.split('=')))).toEqual(
+      podLabels,
+    );
+  });
+
+  it.each(ciValuesFiles())('sets a restricted security context on every pod of ci/%s', async (file) => {
+    for (const { owner, spec } of podSpecs(await render(file))) {
+      const pod = spec as {
+        securityContext: Record<string, unknown>;
+        hostNetwork?: boolean;
+        hostPID?: boolean;
+        containers: { name: string; securityContext: Record<string, unknown> }[];
+      };
+      expect(pod.securityContext, owner).toMatchObject({
+        runAsNonRoot: true,
+        seccompProfile: { type: 'RuntimeDefault' },
+      });
+      expect(pod.hostNetwork, owner).toBeUndefined();
+      expect(pod.hostPID, owner).toBeUndefined();
+      for (const c of pod.containers) {
+        expect(c.securityContext, `${owner} ${c.name}`).toEqual({
+          allowPrivilegeEscalation: false,
+          readOnlyRootFilesystem: true,
+          runAsNonRoot: true,
+          capabilities: { drop: ['ALL'] },
+          seccompProfile: { type: 'RuntimeDefault' },
+        });
+      }
+    }
+  });
+
+  it('renders the ServiceMonitor and the NoHealthyTargets alerts on sockeye_ metrics', async () => {
+    const objects = await render('monitoring-values.yaml');
+    const monitor = find(objects, 'ServiceMonitor')[0];
+    expect(monitor?.metadata.labels?.release).toBe('prometheus');
+    const servicePort = specOf<{ ports: { name: string }[] }>(objects, 'Service').ports[0]?.name;
+    const endpoints = specOf<{ endpoints: { port: string; path: string }[] }>(
+      objects,
+      'ServiceMonitor',
+    ).endpoints;
+    expect(endpoints[0]).toMatchObject({
+      port: servicePort,
+      path: '/metrics',
+      honorLabels: true,
+    });
+    const rules = specOf<{ groups: { rules: { alert?: string; record?: string; expr: string }[] }[] }>(
+      objects,
+      'PrometheusRule',
+    ).groups[0]?.rules;
+    const alerts = (rules ?? []).flatMap((r) => (r.alert ? [r.alert] : []));
+    expect(alerts).toEqual(
+      expect.arrayContaining([
+        'SockeyeNoHealthyTargets',
+        'SockeyeTargetsRefusing',
+        'SockeyeNoEndpoints',
+        'SockeyeTargetPortMismatch',
+        'SockeyeOperatorDown',
+      ]),
+    );
+    for (const r of rules ?? []) {
+      if (r.alert === 'SockeyeOperatorDown') continue;
+      // Every metric an alert reads is one of sockeye's (DESIGN.md: prefix sockeye_).
+      const tokens = r.expr
+        .replace(/\b(by|without)\s*\([^)]*\)/g, ' ')
+        .replace(/\{[^}]*\}/g, ' ')
+        .replace(/\[[^\]]*\]/g, ' ')
+        .match(/\b[a-z_:][a-z0-9_:]*\b/gi);
+      const own = (tokens ?? []).filter((t) => !PROMQL_WORDS.has(t));
+      expect(own.length, r.alert ?? r.record).toBeGreaterThan(0);
+      for (const m of own) expect(m, r.expr).toMatch(/^sockeye[_:]/);
+    }
+    expect(rules?.at(-1)).toMatchObject({ record: 'sockeye:service_open_ratio' });
+  });
+
+  it('renders the audit as a read-only Job per revision, or as a CronJob', async () => {
+    const job = await render('audit-job-values.yaml');
+    const [auditJob] = find(job, 'Job');
+    expect(auditJob?.metadata.name).toBe('sockeye-audit-1');
+    const auditPod = podSpecs(job).find((p) => p.owner.startsWith('Job/'))?.spec as {
+      serviceAccountName: string;
+      restartPolicy: string;
+      containers: { args: string[] }[];
+    };
+    expect(auditPod.serviceAccountName).toBe('sockeye-audit');
+    expect(auditPod.restartPolicy).toBe('Never');
+    expect(auditPod.containers[0]?.args).toEqual([
+      'audit',
+      '--output=json',
+      '--fail-on=warning',
+      '--timeout=2s',
+      '--concurrency=64',
+    ]);
+    expect([...grantedVerbs(job, 'audit', '', 'services')].sort()).toEqual(['get', 'list']);
+
+    const cron = await render('audit-cronjob-values.yaml');
+    expect(specOf<{ schedule: string }>(cron, 'CronJob').schedule).toBe('0 6 * * *');
+    const cronPod = podSpecs(cron).find((p) => p.owner.startsWith('CronJob/'))?.spec as {
+      containers: { args: string[] }[];
+    };
+    expect(cronPod.containers[0]?.args).toContain('--namespace=sockeye-ci-team-a');
+    expect(find(cron, 'ClusterRole')).toEqual([]);
+  });
+
+  it('pins the image by digest when one is given', async () => {
+    const digest = `sha256:${'a'.repeat(64)}`;
+    const objects = await render(undefined, [`image.digest=${digest}`]);
+    const pod = podSpecs(objects)[0]?.spec as { containers: { image: string }[] };
+    expect(pod.containers[0]?.image).toBe(`ghcr.io/sockeye-dev/sockeye@${digest}`);
+    const tagged = podSpecs(await render())[0]?.spec as { containers: { image: string }[] };
+    expect(tagged.containers[0]?.image).toMatch(/^ghcr\.io\/sockeye-dev\/sockeye:\d+\.\d+\.\d+/);
+  });
+});
+
+interface SchemaNode {
+  readonly description?: string;
+  readonly $comment?: string;
+  readonly properties?: Record<string, SchemaNode>;
+}
+
+/**
+ * The keys of values.yaml that hold a value but have no `# --` comment above them, neither their own
+ * nor one above an enclosing key (a documented block such as securityContext covers its fields).
+ */
+function undocumentedLeaves(valuesText: string): string[] {
+  const lines = valuesText.split('\n');
+  const stack: { indent: number; documented: boolean }[] = [];
+  const out: string[] = [];
+  lines.forEach((line, i) => {
+    const key = /^(\s*)([A-Za-z][\w.-]*):(.*)$/.exec(line);
+    if (!key) return;
+    const indent = key[1]?.length ?? 0;
+    while ((stack.at(-1)?.indent ?? -1) >= indent) stack.pop();
+    let j = i - 1;
+    let own = false;
+    while (j >= 0 && /^\s*#/.test(lines[j] ?? '')) {
+      if (/^\s*# --/.test(lines[j] ?? '')) own = true;
+      j--;
+    }
+    const documented = own || stack.some((s) => s.documented);
+    const isLeaf = (key[3] ?? '').trim() !== '' || /^\s*- /.test(lines[i + 1] ?? '');
+    if (isLeaf && !documented) out.push(`${key[2]} (line ${i + 1})`);
+    stack.push({ indent, documented });
+  });
+  return out;
+}
+
+/** The literal environment of the operator container. */
+function operatorEnv(objects: readonly K8sObject[]): Record<string, string> {
+  const { containers } = specOf<{
+    template: { spec: { containers: { env: { name: string; value?: string }[] }[] } };
+  }>(objects, 'Deployment').template.spec;
+  return Object.fromEntries(
+    (containers[0]?.env ?? []).flatMap((e) => (e.value === undefined ? [] : [[e.name, e.value]])),
+  );
+}
