@@ -6,6 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
+import { shareConnections } from '../../src/kube/connections.ts';
 import { parseCidr } from '../addresses.ts';
 import { PodSimulator } from './simulator.ts';
 
@@ -27,6 +28,7 @@ if (!dir) {
 const config = JSON.parse(readFileSync(join(dir, 'sim.json'), 'utf8')) as SimConfig;
 const kubeconfig = new KubeConfig();
 kubeconfig.loadFromFile(config.kubeconfig);
+shareConnections(kubeconfig);
 const log = (msg: string) => process.stdout.write(`${new Date().toISOString()} ${msg}\n`);
 const sim = new PodSimulator({
   id: config.id,

@@ -117,7 +117,7 @@ export class PodSimulator {
   }
 
   #pump(): void {
-    const limit = this.#opts.concurrency ?? 16;
+    const limit = this.#opts.concurrency ?? 48;
     for (const key of this.#dirty) {
       if (this.#active >= limit) return;
       if (this.#running.has(key)) continue;

@@ -9,6 +9,7 @@ import {
 } from '@kubernetes/client-node';
 import { inject } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { shareConnections } from '../../src/kube/connections.ts';
 
 export interface TestKube {
   readonly kc: KubeConfig;
@@ -21,6 +22,7 @@ export interface TestKube {
 export function testKube(): TestKube {
   const kc = new KubeConfig();
   kc.loadFromFile(inject('kubeconfig'));
+  shareConnections(kc);
   return {
     kc,
     core: kc.makeApiClient(CoreV1Api),

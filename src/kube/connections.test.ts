@@ -1,0 +1,38 @@
+import { KubeConfig, RequestContext } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import { shareConnections } from './connections.ts';
+
+const CA = `-----BEGIN CERTIFICATE-----
+MIIBdzCCAR2gAwIBAgIUJ0iRx6W6Yv1mOyhtj7z4bS0rH3EwCgYIKoZIzj0EAwIw
+-----END CERTIFICATE-----`;
+
+function kubeconfig(): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: 'c', server: 'https://127.0.0.1:6443', caData: Buffer.from(CA).toString('base64') }],
+    users: [{ name: 'u', token: 't' }],
+    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+    currentContext: 'x',
+  });
+  return kc;
+}
+
+async function dispatcherOf(kc: KubeConfig): Promise<unknown> {
+  const context = new RequestContext('https://127.0.0.1:6443/api', 'GET' as never);
+  await kc.applySecurityAuthentication(context);
+  return context.getDispatcher();
+}
+
+describe('shared API connections', () => {
+  it('gives every request of one cluster and user the same dispatcher', async () => {
+    const kc = shareConnections(kubeconfig());
+    const first = await dispatcherOf(kc);
+    expect(first).toBeDefined();
+    expect(await dispatcherOf(kc)).toBe(first);
+  });
+
+  it('is needed: without it client-node builds a dispatcher per request', async () => {
+    const kc = kubeconfig();
+    expect(await dispatcherOf(kc)).not.toBe(await dispatcherOf(kc));
+  });
+});
