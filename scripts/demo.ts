@@ -1,0 +1,220 @@
+/**
+ * `npm run demo`: the local cluster, a small broken shop, `sockeye operator`, and what a user then sees
+ * with kubectl: Events in `kubectl describe service` and a sockeye status column in `kubectl get
+ * services`. Then payments is fixed and the operator reports `TargetsRecovered`. Everything it started
+ * is torn down on exit, on error and on Ctrl-C.
+ */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { binaryPath, ensureBinaries } from '../cluster/binaries.ts';
+import { killGroup, run, startDetached } from '../cluster/exec.ts';
+import { downLocalCluster, freePodRange, upLocalCluster } from '../cluster/local.ts';
+
+const NS = 'shop';
+const sockeye = fileURLToPath(new URL('../bin/sockeye.js', import.meta.url));
+
+const deployment = (name: string, port: number, annotations: Record<string, string>, replicas = 2) => `
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: ${name}, namespace: ${NS}}
+spec:
+  replicas: ${replicas}
+  selector: {matchLabels: {app: ${name}}}
+  template:
+    metadata:
+      labels: {app: ${name}}
+      annotations: ${JSON.stringify(annotations)}
+    spec:
+      containers: [{name: ${name}, image: shop/${name}, ports: [{name: http, containerPort: ${port}}]}]
+`;
+
+const service = (name: string, port: number, targetPort: number | string, portName = 'http') => `
+apiVersion: v1
+kind: Service
+metadata: {name: ${name}, namespace: ${NS}}
+spec: {selector: {app: ${name}}, ports: [{name: ${portName}, port: ${port}, targetPort: ${targetPort}}]}
+`;
+
+/** The broken shop: one healthy Service and five ways for backends to refuse. */
+const SHOP = [
+  `apiVersion: v1\nkind: Namespace\nmetadata: {name: ${NS}}`,
+  // Healthy: listens where the Service sends.
+  deployment('frontend', 8080, { 'sim.sockeye.dev/listen': '8080' }),
+  service('frontend', 80, 'http'),
+  // Its pods run and are Ready, but nothing listens on 8080.
+  deployment('payments', 8080, { 'sim.sockeye.dev/listen': '9999' }),
+  service('payments', 80, 'http'),
+  // The Service targets 8081; the pods declare and listen on 8080.
+  deployment('orders', 8080, { 'sim.sockeye.dev/listen': '8080' }),
+  service('orders', 80, 8081),
+  // Redis bound to 127.0.0.1: refused on the pod IP.
+  deployment('cache', 6379, { 'sim.sockeye.dev/listen': '6379@loopback' }, 1),
+  service('cache', 6379, 'http', 'redis'),
+  // Pods that never become Ready.
+  deployment('inventory', 8080, { 'sim.sockeye.dev/listen': '8080', 'sim.sockeye.dev/ready': 'false' }),
+  service('inventory', 80, 'http'),
+  // The database's SYNs are dropped, as a default-deny NetworkPolicy would.
+  deployment('db', 5432, { 'sim.sockeye.dev/listen': '5432/drop' }, 1),
+  service('db', 5432, 'http', 'postgres'),
+  `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: db-default-deny, namespace: ${NS}}
+spec: {podSelector: {matchLabels: {app: db}}, policyTypes: [Ingress]}`,
+].join('\n---\n');
+
+const BROKEN = ['payments', 'orders', 'cache', 'inventory', 'db'];
+const COLUMNS =
+  'NAME:.metadata.name,STATUS:.metadata.annotations.sockeye\\.dev/status,SUMMARY:.metadata.annotations.sockeye\\.dev/summary';
+
+const say = (line = '') => process.stdout.write(`${line}\n`);
+const note = (line: string) => process.stderr.write(`demo: ${line}\n`);
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'sockeye-demo-'));
+  let operatorPid: number | undefined;
+  let cleaning: Promise<void> | undefined;
+  const cleanup = () => {
+    cleaning ??= (async () => {
+      note('tearing down');
+      if (operatorPid !== undefined) await killGroup(operatorPid, 25_000).catch(() => undefined);
+      await downLocalCluster(dir, note).catch((err: unknown) => note(`down failed: ${String(err)}`));
+      await rm(dir, { recursive: true, force: true });
+    })();
+    return cleaning;
+  };
+  const onSignal = () => {
+    void cleanup().then(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  try {
+    await ensureBinaries(['etcd', 'kube-apiserver', 'kube-controller-manager', 'kubectl'], note);
+    const cidr = await freePodRange(['198.18.0.0/17', '198.18.128.0/18', '198.18.192.0/18']);
+    const cluster = await upLocalCluster({ dir, cidr, log: note });
+    const kubectl = async (...args: string[]) =>
+      (await run(binaryPath('kubectl'), ['--kubeconfig', cluster.kubeconfig, ...args])).stdout;
+    const show = async (...args: string[]) => {
+      say(`$ kubectl ${args.join(' ')}`);
+      say((await kubectl(...args)).trimEnd());
+      say();
+    };
+
+    note('applying the shop: frontend, payments, orders, cache, inventory, db');
+    await run(binaryPath('kubectl'), ['--kubeconfig', cluster.kubeconfig, 'apply', '-f', '-'], SHOP);
+
+    note(`starting sockeye operator (log: ${join(dir, 'operator.log')})`);
+    operatorPid = await startDetached(
+      process.execPath,
+      [
+        sockeye,
+        'operator',
+        `--namespace=${NS}`,
+        '--interval=5s',
+        '--timeout=1s',
+        '--no-leader-elect',
+        '--http-host=127.0.0.1',
+        '--http-port=0',
+        '--pod-name=sockeye-demo',
+        '--pod-namespace=sockeye-system',
+      ],
+      join(dir, 'operator.log'),
+      { ...process.env, KUBECONFIG: cluster.kubeconfig },
+    );
+
+    note('waiting for sockeye to judge every Service');
+    await until(async () => {
+      const list = JSON.parse(await kubectl('get', 'services', '-n', NS, '-o', 'json')) as {
+        items: { metadata: { name: string; annotations?: Record<string, string> } }[];
+      };
+      const judged = list.items.filter((s) => s.metadata.annotations?.['sockeye.dev/status'] !== undefined);
+      const unhealthy = judged.filter((s) => s.metadata.annotations?.['sockeye.dev/status'] !== 'Healthy');
+      return judged.length === list.items.length && unhealthy.length >= BROKEN.length;
+    });
+    await until(
+      async () => (await kubectl('get', 'events', '-n', NS, '-o', 'name')).split('\n').length > BROKEN.length,
+    );
+
+    await show('get', 'services', '-n', NS, '-o', `custom-columns=${COLUMNS}`);
+    for (const name of BROKEN) await showEvents(kubectl, name);
+    await show(
+      'get',
+      'events',
+      '-n',
+      NS,
+      '--field-selector',
+      'type=Warning,involvedObject.kind=Pod',
+      '-o',
+      'custom-columns=POD:.involvedObject.name,REASON:.reason,MESSAGE:.message',
+    );
+
+    note('fixing payments: its pods now listen on 8080 (a rollout)');
+    await show(
+      'patch',
+      'deployment',
+      'payments',
+      '-n',
+      NS,
+      '-p',
+      '{"spec":{"template":{"metadata":{"annotations":{"sim.sockeye.dev/listen":"8080"}}}}}',
+    );
+    await until(
+      async () =>
+        (
+          await kubectl(
+            'get',
+            'events',
+            '-n',
+            NS,
+            '--field-selector',
+            'reason=TargetsRecovered,involvedObject.kind=Service,involvedObject.name=payments',
+            '-o',
+            'name',
+          )
+        ).trim() !== '',
+    );
+    await showEvents(kubectl, 'payments');
+    await show('get', 'services', '-n', NS, '-o', `custom-columns=${COLUMNS}`);
+  } catch (err) {
+    // The log goes away with the cluster's directory: show its end first.
+    const log = await readFile(join(dir, 'operator.log'), 'utf8').catch(() => '');
+    if (log !== '') note(`operator log (last lines):\n${log.trimEnd().split('\n').slice(-30).join('\n')}`);
+    throw err;
+  } finally {
+    await cleanup();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+/** `kubectl describe service NAME`: its name, sockeye's annotations and the Events. */
+async function showEvents(kubectl: (...args: string[]) => Promise<string>, name: string): Promise<void> {
+  const lines = (await kubectl('describe', 'service', name, '-n', NS)).trimEnd().split('\n');
+  const events = lines.findIndex((l) => l.startsWith('Events:'));
+  const head = lines.slice(0, events < 0 ? lines.length : events);
+  const shown = [
+    ...head.filter((l) => l.startsWith('Name:') || /sockeye\.dev\//.test(l)),
+    ...(events < 0 ? [] : lines.slice(events)),
+  ];
+  say(`$ kubectl describe service ${name} -n ${NS}   # name, sockeye.dev annotations, Events`);
+  say(shown.join('\n'));
+  say();
+}
+
+async function until(check: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error('timed out waiting for sockeye; see the operator log');
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`demo: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);
