@@ -171,16 +171,29 @@ describe('WorkQueue: shutdown', () => {
     const a = await q.get();
     const b = await q.get();
     expect([a, b]).toEqual(['a', 'b']);
-    expect(await q.get()).toBeUndefined();
-    let finished = false;
-    void drained.then(() => {
-      finished = true;
-    });
+    // 'c' came after the shutdown: nothing more to hand out once a and b are done.
+    const last = q.get();
     q.done(a!);
-    await Promise.resolve();
-    expect(finished).toBe(false);
+    expect(await peek(drained)).toBe('pending');
+    expect(await peek(last)).toBe('pending');
     q.done(b!);
     await drained;
-    expect(finished).toBe(true);
+    expect(await last).toBeUndefined();
+  });
+
+  it('shutDownWithDrain still hands out a key re-added while it was worked on', async () => {
+    const q = queue();
+    q.add('k');
+    const k = await q.get();
+    q.add('k'); // re-added before the shutdown: it must be worked on again
+    const drained = q.shutDownWithDrain();
+    const next = q.get();
+    expect(await peek(next)).toBe('pending');
+    q.done(k!);
+    expect(await next).toBe('k');
+    expect(await peek(drained)).toBe('pending');
+    q.done('k');
+    await drained;
+    expect(await q.get()).toBeUndefined();
   });
 });

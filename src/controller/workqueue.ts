@@ -143,7 +143,8 @@ export class WorkQueue {
       this.#dirty.delete(key);
       return Promise.resolve(key);
     }
-    if (this.#shuttingDown) return Promise.resolve(undefined);
+    // Draining: a key still being worked on may come back (re-added before shutdown), so wait for it.
+    if (this.#shuttingDown && this.#processing.size === 0) return Promise.resolve(undefined);
     return new Promise((resolve) => this.#getters.push(resolve));
   }
 
@@ -188,9 +189,6 @@ export class WorkQueue {
       this.#queue.length = 0;
       this.#dirty.clear();
     }
-    if (this.#queue.length === 0) {
-      for (const getter of this.#getters.splice(0)) getter(undefined);
-    }
     this.#checkIdle();
   }
 
@@ -218,7 +216,7 @@ export class WorkQueue {
 
   #checkIdle(): void {
     if (!this.#shuttingDown) return;
-    if (this.#queue.length === 0) {
+    if (this.#queue.length === 0 && (!this.#draining || this.#processing.size === 0)) {
       for (const getter of this.#getters.splice(0)) getter(undefined);
     }
     if (this.#isIdle()) {
