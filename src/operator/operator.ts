@@ -66,6 +66,8 @@ interface Watched<T extends KubernetesObject> {
   readonly apply: (obj: T, deleted: boolean) => void;
 }
 
+const DEFAULT_WORKERS = 8;
+
 export class Operator {
   readonly #options: OperatorOptions;
   readonly #config: OperatorConfig;
@@ -108,7 +110,8 @@ export class Operator {
       cache: this.#cache,
       prober: makeProber({
         confirmations: config.confirmations,
-        concurrency: config.concurrency,
+        // --concurrency bounds the probes in flight across all workers.
+        concurrency: Math.max(1, Math.ceil(config.concurrency / (options.workers ?? DEFAULT_WORKERS))),
         dialer: options.dialer,
         onProbe: (outcome, ms) => this.#metrics.probe(outcome, ms),
       }),
@@ -240,7 +243,7 @@ export class Operator {
     signal.addEventListener('abort', () => void this.#queue.shutDown(), { once: true });
     for (const key of this.#cache.serviceKeys())
       if (this.#watched(key.split('/')[0] ?? '')) this.#queue.add(key);
-    const n = this.#options.workers ?? 8;
+    const n = this.#options.workers ?? DEFAULT_WORKERS;
     this.#workers = Array.from({ length: n }, () => this.#work());
   }
 
