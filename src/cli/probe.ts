@@ -8,6 +8,7 @@ import { probeTargets } from '../probe/engine.ts';
 import { OUTCOMES, type Outcome, type ProbeResult } from '../probe/outcome.ts';
 import { type Lookup, type ResolvedTarget, resolveTargets } from '../probe/resolve.ts';
 import { formatAddress, parseTarget, type TargetSpec } from '../probe/target.ts';
+import { concurrencyFlag } from './flags.ts';
 import { type Command, type CommandIO, ExitCode, UsageError } from './io.ts';
 
 const help = `Usage: sockeye probe [flags] HOST:PORT…
@@ -50,18 +51,7 @@ function durationFlag(flag: string) {
 const flagsSchema = z.object({
   output: z.enum(['text', 'json'], { message: '--output must be text or json' }).default('text'),
   timeout: durationFlag('timeout').default(2000),
-  concurrency: z
-    .string()
-    .regex(/^\d+$/, '--concurrency must be a whole number')
-    .transform(Number)
-    .pipe(
-      z
-        .number()
-        .int()
-        .min(1, '--concurrency must be at least 1')
-        .max(100_000, '--concurrency is at most 100000'),
-    )
-    .default(256),
+  concurrency: concurrencyFlag,
   file: z.string().optional(),
   'reset-window': durationFlag('reset-window').default(100),
   http: z.string().startsWith('/', '--http takes a path starting with "/"').optional(),

@@ -1,0 +1,160 @@
+/**
+ * Renderers of the audit report for people: the terminal table (`-o table`) and Markdown for tickets and
+ * PR comments (`-o markdown`). JSON is the report itself; JUnit and SARIF live in ci.ts.
+ */
+import { OUTCOMES } from '../probe/outcome.ts';
+import { REASON_NAMES } from '../rules/catalog.ts';
+import { portLabel } from '../rules/view.ts';
+import { type AuditReport, groupOf, type ReportFinding } from './report.ts';
+
+export const OUTPUTS = ['table', 'json', 'markdown', 'junit', 'sarif'] as const;
+export type Output = (typeof OUTPUTS)[number];
+
+export function renderJson(report: AuditReport): string {
+  return `${JSON.stringify(report, null, 2)}\n`;
+}
+
+export function objectLabel(f: Pick<ReportFinding, 'object'>): string {
+  return `${f.object.kind}/${f.object.name}`;
+}
+
+export function portText(f: Pick<ReportFinding, 'port'>): string {
+  return f.port ? portLabel(f.port.name, f.port.number, f.port.protocol) : '-';
+}
+
+function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/** "3 probed: 1 open, 2 refused" — outcomes in the catalog order, zero counts left out. */
+export function targetsLine(report: AuditReport): string {
+  const t = report.summary.targets;
+  const counts = OUTCOMES.filter((o) => t[o] > 0).map((o) => `${t[o]} ${o}`);
+  const skipped = t.planned - t.probed;
+  return `${plural(t.planned, 'target')}, ${t.probed} probed${counts.length ? `: ${counts.join(', ')}` : ''}${skipped > 0 ? ` (${skipped} not probed)` : ''}`;
+}
+
+export function findingsLine(report: AuditReport): string {
+  const f = report.summary.findings;
+  if (f.total === 0) return 'no findings';
+  const reasons = REASON_NAMES.filter((r) => f.byReason[r]).map((r) => `${r} ${f.byReason[r]}`);
+  const severities = (['Warning', 'Normal'] as const)
+    .filter((s) => f.bySeverity[s] > 0)
+    .map((s) => `${f.bySeverity[s]} ${s}`);
+  return `${plural(f.total, 'finding')} (${severities.join(', ')}): ${reasons.join(', ')}`;
+}
+
+export function scopeLine(report: AuditReport): string {
+  const s = report.scope;
+  const where = s.allNamespaces ? 'all namespaces' : plural(s.namespaces.length, 'namespace');
+  return `${where}${s.labelSelector ? `, selector ${s.labelSelector}` : ''}: ${plural(report.summary.services, 'Service')}, ${plural(report.summary.pods, 'pod')}`;
+}
+
+/** The messages that must reach the reader once: reachability first, then what could not be read. */
+export function notices(report: AuditReport): string[] {
+  return [
+    ...(report.reachability.message ? [report.reachability.message] : []),
+    ...report.access.map((a) => a.message),
+  ];
+}
+
+export function groups(report: AuditReport): [string, ReportFinding[]][] {
+  return [...Map.groupBy(report.findings, groupOf).entries()];
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+const SGR = { bold: '1', dim: '2', red: '31', yellow: '33', green: '32', cyan: '36' } as const;
+
+export function renderTable(report: AuditReport, colour: boolean): string {
+  const paint = (code: keyof typeof SGR, text: string) =>
+    colour ? `\u001b[${SGR[code]}m${text}\u001b[0m` : text;
+  const out: string[] = [`sockeye audit of ${report.cluster.context} (${scopeLine(report)})`, ''];
+  for (const [ns, findings] of groups(report)) {
+    const warnings = findings.filter((f) => f.severity === 'Warning').length;
+    out.push(
+      `${paint('bold', `NAMESPACE ${ns}`)}  ${plural(findings.length, 'finding')}, ${warnings} Warning`,
+    );
+    const rows = findings.map((f) => [f.severity, objectLabel(f), portText(f), f.reason, f.message]);
+    const header = ['SEVERITY', 'OBJECT', 'PORT', 'REASON', 'CAUSE'];
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+    const line = (cells: readonly string[], painted: readonly string[] = cells) =>
+      `  ${cells
+        .map((c, i) =>
+          i === cells.length - 1 ? painted[i] : `${painted[i]}${' '.repeat((widths[i] ?? 0) - c.length)}`,
+        )
+        .join('  ')}`;
+    out.push(paint('dim', line(header)));
+    findings.forEach((f, i) => {
+      const cells = rows[i] ?? [];
+      const tone = f.severity === 'Warning' ? 'yellow' : 'green';
+      out.push(
+        line(
+          cells,
+          cells.map((c, j) => (j === 0 ? paint(tone, c) : j === 3 ? paint('red', c) : c)),
+        ),
+      );
+      if (f.caveat) out.push(`    ${paint('dim', `note: ${f.caveat}`)}`);
+    });
+    out.push('');
+  }
+  if (report.findings.length === 0) {
+    out.push(
+      report.reachability.routable
+        ? paint('green', 'No findings: every audited backend that was probed accepts connections.')
+        : 'No findings that do not need a probe.',
+      '',
+    );
+  }
+  const notes = notices(report);
+  if (notes.length > 0) {
+    out.push(paint('bold', 'Not checked'));
+    for (const n of notes) out.push(`  - ${n}`);
+    out.push('');
+  }
+  out.push(paint('bold', 'Summary'));
+  out.push(`  Scope     ${scopeLine(report)}`);
+  out.push(`  Targets   ${targetsLine(report)}`);
+  out.push(`  Findings  ${findingsLine(report)}`);
+  if (report.findings.length > 0)
+    out.push(`  Next      sockeye explain REASON prints the troubleshooting guide`);
+  return `${out.join('\n')}\n`;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+/** Table cells: a pipe would end the cell, a newline the row. */
+function cell(text: string): string {
+  return text.replaceAll('\\', '\\\\').replaceAll('|', '\\|').replaceAll('\n', ' ');
+}
+
+export function renderMarkdown(report: AuditReport): string {
+  const out: string[] = ['## sockeye audit', ''];
+  out.push(`**${findingsLine(report)}** in ${scopeLine(report)}; ${targetsLine(report)}.`, '');
+  const notes = notices(report);
+  if (notes.length > 0) {
+    out.push('> [!WARNING]', '> Not checked:');
+    for (const n of notes) out.push(`> - ${n}`);
+    out.push('');
+  }
+  for (const [ns, findings] of groups(report)) {
+    out.push(`### Namespace \`${ns}\``, '');
+    out.push('| Severity | Object | Port | Reason | Cause |', '| --- | --- | --- | --- | --- |');
+    for (const f of findings) {
+      const cause = f.caveat ? `${f.message} _(${f.caveat})_` : f.message;
+      out.push(
+        `| ${f.severity} | \`${objectLabel(f)}\` | ${f.port ? `\`${portText(f)}\`` : '-'} | \`${f.reason}\` | ${cell(cause)} |`,
+      );
+    }
+    out.push('');
+  }
+  if (report.findings.length > 0) {
+    const reasons = REASON_NAMES.filter((r) => report.summary.findings.byReason[r]);
+    out.push('| Reason | Findings | Guide |', '| --- | --- | --- |');
+    for (const r of reasons) {
+      out.push(`| \`${r}\` | ${report.summary.findings.byReason[r]} | \`sockeye explain ${r}\` |`);
+    }
+    out.push('');
+  }
+  return `${out.join('\n')}`;
+}

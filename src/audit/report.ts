@@ -1,0 +1,228 @@
+/**
+ * The audit report: one versioned document every renderer reads. Its JSON form (`-o json`) is public:
+ * schema `sockeye.dev/audit/v1`, documented in README "sockeye audit". Fields are only ever added within
+ * a version. Nothing here varies between identical runs (no times, no latencies), so reports diff well.
+ */
+import type { ObjectRef } from '../model/types.ts';
+import { OUTCOMES, type Outcome } from '../probe/outcome.ts';
+import { REASON_NAMES, type Reason, type Severity } from '../rules/catalog.ts';
+import type { Evidence, PortRef } from '../rules/types.ts';
+import type { AccessProblem } from './gather.ts';
+import type { AuditFinding, AuditResult, Reachability } from './run.ts';
+
+export const SCHEMA_VERSION = 'sockeye.dev/audit/v1';
+
+export const FAIL_ON = ['warning', 'normal', 'never'] as const;
+export type FailOn = (typeof FAIL_ON)[number];
+
+/** Worst first: nothing to send to, then every target failing, then partial and per-pod problems. */
+const RANK: Readonly<Record<Reason, number>> = {
+  NoEndpoints: 0,
+  NoReadyEndpoints: 1,
+  NoHealthyTargets: 2,
+  TargetPortMismatch: 3,
+  TargetsRefusing: 4,
+  ReadyButRefusing: 5,
+  ListeningOnLoopbackOnly: 6,
+  PortNotListening: 7,
+  ConnectTimeout: 8,
+  InvalidConfiguration: 9,
+  TargetsRecovered: 10,
+};
+
+export interface ReportFinding {
+  readonly reason: Reason;
+  readonly severity: Severity;
+  readonly object: { readonly kind: ObjectRef['kind']; readonly namespace: string; readonly name: string };
+  readonly port?: PortRef | undefined;
+  readonly message: string;
+  readonly hint: string;
+  readonly caveat?: string | undefined;
+  readonly evidence: Evidence;
+}
+
+/** An object the audit judged, with its status (Healthy, Degraded, …): JUnit lists passing ones too. */
+export interface ReportObject {
+  readonly kind: ObjectRef['kind'];
+  readonly namespace: string;
+  readonly name: string;
+  readonly status: string;
+  readonly summary: string;
+}
+
+export interface AuditReport {
+  readonly schemaVersion: typeof SCHEMA_VERSION;
+  readonly cluster: { readonly context: string; readonly server: string };
+  readonly scope: {
+    /** The namespaces audited (all readable ones when none was asked for). */
+    readonly namespaces: readonly string[];
+    readonly allNamespaces: boolean;
+    readonly labelSelector: string | null;
+    readonly includeOptedOut: boolean;
+  };
+  readonly failOn: FailOn;
+  /** 0 no finding at or above failOn, 1 findings, 2 the audit could not do its job (see reachability). */
+  readonly exitCode: number;
+  readonly reachability: Reachability & { readonly message?: string };
+  /** What the credentials did not allow reading, once per resource. */
+  readonly access: readonly (AccessProblem & { readonly message: string })[];
+  readonly summary: {
+    readonly namespaces: number;
+    readonly services: number;
+    readonly pods: number;
+    readonly targets: { readonly planned: number; readonly probed: number } & Readonly<
+      Record<Outcome, number>
+    >;
+    readonly findings: {
+      readonly total: number;
+      readonly bySeverity: Readonly<Record<Severity, number>>;
+      readonly byReason: Readonly<Partial<Record<Reason, number>>>;
+    };
+  };
+  /** Grouped by namespace (worst namespace first), worst finding first within one. */
+  readonly findings: readonly ReportFinding[];
+  readonly objects: readonly ReportObject[];
+}
+
+export interface ReportMeta {
+  readonly context: string;
+  readonly server: string;
+  readonly allNamespaces: boolean;
+  readonly labelSelector: string | undefined;
+  readonly includeOptedOut: boolean;
+  readonly failOn: FailOn;
+}
+
+/** The namespace a finding is grouped under (a Namespace's own findings go under its name). */
+export function groupOf(f: {
+  readonly object: { readonly kind: string; readonly namespace: string; readonly name: string };
+}) {
+  return f.object.kind === 'Namespace' ? f.object.name : f.object.namespace;
+}
+
+function compareFindings(a: ReportFinding, b: ReportFinding): number {
+  return (
+    RANK[a.reason] - RANK[b.reason] ||
+    a.object.kind.localeCompare(b.object.kind) ||
+    a.object.name.localeCompare(b.object.name) ||
+    (a.port?.number ?? 0) - (b.port?.number ?? 0)
+  );
+}
+
+/** Namespaces ordered by their worst finding, then by how many, then by name. */
+export function sortFindings(findings: readonly ReportFinding[]): ReportFinding[] {
+  const groups = Map.groupBy([...findings].sort(compareFindings), groupOf);
+  const worst = (list: readonly ReportFinding[]) => Math.min(...list.map((f) => RANK[f.reason]));
+  return [...groups.entries()]
+    .sort(([an, a], [bn, b]) => worst(a) - worst(b) || b.length - a.length || an.localeCompare(bn))
+    .flatMap(([, list]) => list);
+}
+
+export function exitCodeFor(
+  findings: readonly { readonly severity: Severity }[],
+  failOn: FailOn,
+  reachability: Reachability,
+): number {
+  if (!reachability.routable) return 2;
+  const fails = (s: Severity) => failOn === 'normal' || (failOn === 'warning' && s === 'Warning');
+  return findings.some((f) => fails(f.severity)) ? 1 : 0;
+}
+
+export function reachabilityMessage(r: Reachability): string | undefined {
+  if (r.routable) return undefined;
+  const how = OUTCOMES.filter((o) => r.outcomes[o]).map((o) => `${r.outcomes[o]} ${o}`);
+  return [
+    `pod IPs are not routable from this machine: the first ${r.probes} probes (${r.pods} pods) all ended ${how.join(', ')}.`,
+    'sockeye stopped probing and blames no target for it; findings that need a probe are not reported.',
+    "Run it inside the cluster instead, with the Helm chart's audit Job:",
+    '`helm upgrade --install sockeye charts/sockeye --set auditJob.enabled=true`, then read the report with',
+    '`kubectl logs -l app.kubernetes.io/component=audit --tail=-1`.',
+  ].join(' ');
+}
+
+export function accessMessage(p: AccessProblem): string {
+  const where =
+    p.namespaces.length === 0
+      ? 'cluster-wide'
+      : `in namespace${p.namespaces.length > 1 ? 's' : ''} ${p.namespaces.join(', ')}`;
+  return `cannot read ${p.resource} ${where} (${p.reason}): ${p.consequence}`;
+}
+
+export function buildReport(result: AuditResult, meta: ReportMeta): AuditReport {
+  const findings = sortFindings(result.findings.map(reportFinding));
+  const bySeverity: Record<Severity, number> = { Warning: 0, Normal: 0 };
+  const byReason: Partial<Record<Reason, number>> = {};
+  for (const f of findings) {
+    bySeverity[f.severity]++;
+    byReason[f.reason] = (byReason[f.reason] ?? 0) + 1;
+  }
+  const orderedByReason = Object.fromEntries(
+    REASON_NAMES.filter((r) => byReason[r]).map((r) => [r, byReason[r]]),
+  ) as Partial<Record<Reason, number>>;
+  const probed = OUTCOMES.reduce((n, o) => n + result.outcomes[o], 0);
+  const message = reachabilityMessage(result.reachability);
+  return {
+    schemaVersion: SCHEMA_VERSION,
+    cluster: { context: meta.context, server: meta.server },
+    scope: {
+      namespaces: result.namespaces,
+      allNamespaces: meta.allNamespaces,
+      labelSelector: meta.labelSelector ?? null,
+      includeOptedOut: meta.includeOptedOut,
+    },
+    failOn: meta.failOn,
+    exitCode: exitCodeFor(findings, meta.failOn, result.reachability),
+    reachability: message === undefined ? result.reachability : { ...result.reachability, message },
+    access: result.problems.map((p) => ({ ...p, message: accessMessage(p) })),
+    summary: {
+      namespaces: result.namespaces.length,
+      services: result.services,
+      pods: result.pods,
+      targets: { planned: result.targets, probed, ...result.outcomes },
+      findings: { total: findings.length, bySeverity, byReason: orderedByReason },
+    },
+    findings,
+    objects: reportObjects(result),
+  };
+}
+
+function reportFinding(f: AuditFinding): ReportFinding {
+  return {
+    reason: f.reason,
+    severity: f.severity,
+    object: { kind: f.object.kind, namespace: f.object.namespace, name: f.object.name },
+    ...(f.port ? { port: f.port } : {}),
+    message: f.message,
+    hint: f.hint,
+    ...(f.caveat ? { caveat: f.caveat } : {}),
+    evidence: sortedEvidence(f.evidence),
+  };
+}
+
+/** Evidence in a stable order (slices list endpoints in no guaranteed order). */
+function sortedEvidence(e: Evidence): Evidence {
+  return {
+    pods: [...e.pods].sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name)),
+    outcomes: [...e.outcomes].sort(
+      (a, b) => (a.pod ?? '').localeCompare(b.pod ?? '') || a.ip.localeCompare(b.ip) || a.port - b.port,
+    ),
+    policies: [...e.policies].sort(),
+  };
+}
+
+function reportObjects(result: AuditResult): ReportObject[] {
+  return result.statuses
+    .map((s) => ({
+      kind: s.object.kind,
+      namespace: s.object.namespace,
+      name: s.object.name,
+      status: s.status,
+      summary: s.summary,
+    }))
+    .sort(
+      (a, b) =>
+        a.namespace.localeCompare(b.namespace) ||
+        b.kind.localeCompare(a.kind) ||
+        a.name.localeCompare(b.name),
+    );
+}

@@ -1,0 +1,228 @@
+/**
+ * One audit: gather -> plan targets -> probe -> evaluate. The same planning, engine and rules as the
+ * operator; what is particular to a one-shot run from a workstation lives here: the label selector, the
+ * opt-out override, and noticing that pod IPs are not routable from this machine at all.
+ */
+import { PROBE_ANNOTATION } from '../config/annotations.ts';
+import type { ClusterListers } from '../kube/list.ts';
+import type { Pod } from '../model/types.ts';
+import { type ProbeOptions, probeTargets } from '../probe/engine.ts';
+import { OUTCOMES, type Outcome } from '../probe/outcome.ts';
+import { evaluate } from '../rules/evaluate.ts';
+import { selectsPod } from '../rules/selectors.ts';
+import { describeAll, type StatusReport } from '../rules/status.ts';
+import { type PlannedTarget, planAllTargets } from '../rules/targets.ts';
+import type { ClusterState, EvaluateInput, Finding, ProbeObservation } from '../rules/types.ts';
+import { type AccessProblem, type Gathered, type GatherOptions, gather, type Resource } from './gather.ts';
+
+/** Reasons that rest on a probe outcome: not reported when the probes cannot reach the pods at all. */
+const PROBE_REASONS: ReadonlySet<string> = new Set([
+  'NoHealthyTargets',
+  'TargetsRefusing',
+  'PortNotListening',
+  'ListeningOnLoopbackOnly',
+  'ReadyButRefusing',
+  'ConnectTimeout',
+]);
+
+/** How many of the first results decide whether pod IPs are routable from here. */
+export const FIRST_BATCH = 32;
+/** Fewer distinct pods than this in an all-failing first batch could be a real outage, not routing. */
+const MIN_PODS_FOR_VERDICT = 3;
+/** After a handshake, how long to watch for the listener aborting (the `reset` outcome). */
+const RESET_WINDOW_MS = 100;
+
+export interface AuditOptions extends Omit<GatherOptions, 'onProgress'> {
+  /** Probe deadline for targets without a `sockeye.dev/timeout` annotation. */
+  readonly timeoutMs: number;
+  readonly concurrency: number;
+  /** Audit objects annotated `sockeye.dev/probe: "false"` too. */
+  readonly includeOptedOut: boolean;
+  readonly now: Date;
+  readonly onProgress?: ((p: Progress) => void) | undefined;
+  /** Injected in tests; the engine's default dialer otherwise. */
+  readonly dialer?: ProbeOptions['dialer'];
+}
+
+export type Progress =
+  | { readonly phase: 'list'; readonly resource: Resource; readonly items: number }
+  | { readonly phase: 'probe'; readonly done: number; readonly total: number };
+
+export type Reachability =
+  | { readonly routable: true }
+  | {
+      readonly routable: false;
+      /** The first batch, as evidence: how many probes, to how many pods, ending how. */
+      readonly probes: number;
+      readonly pods: number;
+      readonly outcomes: Readonly<Partial<Record<Outcome, number>>>;
+    };
+
+export interface AuditFinding extends Finding {
+  /** What the audit could not check that bears on this finding (e.g. NetworkPolicies unreadable). */
+  readonly caveat?: string | undefined;
+}
+
+export interface AuditResult {
+  readonly namespaces: readonly string[];
+  readonly services: number;
+  readonly pods: number;
+  readonly targets: number;
+  /** Per outcome, the probes that ran. */
+  readonly outcomes: Readonly<Record<Outcome, number>>;
+  readonly reachability: Reachability;
+  readonly problems: readonly AccessProblem[];
+  readonly findings: readonly AuditFinding[];
+  /** Every audited Service and Pod with its status, for renderers that list passing objects (JUnit). */
+  readonly statuses: readonly StatusReport[];
+}
+
+export async function runAudit(listers: ClusterListers, options: AuditOptions): Promise<AuditResult> {
+  const gathered = await gather(listers, {
+    ...options,
+    onProgress: (resource, items) => options.onProgress?.({ phase: 'list', resource, items }),
+  });
+  const state = auditState(gathered, options);
+  const audited = auditedPods(state, gathered.labelledPods);
+  const targets = planAllTargets(state).filter((t) => t.pod === undefined || audited(t.pod));
+  const probe = await probeAll(targets, options);
+  const input: EvaluateInput = {
+    ...state,
+    probes: probe.reachability.routable ? probe.observations : [],
+    prober: OUTSIDE_PROBER,
+    now: options.now,
+  };
+  const findings = evaluate(input)
+    .filter((f) => f.object.kind !== 'Pod' || audited(f.object))
+    .filter((f) => probe.reachability.routable || !PROBE_REASONS.has(f.reason))
+    .map((f) => withCaveat(f, gathered.problems));
+  return {
+    namespaces: gathered.namespaces,
+    services: state.services.length,
+    pods: state.pods.filter(audited).length,
+    targets: targets.length,
+    outcomes: probe.outcomes,
+    reachability: probe.reachability,
+    problems: gathered.problems,
+    findings,
+    statuses: describeAll(input, findings).filter((s) => s.object.kind !== 'Pod' || audited(s.object)),
+  };
+}
+
+/**
+ * The audit runs from a workstation or a Job: not a pod that NetworkPolicy peers name. An identity in
+ * no namespace, with no labels, is what an `ipBlock`-less policy sees of such a client.
+ */
+const OUTSIDE_PROBER = { namespace: '', labels: {} } as const;
+
+function auditState(g: Gathered, options: AuditOptions): ClusterState {
+  const base: ClusterState = { ...g.state, options: { defaultTimeoutMs: options.timeoutMs } };
+  if (!options.includeOptedOut) return base;
+  const optIn = <T extends { annotations: Readonly<Record<string, string>> }>(o: T): T => {
+    if (!(PROBE_ANNOTATION in o.annotations)) return o;
+    const { [PROBE_ANNOTATION]: _, ...annotations } = o.annotations;
+    return { ...o, annotations };
+  };
+  return {
+    ...base,
+    services: base.services.map(optIn),
+    pods: base.pods.map(optIn),
+    namespaces: base.namespaces.map(optIn),
+  };
+}
+
+/**
+ * Which pods the audit reports on. Without `-l`, all of them; with it, the pods the selector matches and
+ * the pods the selected Services send to (their refusals are the Services' problem).
+ */
+function auditedPods(
+  state: ClusterState,
+  labelled: ReadonlySet<string> | undefined,
+): (pod: { readonly namespace: string; readonly name: string }) => boolean {
+  if (labelled === undefined) return () => true;
+  const keep = new Set(labelled);
+  const byNs = Map.groupBy(state.pods, (p: Pod) => p.namespace);
+  for (const svc of state.services) {
+    for (const p of byNs.get(svc.namespace) ?? []) {
+      if (svc.selector && selectsPod(svc.selector, p.labels)) keep.add(`${p.namespace}/${p.name}`);
+    }
+  }
+  return (pod) => keep.has(`${pod.namespace}/${pod.name}`);
+}
+
+interface ProbeRun {
+  readonly observations: ProbeObservation[];
+  readonly outcomes: Record<Outcome, number>;
+  readonly reachability: Reachability;
+}
+
+/**
+ * Probes every target, grouped by deadline (annotations may set their own). The first FIRST_BATCH
+ * results decide routability: when every one of them is unreachable or timed out, across several pods
+ * (or the kernel has no route at all), the machine cannot reach pod IPs, and the rest is not probed.
+ */
+async function probeAll(targets: readonly PlannedTarget[], options: AuditOptions): Promise<ProbeRun> {
+  const outcomes = Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>;
+  const observations: ProbeObservation[] = [];
+  const first: { outcome: Outcome; errno: string | undefined; pod: string }[] = [];
+  const batch = Math.min(FIRST_BATCH, targets.length);
+  let reachability: Reachability = { routable: true };
+  const groups = [...Map.groupBy(targets, (t) => t.timeoutMs).entries()].sort(
+    ([, a], [, b]) => b.length - a.length,
+  );
+  let done = 0;
+  options.onProgress?.({ phase: 'probe', done, total: targets.length });
+  outer: for (const [timeoutMs, group] of groups) {
+    for await (const result of probeTargets(group, {
+      timeoutMs,
+      concurrency: options.concurrency,
+      resetWindowMs: RESET_WINDOW_MS,
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.dialer ? { dialer: options.dialer } : {}),
+    })) {
+      outcomes[result.outcome]++;
+      observations.push(result);
+      options.onProgress?.({ phase: 'probe', done: ++done, total: targets.length });
+      if (first.length < batch) {
+        const t = result.target;
+        first.push({
+          outcome: result.outcome,
+          errno: 'errno' in result ? result.errno : undefined,
+          pod: t.pod ? `${t.pod.namespace}/${t.pod.name}` : t.ip,
+        });
+        if (first.length === batch) {
+          reachability = routability(first);
+          if (!reachability.routable) break outer;
+        }
+      }
+    }
+  }
+  return { observations, outcomes, reachability };
+}
+
+export function routability(
+  first: readonly { outcome: Outcome; errno?: string | undefined; pod: string }[],
+): Reachability {
+  const failing = first.every((r) => r.outcome === 'unreachable' || r.outcome === 'timeout');
+  const pods = new Set(first.map((r) => r.pod)).size;
+  const noRoute = first.some((r) => r.errno === 'ENETUNREACH');
+  if (first.length === 0 || !failing || (pods < MIN_PODS_FOR_VERDICT && !noRoute)) return { routable: true };
+  const tally: Partial<Record<Outcome, number>> = {};
+  for (const r of first) tally[r.outcome] = (tally[r.outcome] ?? 0) + 1;
+  return { routable: false, probes: first.length, pods, outcomes: tally };
+}
+
+/** Findings whose cause the audit could not fully check, e.g. a timeout where policies were unreadable. */
+function withCaveat(f: Finding, problems: readonly AccessProblem[]): AuditFinding {
+  if (f.reason !== 'ConnectTimeout') return f;
+  const unread = problems.find(
+    (p) =>
+      p.resource === 'networkpolicies' &&
+      (p.namespaces.length === 0 || p.namespaces.includes(f.object.namespace)),
+  );
+  if (!unread) return f;
+  return {
+    ...f,
+    caveat: `NetworkPolicies in namespace ${f.object.namespace} could not be read (${unread.reason}): whether one drops this is unknown`,
+  };
+}

@@ -1,0 +1,212 @@
+import { parseArgs } from 'node:util';
+import { KubeConfig } from '@kubernetes/client-node';
+import { z } from 'zod';
+import { renderJUnit, renderSarif } from '../audit/ci.ts';
+import { GatherError } from '../audit/gather.ts';
+import { notices, OUTPUTS, renderJson, renderMarkdown, renderTable } from '../audit/render.ts';
+import { buildReport, FAIL_ON } from '../audit/report.ts';
+import { type Progress, runAudit } from '../audit/run.ts';
+import { version } from '../bin/sockeye.ts';
+import { MAX_TIMEOUT_MS, parseTimeout } from '../config/annotations.ts';
+import { clusterListers } from '../kube/list.ts';
+import { concurrencyFlag } from './flags.ts';
+import { type Command, type CommandIO, ExitCode, UsageError } from './io.ts';
+
+const help = `Usage: sockeye audit [flags]     (also: kubectl sockeye audit)
+
+Lists the Services, EndpointSlices, Pods and NetworkPolicies the current kubeconfig can read, probes
+every backend once (TCP connect, no payload), and reports which Services would refuse a connection
+right now, and why. Progress goes to stderr (a bar on a terminal, nothing when piped).
+
+Flags:
+  -n, --namespace NAME        audit this namespace (repeatable; default: all namespaces)
+  -l, --selector SELECTOR     only Services (and pods) matching this label selector, e.g. app=web,tier!=db
+      --context NAME          kubeconfig context to use (default: the current one)
+      --kubeconfig FILE       kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)
+  -t, --timeout DURATION      connect deadline per target without a sockeye.dev/timeout annotation (default 2s)
+  -c, --concurrency N         connects in flight at once (default 256)
+      --include-opted-out     also audit objects annotated sockeye.dev/probe: "false"
+  -o, --output FORMAT         table (default), json, markdown, junit or sarif
+      --fail-on SEVERITY      exit 1 on findings at or above: warning (default), normal, never
+  -h, --help                  this text
+
+Exit codes: 0 no finding at or above --fail-on, 1 findings, 2 the audit could not run (no cluster,
+no permission to read any Service, pod IPs not routable from here, or a bad flag).`;
+
+const flagsSchema = z.object({
+  namespace: z
+    .array(z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, '--namespace takes a namespace name'))
+    .default([]),
+  selector: z.string().min(1, '--selector must not be empty').optional(),
+  context: z.string().min(1).optional(),
+  kubeconfig: z.string().min(1).optional(),
+  timeout: z
+    .string()
+    .transform((text, ctx) => {
+      const parsed = parseTimeout(text);
+      if (parsed.ok) return parsed.value;
+      ctx.addIssue({ code: 'custom', message: `--timeout "${text}": ${parsed.problem}` });
+      return z.NEVER;
+    })
+    .default(2000),
+  concurrency: concurrencyFlag,
+  'include-opted-out': z.boolean().default(false),
+  output: z.enum(OUTPUTS, { message: `--output must be one of ${OUTPUTS.join(', ')}` }).default('table'),
+  'fail-on': z
+    .enum(FAIL_ON, { message: `--fail-on must be one of ${FAIL_ON.join(', ')}` })
+    .default('warning'),
+  help: z.boolean().default(false),
+});
+
+type Flags = z.infer<typeof flagsSchema>;
+
+export function parseAuditFlags(argv: readonly string[]): Flags {
+  let values: ReturnType<typeof parseArgs>['values'];
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      allowPositionals: false,
+      strict: true,
+      options: {
+        namespace: { type: 'string', short: 'n', multiple: true },
+        selector: { type: 'string', short: 'l' },
+        context: { type: 'string' },
+        kubeconfig: { type: 'string' },
+        timeout: { type: 'string', short: 't' },
+        concurrency: { type: 'string', short: 'c' },
+        'include-opted-out': { type: 'boolean' },
+        output: { type: 'string', short: 'o' },
+        'fail-on': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (err) {
+    throw new UsageError(`audit: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+  const flags = flagsSchema.safeParse(values);
+  if (!flags.success) throw new UsageError(`audit: ${flags.error.issues.map((i) => i.message).join('; ')}`);
+  return flags.data;
+}
+
+interface Target {
+  readonly kc: KubeConfig;
+  readonly context: string;
+  readonly server: string;
+  readonly namespace: string;
+}
+
+/** The kubeconfig and context the audit talks to; a problem here is "could not run", not a usage error. */
+function loadKubeConfig(flags: Flags): Target | string {
+  const kc = new KubeConfig();
+  try {
+    if (flags.kubeconfig !== undefined) kc.loadFromFile(flags.kubeconfig);
+    else kc.loadFromDefault();
+  } catch (err) {
+    return `cannot load kubeconfig${flags.kubeconfig ? ` ${flags.kubeconfig}` : ''}: ${(err as Error).message}`;
+  }
+  if (flags.context !== undefined) {
+    if (!kc.getContextObject(flags.context)) {
+      const known = kc.getContexts().map((c) => c.name);
+      return `no context "${flags.context}" in the kubeconfig (it has: ${known.join(', ') || 'none'})`;
+    }
+    kc.setCurrentContext(flags.context);
+  }
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) return 'the kubeconfig has no current cluster; pass --context or --kubeconfig';
+  const context = kc.getCurrentContext();
+  return {
+    kc,
+    context,
+    server: cluster.server,
+    namespace: kc.getContextObject(context)?.namespace || 'default',
+  };
+}
+
+/** Progress on a terminal: one line redrawn in place, at most every 100 ms. */
+function progressBar(io: CommandIO): { update(p: Progress): void; clear(): void } {
+  if (io.stderr.isTTY !== true) return { update: () => undefined, clear: () => undefined };
+  let last = 0;
+  let drawn = false;
+  const draw = (text: string) => {
+    io.stderr.write(`\r\u001b[K${text}`);
+    drawn = true;
+  };
+  return {
+    update(p) {
+      const now = performance.now();
+      const final = p.phase === 'probe' && p.done === p.total;
+      if (now - last < 100 && !final) return;
+      last = now;
+      if (p.phase === 'list') {
+        draw(`listing ${p.resource}… ${p.items}`);
+      } else {
+        const width = 30;
+        const filled = p.total === 0 ? width : Math.round((p.done / p.total) * width);
+        draw(`probing [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${p.done}/${p.total}`);
+      }
+    },
+    clear() {
+      if (drawn) io.stderr.write('\r\u001b[K');
+    },
+  };
+}
+
+export const auditCommand: Command = async (argv, io) => {
+  const flags = parseAuditFlags(argv);
+  if (flags.help) {
+    io.stdout.write(`${help}\n`);
+    return ExitCode.ok;
+  }
+  const target = loadKubeConfig(flags);
+  if (typeof target === 'string') {
+    io.stderr.write(`sockeye: audit: ${target}\n`);
+    return ExitCode.usage;
+  }
+  const bar = progressBar(io);
+  let result: Awaited<ReturnType<typeof runAudit>>;
+  try {
+    result = await runAudit(clusterListers(target.kc), {
+      namespaces: flags.namespace,
+      labelSelector: flags.selector,
+      contextNamespace: target.namespace,
+      timeoutMs: Math.min(flags.timeout, MAX_TIMEOUT_MS),
+      concurrency: flags.concurrency,
+      includeOptedOut: flags['include-opted-out'],
+      now: new Date(),
+      signal: io.signal,
+      onProgress: (p) => bar.update(p),
+    });
+  } catch (err) {
+    bar.clear();
+    if (err instanceof GatherError) {
+      io.stderr.write(`sockeye: audit: ${err.message}\n`);
+      return ExitCode.usage;
+    }
+    if (io.signal.aborted) {
+      io.stderr.write('sockeye: audit: interrupted\n');
+      return ExitCode.usage;
+    }
+    throw err;
+  }
+  bar.clear();
+  const report = buildReport(result, {
+    context: target.context,
+    server: target.server,
+    allNamespaces: flags.namespace.length === 0,
+    labelSelector: flags.selector,
+    includeOptedOut: flags['include-opted-out'],
+    failOn: flags['fail-on'],
+  });
+  // The table carries these itself; for machine formats they go to stderr, once, for the person watching.
+  if (flags.output !== 'table') for (const n of notices(report)) io.stderr.write(`sockeye: audit: ${n}\n`);
+  const colour = io.stdout.isTTY === true && io.env.NO_COLOR === undefined;
+  const render = {
+    table: () => renderTable(report, colour),
+    json: () => renderJson(report),
+    markdown: () => renderMarkdown(report),
+    junit: () => renderJUnit(report),
+    sarif: () => renderSarif(report, version()),
+  } as const;
+  io.stdout.write(render[flags.output]());
+  return report.exitCode;
+};
