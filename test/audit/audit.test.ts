@@ -109,6 +109,12 @@ describe('sockeye audit on the local cluster', () => {
     expect(run.err).toBe('');
     expect(run.code).toBe(1);
     await expect(normalise(run.out)).toMatchFileSnapshot('testdata/audit.table.golden');
+    expect(run.out).not.toContain('\u001b[');
+    // On a terminal the same table is coloured (and progress would go to a terminal stderr only).
+    const tty = captureIO('', true);
+    expect(await main(['audit', ...base], tty.io)).toBe(1);
+    expect(tty.out()).toContain('\u001b[33mWarning\u001b[0m');
+    expect(tty.err()).toBe('');
   });
 
   it('writes the versioned JSON report, with every reason the audit can see', async () => {
