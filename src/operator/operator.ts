@@ -25,7 +25,8 @@ import { WorkQueue } from '../controller/workqueue.ts';
 import { closeServer, createApp, listen } from '../http/app.ts';
 import { jittered } from '../kube/backoff.ts';
 import { toEndpointSlice, toNamespace, toNetworkPolicy, toPod, toService } from '../kube/convert.ts';
-import { EventRecorder, eventsV1Sink } from '../kube/events.ts';
+import { classifyKubeError } from '../kube/errors.ts';
+import { EventRecorder, eventsV1Sink, REPORTING_CONTROLLER } from '../kube/events.ts';
 import { type Logger, logger as rootLogger } from '../log.ts';
 import type { Dialer } from '../probe/dialer.ts';
 import { corePatcher, type Patcher } from './annotations.ts';
@@ -209,7 +210,7 @@ export class Operator {
     );
     const le = this.#config.leaderElection;
     if (!le.enabled) {
-      this.#lead(this.#stopping.signal);
+      void this.#lead(this.#stopping.signal);
       return;
     }
     const elector = new LeaderElector({
@@ -236,15 +237,55 @@ export class Operator {
   }
 
   /** Starts the workers and queues every Service: the first full sweep. */
-  #lead(signal: AbortSignal): void {
+  async #lead(signal: AbortSignal): Promise<void> {
     if (signal.aborted) return;
     this.#leading = true;
     this.#log.info('leading: probing and writing');
+    await this.#inheritEvents();
     signal.addEventListener('abort', () => void this.#queue.shutDown(), { once: true });
     for (const key of this.#cache.serviceKeys())
       if (this.#watched(key.split('/')[0] ?? '')) this.#queue.add(key);
     const n = this.#options.workers ?? DEFAULT_WORKERS;
     this.#workers = Array.from({ length: n }, () => this.#work());
+  }
+
+  /** Reads the Warning Events sockeye already wrote (a previous leader), so they are not written twice. */
+  async #inheritEvents(): Promise<void> {
+    if (!this.#recorder) return;
+    const api = this.#options.kc.makeApiClient(EventsV1Api);
+    const { include } = this.#config.namespaces;
+    try {
+      for (const scope of include.length > 0 ? include : [undefined]) {
+        let cont: string | undefined;
+        do {
+          const page = { limit: 500, ...(cont ? { _continue: cont } : {}) };
+          const list = scope
+            ? await api.listNamespacedEvent({ namespace: scope, ...page })
+            : await api.listEventForAllNamespaces(page);
+          for (const e of list.items) {
+            if (e.reportingController !== REPORTING_CONTROLLER || e.type !== 'Warning' || !e.regarding)
+              continue;
+            const r = e.regarding;
+            this.#reconciler.inherit({
+              regarding: {
+                apiVersion: r.apiVersion ?? 'v1',
+                kind: r.kind ?? '',
+                name: r.name ?? '',
+                namespace: r.namespace ?? '',
+              },
+              type: 'Warning',
+              reason: e.reason ?? '',
+              action: e.action ?? '',
+              note: e.note ?? '',
+            });
+          }
+          cont = list.metadata?._continue || undefined;
+        } while (cont);
+      }
+    } catch (err) {
+      // Not fatal: at worst an Event a previous leader wrote is written once more.
+      this.#log.warn({ err }, 'could not read existing Events');
+    }
   }
 
   async #work(): Promise<void> {
@@ -276,8 +317,17 @@ export class Operator {
       }
     } catch (err) {
       if (signal.aborted) return;
-      this.#log.warn({ key, err }, 'reconcile failed; retrying with backoff');
-      this.#queue.addRateLimited(key);
+      const failure = classifyKubeError(err instanceof Error && err.cause !== undefined ? err.cause : err);
+      const retryAfterMs = failure.kind === 'retryable' ? failure.retryAfterMs : undefined;
+      this.#log.warn({ key, err: failure, retryAfterMs }, 'reconcile failed; retrying with backoff');
+      // The server's Retry-After wins over the queue's own backoff (the queue keeps the earliest time,
+      // so the two cannot be combined; WorkQueue has no "rate-limited, at least N ms").
+      if (retryAfterMs === undefined) {
+        this.#queue.addRateLimited(key);
+      } else {
+        this.#metrics.retry();
+        this.#queue.addAfter(key, retryAfterMs);
+      }
     }
   }
 

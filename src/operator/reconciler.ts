@@ -63,6 +63,12 @@ export class Reconciler {
   readonly #deps: ReconcilerDeps;
   /** The Warnings last seen per object (for one Event per state change, and TargetsRecovered). */
   readonly #warnings = new Map<string, readonly Finding[]>();
+  /**
+   * Warning Events already on the server when this replica started leading (`object|reason|note`): a new
+   * leader must not write again what its predecessor wrote. Consulted only for an object's first judgement.
+   */
+  readonly #inherited = new Set<string>();
+  readonly #judgedOnce = new Set<string>();
   /** Every judged Service's current findings, for /api/v1/findings. */
   readonly #byService = new Map<string, readonly Finding[]>();
 
@@ -81,10 +87,17 @@ export class Reconciler {
     });
   }
 
+  /** Remembers a Warning Event another replica wrote (see #inherited). */
+  inherit(event: EventInput): void {
+    const r = event.regarding;
+    this.#inherited.add(`${r.kind}/${r.namespace ?? ''}/${r.name}|${event.reason}|${event.note}`);
+  }
+
   /** Forgets a deleted Service. */
   forget(key: string): void {
     this.#byService.delete(key);
     this.#warnings.delete(`Service/${key}`);
+    this.#judgedOnce.delete(`Service/${key}`);
   }
 
   async reconcile(key: string, signal?: AbortSignal): Promise<ReconcileResult> {
@@ -177,10 +190,15 @@ export class Reconciler {
       const before = new Map((this.#warnings.get(object) ?? []).map((f) => [findingKey(f), f]));
       const mine = findings.filter((f) => objectKey(f.object) === object);
       const warnings = mine.filter((f) => f.severity === 'Warning');
+      const first = !this.#judgedOnce.has(object);
+      this.#judgedOnce.add(object);
       for (const f of mine) {
         const was = before.get(findingKey(f));
         if (f.severity === 'Warning' && was?.message === f.message) continue;
-        this.#deps.record(toEvent(f));
+        const event = toEvent(f);
+        if (first && f.severity === 'Warning' && this.#inherited.has(`${object}|${f.reason}|${event.note}`))
+          continue;
+        this.#deps.record(event);
       }
       if (warnings.length > 0) this.#warnings.set(object, warnings);
       else this.#warnings.delete(object);

@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import type { EventInput } from '../kube/events.ts';
+import type { Outcome } from '../probe/outcome.ts';
+import { NOW, pod, slicesFor, svc } from '../rules/fixtures.ts';
+import type { AnnotationPatch } from './annotations.ts';
+import { ClusterCache } from './cache.ts';
+import { Reconciler } from './reconciler.ts';
+
+/** Two Services over one pod; the prober answers from a table the test changes. */
+function world() {
+  const cache = new ClusterCache();
+  const p = pod('api-1', { ip: '10.0.0.1', labels: { app: 'api' }, ports: [[8080, 'http']] });
+  const a = svc('api', { selector: { app: 'api' } });
+  const b = svc('api-internal', { selector: { app: 'api' } });
+  cache.upsert('Pod', p);
+  for (const s of [a, b]) {
+    cache.upsert('Service', s);
+    for (const slice of slicesFor(s, [p])) cache.upsert('EndpointSlice', slice);
+  }
+  let outcome: Outcome = 'refused';
+  const events: EventInput[] = [];
+  const patches: { name: string; patch: AnnotationPatch }[] = [];
+  const reconciler = new Reconciler({
+    cache,
+    prober: async (targets) => targets.map((t) => ({ target: { ip: t.ip, port: t.port }, outcome })),
+    patcher: {
+      async patch(kind, namespace, name, annotations) {
+        patches.push({ name, patch: annotations });
+        // Feed the write back, as the informer would.
+        const cached = cache.get(kind, namespace, name);
+        if (!cached) return;
+        const merged = { ...cached.object.annotations };
+        for (const [k, v] of Object.entries(annotations)) {
+          if (v === null) delete merged[k];
+          else merged[k] = v;
+        }
+        expect(cache.upsert(kind, { ...cached.object, annotations: merged } as never).changed).toBe(false);
+      },
+    },
+    record: (e) => events.push(e),
+    identity: { namespace: 'sockeye', labels: {} },
+    now: () => NOW,
+  });
+  return { cache, reconciler, events, patches, setOutcome: (o: Outcome) => (outcome = o) };
+}
+
+describe('Reconciler', () => {
+  it('writes an Event per state change, once per object, whichever Service is reconciled', async () => {
+    const w = world();
+    await w.reconciler.reconcile('shop/api');
+    await w.reconciler.reconcile('shop/api-internal');
+    await w.reconciler.reconcile('shop/api');
+    expect(w.events.map((e) => `${e.regarding.kind}/${e.regarding.name}/${e.reason}`).sort()).toEqual([
+      'Pod/api-1/ReadyButRefusing',
+      'Service/api-internal/NoHealthyTargets',
+      'Service/api/NoHealthyTargets',
+    ]);
+    // One write per object; the pod's annotations are the same from either Service.
+    expect(w.patches.map((p) => p.name).sort()).toEqual(['api', 'api-1', 'api-internal']);
+
+    w.setOutcome('open');
+    w.events.length = 0;
+    await w.reconciler.reconcile('shop/api');
+    await w.reconciler.reconcile('shop/api-internal');
+    expect(
+      w.events.map((e) => `${e.regarding.kind}/${e.regarding.name}/${e.reason}/${e.type}`).sort(),
+    ).toEqual([
+      'Pod/api-1/TargetsRecovered/Normal',
+      'Service/api-internal/TargetsRecovered/Normal',
+      'Service/api/TargetsRecovered/Normal',
+    ]);
+    w.events.length = 0;
+    w.patches.length = 0;
+    await w.reconciler.reconcile('shop/api');
+    expect(w.events).toEqual([]);
+    expect(w.patches).toEqual([]);
+  });
+
+  it('skips an opted-out Service and removes what it wrote', async () => {
+    const w = world();
+    await w.reconciler.reconcile('shop/api');
+    expect(w.patches.some((p) => p.name === 'api')).toBe(true);
+    w.patches.length = 0;
+    const cached = w.cache.get('Service', 'shop', 'api');
+    if (!cached) throw new Error('api not cached');
+    const annotations = { ...cached.object.annotations, 'sockeye.dev/probe': 'false' };
+    w.cache.upsert('Service', { ...cached.object, annotations });
+    expect(await w.reconciler.reconcile('shop/api')).toEqual({
+      kind: 'skipped',
+      why: 'opted out by sockeye.dev/probe',
+    });
+    expect(w.patches).toEqual([
+      {
+        name: 'api',
+        patch: { 'sockeye.dev/status': null, 'sockeye.dev/summary': null, 'sockeye.dev/since': null },
+      },
+    ]);
+  });
+});

@@ -1,0 +1,162 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { CoordinationV1Api } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import {
+  applyYaml,
+  createNamespace,
+  deleteNamespace,
+  eventually,
+  patchPodAnnotations,
+  type TestKube,
+  testKube,
+  uniqueNamespace,
+} from '../support/kube.ts';
+import { annotationsWhen, eventFor, listEvents, podIPs } from './support.ts';
+
+const sockeye = fileURLToPath(new URL('../../bin/sockeye.js', import.meta.url));
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const address = server.address();
+  await new Promise((r) => server.close(r));
+  return typeof address === 'object' && address ? address.port : 0;
+}
+
+interface Replica {
+  readonly name: string;
+  readonly port: number;
+  readonly child: ChildProcess;
+  readonly exited: Promise<number | null>;
+}
+
+/** Sums a counter family from /metrics text, e.g. all `sockeye_probes_total{…}` samples. */
+async function metric(port: number, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `))
+    .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+}
+
+describe('sockeye operator: two replicas with leader election', () => {
+  let kube: TestKube;
+  const ns = uniqueNamespace('op-leader');
+  const replicas: Replica[] = [];
+
+  async function start(name: string): Promise<Replica> {
+    const port = await freePort();
+    const child = spawn(
+      process.execPath,
+      [
+        sockeye,
+        'operator',
+        `--namespace=${ns}`,
+        `--lease-namespace=${ns}`,
+        '--leader-elect',
+        '--lease-duration=4s',
+        '--renew-deadline=3s',
+        '--retry-period=1s',
+        '--interval=1s',
+        '--timeout=500ms',
+        '--http-host=127.0.0.1',
+        `--http-port=${port}`,
+        `--pod-name=${name}`,
+        '--pod-namespace=sockeye-system',
+      ],
+      {
+        env: { ...process.env, KUBECONFIG: inject('kubeconfig'), SOCKEYE_LOG_LEVEL: 'warn' },
+        stdio: 'ignore',
+      },
+    );
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const replica = { name, port, child, exited };
+    replicas.push(replica);
+    return replica;
+  }
+
+  const holder = async () =>
+    (
+      await kube.kc
+        .makeApiClient(CoordinationV1Api)
+        .readNamespacedLease({ name: 'sockeye-operator', namespace: ns })
+    ).spec?.holderIdentity ?? '';
+
+  beforeAll(async () => {
+    kube = testKube();
+    await createNamespace(kube, ns);
+    await applyYaml(
+      kube,
+      `
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec: {selector: {app: web}, ports: [{name: http, port: 80, targetPort: 8080}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web-1, labels: {app: web}}
+spec: {containers: [{name: app, image: web, ports: [{name: http, containerPort: 8080}]}]}
+`,
+      ns,
+    );
+    await podIPs(kube, ns, 1);
+  });
+
+  afterAll(async () => {
+    for (const r of replicas) {
+      if (r.child.exitCode === null && r.child.signalCode === null) r.child.kill('SIGKILL');
+      await r.exited;
+    }
+    if (kube) await deleteNamespace(kube, ns);
+  });
+
+  it('only the leader probes and writes; the other takes over when it dies; nothing is written twice', async () => {
+    const a = await start('replica-a');
+    const b = await start('replica-b');
+    await annotationsWhen(kube, 'Service', ns, 'web', 'NoHealthyTargets');
+    await eventFor(kube, ns, 'Service', 'web', 'NoHealthyTargets');
+    const leaderName = await eventually('a Lease holder', async () => (await holder()) || undefined);
+    const leader = leaderName === a.name ? a : b;
+    const follower = leader === a ? b : a;
+    // Both serve; only the leader has probed or written anything.
+    await eventually('the follower ready', async () =>
+      (await fetch(`http://127.0.0.1:${follower.port}/readyz`)).ok ? true : undefined,
+    );
+    expect(await metric(follower.port, 'sockeye_probes_total')).toBe(0);
+    expect(await metric(follower.port, 'sockeye_api_writes_total')).toBe(0);
+    expect(await metric(leader.port, 'sockeye_probes_total')).toBeGreaterThan(0);
+
+    // The leader dies without releasing the Lease: the follower takes over once it expires.
+    leader.child.kill('SIGKILL');
+    await leader.exited;
+    await eventually('the follower to hold the Lease', async () =>
+      (await holder()) === follower.name ? true : undefined,
+    );
+    await eventually('the new leader to probe', async () =>
+      (await metric(follower.port, 'sockeye_probes_total')) > 0 ? true : undefined,
+    );
+    // It found the same Warning and did not write its Event again.
+    await patchPodAnnotations(kube, ns, 'web-1', { 'sim.sockeye.dev/listen': '8080' });
+    await eventFor(kube, ns, 'Service', 'web', 'TargetsRecovered');
+    await annotationsWhen(kube, 'Service', ns, 'web', 'Healthy');
+    const warnings = (await listEvents(kube, ns)).filter((e) => e.type === 'Warning');
+    const perReason = new Map<string, number>();
+    for (const e of warnings) {
+      const k = `${e.regarding?.kind}/${e.regarding?.name}/${e.reason}`;
+      perReason.set(k, (perReason.get(k) ?? 0) + 1);
+    }
+    expect([...perReason.values()].every((n) => n === 1)).toBe(true);
+    expect([...perReason.keys()].sort()).toEqual([
+      'Pod/web-1/ReadyButRefusing',
+      'Service/web/NoHealthyTargets',
+    ]);
+
+    // SIGTERM: the new leader releases the Lease and exits 0.
+    follower.child.kill('SIGTERM');
+    expect(await follower.exited).toBe(0);
+    expect(await holder()).toBe('');
+  });
+});
