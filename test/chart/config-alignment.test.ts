@@ -1,0 +1,145 @@
+import { readFile } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import { OUTPUTS } from '../../src/audit/render.ts';
+import { FAIL_ON } from '../../src/audit/report.ts';
+import { parseAuditFlags } from '../../src/cli/audit.ts';
+import { loadOperatorConfig, OPERATOR_OPTIONS } from '../../src/config/operator.ts';
+import {
+  chartDir,
+  ciDir,
+  ciValuesFiles,
+  type K8sObject,
+  parseObjects,
+  podSpecs,
+  renderChart,
+} from './helm.ts';
+
+const NAMESPACE = 'sockeye-system';
+const POD_NAME = 'sockeye-operator-7d9f8-abcde';
+
+interface Container {
+  readonly args: readonly string[];
+  readonly env: readonly { name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string } } }[];
+}
+interface DeploymentSpec {
+  readonly template: { metadata: { labels: Record<string, string> }; spec: { containers: Container[] } };
+}
+
+async function operatorOf(
+  valuesFile: string,
+): Promise<{ container: Container; podLabels: Record<string, string> }> {
+  const objects: K8sObject[] = parseObjects(
+    await renderChart({ namespace: NAMESPACE, valuesFiles: [`${ciDir}${valuesFile}`] }),
+  );
+  const spec = objects.find((o) => o.kind === 'Deployment')?.spec as DeploymentSpec | undefined;
+  const container = spec?.template.spec.containers.find((c) => c.args[0] === 'operator');
+  if (!spec || !container) throw new Error(`ci/${valuesFile} renders no operator container`);
+  return { container, podLabels: spec.template.metadata.labels };
+}
+
+/** The environment the kubelet would give the container: literal values and the downward API. */
+function resolveEnv(container: Container): Record<string, string> {
+  const fields: Record<string, string> = { 'metadata.name': POD_NAME, 'metadata.namespace': NAMESPACE };
+  const env: Record<string, string> = { HOSTNAME: POD_NAME };
+  for (const e of container.env) {
+    const value = e.value ?? fields[e.valueFrom?.fieldRef?.fieldPath ?? ''];
+    if (value === undefined) throw new Error(`${e.name}: no value the test can resolve`);
+    env[e.name] = value;
+  }
+  return env;
+}
+
+/**
+ * The chart hands the operator its settings as SOCKEYE_* variables (templates/_config.tpl); these
+ * tests parse what the chart renders with the operator's own loader, so a renamed or retyped setting
+ * on either side fails here instead of in a crash-looping pod.
+ */
+describe('charts/sockeye and sockeye operator agree on the configuration', () => {
+  it('sets every operator setting through the variable the operator reads, and no other', async () => {
+    const { container } = await operatorOf('default-values.yaml');
+    const set = new Set(container.env.map((e) => e.name).filter((n) => n.startsWith('SOCKEYE_')));
+    const known = OPERATOR_OPTIONS.map((o) => o.env);
+    expect([...set].filter((n) => !known.includes(n))).toEqual([]);
+    // The namespace lists are set only when they list something (empty means "all" / "none").
+    expect(known.filter((n) => !set.has(n)).sort()).toEqual([
+      'SOCKEYE_EXCLUDE_NAMESPACES',
+      'SOCKEYE_NAMESPACES',
+    ]);
+  });
+
+  it.each(ciValuesFiles())('renders, with ci/%s, a configuration the operator accepts', async (file) => {
+    const { container, podLabels } = await operatorOf(file);
+    const config = loadOperatorConfig({
+      argv: container.args.slice(1),
+      env: resolveEnv(container),
+      readFile: () => {
+        throw new Error('the chart passes no config file');
+      },
+    });
+    expect(config.prober).toEqual({ podName: POD_NAME, namespace: NAMESPACE, labels: podLabels });
+    expect(config.leaderElection.leaseNamespace).toBe(NAMESPACE);
+    expect(config.http.port).toBe(8080);
+  });
+
+  it('turns the defaults into the operator settings the chart documents', async () => {
+    const { container } = await operatorOf('default-values.yaml');
+    const config = loadOperatorConfig({ argv: [], env: resolveEnv(container), readFile: () => '' });
+    expect(config).toMatchObject({
+      intervalMs: 30_000,
+      intervalJitter: 0.1,
+      timeoutMs: 2000,
+      concurrency: 64,
+      confirmations: 2,
+      namespaces: { include: [], exclude: [] },
+      leaderElection: {
+        enabled: true,
+        leaseName: 'sockeye-operator',
+        leaseDurationMs: 15_000,
+        renewDeadlineMs: 10_000,
+        retryPeriodMs: 2000,
+      },
+      writeAnnotations: true,
+      writeEvents: true,
+      optIn: { selectorlessServices: false, hostNetworkPods: false },
+    });
+  });
+
+  it('passes the namespace-scoped mode and the report-only mode through', async () => {
+    const namespaced = await operatorOf('namespaced-values.yaml');
+    const scoped = loadOperatorConfig({
+      argv: [],
+      env: resolveEnv(namespaced.container),
+      readFile: () => '',
+    });
+    expect(scoped.namespaces.include).toEqual(['sockeye-ci-team-a', 'sockeye-ci-team-b']);
+    const reportOnly = await operatorOf('report-only-values.yaml');
+    const quiet = loadOperatorConfig({ argv: [], env: resolveEnv(reportOnly.container), readFile: () => '' });
+    expect(quiet.writeEvents).toBe(false);
+    expect(quiet.writeAnnotations).toBe(false);
+  });
+});
+
+describe('charts/sockeye and sockeye audit agree on the flags', () => {
+  it.each(['audit-job-values.yaml', 'audit-cronjob-values.yaml'])(
+    'renders, with ci/%s, flags the audit accepts',
+    async (file) => {
+      const objects = parseObjects(
+        await renderChart({ namespace: NAMESPACE, valuesFiles: [`${ciDir}${file}`] }),
+      );
+      const pod = podSpecs(objects).find((p) => p.owner.includes('audit'))?.spec as
+        | { containers: Container[] }
+        | undefined;
+      const [command, ...args] = pod?.containers[0]?.args ?? [];
+      expect(command).toBe('audit');
+      expect(() => parseAuditFlags(args)).not.toThrow();
+    },
+  );
+
+  it('offers exactly the output formats and --fail-on levels in values.schema.json', async () => {
+    const schema = JSON.parse(await readFile(`${chartDir}values.schema.json`, 'utf8')) as {
+      properties: { auditJob: { properties: { output: { enum: string[] }; failOn: { enum: string[] } } } };
+    };
+    expect(schema.properties.auditJob.properties.output.enum).toEqual([...OUTPUTS]);
+    expect(schema.properties.auditJob.properties.failOn.enum).toEqual([...FAIL_ON]);
+  });
+});
