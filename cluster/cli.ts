@@ -6,7 +6,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { BINARIES, binaryPath, ensureBinaries } from './binaries.ts';
-import { DEFAULT_CIDR, downLocalCluster, readState, runningParts, upLocalCluster } from './local.ts';
+import {
+  DEFAULT_CIDR,
+  downLocalCluster,
+  readState,
+  runningParts,
+  TEST_RANGES,
+  upLocalCluster,
+} from './local.ts';
 import { leftovers } from './simulator/network.ts';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
@@ -21,7 +28,8 @@ Commands:
 
 Flags:
   --dir DIR     state directory (default $SOCKEYE_CLUSTER_DIR or .cluster/local)
-  --cidr CIDR   pod range inside 198.18.0.0/15 (default ${DEFAULT_CIDR})
+  --cidr CIDR   pod range inside 198.18.0.0/15 (default ${DEFAULT_CIDR}); a comma list takes the
+                first free one; "auto" the first free test range
   --nodes N     simulated Nodes (default 3)`;
 
 async function main(argv: string[]): Promise<number> {
@@ -49,7 +57,9 @@ async function main(argv: string[]): Promise<number> {
       const state = await upLocalCluster({
         dir,
         log,
-        ...(values.cidr === undefined ? {} : { cidr: values.cidr }),
+        ...(values.cidr === undefined
+          ? {}
+          : { cidr: values.cidr === 'auto' ? TEST_RANGES : values.cidr.split(',') }),
         ...(nodes === undefined ? {} : { nodes }),
       });
       log(`cluster: up: API server ${state.apiServerUrl}, pods in ${state.cidr}`);

@@ -23,8 +23,11 @@ export interface LocalClusterState {
 
 export interface LocalClusterOptions {
   readonly dir: string;
-  /** Pod range inside 198.18.0.0/15; two clusters on one machine need different ones. */
-  readonly cidr?: string;
+  /**
+   * Pod range inside 198.18.0.0/15; two clusters on one machine need different ones. A list means
+   * "the first one free", taken atomically, so clusters started at the same moment never collide.
+   */
+  readonly cidr?: string | readonly string[];
   readonly nodes?: number;
   readonly log?: (line: string) => void;
 }
@@ -51,10 +54,71 @@ export async function rangeInUse(cidr: string): Promise<boolean> {
 }
 
 /** The first of `candidates` that nothing on this machine routes yet. */
+/** The first of `candidates` that no cluster holds and nothing on this machine routes (not reserved). */
 export async function freePodRange(candidates: readonly string[] = TEST_RANGES): Promise<string> {
-  for (const cidr of candidates) if (!(await rangeInUse(cidr))) return cidr;
+  for (const cidr of candidates) {
+    if ((await rangeOwner(cidr)) === undefined && !(await rangeInUse(cidr))) return cidr;
+  }
   throw new Error(
     `every test pod range is in use (${candidates.join(', ')}): too many clusters on this machine`,
+  );
+}
+
+function reservationFile(cidr: string): string {
+  return join(cacheDir(), 'ranges', cidr.replace('/', '_'));
+}
+
+/** The state dir of the live cluster holding `cidr`, if any; a dead holder's reservation is stale. */
+async function rangeOwner(cidr: string): Promise<string | undefined> {
+  const owner = await readFile(reservationFile(cidr), 'utf8').catch(() => undefined);
+  if (owner === undefined) return undefined;
+  const [dir = '', pid = '0'] = owner.split('\n');
+  return isAlive(Number(pid)) || (await readState(dir).catch(() => undefined)) ? dir : undefined;
+}
+
+/**
+ * Takes `cidr` for the cluster in `dir`: an exclusive create of a reservation file (with the state
+ * dir and the reserving pid), kept until `down`. Two `up`s racing for one range: one wins.
+ */
+async function reserveRange(cidr: string, dir: string): Promise<boolean> {
+  const file = reservationFile(cidr);
+  await mkdir(join(cacheDir(), 'ranges'), { recursive: true });
+  const owner = await rangeOwner(cidr);
+  if (owner !== undefined && owner !== dir) return false;
+  if (owner === undefined) await rm(file, { force: true });
+  try {
+    await writeFile(file, `${dir}\n${process.pid}\n`, { flag: owner === dir ? 'w' : 'wx' });
+  } catch {
+    return false;
+  }
+  if (await rangeInUse(cidr)) {
+    await rm(file, { force: true });
+    return false;
+  }
+  return true;
+}
+
+async function releaseRange(cidr: string, dir: string): Promise<void> {
+  const owner = await readFile(reservationFile(cidr), 'utf8').catch(() => '');
+  if (owner.split('\n')[0] === dir) await rm(reservationFile(cidr), { force: true });
+}
+
+async function takeRange(wanted: string | readonly string[], dir: string): Promise<string> {
+  const candidates = typeof wanted === 'string' ? [wanted] : wanted;
+  for (const candidate of candidates) {
+    const cidr = parseCidr(candidate);
+    if (
+      cidr.base < BENCHMARK_RANGE.base ||
+      cidr.base + cidr.size > BENCHMARK_RANGE.base + BENCHMARK_RANGE.size
+    ) {
+      throw new Error(`pod range ${cidr.text} must lie inside 198.18.0.0/15, the benchmarking range`);
+    }
+    if (await reserveRange(cidr.text, dir)) return cidr.text;
+  }
+  throw new Error(
+    candidates.length === 1
+      ? `pod range ${candidates[0]} is in use by another cluster on this machine; pick another range`
+      : `every pod range is in use (${candidates.join(', ')}): too many clusters on this machine`,
   );
 }
 
@@ -80,30 +144,10 @@ export function runningParts(state: LocalClusterState): Record<keyof LocalCluste
  */
 export async function upLocalCluster(opts: LocalClusterOptions): Promise<LocalClusterState> {
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
-  const cidr = parseCidr(opts.cidr ?? DEFAULT_CIDR);
-  if (
-    cidr.base < BENCHMARK_RANGE.base ||
-    cidr.base + cidr.size > BENCHMARK_RANGE.base + BENCHMARK_RANGE.size
-  ) {
-    throw new Error(`pod range ${cidr.text} must lie inside 198.18.0.0/15, the benchmarking range`);
-  }
-  const { stdout: taken } = await run('ip', ['route', 'show', 'root', cidr.text]);
-  const { stdout: takenUnreachable } = await run('ip', [
-    'route',
-    'show',
-    'root',
-    cidr.text,
-    'type',
-    'unreachable',
-  ]);
-  if (taken.trim() !== '' || takenUnreachable.trim() !== '') {
-    throw new Error(
-      `pod range ${cidr.text} is already routed on this machine (another cluster?); pick another range`,
-    );
-  }
   const existing = await readState(opts.dir);
   if (existing) await downLocalCluster(opts.dir, log);
   await mkdir(opts.dir, { recursive: true });
+  const cidr = parseCidr(await takeRange(opts.cidr ?? DEFAULT_CIDR, opts.dir));
   const id = randomBytes(3).toString('hex').slice(0, 5);
   const nodes = opts.nodes ?? 3;
   let pids: LocalClusterState['pids'] = { etcd: 0, apiserver: 0, controllerManager: 0, simulator: 0 };
@@ -182,6 +226,7 @@ export async function downLocalCluster(
   await stopControlPlane(state.pids);
   await sweepNetwork(state.id, state.cidr);
   await restoreForwarding();
+  await releaseRange(state.cidr, dir);
   const left = await leftovers(state.id, state.cidr);
   if (left.length > 0) throw new Error(`cluster ${state.id}: could not remove ${left.join(', ')}`);
   await rm(join(dir, 'state.json'), { force: true });

@@ -3,7 +3,8 @@ import { downLocalCluster, upLocalCluster } from './local.ts';
 
 export interface StartOptions {
   readonly dir: string;
-  readonly cidr?: string;
+  /** A range, or candidates of which the first free one is taken (local provider only). */
+  readonly cidr?: string | readonly string[];
   readonly nodes?: number;
 }
 

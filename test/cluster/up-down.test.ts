@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { binaryPath } from '../../cluster/binaries.ts';
 import { isAlive } from '../../cluster/exec.ts';
-import { freePodRange, type LocalClusterState } from '../../cluster/local.ts';
+import type { LocalClusterState } from '../../cluster/local.ts';
 import { leftovers } from '../../cluster/simulator/network.ts';
 
 const exec = promisify(execFile);
@@ -27,12 +27,12 @@ describe('npm run cluster -- up, status, down', () => {
 
   it('starts a cluster whose kubectl shows the pod addresses, and stops leaving nothing behind', async () => {
     dir = await mkdtemp(join(tmpdir(), 'sockeye-updown-'));
-    cidr = await freePodRange();
-    const up = await run('up', '--cidr', cidr, '--nodes', '1');
+    const up = await run('up', '--cidr', 'auto', '--nodes', '1');
     const lastLine = up.stdout.trim().split('\n').at(-1) ?? '';
     expect(lastLine).toMatch(/^export KUBECONFIG=\/.+\/kubeconfig$/);
     const kubeconfig = lastLine.replace('export KUBECONFIG=', '');
     const state = JSON.parse(await readFile(join(dir, 'state.json'), 'utf8')) as LocalClusterState;
+    cidr = state.cidr;
     expect(Object.values(state.pids).every(isAlive)).toBe(true);
 
     const kubectl = (...args: string[]) => exec(binaryPath('kubectl'), ['--kubeconfig', kubeconfig, ...args]);

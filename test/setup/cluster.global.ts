@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { freePodRange } from '../../cluster/local.ts';
+import { TEST_RANGES } from '../../cluster/local.ts';
 import { selectProvider } from '../../cluster/providers.ts';
 
 declare module 'vitest' {
@@ -22,7 +22,7 @@ declare module 'vitest' {
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const dir = await mkdtemp(join(tmpdir(), 'sockeye-it-'));
   const provider = await selectProvider(process.env.SOCKEYE_TEST_CLUSTER ?? 'local');
-  const cluster = await provider.start({ dir, cidr: await freePodRange(), nodes: 3 });
+  const cluster = await provider.start({ dir, cidr: TEST_RANGES, nodes: 3 });
   project.provide('kubeconfig', cluster.kubeconfig);
   project.provide('clusterProvider', provider.name);
   project.provide('localCluster', cluster.local ?? null);
