@@ -27,12 +27,12 @@ import { jittered } from '../kube/backoff.ts';
 import { toEndpointSlice, toNamespace, toNetworkPolicy, toPod, toService } from '../kube/convert.ts';
 import { classifyKubeError } from '../kube/errors.ts';
 import { EventRecorder, eventsV1Sink, REPORTING_CONTROLLER } from '../kube/events.ts';
+import { type ListPage, SupervisedInformer } from '../kube/informer.ts';
 import { type Logger, logger as rootLogger } from '../log.ts';
+import { SockeyeMetrics } from '../metrics.ts';
 import type { Dialer } from '../probe/dialer.ts';
 import { corePatcher, type Patcher } from './annotations.ts';
 import { ClusterCache, type Kind } from './cache.ts';
-import { type PagedList, SupervisedInformer } from './informer.ts';
-import { type OperatorMetrics, operatorMetrics } from './metrics.ts';
 import { makeProber } from './prober.ts';
 import { Reconciler } from './reconciler.ts';
 
@@ -63,7 +63,7 @@ interface Watched<T extends KubernetesObject> {
   readonly list: (
     ns: string | undefined,
     page: { limit: number; _continue?: string },
-  ) => Promise<PagedList<T>>;
+  ) => Promise<ListPage<T>>;
   readonly apply: (obj: T, deleted: boolean) => void;
 }
 
@@ -75,7 +75,7 @@ export class Operator {
   readonly #log: Logger;
   readonly #cache = new ClusterCache();
   readonly #queue: WorkQueue;
-  readonly #metrics: OperatorMetrics;
+  readonly #metrics: SockeyeMetrics;
   readonly #recorder: EventRecorder | undefined;
   readonly #reconciler: Reconciler;
   readonly #informers: SupervisedInformer<KubernetesObject>[] = [];
@@ -92,8 +92,9 @@ export class Operator {
     this.#options = options;
     this.#config = options.config;
     this.#log = (options.logger ?? rootLogger).child({ component: 'operator' });
-    this.#metrics = operatorMetrics();
+    this.#metrics = new SockeyeMetrics();
     this.#queue = new WorkQueue({ onRetry: () => this.#metrics.retry() });
+    this.#metrics.queueDepthFrom(() => this.#queue.len());
     const { kc, config } = options;
     if (config.writeEvents) {
       this.#recorder = new EventRecorder({
@@ -227,6 +228,7 @@ export class Operator {
       onStartedLeading: (signal) => this.#lead(signal),
       onStoppedLeading: (reason) => {
         this.#leading = false;
+        this.#metrics.leader(false);
         if (reason === 'lost') {
           this.#log.error('lost the leader Lease; stopping');
           this.#options.onLostLeadership?.();
@@ -240,6 +242,7 @@ export class Operator {
   async #lead(signal: AbortSignal): Promise<void> {
     if (signal.aborted) return;
     this.#leading = true;
+    this.#metrics.leader(true);
     this.#log.info('leading: probing and writing');
     await this.#inheritEvents();
     signal.addEventListener('abort', () => void this.#queue.shutDown(), { once: true });
@@ -292,7 +295,6 @@ export class Operator {
     for (;;) {
       const key = await this.#queue.get();
       if (key === undefined) return;
-      this.#metrics.queue(this.#queue.len());
       try {
         await this.#reconcile(key);
       } finally {
@@ -439,11 +441,12 @@ export class Operator {
     const add = <T extends KubernetesObject>(w: Watched<T>, scope: string | undefined) => {
       const keep = (obj: T) => w.kind === 'Namespace' || this.#watched(obj.metadata?.namespace ?? '');
       const informer = new SupervisedInformer<T>({
-        kc,
+        kubeConfig: kc,
         name: `${w.kind}${scope ? `/${scope}` : ''}`,
         path: w.path(scope),
         list: (page) => w.list(scope, page),
         logger: this.#log,
+        onError: () => this.#metrics.informerRestart(w.kind),
         handlers: {
           add: (o) => keep(o) && w.apply(o, false),
           update: (o) => keep(o) && w.apply(o, false),
