@@ -1,0 +1,122 @@
+import { chmod, copyFile, cp, mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exec, mustExec, type Result } from '../chart/helm.ts';
+import { parseDockerfile } from './dockerfile.ts';
+
+const repo = fileURLToPath(new URL('../../', import.meta.url));
+/** The Dockerfile's USER; a UID with no account, no home and no write access anywhere in the tree. */
+const UID = 65532;
+
+/**
+ * The image's runtime stage without a Docker engine: the same steps as the Dockerfile (the compiled
+ * dist/ of `npm run build`, the production dependencies of `npm ci --omit=dev --ignore-scripts`,
+ * package.json and bin/) into /app-like directory, made read-only, with its own copy of this node
+ * (the image has node in /usr/local/bin; ours lives under /root, which UID 65532 cannot enter), run
+ * as UID 65532 with `setpriv`.
+ */
+describe('the runtime image tree', () => {
+  let dir = '';
+  let app = '';
+  let node = '';
+
+  const runAsUser = (args: readonly string[]): Promise<Result> =>
+    exec('setpriv', [
+      `--reuid=${UID}`,
+      `--regid=${UID}`,
+      '--clear-groups',
+      '--',
+      'env',
+      '-i',
+      'HOME=/nonexistent',
+      'NODE_ENV=production',
+      node,
+      ...args,
+    ]);
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'sockeye-image-'));
+    app = join(dir, 'app');
+    await mkdir(app);
+    for (const file of ['package.json', 'package-lock.json'])
+      await copyFile(join(repo, file), join(app, file));
+    await cp(join(repo, 'bin'), join(app, 'bin'), { recursive: true });
+    // npm run build, into the tree's dist/ (the build stage's output).
+    const tsc = join(repo, 'node_modules', 'typescript', 'bin', 'tsc');
+    await mustExec(process.execPath, [
+      tsc,
+      '-p',
+      join(repo, 'tsconfig.build.json'),
+      '--outDir',
+      join(app, 'dist'),
+    ]);
+    // The deps stage: production dependencies only, no install scripts.
+    await mustExec('npm', [
+      'ci',
+      '--omit=dev',
+      '--ignore-scripts',
+      '--no-audit',
+      '--no-fund',
+      '--prefix',
+      app,
+    ]);
+    node = join(dir, 'node');
+    await copyFile(process.execPath, node);
+    await chmod(node, 0o555);
+    // Read-only for everyone but root (owner root, like COPY without --chown); 65532 may read and run.
+    await mustExec('chmod', ['-R', 'a-w,a+rX', app]);
+    await chmod(dir, 0o755);
+  }, 300_000);
+
+  afterAll(async () => {
+    if (!dir) return;
+    await mustExec('chmod', ['-R', 'u+w', dir]).catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('holds only production dependencies and compiled code, as the Dockerfile copies them', async () => {
+    const top = (await readdir(app)).sort();
+    expect(top).toEqual(['bin', 'dist', 'node_modules', 'package-lock.json', 'package.json']);
+    const modules = await readdir(join(app, 'node_modules'));
+    for (const dev of ['typescript', 'vitest', '@biomejs', 'ajv']) expect(modules).not.toContain(dev);
+    for (const prod of ['@kubernetes', 'express', 'pino', 'prom-client', 'yaml', 'zod'])
+      expect(modules).toContain(prod);
+    expect((await stat(join(app, 'dist', 'bin', 'sockeye.js'))).isFile()).toBe(true);
+    // The Dockerfile copies the same four things into /app.
+    const runtime = parseDockerfile(await readFile(join(repo, 'Dockerfile'), 'utf8')).stages.at(-1);
+    const copied = (runtime?.instructions ?? [])
+      .filter((i) => i.keyword === 'COPY')
+      .map((i) => i.args.split(/\s+/).at(-1)?.replace(/^\.\//, '').replace(/\/$/, ''));
+    expect(copied.sort()).toEqual(['', 'bin', 'dist', 'node_modules']); // '' is package.json into ./
+  });
+
+  it('runs `sockeye --version` as a non-root user', async () => {
+    const result = await runAsUser([join(app, 'bin', 'sockeye.js'), '--version']);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toMatch(/^sockeye \d+\.\d+\.\d+\n$/);
+    expect(result.code).toBe(0);
+  });
+
+  it('runs `sockeye operator --help` from the compiled code, listing its SOCKEYE_* settings', async () => {
+    const result = await runAsUser([join(app, 'bin', 'sockeye.js'), 'operator', '--help']);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('Usage: sockeye operator');
+    expect(result.stdout).toContain('SOCKEYE_INTERVAL');
+  });
+
+  it('runs `sockeye explain NoHealthyTargets`', async () => {
+    const result = await runAsUser([join(app, 'bin', 'sockeye.js'), 'explain', 'NoHealthyTargets']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('NoHealthyTargets');
+  });
+
+  it('cannot write to its own tree', async () => {
+    const write = `require('node:fs').writeFileSync(${JSON.stringify(join(app, 'bin', 'x'))}, '')`;
+    const result = await runAsUser(['-e', write]);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(/EACCES/);
+  });
+});
