@@ -188,7 +188,8 @@ export async function upLocalCluster(opts: LocalClusterOptions): Promise<LocalCl
     await rm(join(opts.dir, 'sim.ready'), { force: true });
     const simulator = await startDetached(
       process.execPath,
-      [simulatorMain, opts.dir],
+      // SOCKEYE_SIM_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", is for profiling the simulator.
+      [...(process.env.SOCKEYE_SIM_NODE_ARGS?.split(' ').filter(Boolean) ?? []), simulatorMain, opts.dir],
       join(opts.dir, 'simulator.log'),
     );
     pids = { ...pids, simulator };

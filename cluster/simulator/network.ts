@@ -2,6 +2,7 @@ import { type Cidr, nodeAddresses } from '../addresses.ts';
 import { run, tryRun } from '../exec.ts';
 import { AgentClient } from './agent-client.ts';
 import { bindAddresses, type Listener } from './behaviour.ts';
+import { IpRunner } from './ip-runner.ts';
 
 /**
  * The simulated pod network, in network namespaces on this machine:
@@ -195,6 +196,7 @@ export class SimNetwork {
   async teardown(): Promise<void> {
     for (const pod of this.#pods.values()) await pod.own?.agent.close();
     for (const node of this.#nodes.values()) await node.agent.close();
+    closeIpRunner();
     this.#pods.clear();
     this.#nodes.clear();
   }
@@ -252,24 +254,32 @@ export async function leftovers(id: string, cidr: string): Promise<string[]> {
 }
 
 /**
- * Runs `ip` commands for one namespace as a batch. Calls made in the same tick are coalesced into
- * one `ip -batch` process: attaching thousands of pods would otherwise spawn thousands of processes.
+ * Runs `ip` commands for one namespace as a batch. Calls made within a short window are coalesced
+ * into one `ip -batch` run, and runs go through one long-lived runner (see ip-runner.ts).
  */
+const IP_BATCH_WINDOW_MS = 10;
+let ipRunner: IpRunner | undefined;
 function ipBatch(netns: string | null, lines: readonly string[]): Promise<void> {
   const key = netns ?? '';
   let pending = ipQueue.get(key);
   if (!pending) {
     const queued: { lines: string[]; done: Promise<void> } = { lines: [], done: Promise.resolve() };
-    queued.done = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+    queued.done = new Promise<void>((resolve) => setTimeout(resolve, IP_BATCH_WINDOW_MS)).then(() => {
       ipQueue.delete(key);
-      const args = netns === null ? ['-batch', '-'] : ['-n', netns, '-batch', '-'];
-      return run('ip', args, `${queued.lines.join('\n')}\n`).then(() => undefined);
+      ipRunner ??= new IpRunner();
+      return ipRunner.run(netns, queued.lines);
     });
     pending = queued;
     ipQueue.set(key, pending);
   }
   pending.lines.push(...lines);
   return pending.done;
+}
+
+/** Ends the runner process so the simulator can exit. */
+export function closeIpRunner(): void {
+  ipRunner?.close();
+  ipRunner = undefined;
 }
 const ipQueue = new Map<string, { lines: string[]; done: Promise<void> }>();
 
