@@ -27,4 +27,8 @@ export const commands: Record<string, CommandEntry> = {
     summary: 'connect to HOST:PORT targets and explain how each connect ended',
     load: async () => (await import('./probe.ts')).probeCommand,
   },
+  sidecar: {
+    summary: 'run beside an app in its pod: find ports bound to 127.0.0.1 only, serve a readiness check',
+    load: async () => (await import('./sidecar.ts')).sidecarCommand,
+  },
 };

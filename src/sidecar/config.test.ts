@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { UsageError } from '../cli/io.ts';
+import { loadSidecarConfig, parsePorts, podIdentity } from './config.ts';
+
+describe('loadSidecarConfig', () => {
+  it('has defaults, and flags win over env', () => {
+    const c = loadSidecarConfig([], {});
+    expect(c).toMatchObject({
+      intervalMs: 10_000,
+      timeoutMs: 1000,
+      confirmations: 2,
+      containerName: 'sockeye',
+    });
+    expect(c.http).toEqual({ host: undefined, port: 9876 });
+    expect(c.ports).toBeUndefined();
+    const d = loadSidecarConfig(['--interval=1s', '--no-events'], {
+      SOCKEYE_INTERVAL: '5s',
+      SOCKEYE_PORTS: '8080',
+    });
+    expect(d).toMatchObject({ intervalMs: 1000, timeoutMs: 500, events: false, annotations: true });
+    expect(d.ports).toEqual([{ name: '', number: 8080 }]);
+  });
+
+  it.each([
+    [['--interval=soon'], {}, '--interval: want a duration'],
+    [[], { SOCKEYE_CONFIRMATIONS: '0' }, 'SOCKEYE_CONFIRMATIONS: want a whole number from 1 to 100'],
+    [['--ports=http=99999'], {}, '--ports: "http=99999" is not a port'],
+    [['--interval=1s', '--timeout=2s'], {}, 'timeout (2000ms) must be shorter than interval (1000ms)'],
+    [['--bogus'], {}, "Unknown option '--bogus'"],
+  ])('%j %j fails naming the setting', (argv, env, message) => {
+    expect(() => loadSidecarConfig(argv, env)).toThrow(UsageError);
+    expect(() => loadSidecarConfig(argv, env)).toThrow(message);
+  });
+});
+
+describe('parsePorts and podIdentity', () => {
+  it('reads numbers and name=number, each number once', () => {
+    expect(parsePorts('8080, metrics=9090,8080,', '--ports')).toEqual([
+      { name: '', number: 8080 },
+      { name: 'metrics', number: 9090 },
+    ]);
+  });
+
+  it('takes the downward API env, POD_IPS before POD_IP', () => {
+    expect(
+      podIdentity(
+        { POD_NAME: 'web-1', POD_NAMESPACE: 'shop', POD_IPS: '10.0.0.5,fd00::5', POD_IP: '10.0.0.5' },
+        'x',
+      ),
+    ).toEqual({ name: 'web-1', namespace: 'shop', uid: undefined, ips: ['10.0.0.5', 'fd00::5'] });
+    expect(podIdentity({ HOSTNAME: 'web-2', POD_IP: '10.0.0.6' }, 'from-token')).toEqual({
+      name: 'web-2',
+      namespace: 'from-token',
+      uid: undefined,
+      ips: ['10.0.0.6'],
+    });
+  });
+});

@@ -1,0 +1,187 @@
+/**
+ * The sidecar's narrow view of the Kubernetes API: read its own pod, merge-patch its annotations,
+ * create and continue Events about it. Plain node:https with the mounted token and CA, not
+ * @kubernetes/client-node: loading the client costs ~65 MiB of anonymous memory, more than the whole
+ * sidecar may use (README "sockeye sidecar"). Errors carry `code` (HTTP status), `body` and `headers`
+ * like client-node's ApiException, so src/kube/errors.ts classifies them.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { request } from 'node:https';
+import type { DeclaredPort } from './classify.ts';
+
+export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+
+/** Only what the loop reads of its pod. */
+export interface OwnPod {
+  readonly uid: string | undefined;
+  readonly annotations: Readonly<Record<string, string>>;
+  readonly containers: readonly PodContainer[];
+}
+
+export interface PodContainer {
+  readonly name: string;
+  readonly ports?: readonly {
+    readonly name?: string;
+    readonly containerPort: number;
+    readonly protocol?: string;
+  }[];
+}
+
+/** An events.k8s.io/v1 Event body, as the sidecar writes it. */
+export interface EventBody {
+  readonly metadata: { readonly name: string; readonly namespace: string };
+  readonly [key: string]: unknown;
+}
+
+export interface SidecarApi {
+  readPod(namespace: string, name: string): Promise<OwnPod>;
+  patchAnnotations(
+    namespace: string,
+    name: string,
+    patch: Readonly<Record<string, string | null>>,
+  ): Promise<void>;
+  createEvent(event: EventBody): Promise<void>;
+  patchEvent(namespace: string, name: string, patch: object): Promise<void>;
+}
+
+/** What a failed call throws: the fields src/kube/errors.ts reads. */
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  readonly code: number;
+  readonly body: string;
+  readonly headers: Readonly<Record<string, string>>;
+
+  constructor(method: string, path: string, code: number, body: string, headers: Record<string, string>) {
+    super(`${method} ${path}: HTTP ${code}`);
+    this.code = code;
+    this.body = body;
+    this.headers = headers;
+  }
+}
+
+/** The in-cluster API when a ServiceAccount token is mounted and the API server's address is known. */
+export function inClusterApi(
+  env: Readonly<Record<string, string | undefined>>,
+  dir: string = SERVICE_ACCOUNT_DIR,
+): SidecarApi | undefined {
+  const host = env.KUBERNETES_SERVICE_HOST;
+  if (!host || !existsSync(`${dir}/token`)) return undefined;
+  const port = Number(env.KUBERNETES_SERVICE_PORT ?? 443);
+  const ca = readFileSync(`${dir}/ca.crt`);
+  const call = (method: string, path: string, body?: object, contentType = 'application/json') =>
+    new Promise<string>((resolve, reject) => {
+      // Read per call: the kubelet rotates projected tokens.
+      const token = readFileSync(`${dir}/token`, 'utf8').trim();
+      const payload = body === undefined ? undefined : JSON.stringify(body);
+      const req = request(
+        {
+          host,
+          port,
+          method,
+          path,
+          ca,
+          timeout: 10_000,
+          headers: {
+            authorization: `Bearer ${token}`,
+            accept: 'application/json',
+            ...(payload === undefined
+              ? {}
+              : { 'content-type': contentType, 'content-length': Buffer.byteLength(payload) }),
+          },
+        },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => {
+            text += chunk;
+          });
+          res.on('end', () => {
+            const status = res.statusCode ?? 0;
+            if (status >= 200 && status < 300) resolve(text);
+            else {
+              const headers: Record<string, string> = {};
+              for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') headers[k] = v;
+              reject(new ApiError(method, path, status, text, headers));
+            }
+          });
+          res.on('error', reject);
+        },
+      );
+      req.on('timeout', () =>
+        req.destroy(Object.assign(new Error('request timed out'), { code: 'ETIMEDOUT' })),
+      );
+      req.on('error', reject);
+      req.end(payload);
+    });
+  const pod = (ns: string, name: string) =>
+    `/api/v1/namespaces/${encodeURIComponent(ns)}/pods/${encodeURIComponent(name)}`;
+  const events = (ns: string) => `/apis/events.k8s.io/v1/namespaces/${encodeURIComponent(ns)}/events`;
+  const merge = 'application/merge-patch+json';
+  return {
+    async readPod(namespace, name) {
+      return ownPod(JSON.parse(await call('GET', pod(namespace, name))) as ApiPod);
+    },
+    async patchAnnotations(namespace, name, patch) {
+      await call('PATCH', pod(namespace, name), { metadata: { annotations: patch } }, merge);
+    },
+    async createEvent(event) {
+      await call('POST', events(event.metadata.namespace), event);
+    },
+    async patchEvent(namespace, name, patch) {
+      await call('PATCH', `${events(namespace)}/${encodeURIComponent(name)}`, patch, merge);
+    },
+  };
+}
+
+/** The namespace of the mounted token, for a pod spec without POD_NAMESPACE. */
+export function serviceAccountNamespace(dir: string = SERVICE_ACCOUNT_DIR): string | undefined {
+  try {
+    return readFileSync(`${dir}/namespace`, 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The fields of a v1 Pod the sidecar reads. */
+interface ApiPod {
+  readonly metadata?: { readonly uid?: string; readonly annotations?: Record<string, string> };
+  readonly spec?: {
+    readonly containers?: readonly {
+      readonly name: string;
+      readonly ports?: readonly {
+        readonly name?: string;
+        readonly containerPort: number;
+        readonly protocol?: string;
+      }[];
+    }[];
+  };
+}
+
+export function ownPod(pod: ApiPod): OwnPod {
+  return {
+    uid: pod.metadata?.uid,
+    annotations: pod.metadata?.annotations ?? {},
+    containers: (pod.spec?.containers ?? []).map((c) => ({ name: c.name, ports: c.ports ?? [] })),
+  };
+}
+
+/**
+ * The TCP ports the pod's other containers declare, in spec order, each number once. The sidecar's
+ * own container and own ports are left out: it does not judge itself.
+ */
+export function declaredPorts(
+  containers: readonly PodContainer[],
+  ownContainer: string,
+  ownPorts: readonly number[],
+): DeclaredPort[] {
+  const out: DeclaredPort[] = [];
+  for (const c of containers) {
+    if (c.name === ownContainer) continue;
+    for (const p of c.ports ?? []) {
+      if ((p.protocol ?? 'TCP') !== 'TCP' || ownPorts.includes(p.containerPort)) continue;
+      if (out.some((d) => d.number === p.containerPort)) continue;
+      out.push({ name: p.name ?? '', number: p.containerPort });
+    }
+  }
+  return out;
+}

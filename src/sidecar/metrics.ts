@@ -1,0 +1,81 @@
+/**
+ * The sidecar's Prometheus metrics, on a registry of its own (src/metrics.ts had not landed when this
+ * was written). Labels stay bounded: ports are the pod's declared and listening ports, classes and
+ * outcomes are fixed lists.
+ */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { OUTCOMES, type Outcome } from '../probe/outcome.ts';
+import { PORT_CLASSES, type PortReport } from './classify.ts';
+
+export interface SidecarMetrics {
+  readonly registry: Registry;
+  probe(scope: 'loopback' | 'pod', outcome: Outcome, latencyMs: number): void;
+  round(reports: readonly PortReport[], ready: boolean, seconds: number): void;
+  write(kind: 'event' | 'patch' | 'read', result: string): void;
+}
+
+export function sidecarMetrics(): SidecarMetrics {
+  const registry = new Registry();
+  // process_cpu_seconds_total and process_resident_memory_bytes: the footprint the README documents.
+  collectDefaultMetrics({ register: registry });
+  const probes = new Counter({
+    name: 'sockeye_sidecar_probes_total',
+    help: 'connects the sidecar made inside its pod, by scope (loopback, pod IP) and outcome',
+    labelNames: ['scope', 'outcome'],
+    registers: [registry],
+  });
+  for (const scope of ['loopback', 'pod']) for (const outcome of OUTCOMES) probes.inc({ scope, outcome }, 0);
+  const latency = new Histogram({
+    name: 'sockeye_sidecar_probe_duration_seconds',
+    help: 'connect() to the answer, by outcome',
+    labelNames: ['outcome'],
+    buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1],
+    registers: [registry],
+  });
+  const portClass = new Gauge({
+    name: 'sockeye_sidecar_port_class',
+    help: '1 for the class each port of the pod is in this round',
+    labelNames: ['port', 'class'],
+    registers: [registry],
+  });
+  const byClass = new Gauge({
+    name: 'sockeye_sidecar_ports',
+    help: 'ports of the pod by class',
+    labelNames: ['class'],
+    registers: [registry],
+  });
+  const ready = new Gauge({
+    name: 'sockeye_sidecar_ready',
+    help: '1 when every declared port answers on every pod IP (what /readyz says)',
+    registers: [registry],
+  });
+  const rounds = new Histogram({
+    name: 'sockeye_sidecar_round_duration_seconds',
+    help: 'time one round (probes and /proc) took',
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+    registers: [registry],
+  });
+  const writes = new Counter({
+    name: 'sockeye_api_writes_total',
+    help: 'calls to the Kubernetes API by kind (event, patch, read) and result',
+    labelNames: ['kind', 'result'],
+    registers: [registry],
+  });
+  return {
+    registry,
+    probe(scope, outcome, latencyMs) {
+      probes.inc({ scope, outcome });
+      latency.observe({ outcome }, latencyMs / 1000);
+    },
+    round(reports, isReady, seconds) {
+      portClass.reset();
+      for (const r of reports) portClass.set({ port: String(r.port), class: r.class }, 1);
+      for (const c of PORT_CLASSES) byClass.set({ class: c }, reports.filter((r) => r.class === c).length);
+      ready.set(isReady ? 1 : 0);
+      rounds.observe(seconds);
+    },
+    write(kind, result) {
+      writes.inc({ kind, result });
+    },
+  };
+}
