@@ -4,6 +4,8 @@ import { OUTPUTS } from '../../src/audit/render.ts';
 import { FAIL_ON } from '../../src/audit/report.ts';
 import { parseAuditFlags } from '../../src/cli/audit.ts';
 import { loadOperatorConfig, OPERATOR_OPTIONS } from '../../src/config/operator.ts';
+import { METRIC_LABELS } from '../../src/metrics.ts';
+import { REASON_NAMES } from '../../src/rules/catalog.ts';
 import {
   chartDir,
   ciDir,
@@ -141,5 +143,34 @@ describe('charts/sockeye and sockeye audit agree on the flags', () => {
     };
     expect(schema.properties.auditJob.properties.output.enum).toEqual([...OUTPUTS]);
     expect(schema.properties.auditJob.properties.failOn.enum).toEqual([...FAIL_ON]);
+  });
+});
+
+describe('charts/sockeye alerts and the operator /metrics agree', () => {
+  it('reads only metrics and labels the operator exports, and alerts only on real reasons', async () => {
+    const objects = parseObjects(
+      await renderChart({ namespace: NAMESPACE, valuesFiles: [`${ciDir}monitoring-values.yaml`] }),
+    );
+    const spec = objects.find((o) => o.kind === 'PrometheusRule')?.spec as
+      | { groups: { rules: { alert?: string; expr: string }[] }[] }
+      | undefined;
+    const alerts = (spec?.groups[0]?.rules ?? []).filter((r) => r.alert !== undefined);
+    expect(alerts.length).toBeGreaterThan(0);
+    for (const rule of alerts) {
+      for (const [, metric, matchers] of rule.expr.matchAll(/\b(sockeye_[a-z_]+)(\{[^}]*\})?/g)) {
+        const labels = METRIC_LABELS[metric ?? ''];
+        expect(labels, `${rule.alert}: ${metric} is not one of the operator's metrics`).toBeDefined();
+        for (const [, label] of (matchers ?? '').matchAll(/(\w+)\s*(?:=|!=|=~|!~)/g)) {
+          expect(labels, `${rule.alert}: ${metric} has no label ${label}`).toContain(label);
+        }
+      }
+      for (const [, by] of rule.expr.matchAll(/by \(([^)]*)\)/g)) {
+        const grouped = (by ?? '').split(',').map((l) => l.trim());
+        const all = new Set(Object.values(METRIC_LABELS).flat());
+        for (const label of grouped) expect(all, `${rule.alert}: by ${label}`).toContain(label);
+      }
+      const reason = /reason="(\w+)"/.exec(rule.expr)?.[1];
+      if (reason !== undefined) expect(REASON_NAMES).toContain(reason);
+    }
   });
 });

@@ -84,3 +84,9 @@ with the operator's /metrics.
 {{- define "sockeye.metric.serviceOpenTargets" -}}sockeye_service_open_targets{{- end }}
 {{- define "sockeye.metric.findings" -}}sockeye_findings{{- end }}
 {{- define "sockeye.metric.apiWrites" -}}sockeye_api_writes_total{{- end }}
+{{/*
+The `result` values of sockeye_api_writes_total that are not failures: a patch that went through
+(ok), an Event created, patched or found already there (a retried create had landed), a try that
+will be retried, and an Event the spam filter held back on purpose (src/kube/events.ts).
+*/}}
+{{- define "sockeye.metric.apiWriteNotFailed" -}}ok|created|patched|exists|retry|spam-filtered{{- end }}
