@@ -10,7 +10,7 @@ import {
   testKube,
   uniqueNamespace,
 } from '../support/kube.ts';
-import { tcpConnect } from '../support/tcp.ts';
+import { tcpConnect, untilConnect } from '../support/tcp.ts';
 
 const scenario = `
 apiVersion: v1
@@ -130,13 +130,9 @@ describe('the local cluster', () => {
 
   it('changes behaviour when the annotation of a live pod changes', async () => {
     await patchPodAnnotations(kube, ns, 'web-silent', { 'sim.sockeye.dev/listen': '8080' });
-    await eventually('web-silent to accept', async () =>
-      (await tcpConnect(ips['web-silent']!, 8080)) === 'open' ? true : undefined,
-    );
+    await untilConnect(ips['web-silent']!, 8080, 'open');
     await patchPodAnnotations(kube, ns, 'web-silent', { 'sim.sockeye.dev/listen': null });
-    await eventually('web-silent to refuse again', async () =>
-      (await tcpConnect(ips['web-silent']!, 8080)) === 'refused' ? true : undefined,
-    );
+    await untilConnect(ips['web-silent']!, 8080, 'refused');
   });
 
   it('shows a pod annotated ready=false as a not-ready endpoint', async () => {
@@ -154,13 +150,9 @@ describe('the local cluster', () => {
 
   it('makes a pod whose network is down unreachable, and reachable again', async () => {
     await patchPodAnnotations(kube, ns, 'web-open', { 'sim.sockeye.dev/network': 'down' });
-    await eventually('web-open to be unreachable', async () =>
-      (await tcpConnect(ips['web-open']!, 8080)) === 'unreachable' ? true : undefined,
-    );
+    await untilConnect(ips['web-open']!, 8080, 'unreachable');
     await patchPodAnnotations(kube, ns, 'web-open', { 'sim.sockeye.dev/network': null });
-    await eventually('web-open to be open again', async () =>
-      (await tcpConnect(ips['web-open']!, 8080)) === 'open' ? true : undefined,
-    );
+    await untilConnect(ips['web-open']!, 8080, 'open');
   });
 
   it('removes a deleted pod from the network', async () => {

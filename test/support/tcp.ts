@@ -24,3 +24,20 @@ export function tcpConnect(host: string, port: number, timeoutMs = 1500): Promis
     });
   });
 }
+
+/** Waits until a connect to ip:port ends as `wanted` (the simulator converges asynchronously). */
+export async function untilConnect(
+  ip: string,
+  port: number,
+  wanted: ConnectResult,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: ConnectResult = 'timeout';
+  while (Date.now() < deadline) {
+    last = await tcpConnect(ip, port);
+    if (last === wanted) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${ip}:${port} still ${last}, not ${wanted}, after ${timeoutMs} ms`);
+}
