@@ -189,7 +189,7 @@ describe('charts/sockeye', () => {
     expect(verbs('discovery.k8s.io', 'endpointslices')).toEqual(['get', 'list', 'watch']);
     expect(verbs('networking.k8s.io', 'networkpolicies')).toEqual(['get', 'list', 'watch']);
     expect(verbs('', 'namespaces')).toEqual(['get', 'list', 'watch']);
-    expect(verbs('events.k8s.io', 'events')).toEqual(['create', 'patch']);
+    expect(verbs('events.k8s.io', 'events')).toEqual(['create', 'list', 'patch']);
     expect(verbs('', 'events')).toEqual(['create', 'patch']);
     expect(verbs('coordination.k8s.io', 'leases')).toEqual(['create', 'get', 'update']);
     expect(verbs('', 'secrets')).toEqual([]);
