@@ -9,7 +9,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['src/**/*.test.ts', 'cluster/**/*.test.ts'],
+          include: ['src/**/*.test.ts', 'cluster/**/*.test.ts', 'bench/**/*.test.ts'],
           environment: 'node',
         },
       },

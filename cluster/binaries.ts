@@ -5,7 +5,23 @@ import { fileURLToPath } from 'node:url';
 import { runInherit } from './exec.ts';
 
 export const BINARIES = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kubectl', 'helm'] as const;
-export type Binary = (typeof BINARIES)[number];
+/**
+ * Built only when asked for by name (`npm run bench:audit`), never by default or by CI: the peers
+ * `sockeye audit` is benchmarked against.
+ */
+export const EXTRA_BINARIES = ['popeye', 'k8sgpt'] as const;
+export type Binary = (typeof BINARIES)[number] | (typeof EXTRA_BINARIES)[number];
+
+/** Each binary's pinning module under tools/ and the Go module whose version is the cache key. */
+const PINS: Readonly<Record<Binary, readonly [dir: string, module: string]>> = {
+  etcd: ['etcd', 'go.etcd.io/etcd/server/v3'],
+  'kube-apiserver': ['kubernetes', 'k8s.io/kubernetes'],
+  'kube-controller-manager': ['kubernetes', 'k8s.io/kubernetes'],
+  kubectl: ['kubernetes', 'k8s.io/kubernetes'],
+  helm: ['helm', 'helm.sh/helm/v3'],
+  popeye: ['popeye', 'github.com/derailed/popeye'],
+  k8sgpt: ['k8sgpt', 'github.com/k8sgpt-ai/k8sgpt'],
+};
 
 const toolsDir = fileURLToPath(new URL('../tools/', import.meta.url));
 const buildScript = fileURLToPath(new URL('./build-binaries.sh', import.meta.url));
@@ -18,12 +34,7 @@ export function cacheDir(): string {
 
 /** The version each binary is built at, read from the pinning Go module (the cache key). */
 export function pinnedVersion(binary: Binary): string {
-  const [dir, module] =
-    binary === 'etcd'
-      ? ['etcd', 'go.etcd.io/etcd/server/v3']
-      : binary === 'helm'
-        ? ['helm', 'helm.sh/helm/v3']
-        : ['kubernetes', 'k8s.io/kubernetes'];
+  const [dir, module] = PINS[binary];
   const gomod = readFileSync(join(toolsDir, dir, 'go.mod'), 'utf8');
   const match = new RegExp(`^require ${module.replaceAll('.', '\\.')} (v\\S+)$`, 'm').exec(gomod);
   if (!match?.[1]) throw new Error(`tools/${dir}/go.mod does not pin ${module}`);
@@ -48,5 +59,10 @@ export async function ensureBinaries(
     // Progress goes straight to our stderr: the first build takes long enough that silence would worry.
     await runInherit('bash', [buildScript, ...missing]);
   }
-  return Object.fromEntries(BINARIES.map((b) => [b, binaryPath(b)])) as Record<Binary, string>;
+  return Object.fromEntries(
+    [...BINARIES, ...binaries.filter((b) => !(BINARIES as readonly Binary[]).includes(b))].map((b) => [
+      b,
+      binaryPath(b),
+    ]),
+  ) as Record<Binary, string>;
 }

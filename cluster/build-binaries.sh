@@ -6,7 +6,9 @@
 # A binary already present in $KUBEBUILDER_ASSETS (the envtest convention: etcd, kube-apiserver,
 # kubectl) is used as it is; only what is missing is built.
 #
-# Usage: cluster/build-binaries.sh [etcd kube-apiserver kube-controller-manager kubectl helm]
+# Usage: cluster/build-binaries.sh [etcd kube-apiserver kube-controller-manager kubectl helm popeye k8sgpt]
+# With no names it builds the five the tests need; popeye and k8sgpt (the peers that
+# `npm run bench:audit` compares with) are built only when named.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -19,7 +21,7 @@ export CGO_ENABLED=0
 modver() { sed -n "s|^require $2 \(v[^ ]*\)\$|\1|p" "$tools/$1/go.mod"; }
 declare -A module=(
   [etcd]=etcd [kube-apiserver]=kubernetes [kube-controller-manager]=kubernetes
-  [kubectl]=kubernetes [helm]=helm
+  [kubectl]=kubernetes [helm]=helm [popeye]=popeye [k8sgpt]=k8sgpt
 )
 declare -A package=(
   [etcd]=go.etcd.io/etcd/server/v3
@@ -27,6 +29,8 @@ declare -A package=(
   [kube-controller-manager]=k8s.io/kubernetes/cmd/kube-controller-manager
   [kubectl]=k8s.io/kubernetes/cmd/kubectl
   [helm]=helm.sh/helm/v3/cmd/helm
+  [popeye]=github.com/derailed/popeye
+  [k8sgpt]=github.com/k8sgpt-ai/k8sgpt
 )
 declare -A version=(
   [etcd]="$(modver etcd go.etcd.io/etcd/server/v3)"
@@ -34,6 +38,8 @@ declare -A version=(
   [kube-controller-manager]="$(modver kubernetes k8s.io/kubernetes)"
   [kubectl]="$(modver kubernetes k8s.io/kubernetes)"
   [helm]="$(modver helm helm.sh/helm/v3)"
+  [popeye]="$(modver popeye github.com/derailed/popeye)"
+  [k8sgpt]="$(modver k8sgpt github.com/k8sgpt-ai/k8sgpt)"
 )
 
 # One build at a time per cache: parallel test runs would otherwise race on the same outputs.
@@ -66,6 +72,9 @@ for name in "${names[@]}"; do
       ldflags+=" -X $pkg.gitVersion=$v -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
     done
   fi
+  # The peers print their release as upstream's release builds stamp it.
+  [ "$name" = popeye ] && ldflags+=" -X github.com/derailed/popeye/cmd.version=${version[$name]}"
+  [ "$name" = k8sgpt ] && ldflags+=" -X main.version=${version[$name]}"
   # go build's -o into a temp name, then rename: an interrupted build never leaves a half binary.
   (cd "$tools/${module[$name]}" && go build -trimpath -ldflags="$ldflags" -o "$out.tmp" "${package[$name]}")
   mv "$out.tmp" "$out"
