@@ -31,4 +31,8 @@ export const commands: Record<string, CommandEntry> = {
     summary: 'run beside an app in its pod: find ports bound to 127.0.0.1 only, serve a readiness check',
     load: async () => (await import('./sidecar.ts')).sidecarCommand,
   },
+  webhook: {
+    summary: 'mutating admission webhook that adds the sidecar to pods annotated sockeye.dev/inject: "true"',
+    load: async () => (await import('./webhook.ts')).webhookCommand,
+  },
 };

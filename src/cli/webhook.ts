@@ -1,0 +1,96 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { version } from '../bin/sockeye.ts';
+import { logger } from '../log.ts';
+import { DEFAULT_SIDECAR_PORT } from '../webhook/inject.ts';
+import { startWebhook, stopWebhook } from '../webhook/server.ts';
+import { type Command, ExitCode, UsageError } from './io.ts';
+
+const help = () => `Usage: sockeye webhook --cert FILE --key FILE [flags]
+
+Mutating admission webhook: adds the sockeye sidecar container to pods annotated
+sockeye.dev/inject: "true" that do not have it yet; every other pod is admitted unchanged. Serves
+POST /mutate (admission.k8s.io/v1 AdmissionReview) and GET /healthz over TLS. Register it with
+failurePolicy: Ignore so that a webhook that is down never blocks pod creation.
+
+  --cert FILE            TLS certificate (PEM) for the webhook's Service name    SOCKEYE_WEBHOOK_CERT
+  --key FILE             its private key (PEM)                                   SOCKEYE_WEBHOOK_KEY
+  --port N               HTTPS port (default 8443)                               SOCKEYE_WEBHOOK_PORT
+  --host ADDR            address to serve on (default: every address)            SOCKEYE_WEBHOOK_HOST
+  --image IMAGE          sidecar image (default ghcr.io/sockeye-dev/sockeye:VERSION)
+  --sidecar-port N       the sidecar's /healthz /readyz /metrics port (default ${DEFAULT_SIDECAR_PORT})
+  --sidecar-arg ARG      extra sidecar flag, repeatable (e.g. --sidecar-arg=--interval=30s)
+  -h, --help`;
+
+export const webhookCommand: Command = async (argv, io) => {
+  let values: Record<string, string | boolean | string[] | undefined>;
+  try {
+    values = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        cert: { type: 'string' },
+        key: { type: 'string' },
+        port: { type: 'string' },
+        host: { type: 'string' },
+        image: { type: 'string' },
+        'sidecar-port': { type: 'string' },
+        'sidecar-arg': { type: 'string', multiple: true },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }).values;
+  } catch (err) {
+    throw new UsageError(`webhook: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+  if (values.help) {
+    io.stdout.write(`${help()}\n`);
+    return ExitCode.ok;
+  }
+  const str = (flag: string, env?: string) =>
+    (values[flag] as string | undefined) ?? (env ? io.env[env] : undefined);
+  const port = (flag: string, env: string | undefined, fallback: number) => {
+    const raw = str(flag, env);
+    if (raw === undefined) return fallback;
+    const n = Number(raw);
+    if (!/^\d+$/.test(raw) || n > 65535)
+      throw new UsageError(`webhook: --${flag}: want a port 0-65535 (got "${raw}")`);
+    return n;
+  };
+  const certFile = str('cert', 'SOCKEYE_WEBHOOK_CERT');
+  const keyFile = str('key', 'SOCKEYE_WEBHOOK_KEY');
+  if (!certFile || !keyFile)
+    throw new UsageError(
+      'webhook: --cert and --key are required (the API server only calls webhooks over TLS)',
+    );
+  const read = (file: string, flag: string) => {
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      throw new UsageError(
+        `webhook: --${flag} ${file}: ${err instanceof Error ? err.message : String(err)}`,
+        { cause: err },
+      );
+    }
+  };
+  const { server, port: bound } = await startWebhook({
+    cert: read(certFile, 'cert'),
+    key: read(keyFile, 'key'),
+    host: str('host', 'SOCKEYE_WEBHOOK_HOST'),
+    port: port('port', 'SOCKEYE_WEBHOOK_PORT', 8443),
+    inject: {
+      image: str('image') ?? `ghcr.io/sockeye-dev/sockeye:${version()}`,
+      containerName: 'sockeye',
+      port: port('sidecar-port', undefined, DEFAULT_SIDECAR_PORT),
+      args: (values['sidecar-arg'] as string[] | undefined) ?? [],
+    },
+    logger,
+  });
+  logger.info({ component: 'webhook', port: bound }, 'serving POST /mutate over TLS');
+  await new Promise<void>((resolve) => {
+    if (io.signal.aborted) resolve();
+    io.signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  await stopWebhook(server);
+  return ExitCode.ok;
+};
