@@ -24,6 +24,8 @@ export interface ControlPlane {
   readonly apiServerUrl: string;
   readonly kubeconfig: string;
   readonly pids: { etcd: number; apiserver: number; controllerManager: number };
+  /** What restarting the API server alone needs: its command line, and the PKI to wait for it ready. */
+  readonly apiServer: { readonly argv: readonly string[]; readonly pki: Pki };
 }
 
 export async function freePort(): Promise<number> {
@@ -63,6 +65,39 @@ current-context: sockeye-local
 `;
 }
 
+/** What `startControlPlane` and a restart of the API server alone run: the kube-apiserver command line. */
+export function apiServerArgv(o: {
+  readonly binary: string;
+  readonly dir: string;
+  readonly pki: Pki;
+  readonly etcdUrl: string;
+  readonly port: number;
+  readonly advertiseAddress: string;
+}): string[] {
+  const { dir, pki, etcdUrl, port, advertiseAddress } = o;
+  return [
+    o.binary,
+    `--etcd-servers=${etcdUrl}`,
+    '--bind-address=127.0.0.1',
+    `--secure-port=${port}`,
+    `--advertise-address=${advertiseAddress}`,
+    '--endpoint-reconciler-type=none',
+    `--tls-cert-file=${pki.serverCert}`,
+    `--tls-private-key-file=${pki.serverKey}`,
+    `--client-ca-file=${pki.caCert}`,
+    `--service-account-key-file=${pki.serviceAccountPub}`,
+    `--service-account-signing-key-file=${pki.serviceAccountKey}`,
+    '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+    '--authorization-mode=RBAC',
+    '--service-cluster-ip-range=10.96.0.0/16',
+    // No controller here creates the default ServiceAccount of each namespace.
+    '--disable-admission-plugins=ServiceAccount',
+    '--allow-privileged=true',
+    `--cert-dir=${join(dir, 'pki')}`,
+    '--v=1',
+  ];
+}
+
 /**
  * Starts etcd, kube-apiserver and kube-controller-manager on loopback with random free ports, each
  * in its own process group with its log in `dir`, and waits until the API server is ready.
@@ -92,30 +127,19 @@ export async function startControlPlane(dir: string, advertiseAddress: string): 
     join(dir, 'etcd.log'),
   );
   const apiServerUrl = `https://127.0.0.1:${apiPort}`;
-  const apiserver = await startDetached(
-    bins['kube-apiserver'],
-    [
-      `--etcd-servers=${etcdUrl}`,
-      '--bind-address=127.0.0.1',
-      `--secure-port=${apiPort}`,
-      `--advertise-address=${advertiseAddress}`,
-      '--endpoint-reconciler-type=none',
-      `--tls-cert-file=${pki.serverCert}`,
-      `--tls-private-key-file=${pki.serverKey}`,
-      `--client-ca-file=${pki.caCert}`,
-      `--service-account-key-file=${pki.serviceAccountPub}`,
-      `--service-account-signing-key-file=${pki.serviceAccountKey}`,
-      '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
-      '--authorization-mode=RBAC',
-      '--service-cluster-ip-range=10.96.0.0/16',
-      // No controller here creates the default ServiceAccount of each namespace.
-      '--disable-admission-plugins=ServiceAccount',
-      '--allow-privileged=true',
-      `--cert-dir=${join(dir, 'pki')}`,
-      '--v=1',
-    ],
-    join(dir, 'kube-apiserver.log'),
-  );
+  const apiServer = {
+    argv: apiServerArgv({
+      binary: bins['kube-apiserver'],
+      dir,
+      pki,
+      etcdUrl,
+      port: apiPort,
+      advertiseAddress,
+    }),
+    pki,
+  };
+  const [apiBinary = '', ...apiArgs] = apiServer.argv;
+  const apiserver = await startDetached(apiBinary, apiArgs, join(dir, 'kube-apiserver.log'));
   const kubeconfig = join(dir, 'kubeconfig');
   await writeFile(kubeconfig, kubeconfigYaml(apiServerUrl, pki));
   await waitReady(apiServerUrl, pki, join(dir, 'kube-apiserver.log'));
@@ -134,7 +158,7 @@ export async function startControlPlane(dir: string, advertiseAddress: string): 
     ],
     join(dir, 'kube-controller-manager.log'),
   );
-  return { dir, pki, apiServerUrl, kubeconfig, pids: { etcd, apiserver, controllerManager } };
+  return { dir, pki, apiServerUrl, kubeconfig, pids: { etcd, apiserver, controllerManager }, apiServer };
 }
 
 export async function stopControlPlane(pids: ControlPlane['pids']): Promise<void> {

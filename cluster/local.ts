@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nodeAddresses, parseCidr, splitCidr } from './addresses.ts';
 import { cacheDir } from './binaries.ts';
-import { startControlPlane, stopControlPlane } from './controlplane.ts';
+import { type ControlPlane, startControlPlane, stopControlPlane, waitReady } from './controlplane.ts';
 import { isAlive, killGroup, run, startDetached } from './exec.ts';
 import { DEFAULT_RUN_IMAGES } from './simulator/containers.ts';
 import { leftovers, sweepNetwork } from './simulator/network.ts';
@@ -19,6 +19,8 @@ export interface LocalClusterState {
   readonly apiServerUrl: string;
   readonly kubeconfig: string;
   readonly pids: { etcd: number; apiserver: number; controllerManager: number; simulator: number };
+  /** How to start the API server again alone (`restartApiServer`); absent in states written before it. */
+  readonly apiServer?: ControlPlane['apiServer'];
 }
 
 export interface LocalClusterOptions {
@@ -171,7 +173,12 @@ export async function upLocalCluster(opts: LocalClusterOptions): Promise<LocalCl
     await enableForwarding();
     const cp = await startControlPlane(opts.dir, apiHost);
     pids = { ...cp.pids, simulator: 0 };
-    await save({ ...partial(), apiServerUrl: cp.apiServerUrl, kubeconfig: cp.kubeconfig });
+    await save({
+      ...partial(),
+      apiServerUrl: cp.apiServerUrl,
+      kubeconfig: cp.kubeconfig,
+      apiServer: cp.apiServer,
+    });
     log(`cluster: starting the pod simulator (${nodes} nodes in ${cidr.text})`);
     await writeFile(
       join(opts.dir, 'sim.json'),
@@ -197,6 +204,7 @@ export async function upLocalCluster(opts: LocalClusterOptions): Promise<LocalCl
       ...partial(),
       apiServerUrl: cp.apiServerUrl,
       kubeconfig: cp.kubeconfig,
+      apiServer: cp.apiServer,
     };
     await save(state);
     await waitFor(
@@ -232,6 +240,25 @@ export async function downLocalCluster(
   if (left.length > 0) throw new Error(`cluster ${state.id}: could not remove ${left.join(', ')}`);
   await rm(join(dir, 'state.json'), { force: true });
   await rm(join(dir, 'etcd'), { recursive: true, force: true });
+}
+
+/**
+ * Restarts only the kube-apiserver of the cluster in `dir` (etcd, the controller manager and the
+ * simulator keep running): stops its process group, starts it again with the same command line and
+ * log file, waits until it is ready, and records the new pid in `state.json`.
+ */
+export async function restartApiServer(dir: string): Promise<void> {
+  const state = await readState(dir);
+  if (!state?.apiServer) throw new Error(`no restartable local cluster in ${dir}`);
+  const [file = '', ...args] = state.apiServer.argv;
+  const logFile = join(dir, 'kube-apiserver.log');
+  await killGroup(state.pids.apiserver);
+  const apiserver = await startDetached(file, args, logFile);
+  await writeFile(
+    join(dir, 'state.json'),
+    `${JSON.stringify({ ...state, pids: { ...state.pids, apiserver } }, null, 2)}\n`,
+  );
+  await waitReady(state.apiServerUrl, state.apiServer.pki, logFile);
 }
 
 /**

@@ -1,0 +1,214 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { freePort } from '../../cluster/controlplane.ts';
+import { isAlive } from '../../cluster/exec.ts';
+import { readState, restartApiServer } from '../../cluster/local.ts';
+import {
+  applyYaml,
+  createNamespace,
+  deleteNamespace,
+  patchPodAnnotations,
+  type TestKube,
+  testKube,
+  uniqueNamespace,
+} from '../support/kube.ts';
+import { CuttableProxy, viaProxy } from '../support/proxy.ts';
+import { annotationsWhen, eventFor, listEvents, podIPs } from './support.ts';
+
+/**
+ * The API server going away under a running `sockeye operator` process: restarted (local cluster
+ * only), or its connections reset (a dropped watch, through a TCP proxy in front of it). Either way
+ * the same process must keep its caches current and go on probing and writing. A change the operator
+ * can learn only through its watches (a new Service and pod) proves the watches came back; a backend
+ * that stops listening proves probing and writing did.
+ */
+
+const sockeye = fileURLToPath(new URL('../../bin/sockeye.js', import.meta.url));
+
+/** A Service and its one pod per name; the pod listens on its port unless `refusing`. */
+const scenario = (names: readonly string[], refusing = false) =>
+  names
+    .map(
+      (name) => `
+apiVersion: v1
+kind: Service
+metadata: {name: ${name}}
+spec: {selector: {app: ${name}}, ports: [{name: http, port: 80, targetPort: 8080}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: ${name}-1, labels: {app: ${name}}${refusing ? '' : ', annotations: {sim.sockeye.dev/listen: "8080"}'}}
+spec: {containers: [{name: app, image: web, ports: [{name: http, containerPort: 8080}]}]}
+`,
+    )
+    .join('---');
+
+interface OperatorProcess {
+  readonly child: ChildProcess;
+  readonly port: number;
+  readonly exited: Promise<number | null>;
+}
+
+async function startOperatorProcess(namespace: string, kubeconfig: string): Promise<OperatorProcess> {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    [
+      sockeye,
+      'operator',
+      `--namespace=${namespace}`,
+      '--no-leader-elect',
+      '--interval=1s',
+      '--timeout=500ms',
+      '--confirmations=1',
+      '--http-host=127.0.0.1',
+      `--http-port=${port}`,
+      `--pod-name=sockeye-${namespace}`,
+      '--pod-namespace=sockeye-system',
+    ],
+    { env: { ...process.env, KUBECONFIG: kubeconfig, SOCKEYE_LOG_LEVEL: 'warn' }, stdio: 'ignore' },
+  );
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, port, exited };
+}
+
+async function stopOperatorProcess(op: OperatorProcess | undefined): Promise<void> {
+  if (!op) return;
+  if (op.child.exitCode === null && op.child.signalCode === null) op.child.kill('SIGKILL');
+  await op.exited;
+}
+
+const running = (op: OperatorProcess) => op.child.exitCode === null && op.child.signalCode === null;
+
+/** The scenario: `web` healthy, `pay` refusing; the operator has listed, probed and written both. */
+async function applyAndConverge(kube: TestKube, ns: string): Promise<void> {
+  await applyYaml(kube, `${scenario(['web'])}---${scenario(['pay'], true)}`, ns);
+  await podIPs(kube, ns, 2);
+}
+
+async function converged(kube: TestKube, ns: string): Promise<void> {
+  await annotationsWhen(kube, 'Service', ns, 'web', 'Healthy');
+  await annotationsWhen(kube, 'Service', ns, 'pay', 'NoHealthyTargets');
+  await eventFor(kube, ns, 'Service', 'pay', 'NoHealthyTargets');
+}
+
+/**
+ * After the fault: a backend stops listening (probing and writing work), and a new refusing Service
+ * appears (the watches work). Both are reported; the Warning from before the fault is not written again.
+ */
+async function changeAndExpectFindings(kube: TestKube, ns: string, late: string): Promise<void> {
+  await patchPodAnnotations(kube, ns, 'web-1', { 'sim.sockeye.dev/listen': null });
+  await applyYaml(kube, scenario([late], true), ns);
+  const refused = await eventFor(kube, ns, 'Service', 'web', 'NoHealthyTargets');
+  expect(refused.type).toBe('Warning');
+  await annotationsWhen(kube, 'Service', ns, 'web', 'NoHealthyTargets');
+  await eventFor(kube, ns, 'Service', late, 'NoHealthyTargets');
+  await annotationsWhen(kube, 'Service', ns, late, 'NoHealthyTargets');
+  const about = (name: string) =>
+    listEvents(kube, ns).then((events) =>
+      events.filter((e) => e.regarding?.name === name).map((e) => `${e.reason}`),
+    );
+  expect(await about('pay')).toEqual(['NoHealthyTargets']);
+}
+
+describe('sockeye operator: the kube-apiserver restarted under it', () => {
+  const local = inject('localCluster');
+  let kube: TestKube;
+  let op: OperatorProcess | undefined;
+  const ns = uniqueNamespace('op-apirestart');
+
+  beforeAll(async () => {
+    if (!local) return;
+    kube = testKube();
+    await createNamespace(kube, ns);
+    await applyAndConverge(kube, ns);
+  });
+
+  afterAll(async () => {
+    await stopOperatorProcess(op);
+    if (kube) await deleteNamespace(kube, ns);
+  });
+
+  it.skipIf(!local)('recovers and converges without restarting itself', async () => {
+    const dir = local?.dir ?? '';
+    op = await startOperatorProcess(ns, inject('kubeconfig'));
+    await converged(kube, ns);
+    const pid = op.child.pid;
+    const before = (await readState(dir))?.pids.apiserver;
+    try {
+      await restartApiServer(dir);
+    } finally {
+      // Whatever happened, the other test files need an API server: start it if none runs.
+      const state = await readState(dir);
+      if (state && !isAlive(state.pids.apiserver)) await restartApiServer(dir);
+    }
+    expect((await readState(dir))?.pids.apiserver).not.toBe(before);
+    await changeAndExpectFindings(kube, ns, 'late');
+    expect(running(op)).toBe(true);
+    expect(op.child.pid).toBe(pid);
+    expect((await fetch(`http://127.0.0.1:${op.port}/readyz`)).ok).toBe(true);
+  });
+});
+
+describe('sockeye operator: its watches dropped', () => {
+  let kube: TestKube;
+  let op: OperatorProcess | undefined;
+  let proxy: CuttableProxy | undefined;
+  let tmp = '';
+  const ns = uniqueNamespace('op-watchdrop');
+
+  beforeAll(async () => {
+    kube = testKube();
+    await createNamespace(kube, ns);
+    await applyAndConverge(kube, ns);
+    const server = new URL(kube.kc.getCurrentCluster()?.server ?? '');
+    proxy = new CuttableProxy({ host: server.hostname, port: Number(server.port || 443) });
+    await proxy.open();
+    // The operator process talks to the API server only through the proxy (the serving certificate
+    // names 127.0.0.1, so TLS does not mind the other port).
+    tmp = await mkdtemp(join(tmpdir(), 'sockeye-watchdrop-'));
+    const kubeconfig = join(tmp, 'kubeconfig');
+    await writeFile(kubeconfig, viaProxy(kube.kc, proxy.port).exportConfig());
+    op = await startOperatorProcess(ns, kubeconfig);
+  });
+
+  afterAll(async () => {
+    await stopOperatorProcess(op);
+    await proxy?.close();
+    if (tmp) await rm(tmp, { recursive: true, force: true });
+    if (kube) await deleteNamespace(kube, ns);
+  });
+
+  it('resumes its watches after their connections are reset, in the same process', async () => {
+    if (!op || !proxy) throw new Error('the operator did not start');
+    await converged(kube, ns);
+    const pid = op.child.pid;
+    // Reset every connection, the watches among them, twice with a pause: a reconnecting watch is
+    // dropped again.
+    proxy.cut();
+    await new Promise((r) => setTimeout(r, 500));
+    proxy.cut();
+    await changeAndExpectFindings(kube, ns, 'late');
+    expect(running(op)).toBe(true);
+    expect(op.child.pid).toBe(pid);
+  });
+
+  it('catches up after the API server was unreachable for a while', async () => {
+    if (!op || !proxy) throw new Error('the operator did not start');
+    await proxy.close();
+    // While it cannot reach the API server: the web backend listens again, a new healthy Service appears.
+    await patchPodAnnotations(kube, ns, 'web-1', { 'sim.sockeye.dev/listen': '8080' });
+    await applyYaml(kube, scenario(['later']), ns);
+    await new Promise((r) => setTimeout(r, 3_000));
+    expect(running(op)).toBe(true);
+    await proxy.open();
+    await eventFor(kube, ns, 'Service', 'web', 'TargetsRecovered');
+    await annotationsWhen(kube, 'Service', ns, 'web', 'Healthy');
+    await annotationsWhen(kube, 'Service', ns, 'later', 'Healthy');
+    expect(running(op)).toBe(true);
+  });
+});
