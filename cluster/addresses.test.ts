@@ -32,3 +32,20 @@ describe('simulator address plan', () => {
     expect(() => pool.allocate()).toThrow('exhausted');
   });
 });
+
+describe('IPv6 twins of simulated addresses', () => {
+  it('maps 198.B.C.D into 2001:2::/48, one address per address', async () => {
+    const { ipv6Twin } = await import('./addresses.ts');
+    expect(ipv6Twin('198.18.32.5')).toBe('2001:2:0:20::5');
+    expect(ipv6Twin('198.19.255.254')).toBe('2001:2:0:1ff::fe');
+    expect(ipv6Twin('198.18.0.2')).toBe('2001:2::2');
+    expect(() => ipv6Twin('10.0.0.1')).toThrow('not in 198.18.0.0/15');
+  });
+
+  it('maps a node range to one IPv6 range', async () => {
+    const { ipv6TwinCidr } = await import('./addresses.ts');
+    expect(ipv6TwinCidr(parseCidr('198.18.32.0/19'))).toBe('2001:2:0:20::/59');
+    expect(ipv6TwinCidr(parseCidr('198.18.0.0/17'))).toBe('2001:2::/57');
+    expect(ipv6TwinCidr(parseCidr('198.19.64.0/18'))).toBe('2001:2:0:140::/58');
+  });
+});

@@ -108,3 +108,26 @@ export class AddressPool {
     if (this.#used.delete(n)) this.#free.push(n);
   }
 }
+
+/**
+ * The IPv6 twin of a simulated IPv4 address, inside 2001:2::/48 (the IPv6 benchmarking range):
+ * 198.B.C.D becomes 2001:2:0:X::D with X = (B-18)*256 + C. Twins of a v4 range /N (N <= 24) form
+ * one v6 range /(40+N), so a node's v4 route has one v6 twin route.
+ */
+export function ipv6Twin(ipv4: string): string {
+  const n = ipToInt(ipv4);
+  const b = (n >>> 16) & 255;
+  if (n >>> 24 !== 198 || (b !== 18 && b !== 19)) throw new Error(`${ipv4} is not in 198.18.0.0/15`);
+  const x = (b - 18) * 256 + ((n >>> 8) & 255);
+  return canonicalIPv6(`2001:2:0:${x.toString(16)}::${(n & 255).toString(16)}`);
+}
+
+export function ipv6TwinCidr(cidr: Cidr): string {
+  if (cidr.bits > 24) throw new Error(`${cidr.text}: only ranges of /24 or wider have an IPv6 twin`);
+  return `${ipv6Twin(intToIp(cidr.base))}/${40 + cidr.bits}`;
+}
+
+/** RFC 5952 text (what the API server and `ip` print), via the WHATWG URL parser. */
+function canonicalIPv6(ip: string): string {
+  return new URL(`http://[${ip}]/`).hostname.slice(1, -1);
+}

@@ -89,7 +89,8 @@ export function apiServerArgv(o: {
     `--service-account-signing-key-file=${pki.serviceAccountKey}`,
     '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
     '--authorization-mode=RBAC',
-    '--service-cluster-ip-range=10.96.0.0/16',
+    // Dual-stack, so Services may ask for IPv6 (simulated pods get IPv6 twins on request).
+    '--service-cluster-ip-range=10.96.0.0/16,fd00:10:96::/112',
     // No controller here creates the default ServiceAccount of each namespace.
     '--disable-admission-plugins=ServiceAccount',
     '--allow-privileged=true',

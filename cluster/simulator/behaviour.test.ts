@@ -12,7 +12,6 @@ describe('simulated pod behaviour annotations', () => {
     expect(parseListener('http')).toBe('"http" is not PORT[/MODE][@BIND]');
     expect(parseListener('70000')).toBe('port 70000 is outside 1-65535');
     expect(parseListener('80/slow')).toBe('mode "slow" in "80/slow" is not one of accept, reset, drop');
-    expect(parseListener('80@lan')).toBe('bind "lan" in "80@lan" is not one of any, pod, loopback');
   });
 
   it('keeps the good listeners of a list that has a bad one', () => {
@@ -41,8 +40,20 @@ describe('simulated pod behaviour annotations', () => {
 
   it('binds "any" to the pod IP in a shared namespace and to the wildcard in a private one', () => {
     const l = { port: 80, mode: 'accept', bind: 'any' } as const;
-    expect(bindAddresses(l, '198.18.0.9', false)).toEqual(['198.18.0.9']);
-    expect(bindAddresses(l, '198.18.0.9', true)).toEqual(['0.0.0.0', '::']);
-    expect(bindAddresses({ ...l, bind: 'loopback' }, '198.18.0.9', false)).toEqual(['127.0.0.1', '::1']);
+    expect(bindAddresses(l, ['198.18.0.9'], false)).toEqual(['198.18.0.9']);
+    expect(bindAddresses(l, ['198.18.0.9'], true)).toEqual(['0.0.0.0', '::']);
+    expect(bindAddresses({ ...l, bind: 'loopback' }, ['198.18.0.9'], false)).toEqual(['127.0.0.1', '::1']);
+  });
+
+  it('binds one family of a dual-stack pod for ipv4 and ipv6', () => {
+    const ips = ['198.18.0.9', '2001:2:0:0::9'];
+    expect(bindAddresses({ port: 80, mode: 'accept', bind: 'ipv4' }, ips, false)).toEqual(['198.18.0.9']);
+    expect(bindAddresses({ port: 80, mode: 'accept', bind: 'ipv6' }, ips, false)).toEqual(['2001:2:0:0::9']);
+    expect(bindAddresses({ port: 80, mode: 'accept', bind: 'any' }, ips, false)).toEqual(ips);
+    expect(parseBehaviour({ 'sim.sockeye.dev/ipv6': 'true' }).dualStack).toBe(true);
+    expect(parseListener('8081@ipv4')).toEqual({ port: 8081, mode: 'accept', bind: 'ipv4' });
+    expect(parseListener('80@lan')).toBe(
+      'bind "lan" in "80@lan" is not one of any, pod, loopback, ipv4, ipv6',
+    );
   });
 });

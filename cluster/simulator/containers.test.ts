@@ -50,12 +50,19 @@ describe('runnable simulated containers', () => {
           { name: 'MODE', value: 'x' },
           { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
           { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+          { name: 'POD_IPS', valueFrom: { fieldRef: { fieldPath: 'status.podIPs' } } },
         ],
       },
       pod,
-      { podIP: '198.18.0.9', hostIP: '198.18.31.254' },
+      { podIPs: ['198.18.0.9', '2001:2::9'], hostIP: '198.18.31.254' },
     );
-    expect(env).toEqual({ HOSTNAME: 'web-1', MODE: 'x', POD_NAME: 'web-1', POD_IP: '198.18.0.9' });
+    expect(env).toEqual({
+      HOSTNAME: 'web-1',
+      MODE: 'x',
+      POD_NAME: 'web-1',
+      POD_IP: '198.18.0.9',
+      POD_IPS: '198.18.0.9,2001:2::9',
+    });
   });
 
   it('resolves a named readiness probe port', () => {

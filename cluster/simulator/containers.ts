@@ -35,7 +35,8 @@ export function containerArgv(container: V1Container, config: RunConfig): string
 }
 
 export interface DownwardValues {
-  readonly podIP: string;
+  /** IPv4 first, as a kubelet lists them. */
+  readonly podIPs: readonly string[];
   readonly hostIP: string;
 }
 
@@ -51,8 +52,8 @@ export function containerEnv(
     'metadata.uid': pod.metadata?.uid,
     'spec.nodeName': pod.spec?.nodeName,
     'spec.serviceAccountName': pod.spec?.serviceAccountName ?? 'default',
-    'status.podIP': values.podIP,
-    'status.podIPs': values.podIP,
+    'status.podIP': values.podIPs[0],
+    'status.podIPs': values.podIPs.join(','),
     'status.hostIP': values.hostIP,
   };
   const env: Record<string, string> = { HOSTNAME: pod.metadata?.name ?? '' };

@@ -1,4 +1,4 @@
-import { type Cidr, nodeAddresses } from '../addresses.ts';
+import { type Cidr, ipv6Twin, ipv6TwinCidr, nodeAddresses, parseCidr } from '../addresses.ts';
 import { run, tryRun } from '../exec.ts';
 import { AgentClient } from './agent-client.ts';
 import { bindAddresses, type Listener } from './behaviour.ts';
@@ -36,10 +36,13 @@ interface PodNet {
   readonly key: string;
   readonly node: NodeNet;
   readonly ip: string;
+  /** The pod's IPv6 twin when it is dual-stack. */
+  readonly ip6?: string;
   readonly netns: string;
   /** Set for a pod in its own namespace: its agent and host link. */
   readonly own?: { agent: AgentClient; link: string };
-  drops: Set<number>;
+  /** nft set elements (`IP . PORT`) that drop SYNs. */
+  drops: Set<string>;
   down: boolean;
   listeners: readonly Listener[];
 }
@@ -62,18 +65,27 @@ export class SimNetwork {
     const { hostEnd, nodeEnd } = nodeAddresses(range);
     await run('ip', ['netns', 'add', netns]);
     await run('ip', ['link', 'add', link, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', netns]);
+    const [hostEnd6, nodeEnd6] = [ipv6Twin(hostEnd), ipv6Twin(nodeEnd)];
+    // IPv6 twins alongside (for dual-stack pods); nodad: duplicate address detection would hold
+    // the addresses back for seconds, and nothing else can own them.
     await ipBatch(null, [
       `addr add ${hostEnd}/32 dev ${link}`,
+      `addr add ${hostEnd6}/128 dev ${link} nodad`,
       `link set ${link} up`,
       `route add ${nodeEnd}/32 dev ${link} src ${hostEnd}`,
       `route add ${range.text} via ${nodeEnd} dev ${link} src ${hostEnd}`,
+      `route add ${nodeEnd6}/128 dev ${link}`,
+      `route add ${ipv6TwinCidr(range)} via ${nodeEnd6} dev ${link}`,
     ]);
     await ipBatch(netns, [
       'link set lo up',
       'link set eth0 up',
       `addr add ${nodeEnd}/32 dev eth0`,
+      `addr add ${nodeEnd6}/128 dev eth0 nodad`,
       `route add ${hostEnd}/32 dev eth0`,
       `route add default via ${hostEnd} dev eth0`,
+      `route add ${hostEnd6}/128 dev eth0`,
+      `route add default via ${hostEnd6} dev eth0`,
     ]);
     await nftSetup(netns);
     this.#nodes.set(name, { name, netns, range, hostEnd, agent: new AgentClient(netns) });
@@ -91,46 +103,90 @@ export class SimNetwork {
     return this.#pods.get(key)?.ip;
   }
 
+  podIPs(key: string): string[] {
+    const pod = this.#pods.get(key);
+    return pod ? [pod.ip, ...(pod.ip6 ? [pod.ip6] : [])] : [];
+  }
+
   isPrivate(key: string): boolean | undefined {
     const pod = this.#pods.get(key);
     return pod === undefined ? undefined : pod.own !== undefined;
   }
 
-  /** Gives a pod its address on `node`, in the node's namespace or its own. */
-  async attach(key: string, nodeName: string, ip: string, privateNetns: boolean): Promise<void> {
+  /** Gives a pod its address (and its IPv6 twin when dual-stack) on `node`, in the node's namespace or its own. */
+  async attach(
+    key: string,
+    nodeName: string,
+    ip: string,
+    privateNetns: boolean,
+    dualStack = false,
+  ): Promise<void> {
     const node = this.#nodes.get(nodeName);
     if (!node) throw new Error(`node ${nodeName} is not simulated here`);
     const existing = this.#pods.get(key);
-    if (existing && existing.ip === ip && (existing.own !== undefined) === privateNetns) return;
+    const ip6 = dualStack ? ipv6Twin(ip) : undefined;
+    if (
+      existing &&
+      existing.ip === ip &&
+      existing.ip6 === ip6 &&
+      (existing.own !== undefined) === privateNetns
+    )
+      return;
     if (existing) await this.detach(key);
+    const base = {
+      key,
+      node,
+      ip,
+      ...(ip6 ? { ip6 } : {}),
+      drops: new Set<string>(),
+      down: false,
+      listeners: [],
+    };
     if (!privateNetns) {
-      await ipBatch(node.netns, [`addr replace ${ip}/32 dev eth0`]);
-      this.#pods.set(key, { key, node, ip, netns: node.netns, drops: new Set(), down: false, listeners: [] });
+      await ipBatch(node.netns, [
+        `addr replace ${ip}/32 dev eth0`,
+        ...(ip6 ? [`addr replace ${ip6}/128 dev eth0 nodad`] : []),
+      ]);
+      this.#pods.set(key, { ...base, netns: node.netns });
       return;
     }
     const n = ++this.#privateCount;
     const netns = `${this.#names.netnsPrefix}p${n}`;
     const link = `${this.#names.linkPrefix}p${n}`;
+    const hostEnd6 = ipv6Twin(node.hostEnd);
     await run('ip', ['netns', 'add', netns]);
     await run('ip', ['link', 'add', link, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', netns]);
-    await ipBatch(null, [`link set ${link} up`, `route replace ${ip}/32 dev ${link} src ${node.hostEnd}`]);
+    await ipBatch(null, [
+      `link set ${link} up`,
+      `route replace ${ip}/32 dev ${link} src ${node.hostEnd}`,
+      ...(ip6 ? [`route replace ${ip6}/128 dev ${link}`] : []),
+    ]);
     await ipBatch(netns, [
       'link set lo up',
       'link set eth0 up',
       `addr add ${ip}/32 dev eth0`,
       `route add ${node.hostEnd}/32 dev eth0`,
       `route add default via ${node.hostEnd} dev eth0`,
+      ...(ip6
+        ? [
+            `addr add ${ip6}/128 dev eth0 nodad`,
+            `route add ${hostEnd6}/128 dev eth0`,
+            `route add default via ${hostEnd6} dev eth0`,
+          ]
+        : []),
     ]);
     await nftSetup(netns);
     const own = { agent: new AgentClient(netns), link };
-    this.#pods.set(key, { key, node, ip, netns, own, drops: new Set(), down: false, listeners: [] });
+    this.#pods.set(key, { ...base, netns, own });
   }
 
   async detach(key: string): Promise<void> {
     const pod = this.#pods.get(key);
     if (!pod) return;
     this.#pods.delete(key);
-    if (pod.down) await tryRun('ip', ['route', 'del', 'unreachable', `${pod.ip}/32`]);
+    if (pod.down) {
+      for (const ip of this.podIPsOf(pod)) await tryRun('ip', ['route', 'del', 'unreachable', hostRoute(ip)]);
+    }
     if (pod.own) {
       await pod.own.agent.close();
       await tryRun('ip', ['netns', 'del', pod.netns]);
@@ -141,9 +197,12 @@ export class SimNetwork {
     if (pod.drops.size > 0)
       await nft(
         pod.netns,
-        [...pod.drops].map((port) => dropElement('delete', pod.ip, port)),
+        [...pod.drops].map((d) => dropCommand('delete', d)),
       );
-    await ipBatch(pod.netns, [`addr del ${pod.ip}/32 dev eth0`]);
+    await ipBatch(
+      pod.netns,
+      this.podIPsOf(pod).map((ip) => `addr del ${hostRoute(ip)} dev eth0`),
+    );
   }
 
   /** Makes the pod's sockets behave as `listeners` say; ports not listed refuse. */
@@ -154,13 +213,21 @@ export class SimNetwork {
     const specs = listeners
       .filter((l) => l.mode !== 'drop')
       .flatMap((l) =>
-        bindAddresses(l, pod.ip, pod.own !== undefined).map((host) => ({ host, port: l.port, mode: l.mode })),
+        bindAddresses(l, this.podIPsOf(pod), pod.own !== undefined).map((host) => ({
+          host,
+          port: l.port,
+          mode: l.mode,
+        })),
       );
     await agent.request({ op: 'set', key, listeners: specs });
-    const drops = new Set(listeners.filter((l) => l.mode === 'drop').map((l) => l.port));
+    const drops = new Set(
+      listeners
+        .filter((l) => l.mode === 'drop')
+        .flatMap((l) => this.podIPsOf(pod).map((ip) => dropElement(ip, l.port))),
+    );
     const commands = [
-      ...[...pod.drops].filter((p) => !drops.has(p)).map((p) => dropElement('delete', pod.ip, p)),
-      ...[...drops].filter((p) => !pod.drops.has(p)).map((p) => dropElement('add', pod.ip, p)),
+      ...[...pod.drops].filter((d) => !drops.has(d)).map((d) => dropCommand('delete', d)),
+      ...[...drops].filter((d) => !pod.drops.has(d)).map((d) => dropCommand('add', d)),
     ];
     if (commands.length > 0) await nft(pod.netns, commands);
     pod.drops = drops;
@@ -171,14 +238,17 @@ export class SimNetwork {
   async setNetworkDown(key: string, down: boolean): Promise<void> {
     const pod = this.#pods.get(key);
     if (!pod || pod.down === down) return;
-    if (down) {
-      await run('ip', ['route', 'replace', 'unreachable', `${pod.ip}/32`]);
-    } else if (pod.own) {
-      await run('ip', ['route', 'replace', `${pod.ip}/32`, 'dev', pod.own.link, 'src', pod.node.hostEnd]);
-    } else {
-      await run('ip', ['route', 'del', 'unreachable', `${pod.ip}/32`]);
+    for (const ip of this.podIPsOf(pod)) {
+      const src = ip.includes(':') ? [] : ['src', pod.node.hostEnd];
+      if (down) await run('ip', ['route', 'replace', 'unreachable', hostRoute(ip)]);
+      else if (pod.own) await run('ip', ['route', 'replace', hostRoute(ip), 'dev', pod.own.link, ...src]);
+      else await run('ip', ['route', 'del', 'unreachable', hostRoute(ip)]);
     }
     pod.down = down;
+  }
+
+  podIPsOf(pod: PodNet): string[] {
+    return [pod.ip, ...(pod.ip6 ? [pod.ip6] : [])];
   }
 
   /** Starts a command inside the pod's own namespace (the pod must have a private namespace). */
@@ -227,8 +297,11 @@ export async function sweepNetwork(id: string, cidr: string): Promise<void> {
   for (const m of links.matchAll(/^\d+: ([^:@]+)[:@]/gm)) {
     if (m[1]?.startsWith(linkPrefix)) await tryRun('ip', ['link', 'del', m[1]]);
   }
-  await tryRun('ip', ['route', 'flush', 'root', cidr, 'type', 'unreachable']);
-  await tryRun('ip', ['route', 'flush', 'root', cidr]);
+  const cidr6 = ipv6TwinCidr(parseCidr(cidr));
+  for (const range of [cidr, cidr6]) {
+    await tryRun('ip', ['route', 'flush', 'root', range, 'type', 'unreachable']);
+    await tryRun('ip', ['route', 'flush', 'root', range]);
+  }
 }
 
 /** What a sweep would find: used by `status` and by the test that `down` leaves nothing behind. */
@@ -243,9 +316,11 @@ export async function leftovers(id: string, cidr: string): Promise<string[]> {
   for (const m of links.matchAll(/^\d+: ([^:@]+)[:@]/gm)) {
     if (m[1]?.startsWith(linkPrefix)) found.push(`link ${m[1]}`);
   }
-  for (const type of ['unicast', 'unreachable']) {
-    const { stdout: routes } = await run('ip', ['route', 'show', 'root', cidr, 'type', type]);
-    for (const r of routes.split('\n').filter(Boolean)) found.push(`route ${r.trim()}`);
+  for (const range of [cidr, ipv6TwinCidr(parseCidr(cidr))]) {
+    for (const type of ['unicast', 'unreachable']) {
+      const { stdout: routes } = await run('ip', ['route', 'show', 'root', range, 'type', type]);
+      for (const r of routes.split('\n').filter(Boolean)) found.push(`route ${r.trim()}`);
+    }
   }
   // The drop tables live inside the namespaces; none may ever appear in the host's own ruleset.
   const { stdout: tables } = await run('nft', ['list', 'tables']);
@@ -283,9 +358,17 @@ export function closeIpRunner(): void {
 }
 const ipQueue = new Map<string, { lines: string[]; done: Promise<void> }>();
 
-function dropElement(verb: 'add' | 'delete', ip: string, port: number): string {
-  const set = ip.includes(':') ? 'drop6' : 'drop4';
-  return `${verb} element inet ${NFT_TABLE} ${set} { ${ip} . ${port} }`;
+function dropElement(ip: string, port: number): string {
+  return `${ip} . ${port}`;
+}
+
+function dropCommand(verb: 'add' | 'delete', element: string): string {
+  const set = element.includes(':') ? 'drop6' : 'drop4';
+  return `${verb} element inet ${NFT_TABLE} ${set} { ${element} }`;
+}
+
+function hostRoute(ip: string): string {
+  return ip.includes(':') ? `${ip}/128` : `${ip}/32`;
 }
 
 async function nftSetup(netns: string): Promise<void> {

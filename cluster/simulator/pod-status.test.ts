@@ -7,7 +7,7 @@ const now = new Date('2026-01-01T00:00:00Z');
 
 describe('simulated pod status', () => {
   it('reports a ready running pod with its IPs and container', () => {
-    const s = runningStatus(pod, '198.18.0.5', '198.18.31.254', true, now);
+    const s = runningStatus(pod, ['198.18.0.5'], '198.18.31.254', true, now);
     expect(s.phase).toBe('Running');
     expect(s.podIPs).toEqual([{ ip: '198.18.0.5' }]);
     expect(s.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
@@ -15,28 +15,31 @@ describe('simulated pod status', () => {
   });
 
   it('needs no write when the pod already has the wanted status', () => {
-    const s = runningStatus(pod, '198.18.0.5', '198.18.31.254', true, now);
+    const s = runningStatus(pod, ['198.18.0.5'], '198.18.31.254', true, now);
     expect(
-      statusDiffers(s, runningStatus({ ...pod, status: s }, '198.18.0.5', '198.18.31.254', true, now)),
+      statusDiffers(s, runningStatus({ ...pod, status: s }, ['198.18.0.5'], '198.18.31.254', true, now)),
     ).toBe(false);
   });
 
   it('needs a write when readiness or the address changes', () => {
-    const s = runningStatus(pod, '198.18.0.5', '198.18.31.254', true, now);
+    const s = runningStatus(pod, ['198.18.0.5'], '198.18.31.254', true, now);
     expect(
-      statusDiffers(s, runningStatus({ ...pod, status: s }, '198.18.0.5', '198.18.31.254', false, now)),
+      statusDiffers(s, runningStatus({ ...pod, status: s }, ['198.18.0.5'], '198.18.31.254', false, now)),
     ).toBe(true);
     expect(
-      statusDiffers(s, runningStatus({ ...pod, status: s }, '198.18.0.6', '198.18.31.254', true, now)),
+      statusDiffers(s, runningStatus({ ...pod, status: s }, ['198.18.0.6'], '198.18.31.254', true, now)),
     ).toBe(true);
     expect(statusDiffers(undefined, s)).toBe(true);
+    const dual = runningStatus(pod, ['198.18.0.5', '2001:2::5'], '198.18.31.254', true, now);
+    expect(dual.podIPs).toEqual([{ ip: '198.18.0.5' }, { ip: '2001:2::5' }]);
+    expect(statusDiffers(s, dual)).toBe(true);
   });
 
   it('keeps a condition transition time while its status holds', () => {
-    const first = runningStatus(pod, '198.18.0.5', 'h', true, now);
+    const first = runningStatus(pod, ['198.18.0.5'], 'h', true, now);
     const later = runningStatus(
       { ...pod, status: first },
-      '198.18.0.5',
+      ['198.18.0.5'],
       'h',
       true,
       new Date('2026-01-02T00:00:00Z'),

@@ -7,7 +7,7 @@ import type { V1Pod, V1PodCondition, V1PodStatus } from '@kubernetes/client-node
  */
 export function runningStatus(
   pod: V1Pod,
-  podIP: string,
+  podIPs: readonly string[],
   hostIP: string,
   ready: boolean,
   now: Date,
@@ -23,8 +23,8 @@ export function runningStatus(
     phase: 'Running',
     hostIP,
     hostIPs: [{ ip: hostIP }],
-    podIP,
-    podIPs: [{ ip: podIP }],
+    podIP: podIPs[0] ?? '',
+    podIPs: podIPs.map((ip) => ({ ip })),
     startTime: started,
     conditions: [
       condition('PodScheduled', true),
@@ -51,6 +51,7 @@ export function statusDiffers(current: V1PodStatus | undefined, wanted: V1PodSta
   return (
     current.phase !== wanted.phase ||
     current.podIP !== wanted.podIP ||
+    (current.podIPs ?? []).map((p) => p.ip).join() !== (wanted.podIPs ?? []).map((p) => p.ip).join() ||
     current.hostIP !== wanted.hostIP ||
     ['PodScheduled', 'Initialized', 'ContainersReady', 'Ready'].some(
       (t) => cond(current, t) !== cond(wanted, t),

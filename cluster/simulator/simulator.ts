@@ -167,12 +167,18 @@ export class PodSimulator {
     }
     const hostIP = nodeAddresses(range).nodeEnd;
     // A pod that runs a process needs its own namespace: its loopback and ports are its own.
-    await this.#net.attach(key, nodeName, ip, behaviour.privateNetns || runnable.length > 0);
+    await this.#net.attach(
+      key,
+      nodeName,
+      ip,
+      behaviour.privateNetns || runnable.length > 0,
+      behaviour.dualStack,
+    );
     await this.#net.setListeners(key, behaviour.listeners);
     await this.#net.setNetworkDown(key, behaviour.networkDown);
     let ready = behaviour.ready;
     if (runnable.length > 0) {
-      await this.#startContainers(pod, key, runnable, ip, hostIP);
+      await this.#startContainers(pod, key, runnable, this.#net.podIPs(key), hostIP);
       const probes = readinessProbes(runnable);
       if (probes.length > 0) {
         // Like a kubelet: keep probing, and report what the probes say.
@@ -180,7 +186,7 @@ export class PodSimulator {
         setTimeout(() => this.#enqueue(key), 2000).unref();
       }
     }
-    const wanted = runningStatus(pod, ip, hostIP, ready, new Date());
+    const wanted = runningStatus(pod, this.#net.podIPs(key), hostIP, ready, new Date());
     if (statusDiffers(pod.status, wanted)) {
       await this.#core.patchNamespacedPodStatus(
         { name, namespace, body: { status: wanted } },
@@ -194,7 +200,7 @@ export class PodSimulator {
     pod: V1Pod,
     key: string,
     containers: ReturnType<typeof runnableContainers>,
-    podIP: string,
+    podIPs: readonly string[],
     hostIP: string,
   ): Promise<void> {
     const startedKey = `${key}/${pod.metadata?.uid}`;
@@ -230,7 +236,7 @@ export class PodSimulator {
     }
     for (const container of containers) {
       const env = {
-        ...containerEnv(container, pod, { podIP, hostIP }),
+        ...containerEnv(container, pod, { podIPs, hostIP }),
         KUBERNETES_SERVICE_HOST: this.#apiHost,
         KUBERNETES_SERVICE_PORT: String(API_PROXY_PORT),
       };

@@ -169,3 +169,63 @@ describe('the local cluster', () => {
     expect(await tcpConnect(ips.odd!, 8081, 500)).not.toBe('open');
   });
 });
+
+describe('dual-stack pods in the local cluster', () => {
+  let kube: TestKube;
+  const ns = uniqueNamespace('dual');
+
+  beforeAll(async () => {
+    kube = testKube();
+    await createNamespace(kube, ns);
+  });
+
+  afterAll(async () => {
+    if (kube) await deleteNamespace(kube, ns);
+  });
+
+  it('gives a pod annotated ipv6 an IPv6 twin, one slice per family, and binds per family', async () => {
+    await applyYaml(
+      kube,
+      `
+apiVersion: v1
+kind: Service
+metadata: {name: dual}
+spec:
+  ipFamilyPolicy: RequireDualStack
+  selector: {app: dual}
+  ports: [{name: http, port: 80, targetPort: 8080}, {name: alt, port: 81, targetPort: 8081}]
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: dual
+  labels: {app: dual}
+  annotations: {sim.sockeye.dev/ipv6: "true", sim.sockeye.dev/listen: "8080, 8081@ipv4"}
+spec:
+  containers: [{name: app, image: web, ports: [{containerPort: 8080}, {containerPort: 8081}]}]
+`,
+      ns,
+    );
+    const ips = await eventually('the pod to have two addresses', async () => {
+      const p: V1Pod = await kube.core.readNamespacedPod({ name: 'dual', namespace: ns });
+      const all = (p.status?.podIPs ?? []).map((x) => x.ip);
+      return all.length === 2 ? all : undefined;
+    });
+    const [v4 = '', v6 = ''] = ips;
+    expect(v6).toMatch(/^2001:2:0:[0-9a-f]+::[0-9a-f]+$/);
+    const families = await eventually('an EndpointSlice per family', async () => {
+      const list = await kube.discovery.listNamespacedEndpointSlice({
+        namespace: ns,
+        labelSelector: 'kubernetes.io/service-name=dual',
+      });
+      const withEndpoints = list.items.filter((s) => (s.endpoints ?? []).length > 0);
+      return withEndpoints.length === 2 ? withEndpoints.map((s) => s.addressType).sort() : undefined;
+    });
+    expect(families).toEqual(['IPv4', 'IPv6']);
+    await untilConnect(v4, 8080, 'open');
+    expect(await tcpConnect(v6, 8080)).toBe('open');
+    // Bound to IPv4 only: what a dual-stack Service's IPv6 clients meet.
+    expect(await tcpConnect(v4, 8081)).toBe('open');
+    expect(await tcpConnect(v6, 8081)).toBe('refused');
+  });
+});
