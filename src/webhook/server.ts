@@ -3,8 +3,8 @@
  * patch (inject.ts); GET /healthz. The API server only speaks TLS to webhooks.
  */
 import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import type { Logger } from '../log.ts';
+import { closeHttp, listenOn } from '../sidecar/http.ts';
 import { admissionResponse, type InjectOptions } from './inject.ts';
 
 export interface WebhookServerOptions {
@@ -53,18 +53,7 @@ export function startWebhook(o: WebhookServerOptions): Promise<{ server: Server;
       }
     });
   });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host: o.host, port: o.port }, () => {
-      server.off('error', reject);
-      resolve({ server, port: (server.address() as AddressInfo).port });
-    });
-  });
+  return listenOn(server, o.host, o.port);
 }
 
-export function stopWebhook(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
-}
+export const stopWebhook = closeHttp;
