@@ -10,59 +10,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { binaryPath, ensureBinaries } from '../cluster/binaries.ts';
 import { killGroup, run, startDetached } from '../cluster/exec.ts';
-import { downLocalCluster, freePodRange, upLocalCluster } from '../cluster/local.ts';
+import { downLocalCluster, upLocalCluster } from '../cluster/local.ts';
+import { brokenShop } from './shop.ts';
 
 const NS = 'shop';
+const SHOP = brokenShop(NS);
 const sockeye = fileURLToPath(new URL('../bin/sockeye.js', import.meta.url));
-
-const deployment = (name: string, port: number, annotations: Record<string, string>, replicas = 2) => `
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: ${name}, namespace: ${NS}}
-spec:
-  replicas: ${replicas}
-  selector: {matchLabels: {app: ${name}}}
-  template:
-    metadata:
-      labels: {app: ${name}}
-      annotations: ${JSON.stringify(annotations)}
-    spec:
-      containers: [{name: ${name}, image: shop/${name}, ports: [{name: http, containerPort: ${port}}]}]
-`;
-
-const service = (name: string, port: number, targetPort: number | string, portName = 'http') => `
-apiVersion: v1
-kind: Service
-metadata: {name: ${name}, namespace: ${NS}}
-spec: {selector: {app: ${name}}, ports: [{name: ${portName}, port: ${port}, targetPort: ${targetPort}}]}
-`;
-
-/** The broken shop: one healthy Service and five ways for backends to refuse. */
-const SHOP = [
-  `apiVersion: v1\nkind: Namespace\nmetadata: {name: ${NS}}`,
-  // Healthy: listens where the Service sends.
-  deployment('frontend', 8080, { 'sim.sockeye.dev/listen': '8080' }),
-  service('frontend', 80, 'http'),
-  // Its pods run and are Ready, but nothing listens on 8080.
-  deployment('payments', 8080, { 'sim.sockeye.dev/listen': '9999' }),
-  service('payments', 80, 'http'),
-  // The Service targets 8081; the pods declare and listen on 8080.
-  deployment('orders', 8080, { 'sim.sockeye.dev/listen': '8080' }),
-  service('orders', 80, 8081),
-  // Redis bound to 127.0.0.1: refused on the pod IP.
-  deployment('cache', 6379, { 'sim.sockeye.dev/listen': '6379@loopback' }, 1),
-  service('cache', 6379, 'http', 'redis'),
-  // Pods that never become Ready.
-  deployment('inventory', 8080, { 'sim.sockeye.dev/listen': '8080', 'sim.sockeye.dev/ready': 'false' }),
-  service('inventory', 80, 'http'),
-  // The database's SYNs are dropped, as a default-deny NetworkPolicy would.
-  deployment('db', 5432, { 'sim.sockeye.dev/listen': '5432/drop' }, 1),
-  service('db', 5432, 'http', 'postgres'),
-  `apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: db-default-deny, namespace: ${NS}}
-spec: {podSelector: {matchLabels: {app: db}}, policyTypes: [Ingress]}`,
-].join('\n---\n');
 
 const BROKEN = ['payments', 'orders', 'cache', 'inventory', 'db'];
 const COLUMNS =
@@ -92,7 +45,7 @@ async function main(): Promise<void> {
 
   try {
     await ensureBinaries(['etcd', 'kube-apiserver', 'kube-controller-manager', 'kubectl'], note);
-    const cidr = await freePodRange(['198.18.0.0/17', '198.18.128.0/18', '198.18.192.0/18']);
+    const cidr = ['198.18.0.0/17', '198.18.128.0/18', '198.18.192.0/18'];
     const cluster = await upLocalCluster({ dir, cidr, log: note });
     const kubectl = async (...args: string[]) =>
       (await run(binaryPath('kubectl'), ['--kubeconfig', cluster.kubeconfig, ...args])).stdout;

@@ -33,6 +33,7 @@ import { SockeyeMetrics } from '../metrics.ts';
 import type { Dialer } from '../probe/dialer.ts';
 import { corePatcher, type Patcher } from './annotations.ts';
 import { ClusterCache, type Kind } from './cache.ts';
+import { NamespacePoller } from './namespace-poller.ts';
 import { makeProber } from './prober.ts';
 import { Reconciler } from './reconciler.ts';
 
@@ -79,6 +80,7 @@ export class Operator {
   readonly #recorder: EventRecorder | undefined;
   readonly #reconciler: Reconciler;
   readonly #informers: SupervisedInformer<KubernetesObject>[] = [];
+  #namespacePoller: NamespacePoller | undefined;
   readonly #stopping = new AbortController();
   readonly #writes: WriteCounts = { patches: 0, patchErrors: 0, events: 0 };
   #server: Server | undefined;
@@ -177,7 +179,8 @@ export class Operator {
     this.#port = port;
     this.#log.info({ port }, 'serving /healthz /readyz /metrics /api/v1/findings');
     this.#startInformers();
-    void Promise.all(this.#informers.map((i) => i.whenSynced())).then(() => this.#onSynced());
+    const sources = [...this.#informers, ...(this.#namespacePoller ? [this.#namespacePoller] : [])];
+    void Promise.all(sources.map((i) => i.whenSynced())).then(() => this.#onSynced());
   }
 
   get config(): OperatorConfig {
@@ -198,6 +201,7 @@ export class Operator {
     await this.#recorder?.close(grace);
     await this.#elector;
     await Promise.all(this.#informers.map((i) => i.stop()));
+    await this.#namespacePoller?.stop();
     if (this.#server) await closeServer(this.#server);
     this.#log.info('stopped');
   }
@@ -462,6 +466,17 @@ export class Operator {
       add(pods, scope);
       add(policies, scope);
     }
-    add(namespaces, undefined);
+    if (include.length === 0) {
+      add(namespaces, undefined);
+    } else {
+      // Namespace-scoped: Roles cannot grant list/watch of Namespaces, only get of each one.
+      this.#namespacePoller = new NamespacePoller({
+        names: [...new Set([...include, this.#config.prober.namespace])],
+        read: (name) => core.readNamespace({ name }),
+        intervalMs: this.#config.intervalMs,
+        apply: (obj) => namespaces.apply(obj, false),
+        logger: this.#log,
+      });
+    }
   }
 }

@@ -1,0 +1,125 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import type { CoreV1Event } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { binaryPath } from '../../cluster/binaries.ts';
+import { brokenShop } from '../../scripts/shop.ts';
+import { deleteNamespace, eventually, type TestKube, testKube, uniqueNamespace } from '../support/kube.ts';
+
+const exec = promisify(execFile);
+const chart = new URL('../../charts/sockeye', import.meta.url).pathname;
+
+/**
+ * sockeye as users install it: `helm install` of the chart into the local cluster, whose pod
+ * simulator runs the chart's operator pods (image ghcr.io/sockeye-dev/sockeye) as real processes
+ * in their pods' network namespaces, with their ServiceAccount tokens. What they write proves the
+ * chart's RBAC is enough; what the ServiceAccount may not do proves it is minimal.
+ */
+describe.each([
+  { mode: 'cluster-wide', namespaced: false },
+  { mode: 'namespace-scoped', namespaced: true },
+])('the Helm chart, $mode', ({ namespaced }) => {
+  let kube: TestKube;
+  const release = uniqueNamespace('sockeye');
+  const shop = uniqueNamespace('shop');
+  const kubeconfig = () => inject('kubeconfig');
+  const helm = (...args: string[]) =>
+    exec(binaryPath('helm'), ['--kubeconfig', kubeconfig(), ...args], { timeout: 300_000 });
+  const kubectl = (args: string[], input?: string) =>
+    new Promise<string>((resolve, reject) => {
+      const child = execFile(
+        binaryPath('kubectl'),
+        ['--kubeconfig', kubeconfig(), ...args],
+        (err, stdout, stderr) =>
+          err ? reject(new Error(`kubectl ${args.join(' ')}: ${stderr}`)) : resolve(stdout),
+      );
+      if (input !== undefined) child.stdin?.end(input);
+    });
+
+  beforeAll(async () => {
+    kube = testKube();
+    await kubectl(['apply', '-f', '-'], brokenShop(shop));
+    await helm(
+      'install',
+      'sockeye',
+      chart,
+      '--namespace',
+      release,
+      '--create-namespace',
+      '--set',
+      'image.tag=dev',
+      '--set',
+      'operator.interval=3s',
+      '--set',
+      'operator.timeout=1s',
+      ...(namespaced ? ['--set', `watch.namespaces={${shop}}`] : []),
+      '--wait',
+      '--timeout',
+      '4m',
+    );
+  });
+
+  afterAll(async () => {
+    await helm('uninstall', 'sockeye', '--namespace', release, '--wait').catch(() => undefined);
+    if (kube) {
+      await deleteNamespace(kube, shop);
+      await deleteNamespace(kube, release);
+    }
+  });
+
+  it('runs two operator pods, one of which leads', async () => {
+    const pods = await kube.core.listNamespacedPod({ namespace: release });
+    const operators = pods.items.filter((p) => p.status?.phase === 'Running');
+    expect(operators).toHaveLength(2);
+    const lease = await eventually('the leader election Lease', async () => {
+      const { items } = await kube.kc
+        .makeApiClient((await import('@kubernetes/client-node')).CoordinationV1Api)
+        .listNamespacedLease({ namespace: release });
+      return items.find((l) => l.spec?.holderIdentity);
+    });
+    expect(operators.map((p) => p.metadata?.name)).toContain(lease.spec?.holderIdentity);
+  });
+
+  it('writes the Events and annotations of the broken shop', async () => {
+    const payments = await eventually(
+      'payments annotated NoHealthyTargets',
+      async () => {
+        const s = await kube.core.readNamespacedService({ name: 'payments', namespace: shop });
+        return s.metadata?.annotations?.['sockeye.dev/status'] === 'NoHealthyTargets' ? s : undefined;
+      },
+      180_000,
+    );
+    expect(payments.metadata?.annotations?.['sockeye.dev/summary']).toMatch(/^http: 0\/2 open, 2 refused/);
+    const frontend = await kube.core.readNamespacedService({ name: 'frontend', namespace: shop });
+    expect(frontend.metadata?.annotations?.['sockeye.dev/status']).toBe('Healthy');
+    const events = await eventually('Warning Events on payments and db', async () => {
+      const list = await kube.core.listNamespacedEvent({ namespace: shop });
+      const on = (name: string) =>
+        list.items.filter((e: CoreV1Event) => e.involvedObject.name === name && e.type === 'Warning');
+      return on('payments').length > 0 && on('db').length > 0 ? list.items : undefined;
+    });
+    const payment = events.find((e) => e.involvedObject.name === 'payments' && e.type === 'Warning');
+    expect(payment?.reason).toBe('NoHealthyTargets');
+    expect(payment?.reportingComponent).toBe('sockeye.dev/operator');
+    expect(payment?.message).toContain('run: sockeye explain NoHealthyTargets');
+  });
+
+  it('gives the operator no more than it needs', async () => {
+    const sa = `system:serviceaccount:${release}:sockeye`;
+    // `kubectl auth can-i` answers on stdout and exits 1 for "no".
+    const can = (...args: string[]) =>
+      new Promise<string>((resolve) =>
+        execFile(
+          binaryPath('kubectl'),
+          ['--kubeconfig', kubeconfig(), 'auth', 'can-i', ...args, '--as', sa],
+          (_e, out) => resolve(out.trim()),
+        ),
+      );
+    expect(await can('get', 'secrets', '-n', shop)).toBe('no');
+    expect(await can('patch', 'deployments', '-n', shop)).toBe('no');
+    expect(await can('delete', 'pods', '-n', shop)).toBe('no');
+    expect(await can('list', 'pods', '-n', shop)).toBe('yes');
+    // Namespace-scoped: nothing outside the listed namespaces.
+    expect(await can('list', 'pods', '-n', 'default')).toBe(namespaced ? 'no' : 'yes');
+  });
+});
