@@ -11,10 +11,6 @@ export const commands: Record<string, CommandEntry> = {
     summary: 'one-shot audit of the cluster: which Services would refuse a connection now, and why',
     load: async () => (await import('./audit.ts')).auditCommand,
   },
-  audit: {
-    summary: 'one-shot audit of the cluster: which Services would refuse a connection now, and why',
-    load: async () => (await import('./audit.ts')).auditCommand,
-  },
   explain: {
     summary: 'list the findings sockeye reports, or print the troubleshooting guide for one',
     load: async () => (await import('./explain.ts')).explainCommand,
