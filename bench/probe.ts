@@ -135,7 +135,35 @@ async function timeWaitCount(): Promise<number> {
 }
 
 /** The most descriptors a child may have: as many as the hard limit allows (prlimit raises the soft one). */
-const NOFILE = Number((await exec('sh', ['-c', 'ulimit -Hn'])).stdout.trim()) || 65_536;
+let NOFILE = 65_536;
+
+/**
+ * Compiles this file and what it imports (the probe engine) to JavaScript with the settings of
+ * `npm run build`, into `dir`, and returns the compiled copy of this file: sockeye's side of the bench
+ * runs compiled JS, as an installed sockeye does (dist/), not TypeScript stripped at load.
+ */
+async function compileWorker(dir: string): Promise<string> {
+  const root = join(import.meta.dirname, '..');
+  const out = join(dir, 'js');
+  const config = join(dir, 'tsconfig.json');
+  await writeFile(
+    config,
+    JSON.stringify({
+      extends: join(root, 'tsconfig.build.json'),
+      compilerOptions: {
+        rootDir: root,
+        outDir: out,
+        sourceMap: false,
+        typeRoots: [join(root, 'node_modules', '@types')],
+      },
+      include: [],
+      files: [import.meta.filename],
+    }),
+  );
+  await exec(join(root, 'node_modules', '.bin', 'tsc'), ['-p', config], { maxBuffer: 16 * 1024 * 1024 });
+  await writeFile(join(out, 'package.json'), '{"type":"module"}\n');
+  return join(out, 'bench', 'probe.js');
+}
 
 /** Runs a command under GNU time; returns stdout, wall seconds and peak RSS. */
 async function measured(command: string[]): Promise<{ stdout: string; seconds: number; peakKiB: number }> {
@@ -160,6 +188,7 @@ function misclassified(set: TargetSet, seen: (key: string, i: number) => Outcome
 }
 
 async function runSockeye(
+  worker: string,
   set: TargetSet,
   dir: string,
   timeoutMs: number,
@@ -170,7 +199,7 @@ async function runSockeye(
   const before = await timeWaitCount();
   const run = await measured([
     process.execPath,
-    import.meta.filename,
+    worker,
     '--worker',
     file,
     '--timeout',
@@ -291,6 +320,7 @@ function summarize(runs: readonly RunFigures[]) {
 
 async function bench(rounds: number, concurrency: number, only: string | undefined): Promise<void> {
   const nmapVersion = await ensureNmap();
+  NOFILE = Number((await exec('sh', ['-c', 'ulimit -Hn'])).stdout.trim()) || NOFILE;
   const dir = await mkdtemp(join(tmpdir(), 'sockeye-bench-'));
   let ns: DropNamespace | undefined;
   let listeners: ChildProcess | undefined;
@@ -303,6 +333,7 @@ async function bench(rounds: number, concurrency: number, only: string | undefin
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
+    const worker = await compileWorker(dir);
     ns = await createDropNamespace('sockeye-bench');
     const basePort = 20_000 + 100 * (process.pid % 50);
     const ports = Array.from({ length: 100 }, (_, i) => basePort + i);
@@ -322,7 +353,7 @@ async function bench(rounds: number, concurrency: number, only: string | undefin
         for (const tool of order) {
           const figures =
             tool === 'sockeye'
-              ? await runSockeye(set, dir, timeoutMs, concurrency)
+              ? await runSockeye(worker, set, dir, timeoutMs, concurrency)
               : await runNmap(set, dir, timeoutMs);
           runs.push(figures);
           process.stderr.write(

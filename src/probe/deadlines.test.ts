@@ -68,4 +68,22 @@ describe('DeadlineSweep', () => {
     expect(expired).toBe(10_000);
     expect(clock.timers).toBe(0);
   });
+
+  it('expires the right entries when cancels arrive in and out of order (heads are dropped at once)', () => {
+    const clock = new FakeClock();
+    const sweep = new DeadlineSweep(clock);
+    const log: string[] = [];
+    const entries = ['a', 'b', 'c', 'd', 'e'].map((name) => {
+      clock.advance(1);
+      return sweep.add(100, recorder(clock, log, name));
+    });
+    // b before a (a is the head then), then a (drops a and b), then d behind the live c.
+    sweep.cancel(entries[1]!);
+    sweep.cancel(entries[0]!);
+    sweep.cancel(entries[3]!);
+    clock.advance(200);
+    expect(log).toEqual(['c@103', 'e@105']);
+    sweep.cancel(entries[2]!);
+    expect(clock.timers).toBe(0);
+  });
 });

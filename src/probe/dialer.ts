@@ -76,7 +76,10 @@ interface TcpHandle {
   close(callback?: () => void): void;
 }
 interface ConnectRequest {
-  oncomplete: (status: number, handle: TcpHandle) => void;
+  /** Called by Node with the request as `this`, so one shared function serves every dial. */
+  oncomplete: (this: ConnectRequest, status: number) => void;
+  /** The dial this request belongs to (a property of our own, read back in `oncomplete`). */
+  dial?: HandleDial | undefined;
 }
 interface TcpWrapBinding {
   TCP: new (type: number) => TcpHandle;
@@ -113,49 +116,97 @@ function errnoMessage(status: number): string {
   }
 }
 
+/** One immutable `failed` result per status: a refused probe allocates no strings or result object. */
+const failures = new Map<number, DialResult>();
+function failedWith(status: number): DialResult {
+  let result = failures.get(status);
+  if (!result) {
+    result = failed(errnoName(status), errnoMessage(status));
+    failures.set(status, result);
+  }
+  return result;
+}
+
+function noop(): void {}
+
+/** A connected TCP handle; methods on a prototype rather than closures per probe. */
+class HandleConnection implements Connection {
+  readonly #handle: TcpHandle;
+
+  constructor(handle: TcpHandle) {
+    this.#handle = handle;
+  }
+
+  reset(): void {
+    this.#handle.reset(noop);
+  }
+
+  toSocket(): Socket {
+    // What net.Server does with an accepted handle; the socket starts reading at once.
+    return new Socket({
+      handle: this.#handle,
+      readable: true,
+      writable: true,
+    } as unknown as ConstructorParameters<typeof Socket>[0]);
+  }
+}
+
+/** One connect in flight on a bare TCP handle: the handle, the request, and who to tell. */
+class HandleDial implements PendingDial {
+  readonly handle: TcpHandle;
+  done: ((result: DialResult) => void) | undefined;
+
+  constructor(handle: TcpHandle, done: (result: DialResult) => void) {
+    this.handle = handle;
+    this.done = done;
+  }
+
+  /** Settles once: returns the callback to call, or undefined if aborted or already settled. */
+  settle(): ((result: DialResult) => void) | undefined {
+    const done = this.done;
+    this.done = undefined;
+    return done;
+  }
+
+  abort(): void {
+    if (this.settle()) this.handle.close();
+  }
+}
+
+function onConnectComplete(this: ConnectRequest, status: number): void {
+  const dial = this.dial;
+  this.dial = undefined;
+  const done = dial?.settle();
+  if (!dial || !done) return;
+  if (status !== 0) {
+    dial.handle.close();
+    done(failedWith(status));
+  } else {
+    done({ kind: 'connected', connection: new HandleConnection(dial.handle) });
+  }
+}
+
 function handleDialer(tcp: TcpWrapBinding): Dialer {
+  const SOCKET = tcp.constants.SOCKET;
   return {
     name: 'handle',
     dial(ip, port, done) {
-      const handle = new tcp.TCP(tcp.constants.SOCKET);
+      const handle = new tcp.TCP(SOCKET);
       const request = new tcp.TCPConnectWrap();
-      let settled = false;
-      request.oncomplete = (status) => {
-        if (settled) return;
-        settled = true;
-        if (status !== 0) {
-          handle.close();
-          done(failed(errnoName(status), errnoMessage(status)));
-          return;
-        }
-        done({
-          kind: 'connected',
-          connection: {
-            reset: () => handle.reset(() => {}),
-            // What net.Server does with an accepted handle; the socket starts reading at once.
-            toSocket: () =>
-              new Socket({ handle, readable: true, writable: true } as unknown as ConstructorParameters<
-                typeof Socket
-              >[0]),
-          },
-        });
-      };
+      const dial = new HandleDial(handle, done);
+      request.oncomplete = onConnectComplete;
+      request.dial = dial;
       const status = ip.includes(':')
         ? handle.connect6(request, ip, port)
         : handle.connect(request, ip, port);
       if (status !== 0) {
         // socket() or connect() failed at once (EMFILE, EADDRNOTAVAIL…): report it on the next tick.
-        settled = true;
+        request.dial = undefined;
+        dial.settle();
         handle.close();
-        process.nextTick(done, failed(errnoName(status), errnoMessage(status)));
+        process.nextTick(done, failedWith(status));
       }
-      return {
-        abort() {
-          if (settled) return;
-          settled = true;
-          handle.close();
-        },
-      };
+      return dial;
     },
   };
 }

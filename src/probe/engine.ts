@@ -1,5 +1,5 @@
 import { isIP, type Socket } from 'node:net';
-import { type AppCheck, runAppCheck } from './app-check.ts';
+import type { AppCheck } from './app-check.ts';
 import { classifyErrno, localCause } from './classify.ts';
 import { type Clock, systemClock } from './clock.ts';
 import { type DeadlineEntry, DeadlineSweep, type Expiring } from './deadlines.ts';
@@ -29,6 +29,13 @@ export interface ProbeOptions {
 }
 
 export const DEFAULT_CONCURRENCY = 256;
+
+/** Application checks load node:tls and node:crypto; only runs that ask for them pay that at start-up. */
+let appCheckModule: Promise<typeof import('./app-check.ts')> | undefined;
+function loadAppCheck(): Promise<typeof import('./app-check.ts')> {
+  appCheckModule ??= import('./app-check.ts');
+  return appCheckModule;
+}
 
 interface Run<T extends ProbeTarget> {
   readonly options: ProbeOptions;
@@ -78,10 +85,12 @@ class Attempt<T extends ProbeTarget> implements Expiring {
     const { app, resetWindowMs = 0 } = this.#run.options;
     if (app) {
       this.#phase = 'app';
-      void runAppCheck(result.connection.toSocket(), this.target, app, this.#run.options.timeoutMs).then(
-        (check) =>
+      const socket = result.connection.toSocket();
+      void loadAppCheck()
+        .then(({ runAppCheck }) => runAppCheck(socket, this.target, app, this.#run.options.timeoutMs))
+        .then((check) =>
           this.#end({ target: this.target, latencyMs: this.#connectedAt, outcome: 'open', app: check }),
-      );
+        );
     } else if (resetWindowMs > 0) {
       // Keep reading: an RST from the listener surfaces as an error on the socket.
       this.#phase = 'window';
@@ -98,9 +107,10 @@ class Attempt<T extends ProbeTarget> implements Expiring {
 
   #failed(errno: string, message: string): void {
     const outcome = classifyErrno(errno);
-    const base = { target: this.target, latencyMs: this.#elapsed(), errno };
-    if (outcome === 'error') this.#end({ ...base, outcome, cause: localCause(errno, message) });
-    else this.#end({ ...base, outcome });
+    const latencyMs = this.#elapsed();
+    if (outcome === 'error') {
+      this.#end({ target: this.target, latencyMs, outcome, errno, cause: localCause(errno, message) });
+    } else this.#end({ target: this.target, latencyMs, outcome, errno });
   }
 
   #onWindowError(err: NodeJS.ErrnoException): void {
@@ -217,7 +227,9 @@ export async function* probeTargets<T extends ProbeTarget>(
       if (ready.length > 0) {
         const batch = ready;
         ready = [];
-        yield* batch;
+        // for…of, not yield*: yield* over an array in an async generator wraps every element in an
+        // async-from-sync iterator step (two more promises per result).
+        for (const result of batch) yield result;
         continue;
       }
       signal?.throwIfAborted();
