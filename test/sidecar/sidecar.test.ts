@@ -3,7 +3,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   applyYaml,
   createNamespace,
-  deleteNamespace,
   eventually,
   patchPodAnnotations,
   type TestKube,
@@ -12,6 +11,7 @@ import {
 } from '../support/kube.ts';
 import {
   classes,
+  deleteNamespaceAndSidecars,
   podIP,
   podWithSidecar,
   reporterRbac,
@@ -61,7 +61,7 @@ describe('sockeye sidecar in a pod', () => {
   });
 
   afterAll(async () => {
-    if (kube) await deleteNamespace(kube, ns);
+    if (kube) await deleteNamespaceAndSidecars(kube, ns, ips.values());
   });
 
   const ip = (pod: string) => ips.get(pod)!;

@@ -2,7 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EventsV1Api, type EventsV1Event, type V1Container, type V1Pod } from '@kubernetes/client-node';
 import { inject } from 'vitest';
-import { eventually, type TestKube } from '../support/kube.ts';
+import { deleteNamespace, eventually, type TestKube } from '../support/kube.ts';
+import { tcpConnect } from '../support/tcp.ts';
 
 export const SIDECAR_PORT = 9876;
 
@@ -152,4 +153,21 @@ roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: sockeye-sidecar
 subjects:
 - {kind: ServiceAccount, name: ${serviceAccount}, namespace: ${namespace}}
 `;
+}
+
+/**
+ * Deletes the namespace and waits until each sidecar's port stops answering: the simulator has then
+ * released the pod and killed its processes, so none outlives the test (or the cluster's teardown).
+ */
+export async function deleteNamespaceAndSidecars(
+  kube: TestKube,
+  namespace: string,
+  ips: Iterable<string>,
+): Promise<void> {
+  await deleteNamespace(kube, namespace);
+  for (const ip of ips) {
+    await eventually(`the sidecar on ${ip} to stop`, async () =>
+      (await tcpConnect(ip, SIDECAR_PORT, 500)) === 'open' ? undefined : true,
+    );
+  }
 }

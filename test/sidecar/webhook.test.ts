@@ -7,15 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makePki } from '../../cluster/pki.ts';
 import { logger } from '../../src/log.ts';
 import { startWebhook, stopWebhook } from '../../src/webhook/server.ts';
-import {
-  createNamespace,
-  deleteNamespace,
-  eventually,
-  type TestKube,
-  testKube,
-  uniqueNamespace,
-} from '../support/kube.ts';
-import { sidecarStatus } from './support.ts';
+import { createNamespace, eventually, type TestKube, testKube, uniqueNamespace } from '../support/kube.ts';
+import { deleteNamespaceAndSidecars, sidecarStatus } from './support.ts';
 
 // The webhook runs in this process on 127.0.0.1; the local kube-apiserver (same host) calls it over
 // TLS, trusting a CA made here with openssl. failurePolicy Ignore: a webhook that is down admits pods.
@@ -27,6 +20,7 @@ describe('sidecar injection webhook', () => {
   let port = 0;
   const ns = uniqueNamespace('inject');
   const configName = `sockeye-inject-${ns}`;
+  const injectedIPs: string[] = [];
 
   const pod = (name: string, annotations: Record<string, string> = {}): V1Pod => ({
     metadata: { name, annotations: { 'sim.sockeye.dev/listen': '8080', ...annotations } },
@@ -78,7 +72,7 @@ describe('sidecar injection webhook', () => {
 
   afterAll(async () => {
     await admission?.deleteMutatingWebhookConfiguration({ name: configName }).catch(() => undefined);
-    if (kube) await deleteNamespace(kube, ns);
+    if (kube) await deleteNamespaceAndSidecars(kube, ns, injectedIPs);
     if (server) await stopWebhook(server);
     if (dir) await rm(dir, { recursive: true, force: true });
   });
@@ -103,6 +97,7 @@ describe('sidecar injection webhook', () => {
       const p: V1Pod = await kube.core.readNamespacedPod({ name: created.metadata!.name!, namespace: ns });
       return p.status?.podIP;
     });
+    injectedIPs.push(ip);
     const status = await sidecarStatus(ip, 'the injected sidecar', (s) => s.ports.length > 0);
     // The namespace's default ServiceAccount may not read the pod spec, so no port is declared to
     // the sidecar: it still sees the app's socket, as undeclared.
