@@ -1,0 +1,582 @@
+// npm run bench:operator — `sockeye operator` at scale on the local cluster.
+//
+// Makes --services Services (spread over --namespaces namespaces) with --pods-per-service pods each.
+// Pods come from the local cluster's simulator: the bench creates plain Pod objects (bounded
+// concurrency, one shared keep-alive connection); the simulator gives each a network namespace, an IP
+// and a listener on 8080 (`sim.sockeye.dev/listen`), and kube-controller-manager's endpointslice
+// controller makes the EndpointSlices. Then it starts one `sockeye operator` process (cluster-wide,
+// leader election on, as the chart runs it) and measures:
+//
+//   first sweep   operator start -> every Service carries sockeye.dev/status (seen by a Service watch)
+//   detection     a backend stops listening (its listen annotation removed) -> sockeye's Warning Event
+//                 about its Service or pod seen by an Event watch; --samples samples, p50 / p99
+//   memory        the operator's process_resident_memory_bytes and nodejs_heap_size_used_bytes after
+//                 the first sweep, and again at the end
+//   steady state  over --steady-sweeps intervals with nothing changing: the operator's own writes
+//                 (sockeye_api_writes_total) and the API server's apiserver_request_total delta, minus
+//                 the same window measured before the operator started (the simulator's and
+//                 controller manager's own traffic)
+//
+// Prints a table; the last line is one JSON object. Everything it starts it stops, also on failure.
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import {
+  CoreV1Api,
+  DiscoveryV1Api,
+  KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+  Watch,
+} from '@kubernetes/client-node';
+import { freePort } from '../cluster/controlplane.ts';
+import { killGroup, startDetached } from '../cluster/exec.ts';
+import { downLocalCluster, type LocalClusterState, TEST_RANGES, upLocalCluster } from '../cluster/local.ts';
+import { shareConnections } from '../src/kube/connections.ts';
+
+const { values: flags } = parseArgs({
+  options: {
+    services: { type: 'string', default: '2000' },
+    'pods-per-service': { type: 'string', default: '10' },
+    namespaces: { type: 'string', default: '10' },
+    nodes: { type: 'string', default: '4' },
+    interval: { type: 'string', default: '10' },
+    timeout: { type: 'string', default: '1' },
+    samples: { type: 'string', default: '20' },
+    'steady-sweeps': { type: 'string', default: '3' },
+    'create-concurrency': { type: 'string', default: '16' },
+  },
+});
+const num = (name: keyof typeof flags) => {
+  const n = Number(flags[name]);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
+  return n;
+};
+const SERVICES = num('services');
+const PODS_PER_SERVICE = num('pods-per-service');
+const NAMESPACES = Math.min(num('namespaces'), SERVICES);
+const NODES = num('nodes');
+const INTERVAL_S = num('interval');
+const TIMEOUT_S = num('timeout');
+const SAMPLES = Math.min(num('samples'), SERVICES);
+const STEADY_SWEEPS = num('steady-sweeps');
+const CREATE_CONCURRENCY = num('create-concurrency');
+const PODS = SERVICES * PODS_PER_SERVICE;
+const LISTEN = 'sim.sockeye.dev/listen';
+const sockeye = fileURLToPath(new URL('../bin/sockeye.js', import.meta.url));
+
+const note = (line: string) => process.stderr.write(`bench: ${line}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const mb = (bytes: number) => Math.round((bytes / 2 ** 20) * 10) / 10;
+const ms1 = (ms: number) => Math.round(ms);
+
+const namespaceOf = (i: number) => `bench-${i % NAMESPACES}`;
+const serviceName = (i: number) => `svc-${i}`;
+const podName = (i: number, j: number) => `svc-${i}-${j}`;
+
+/** Runs `work` for every item with at most `limit` in flight. */
+async function bounded<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) await work(items[next++] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+}
+
+/** Retries a call a few times (the API server may answer 429 or 5xx under this load). */
+async function retrying<T>(what: string, call: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (code === 409 || attempt >= 6) throw new Error(`${what}: ${String(err)}`, { cause: err });
+      await sleep(200 * 2 ** attempt);
+    }
+  }
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
+}
+
+/** Sums the samples of one metric family in Prometheus text, optionally grouped by a label function. */
+function samples(text: string, name: string): { labels: string; value: number }[] {
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `))
+    .map((l) => ({
+      labels: l.startsWith(`${name}{`) ? l.slice(name.length + 1, l.lastIndexOf('}')) : '',
+      value: Number(l.slice(l.lastIndexOf(' ') + 1)),
+    }));
+}
+const total = (text: string, name: string) => samples(text, name).reduce((s, x) => s + x.value, 0);
+
+/** kube-apiserver's own /metrics, read with the cluster's admin certificate. */
+async function apiServerMetrics(state: LocalClusterState): Promise<string> {
+  const pki = state.apiServer?.pki;
+  if (!pki) throw new Error('the cluster state has no PKI paths');
+  const [ca, cert, key] = await Promise.all([
+    readFile(pki.caCert),
+    readFile(pki.adminCert),
+    readFile(pki.adminKey),
+  ]);
+  return new Promise((resolve, reject) => {
+    const req = request(`${state.apiServerUrl}/metrics`, { ca, cert, key }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve(body));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** apiserver_request_total by `VERB resource[/subresource]`. */
+function requestCounts(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const s of samples(text, 'apiserver_request_total')) {
+    const label = (k: string) => new RegExp(`(?:^|,)${k}="([^"]*)"`).exec(s.labels)?.[1] ?? '';
+    const sub = label('subresource');
+    const key = `${label('verb')} ${label('resource')}${sub ? `/${sub}` : ''}`;
+    out.set(key, (out.get(key) ?? 0) + s.value);
+  }
+  return out;
+}
+
+function delta(after: Map<string, number>, before: Map<string, number>): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const [k, v] of after) {
+    const d = v - (before.get(k) ?? 0);
+    if (d > 0) out.set(k, d);
+  }
+  return out;
+}
+
+const sum = (m: ReadonlyMap<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
+
+/** A long-running watch, re-established when the server ends it. */
+function keepWatching(
+  kc: KubeConfig,
+  path: string,
+  onObject: (phase: string, obj: unknown) => void,
+): { stop: () => void } {
+  let stopped = false;
+  let current: AbortController | undefined;
+  const start = async () => {
+    while (!stopped) {
+      const ended = new Promise<void>((resolve) => {
+        void new Watch(kc)
+          .watch(path, { allowWatchBookmarks: false }, onObject, () => resolve())
+          .then(
+            (c) => {
+              current = c;
+            },
+            () => resolve(),
+          );
+      });
+      await ended;
+      if (!stopped) await sleep(500);
+    }
+  };
+  void start();
+  return {
+    stop: () => {
+      stopped = true;
+      current?.abort();
+    },
+  };
+}
+
+interface Meta {
+  metadata?: { name?: string; namespace?: string; annotations?: Record<string, string> };
+}
+interface EventObj {
+  type?: string;
+  reportingController?: string;
+  regarding?: { kind?: string; name?: string; namespace?: string };
+}
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'sockeye-bench-op-'));
+  let operatorPid: number | undefined;
+  const watches: { stop: () => void }[] = [];
+  const cleanup = async () => {
+    for (const w of watches) w.stop();
+    if (operatorPid !== undefined) await killGroup(operatorPid, 20_000).catch(() => undefined);
+    operatorPid = undefined;
+    await downLocalCluster(dir, note).catch((err: unknown) => note(`down failed: ${String(err)}`));
+    await rm(dir, { recursive: true, force: true });
+  };
+  const onSignal = () => void cleanup().then(() => process.exit(130));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const state = await upLocalCluster({ dir, cidr: TEST_RANGES, nodes: NODES, log: note });
+    const kc = shareConnections(new KubeConfig());
+    kc.loadFromFile(state.kubeconfig);
+    const core = kc.makeApiClient(CoreV1Api);
+    const discovery = kc.makeApiClient(DiscoveryV1Api);
+
+    // ---- the objects ----
+    note(
+      `creating ${NAMESPACES} namespaces, ${SERVICES} Services, ${PODS} pods (${CREATE_CONCURRENCY} at a time)`,
+    );
+    for (let n = 0; n < NAMESPACES; n++)
+      await core.createNamespace({ body: { metadata: { name: `bench-${n}` } } });
+    const serviceIndexes = Array.from({ length: SERVICES }, (_, i) => i);
+    await bounded(serviceIndexes, CREATE_CONCURRENCY, (i) =>
+      retrying(`create Service ${serviceName(i)}`, () =>
+        core.createNamespacedService({
+          namespace: namespaceOf(i),
+          body: {
+            metadata: { name: serviceName(i) },
+            spec: {
+              selector: { app: serviceName(i) },
+              ports: [{ name: 'http', port: 80, targetPort: 'http' }],
+            },
+          },
+        }),
+      ).then(() => undefined),
+    );
+    const createStart = performance.now();
+    const podKeys = serviceIndexes.flatMap((i) =>
+      Array.from({ length: PODS_PER_SERVICE }, (_, j) => [i, j] as const),
+    );
+    await bounded(podKeys, CREATE_CONCURRENCY, ([i, j]) =>
+      retrying(`create Pod ${podName(i, j)}`, () =>
+        core.createNamespacedPod({
+          namespace: namespaceOf(i),
+          body: {
+            metadata: {
+              name: podName(i, j),
+              labels: { app: serviceName(i) },
+              annotations: { [LISTEN]: '8080' },
+            },
+            spec: {
+              containers: [
+                { name: 'app', image: 'bench/web', ports: [{ name: 'http', containerPort: 8080 }] },
+              ],
+            },
+          },
+        }),
+      ).then(() => undefined),
+    );
+    const createdMs = performance.now() - createStart;
+    note(`created ${PODS} pod objects in ${ms1(createdMs / 1000)} s; waiting for the simulator to run them`);
+
+    // ---- wait for every pod to run and every endpoint to be ready ----
+    const readyEndpoints = async () => {
+      let ready = 0;
+      let cont: string | undefined;
+      do {
+        const page = await discovery.listEndpointSliceForAllNamespaces({
+          limit: 500,
+          ...(cont ? { _continue: cont } : {}),
+        });
+        for (const s of page.items) {
+          if (!s.metadata?.namespace?.startsWith('bench-')) continue;
+          ready += (s.endpoints ?? []).filter(
+            (e) => e.conditions?.ready !== false && e.addresses.length > 0,
+          ).length;
+        }
+        cont = page.metadata?._continue || undefined;
+      } while (cont);
+      return ready;
+    };
+    let lastReady = -1;
+    let lastProgress = performance.now();
+    for (;;) {
+      const ready = await readyEndpoints();
+      if (ready >= PODS) break;
+      if (ready !== lastReady) {
+        lastReady = ready;
+        lastProgress = performance.now();
+        note(`${ready}/${PODS} endpoints ready (${ms1((performance.now() - createStart) / 1000)} s)`);
+      } else if (performance.now() - lastProgress > 180_000) {
+        throw new Error(
+          `no progress for 3 minutes at ${ready}/${PODS} ready endpoints; see ${dir}/simulator.log`,
+        );
+      }
+      await sleep(5000);
+    }
+    const runningMs = performance.now() - createStart;
+    const podsPerSecond = PODS / (runningMs / 1000);
+    note(`all ${PODS} endpoints ready after ${ms1(runningMs / 1000)} s (${podsPerSecond.toFixed(1)} pods/s)`);
+
+    // ---- baseline: the cluster's own API traffic without sockeye, over the steady window ----
+    const windowMs = STEADY_SWEEPS * INTERVAL_S * 1000;
+    note(`baseline: API requests without the operator over ${windowMs / 1000} s`);
+    const baseBefore = requestCounts(await apiServerMetrics(state));
+    await sleep(windowMs);
+    const baseline = delta(requestCounts(await apiServerMetrics(state)), baseBefore);
+
+    // ---- watches: Service annotations (first sweep) and sockeye's Events (detection) ----
+    const annotated = new Set<string>();
+    let firstSweepAt: number | undefined;
+    let operatorStart = 0;
+    watches.push(
+      keepWatching(kc, '/api/v1/services', (_phase, obj) => {
+        const m = (obj as Meta).metadata;
+        if (!m?.namespace?.startsWith('bench-') || m.annotations?.['sockeye.dev/status'] === undefined)
+          return;
+        annotated.add(`${m.namespace}/${m.name}`);
+        if (annotated.size >= SERVICES && firstSweepAt === undefined) firstSweepAt = performance.now();
+      }),
+    );
+    /** Service key -> when its backend was told to stop listening; and when sockeye's Event arrived. */
+    const pending = new Map<string, number>();
+    const detected = new Map<string, number>();
+    const warnings = { total: 0 };
+    watches.push(
+      keepWatching(kc, '/apis/events.k8s.io/v1/events', (phase, obj) => {
+        const e = obj as EventObj;
+        if (phase === 'DELETED' || e.reportingController !== 'sockeye.dev/operator' || e.type !== 'Warning')
+          return;
+        warnings.total++;
+        const r = e.regarding;
+        if (!r?.name || !r.namespace) return;
+        // A pod's Event counts for its Service: svc-I-J belongs to svc-I.
+        const service = r.kind === 'Pod' ? r.name.replace(/-\d+$/, '') : r.name;
+        const key = `${r.namespace}/${service}`;
+        const since = pending.get(key);
+        if (since !== undefined && !detected.has(key)) detected.set(key, performance.now() - since);
+      }),
+    );
+    await sleep(2000);
+
+    // ---- the operator ----
+    const port = await freePort();
+    note(
+      `starting sockeye operator (interval ${INTERVAL_S}s, timeout ${TIMEOUT_S}s; log ${dir}/operator.log)`,
+    );
+    operatorStart = performance.now();
+    operatorPid = await startDetached(
+      process.execPath,
+      [
+        sockeye,
+        'operator',
+        `--interval=${INTERVAL_S}s`,
+        `--timeout=${TIMEOUT_S}s`,
+        '--leader-elect',
+        '--lease-namespace=default',
+        '--http-host=127.0.0.1',
+        `--http-port=${port}`,
+        '--pod-name=sockeye-bench',
+        '--pod-namespace=default',
+      ],
+      join(dir, 'operator.log'),
+      { ...process.env, KUBECONFIG: state.kubeconfig, SOCKEYE_LOG_LEVEL: 'warn' },
+    );
+    const metrics = async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    let syncedMs: number | undefined;
+    const sweepDeadline = performance.now() + 600_000;
+    while (firstSweepAt === undefined) {
+      if (performance.now() > sweepDeadline)
+        throw new Error(`first sweep not done after 10 minutes (${annotated.size}/${SERVICES})`);
+      if (syncedMs === undefined) {
+        const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+          (r) => r.ok,
+          () => false,
+        );
+        if (ok) syncedMs = performance.now() - operatorStart;
+      }
+      await sleep(100);
+    }
+    const firstSweepMs = firstSweepAt - operatorStart;
+    note(`first sweep: every Service annotated ${ms1(firstSweepMs)} ms after start`);
+    await sleep(2000);
+    const afterSync = await metrics();
+    const memAfterSync = {
+      rssBytes: total(afterSync, 'process_resident_memory_bytes'),
+      heapUsedBytes: total(afterSync, 'nodejs_heap_size_used_bytes'),
+    };
+
+    // ---- detection latency ----
+    note(`detection: ${SAMPLES} backends stop listening, staggered over one interval`);
+    const step = Math.max(1, Math.floor(SERVICES / SAMPLES));
+    const chosen = Array.from({ length: SAMPLES }, (_, k) => k * step);
+    const patchListen = (i: number, value: string | null) =>
+      retrying(`patch ${podName(i, 0)}`, () =>
+        core.patchNamespacedPod(
+          {
+            name: podName(i, 0),
+            namespace: namespaceOf(i),
+            body: { metadata: { annotations: { [LISTEN]: value } } },
+          },
+          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        ),
+      );
+    await Promise.all(
+      chosen.map(async (i, k) => {
+        await sleep((k * INTERVAL_S * 1000) / SAMPLES + Math.random() * 200);
+        pending.set(`${namespaceOf(i)}/${serviceName(i)}`, performance.now());
+        await patchListen(i, null);
+      }),
+    );
+    const detectDeadline = performance.now() + 3 * (INTERVAL_S + TIMEOUT_S) * 1000 + 30_000;
+    while (detected.size < SAMPLES && performance.now() < detectDeadline) await sleep(200);
+    const latencies = [...detected.values()].sort((a, b) => a - b);
+    note(`detected ${detected.size}/${SAMPLES}`);
+
+    // ---- back to steady: the backends listen again; wait for every Service Healthy ----
+    const recoveredBefore = warnings.total;
+    await Promise.all(chosen.map((i) => patchListen(i, '8080')));
+    const healthy = async () => {
+      let n = 0;
+      for (let ns = 0; ns < NAMESPACES; ns++) {
+        let cont: string | undefined;
+        do {
+          const page = await core.listNamespacedService({
+            namespace: `bench-${ns}`,
+            limit: 500,
+            ...(cont ? { _continue: cont } : {}),
+          });
+          n += page.items.filter((s) => s.metadata?.annotations?.['sockeye.dev/status'] === 'Healthy').length;
+          cont = page.metadata?._continue || undefined;
+        } while (cont);
+      }
+      return n;
+    };
+    const healDeadline = performance.now() + 120_000;
+    while ((await healthy()) < SERVICES) {
+      if (performance.now() > healDeadline)
+        throw new Error('Services not all Healthy again within 2 minutes');
+      await sleep(2000);
+    }
+    // One more interval so that the recovered Services' follow-up reconciles are done.
+    await sleep((INTERVAL_S + TIMEOUT_S) * 1000);
+
+    // ---- steady state ----
+    note(`steady state: ${STEADY_SWEEPS} sweeps (${windowMs / 1000} s) with nothing changing`);
+    const [opBefore, apiBefore] = [await metrics(), requestCounts(await apiServerMetrics(state))];
+    await sleep(windowMs);
+    const [opAfter, apiAfter] = [await metrics(), requestCounts(await apiServerMetrics(state))];
+    const writes = total(opAfter, 'sockeye_api_writes_total') - total(opBefore, 'sockeye_api_writes_total');
+    const probes = total(opAfter, 'sockeye_probes_total') - total(opBefore, 'sockeye_probes_total');
+    const withOperator = delta(apiAfter, apiBefore);
+    const attributable = new Map<string, number>();
+    for (const k of new Set([...withOperator.keys(), ...baseline.keys()])) {
+      const d = (withOperator.get(k) ?? 0) - (baseline.get(k) ?? 0);
+      if (d !== 0) attributable.set(k, d);
+    }
+    const memEnd = {
+      rssBytes: total(opAfter, 'process_resident_memory_bytes'),
+      heapUsedBytes: total(opAfter, 'nodejs_heap_size_used_bytes'),
+    };
+    const leaseRequests = [...withOperator]
+      .filter(([k]) => k.endsWith(' leases'))
+      .reduce((s, [, v]) => s + v, 0);
+
+    // ---- report ----
+    const p50 = percentile(latencies, 50);
+    const p99 = percentile(latencies, 99);
+    const detectAimMs = (INTERVAL_S + TIMEOUT_S + 1) * 1000;
+    const rows: [string, string, string][] = [
+      ['size', `${SERVICES} Services, ${PODS} pods/endpoints, ${NAMESPACES} namespaces, ${NODES} nodes`, ''],
+      ['pods made by the simulator', `${podsPerSecond.toFixed(1)} pods/s (${ms1(runningMs / 1000)} s)`, ''],
+      ['caches synced (/readyz)', syncedMs === undefined ? 'n/a' : `${ms1(syncedMs)} ms`, ''],
+      [
+        'first full sweep',
+        `${ms1(firstSweepMs)} ms`,
+        `aim < 10000 ms: ${firstSweepMs < 10_000 ? 'met' : 'missed'}`,
+      ],
+      [
+        'detection p50 / p99',
+        `${ms1(p50)} / ${ms1(p99)} ms (${detected.size}/${SAMPLES} seen)`,
+        `aim p99 < ${detectAimMs} ms: ${detected.size === SAMPLES && p99 < detectAimMs ? 'met' : 'missed'}`,
+      ],
+      ['RSS / heap after sync', `${mb(memAfterSync.rssBytes)} / ${mb(memAfterSync.heapUsedBytes)} MB`, ''],
+      [
+        'RSS / heap at the end',
+        `${mb(memEnd.rssBytes)} / ${mb(memEnd.heapUsedBytes)} MB`,
+        `aim < 200 MB RSS: ${Math.max(memAfterSync.rssBytes, memEnd.rssBytes) < 200 * 2 ** 20 ? 'met' : 'missed'}`,
+      ],
+      ['steady: probes per sweep', `${Math.round(probes / STEADY_SWEEPS)}`, ''],
+      [
+        'steady: sockeye writes per sweep',
+        (writes / STEADY_SWEEPS).toFixed(1),
+        `aim 0: ${writes === 0 ? 'met' : 'missed'}`,
+      ],
+      [
+        'steady: API requests per sweep',
+        `${(sum(attributable) / STEADY_SWEEPS).toFixed(1)} (all: ${(sum(withOperator) / STEADY_SWEEPS).toFixed(1)}, baseline: ${(sum(baseline) / STEADY_SWEEPS).toFixed(1)})`,
+        'apiserver_request_total, minus the no-operator baseline',
+      ],
+      [
+        'steady: Lease requests per sweep',
+        `${(leaseRequests / STEADY_SWEEPS).toFixed(1)}`,
+        'leader election renewals (GET+PUT every 2 s)',
+      ],
+      [
+        'recovery warnings seen',
+        `${warnings.total - recoveredBefore}`,
+        'Warning Events after the backends listened again',
+      ],
+    ];
+    const width = Math.max(...rows.map((r) => r[0].length));
+    const width2 = Math.max(...rows.map((r) => r[1].length));
+    process.stdout.write(
+      `\nsockeye operator benchmark (interval ${INTERVAL_S}s, timeout ${TIMEOUT_S}s, confirmations 2)\n`,
+    );
+    for (const [a, b, c] of rows) process.stdout.write(`${a.padEnd(width)}  ${b.padEnd(width2)}  ${c}\n`);
+    process.stdout.write(
+      `steady API requests by verb/resource (with operator, per window): ${[...withOperator].map(([k, v]) => `${k}=${v}`).join(', ') || 'none'}\n`,
+    );
+    process.stdout.write(
+      `${JSON.stringify({
+        services: SERVICES,
+        pods: PODS,
+        namespaces: NAMESPACES,
+        nodes: NODES,
+        intervalMs: INTERVAL_S * 1000,
+        timeoutMs: TIMEOUT_S * 1000,
+        podsPerSecond: Math.round(podsPerSecond * 10) / 10,
+        syncedMs: syncedMs === undefined ? null : ms1(syncedMs),
+        firstSweepMs: ms1(firstSweepMs),
+        detection: {
+          samples: SAMPLES,
+          seen: detected.size,
+          p50Ms: ms1(p50),
+          p99Ms: ms1(p99),
+          aimMs: detectAimMs,
+        },
+        memory: { afterSync: memAfterSync, end: memEnd },
+        steady: {
+          sweeps: STEADY_SWEEPS,
+          probesPerSweep: Math.round(probes / STEADY_SWEEPS),
+          writesPerSweep: writes / STEADY_SWEEPS,
+          apiRequestsPerSweep: sum(attributable) / STEADY_SWEEPS,
+          apiRequestsAllPerSweep: sum(withOperator) / STEADY_SWEEPS,
+          baselinePerSweep: sum(baseline) / STEADY_SWEEPS,
+          leaseRequestsPerSweep: leaseRequests / STEADY_SWEEPS,
+          byVerbResource: Object.fromEntries(attributable),
+        },
+      })}\n`,
+    );
+  } catch (err) {
+    const log = await readFile(join(dir, 'operator.log'), 'utf8').catch(() => '');
+    if (log !== '') note(`operator log (last lines):\n${log.trimEnd().split('\n').slice(-20).join('\n')}`);
+    throw err;
+  } finally {
+    await cleanup();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);
