@@ -23,6 +23,7 @@ import type {
   RuleOptions,
 } from '../rules/types.ts';
 import { indexState, podSkip, serviceView } from '../rules/view.ts';
+import { loopbackResultsOf } from '../sidecar/annotations.ts';
 import { type AnnotationPatch, annotationPatch, type Patcher, type PatchKind } from './annotations.ts';
 import type { ClusterCache } from './cache.ts';
 import type { Prober } from './prober.ts';
@@ -154,6 +155,9 @@ export class Reconciler {
       ...fresh,
       ...(this.#deps.options ? { options: this.#deps.options } : {}),
       probes,
+      // A sockeye sidecar in a pod says which ports answer on loopback only (sockeye.dev/loopback-only):
+      // with our refused probe on the pod IP that is ListeningOnLoopbackOnly, the cause, not just the symptom.
+      loopback: fresh.pods.flatMap(loopbackResultsOf),
       prober: identity,
       previous,
       now,
