@@ -192,9 +192,23 @@ export async function* probeTargets<T extends ProbeTarget>(
       inFlight.delete(attempt);
       deliver(attempt.index, result);
       fill();
-      wake?.();
+      scheduleWake();
     },
   };
+
+  // Node drains the microtask queue after every connect callback, so waking the consumer from each
+  // one would resume this generator once per result. Instead results pile up for the rest of this
+  // event-loop turn (one epoll batch can end hundreds of connects) and the consumer is woken once.
+  let wakeScheduled = false;
+  const wakeNow = () => {
+    wakeScheduled = false;
+    wake?.();
+  };
+  function scheduleWake(): void {
+    if (wakeScheduled || wake === undefined) return;
+    wakeScheduled = true;
+    setImmediate(wakeNow);
+  }
 
   function deliver(index: number, result: ProbeResult<T>): void {
     if (ordered) for (const r of ordered.push(index, result)) ready.push(r);
