@@ -85,15 +85,32 @@ function exec(key: string, command: string[], env: Record<string, string>, log: 
   processes.set(key, [...(processes.get(key) ?? []), child.pid ?? -1]);
 }
 
-function kill(key: string): void {
-  for (const pid of processes.get(key) ?? []) {
-    try {
-      process.kill(-pid, 'SIGTERM');
-    } catch {
-      // already gone
-    }
-  }
+/**
+ * Stops a pod's processes: SIGTERM to each process group, SIGKILL to what is left after a grace
+ * period. A process that outlived its pod would keep its network namespace alive unnamed, where
+ * no clean-up can find it.
+ */
+async function kill(key: string, graceMs = 3000): Promise<void> {
+  const pids = processes.get(key) ?? [];
   processes.delete(key);
+  const signal = (pid: number, sig: NodeJS.Signals) => {
+    try {
+      process.kill(-pid, sig);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const alive = pids.filter((pid) => signal(pid, 'SIGTERM'));
+  const deadline = Date.now() + graceMs;
+  while (alive.some((pid) => signal(pid, 0 as unknown as NodeJS.Signals)) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  for (const pid of alive) signal(pid, 'SIGKILL');
+}
+
+async function killAll(): Promise<void> {
+  await Promise.all([...processes.keys()].map((key) => kill(key)));
 }
 
 async function handle(req: Request): Promise<void> {
@@ -115,7 +132,8 @@ lines.on('line', (line) => {
     (err: Error) => process.stdout.write(`${JSON.stringify({ seq: req.seq, error: err.message })}\n`),
   );
 });
-lines.on('close', () => {
-  for (const key of processes.keys()) kill(key);
-  process.exit(0);
-});
+lines.on('close', () => void killAll().then(() => process.exit(0)));
+// Stopped by a signal (e.g. its simulator's process group was killed): still take the pods' processes along.
+for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+  process.on(sig, () => void killAll().then(() => process.exit(0)));
+}
