@@ -169,7 +169,10 @@ class HandleDial implements PendingDial {
   }
 
   abort(): void {
-    if (this.settle()) this.handle.close();
+    // Always with RST: the handshake may have completed in the kernel after the last poll (a deadline
+    // racing a late SYN-ACK, or a loopback connect, which completes inside connect()); a plain close
+    // would then send FIN and leave the socket in TIME_WAIT. In SYN_SENT it is an ordinary close.
+    if (this.settle()) this.handle.reset(noop);
   }
 }
 

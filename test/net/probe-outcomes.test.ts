@@ -147,4 +147,23 @@ describe('closing', () => {
     ]);
     expect(stdout.trim()).toBe('');
   });
+
+  it('leaves no TIME_WAIT when a dial is aborted after the kernel finished the handshake', async () => {
+    // A deadline can pass after the SYN-ACK arrived but before its callback ran (a busy loop). On
+    // loopback the handshake completes inside connect(), so aborting at once is that race.
+    const server = await listen('127.0.0.1');
+    servers.push(server);
+    const port = portOf(server);
+    for (let i = 0; i < 20; i++) {
+      defaultDialer.dial('127.0.0.1', port, () => expect.fail('an aborted dial must not call back')).abort();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const { stdout } = await exec('ss', [
+      '-Htan',
+      'state',
+      'time-wait',
+      `( dport = :${port} or sport = :${port} )`,
+    ]);
+    expect(stdout.trim()).toBe('');
+  });
 });
