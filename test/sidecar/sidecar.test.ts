@@ -41,6 +41,13 @@ describe('sockeye sidecar in a pod', () => {
       podWithSidecar({ name: 'loopback', listen: '8080@loopback', serviceAccount: 'reporter' }),
       podWithSidecar({ name: 'nothing', serviceAccount: 'reporter' }),
       podWithSidecar({ name: 'undeclared', listen: '8080,7000@loopback', serviceAccount: 'reporter' }),
+      // Dual-stack pod whose app listens on IPv4 only.
+      podWithSidecar({
+        name: 'v4only',
+        listen: '8080@ipv4',
+        serviceAccount: 'reporter',
+        annotations: { 'sim.sockeye.dev/ipv6': 'true' },
+      }),
       // No RBAC: the default ServiceAccount may do nothing, so the ports come from --ports.
       podWithSidecar({ name: 'norbac', listen: '8080@loopback', sidecarArgs: ['--ports=http=8080'] }),
       podWithSidecar({
@@ -89,6 +96,12 @@ describe('sockeye sidecar in a pod', () => {
     );
     // Undeclared listeners are informational: they do not make the pod unready.
     expect(undeclared.ready).toBe(true);
+  });
+
+  it('finds an app that listens on IPv4 only in a dual-stack pod', async () => {
+    const v4only = await sidecarStatus(ip('v4only'), 'v4only', (s) => s.ports.length > 0);
+    expect(classes(v4only)).toEqual({ 8080: 'WrongAddressFamily' });
+    expect(v4only.ports[0]?.detail).toMatch(/2001:2:/);
   });
 
   it('writes Events and sockeye.dev annotations on its pod when the ServiceAccount may', async () => {

@@ -37,6 +37,8 @@ export interface PodSpec {
   readonly automountToken?: boolean;
   readonly sidecarArgs?: readonly string[];
   readonly sidecar?: Partial<V1Container>;
+  /** More pod annotations, e.g. `sim.sockeye.dev/ipv6: "true"` for a dual-stack pod. */
+  readonly annotations?: Readonly<Record<string, string>>;
 }
 
 export function podWithSidecar(spec: PodSpec): V1Pod {
@@ -45,7 +47,10 @@ export function podWithSidecar(spec: PodSpec): V1Pod {
     kind: 'Pod',
     metadata: {
       name: spec.name,
-      ...(spec.listen ? { annotations: { 'sim.sockeye.dev/listen': spec.listen } } : {}),
+      annotations: {
+        ...(spec.listen ? { 'sim.sockeye.dev/listen': spec.listen } : {}),
+        ...spec.annotations,
+      },
     },
     spec: {
       ...(spec.serviceAccount ? { serviceAccountName: spec.serviceAccount } : {}),
