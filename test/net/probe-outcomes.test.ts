@@ -129,6 +129,12 @@ describe.each([defaultDialer, socketDialer])('outcomes over real sockets ($name 
   });
 });
 
+/** Sockets in TIME_WAIT to or from a local port, as `ss` lists them (empty when none). */
+async function timeWaitOn(port: number): Promise<string> {
+  const filter = `( dport = :${port} or sport = :${port} )`;
+  return (await exec('ss', ['-Htan', 'state', 'time-wait', filter])).stdout.trim();
+}
+
 describe('closing', () => {
   it('leaves no TIME_WAIT behind after many open probes', async () => {
     const server = await listen('127.0.0.1');
@@ -139,13 +145,7 @@ describe('closing', () => {
       { timeoutMs: 5000, concurrency: 50 },
     );
     expect(results.every((r) => r.outcome === 'open')).toBe(true);
-    const { stdout } = await exec('ss', [
-      '-Htan',
-      'state',
-      'time-wait',
-      `( dport = :${port} or sport = :${port} )`,
-    ]);
-    expect(stdout.trim()).toBe('');
+    expect(await timeWaitOn(port)).toBe('');
   });
 
   it('leaves no TIME_WAIT when a dial is aborted after the kernel finished the handshake', async () => {
@@ -158,12 +158,6 @@ describe('closing', () => {
       defaultDialer.dial('127.0.0.1', port, () => expect.fail('an aborted dial must not call back')).abort();
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
-    const { stdout } = await exec('ss', [
-      '-Htan',
-      'state',
-      'time-wait',
-      `( dport = :${port} or sport = :${port} )`,
-    ]);
-    expect(stdout.trim()).toBe('');
+    expect(await timeWaitOn(port)).toBe('');
   });
 });
