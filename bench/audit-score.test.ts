@@ -73,6 +73,17 @@ describe('score', () => {
     expect(s.outside).toBe(1);
   });
 
+  it('does not credit a statement the tool also makes about healthy objects', () => {
+    const s = score(truth, [
+      r('b-0', 'worker', '[POP-102] No probes defined', 'pods'),
+      r('b-0', 'web-1', '[POP-102] No probes defined', 'pods'),
+      r('b-0', 'ghost', '[POP-1100] No pods match service selector', 'services'),
+    ]);
+    expect(s.foundAny).toBe(2);
+    expect(s.found).toBe(1);
+    expect(s.missed).toContain('b-0/worker');
+  });
+
   it('is perfect when every problem and nothing else is reported', () => {
     const all = truth.broken.flatMap((ns) =>
       ['ghost', 'warming', 'api', 'shop', 'metrics', 'worker', 'vault', 'batch'].map((n) => r(ns, n)),

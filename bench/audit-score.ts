@@ -61,7 +61,14 @@ export interface Truth {
 
 export interface Score {
   readonly seeded: number;
+  /**
+   * Seeded problems reported by a statement the tool makes about no healthy object: a linter's
+   * hygiene warning (no probes, no limits) that it also makes about healthy objects does not find a
+   * refusing backend, even when it happens to sit on one.
+   */
   readonly found: number;
+  /** Seeded problems with any report at all on them or their related objects. */
+  readonly foundAny: number;
   /** `namespace/name` of the seeded problems not reported. */
   readonly missed: readonly string[];
   /** Distinct healthy objects reported (in the bench's namespaces). */
@@ -103,8 +110,9 @@ export function label(what: string): string {
 
 export function score(truth: Truth, reports: readonly Reported[]): Score {
   const problems = truth.problems ?? SEEDED_PER_NAMESPACE;
-  const found = new Set<string>();
+  const hits: { problem: string; label: string }[] = [];
   const alarms = new Map<string, string>();
+  const noise = new Set<string>();
   const outside = new Set<string>();
   const unscored = new Set<string>();
   for (const r of reports) {
@@ -113,15 +121,19 @@ export function score(truth: Truth, reports: readonly Reported[]): Score {
     if (where === 'outside') outside.add(key);
     else if (where === 'unscored') unscored.add(key);
     else if (where === 'false-alarm') {
+      noise.add(label(r.what));
       if (!alarms.has(key)) alarms.set(key, label(r.what));
-    } else found.add(where.problem);
+    } else hits.push({ problem: where.problem, label: label(r.what) });
   }
+  const found = new Set(hits.filter((h) => !noise.has(h.label)).map((h) => h.problem));
+  const any = new Set(hits.map((h) => h.problem));
   const all = truth.broken.flatMap((ns) => problems.map((p) => `${ns}/${p.name}`));
   const by = new Map<string, number>();
   for (const l of alarms.values()) by.set(l, (by.get(l) ?? 0) + 1);
   return {
     seeded: all.length,
     found: all.filter((p) => found.has(p)).length,
+    foundAny: all.filter((p) => any.has(p)).length,
     missed: all.filter((p) => !found.has(p)),
     falseAlarms: alarms.size,
     falseAlarmsBy: [...by].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])),
@@ -166,8 +178,8 @@ export function parseSockeye(json: string): Reported[] {
 export const POPEYE_WARNING = 2;
 
 /**
- * `popeye -o json`: `{popeye: {sections: [{linter, gvr, issues: {FQN: [{level, message}]}}]}}`. An
- * object counts as reported when it has an issue at `minLevel` (default: warning) or above.
+ * `popeye -o json`: `{popeye: {sections: [{linter, gvr, issues: {FQN: [{level, message}]}}]}}`. One
+ * report per issue at `minLevel` (default: warning) or above.
  */
 export function parsePopeye(json: string, minLevel = POPEYE_WARNING): Reported[] {
   const doc: unknown = JSON.parse(json);
@@ -179,10 +191,10 @@ export function parsePopeye(json: string, minLevel = POPEYE_WARNING): Reported[]
     const kind = typeof section.linter === 'string' ? section.linter : '?';
     for (const [fqn, issues] of Object.entries(section.issues)) {
       if (!Array.isArray(issues)) continue;
-      const worst = issues.filter((i) => isRecord(i) && typeof i.level === 'number' && i.level >= minLevel);
-      const first = worst[0];
-      if (!isRecord(first)) continue;
-      out.push({ kind, ...splitName(fqn), what: String(first.message) });
+      for (const issue of issues) {
+        if (!isRecord(issue) || typeof issue.level !== 'number' || issue.level < minLevel) continue;
+        out.push({ kind, ...splitName(fqn), what: String(issue.message) });
+      }
     }
   }
   return out;
