@@ -362,6 +362,8 @@ async function main(): Promise<void> {
     operatorPid = await startDetached(
       process.execPath,
       [
+        // e.g. SOCKEYE_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the operator.
+        ...(process.env.SOCKEYE_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
         sockeye,
         'operator',
         `--interval=${INTERVAL_S}s`,

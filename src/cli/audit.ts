@@ -8,6 +8,7 @@ import { buildReport, FAIL_ON } from '../audit/report.ts';
 import { type Progress, runAudit } from '../audit/run.ts';
 import { version } from '../bin/sockeye.ts';
 import { MAX_TIMEOUT_MS, parseTimeout } from '../config/annotations.ts';
+import { shareConnections } from '../kube/connections.ts';
 import { clusterListers } from '../kube/list.ts';
 import { concurrencyFlag } from './flags.ts';
 import { type Command, type CommandIO, ExitCode, UsageError } from './io.ts';
@@ -101,6 +102,7 @@ function loadKubeConfig(flags: Flags): Target | string {
   try {
     if (flags.kubeconfig !== undefined) kc.loadFromFile(flags.kubeconfig);
     else kc.loadFromDefault();
+    shareConnections(kc);
   } catch (err) {
     return `cannot load kubeconfig${flags.kubeconfig ? ` ${flags.kubeconfig}` : ''}: ${(err as Error).message}`;
   }

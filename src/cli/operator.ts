@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
 import { loadOperatorConfig, operatorHelp } from '../config/operator.ts';
+import { shareConnections } from '../kube/connections.ts';
 import { logger } from '../log.ts';
 import { Operator } from '../operator/operator.ts';
 import { type Command, ExitCode } from './io.ts';
@@ -34,6 +35,8 @@ export const operatorCommand: Command = async (argv, io) => {
   const config = loadOperatorConfig({ argv, env: io.env, readFile: (p) => readFileSync(p, 'utf8') });
   const kc = new KubeConfig();
   kc.loadFromDefault();
+  // Keep-alive connections to the API server: client-node would open a new TLS connection per call.
+  shareConnections(kc);
   let lost = false;
   const done = new AbortController();
   const operator = new Operator({
