@@ -1,3 +1,5 @@
+import { parseDuration } from '../../src/config/annotations.ts';
+
 /**
  * What a simulated pod's sockets do, read from its `sim.sockeye.dev/*` annotations. This is the
  * whole scenario language of the local cluster: a test scenario is plain Kubernetes YAML.
@@ -48,13 +50,6 @@ export function parseListener(item: string): Listener | string {
   return { port, mode: mode as ListenMode, bind: bind as ListenBind };
 }
 
-export function parseDuration(text: string): number | undefined {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(text.trim());
-  if (!m) return undefined;
-  const unit = m[2] === 'ms' ? 1 : m[2] === 's' ? 1000 : 60_000;
-  return Math.round(Number(m[1]) * unit);
-}
-
 export function parseBehaviour(annotations: Readonly<Record<string, string>> | undefined): PodBehaviour {
   const a = annotations ?? {};
   const problems: string[] = [];
@@ -91,10 +86,10 @@ export function parseBehaviour(annotations: Readonly<Record<string, string>> | u
   let terminateDelayMs = 0;
   const delay = a[TERMINATE_DELAY];
   if (delay !== undefined) {
-    const ms = parseDuration(delay);
-    if (ms === undefined)
+    const parsed = parseDuration(delay);
+    if (!parsed.ok)
       problems.push(`${TERMINATE_DELAY}: "${delay}" is not a duration such as 500ms, 30s or 2m`);
-    else terminateDelayMs = ms;
+    else terminateDelayMs = parsed.value;
   }
   return {
     listeners,

@@ -1,24 +1,6 @@
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import type { CommandIO } from '../cli/io.ts';
+import { captureIO } from '../../test/net/cli-io.ts';
 import { main, version } from './sockeye.ts';
-
-function captureIO(): { io: CommandIO; out: () => string; err: () => string } {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => (out += d.toString()));
-  stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const io: CommandIO = {
-    stdout,
-    stderr,
-    stdin: new PassThrough(),
-    env: {},
-    signal: new AbortController().signal,
-  };
-  return { io, out: () => out, err: () => err };
-}
 
 describe('sockeye entry point', () => {
   it('prints the package version for --version', async () => {

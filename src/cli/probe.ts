@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { parseDuration } from '../config/annotations.ts';
 import { adviceFor } from '../probe/advice.ts';
 import type { AppCheck } from '../probe/app-check.ts';
 import { probeTargets } from '../probe/engine.ts';
@@ -29,14 +30,10 @@ Flags:
 
 Exit codes: 0 every target open, 1 any target not open, 2 usage or local error.`;
 
-const durationPattern = /^(\d+(?:\.\d+)?)(ms|s|m)$/;
-const unitMs = { ms: 1, s: 1000, m: 60_000 } as const;
-
 function durationFlag(flag: string) {
   return z.string().transform((text, ctx) => {
-    const match = durationPattern.exec(text.trim());
-    const ms =
-      match?.[1] && match[2] ? Number(match[1]) * unitMs[match[2] as keyof typeof unitMs] : Number.NaN;
+    const parsed = parseDuration(text);
+    const ms = parsed.ok ? parsed.value : Number.NaN;
     if (!(ms > 0) || ms > 3_600_000) {
       ctx.addIssue({
         code: 'custom',

@@ -6,7 +6,13 @@ export type ConnectResult = 'open' | 'refused' | 'timeout' | 'unreachable' | 're
  * One plain TCP connect, for the harness's own tests (sockeye's engine is tested on its own): what a
  * user's `nc -vz` would see.
  */
-export function tcpConnect(host: string, port: number, timeoutMs = 1500): Promise<ConnectResult> {
+export function tcpConnect(
+  host: string,
+  port: number,
+  timeoutMs = 1500,
+  /** After the handshake, wait up to this long for the peer's RST (a listener that accepts, then resets). */
+  resetWindowMs = 0,
+): Promise<ConnectResult> {
   return new Promise((resolve) => {
     const socket = connect({ host, port });
     const done = (r: ConnectResult) => {
@@ -14,8 +20,12 @@ export function tcpConnect(host: string, port: number, timeoutMs = 1500): Promis
       socket.resetAndDestroy();
       resolve(r);
     };
-    const timer = setTimeout(() => done('timeout'), timeoutMs);
-    socket.once('connect', () => done('open'));
+    let timer = setTimeout(() => done('timeout'), timeoutMs);
+    socket.once('connect', () => {
+      if (resetWindowMs === 0) return done('open');
+      clearTimeout(timer);
+      timer = setTimeout(() => done('open'), resetWindowMs);
+    });
     socket.once('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'ECONNREFUSED') done('refused');
       else if (err.code === 'EHOSTUNREACH' || err.code === 'ENETUNREACH') done('unreachable');
