@@ -24,14 +24,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import {
-  CoreV1Api,
-  DiscoveryV1Api,
-  KubeConfig,
-  PatchStrategy,
-  setHeaderOptions,
-  Watch,
-} from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions, Watch } from '@kubernetes/client-node';
+import { nodeAddresses, parseCidr, splitCidr } from '../cluster/addresses.ts';
 import { freePort } from '../cluster/controlplane.ts';
 import { killGroup, startDetached } from '../cluster/exec.ts';
 import { downLocalCluster, type LocalClusterState, TEST_RANGES, upLocalCluster } from '../cluster/local.ts';
@@ -65,6 +59,21 @@ const SAMPLES = Math.min(num('samples'), SERVICES);
 const STEADY_SWEEPS = num('steady-sweeps');
 const CREATE_CONCURRENCY = num('create-concurrency');
 const PODS = SERVICES * PODS_PER_SERVICE;
+
+/** How many pods the simulator can address in `cidr` over NODES nodes. */
+const podsFit = (cidr: string) =>
+  splitCidr(parseCidr(cidr), NODES).reduce(
+    (n, r) => n + nodeAddresses(r).lastPod - nodeAddresses(r).firstPod + 1,
+    0,
+  );
+// A /18 test range holds 16,368 pods on 4 nodes: a larger run takes a /17 made of two adjacent test
+// ranges (a cluster holding either half makes it unavailable: its routes lie inside).
+const WIDE_RANGES = ['198.18.128.0/17', '198.19.0.0/17'] as const;
+const POD_RANGES: readonly string[] =
+  [TEST_RANGES, WIDE_RANGES].find((ranges) => podsFit(ranges[0]) >= PODS) ??
+  (() => {
+    throw new Error(`${PODS} pods (--services x --pods-per-service) do not fit a /17 on ${NODES} --nodes`);
+  })();
 const LISTEN = 'sim.sockeye.dev/listen';
 const sockeye = fileURLToPath(new URL('../bin/sockeye.js', import.meta.url));
 
@@ -120,8 +129,12 @@ function samples(text: string, name: string): { labels: string; value: number }[
 }
 const total = (text: string, name: string) => samples(text, name).reduce((s, x) => s + x.value, 0);
 
-/** kube-apiserver's own /metrics, read with the cluster's admin certificate. */
-async function apiServerMetrics(state: LocalClusterState): Promise<string> {
+/**
+ * A GET on the API server with the cluster's admin certificate, the body as text: for its /metrics,
+ * and for polls where client-node's deserialisation of thousands of objects would cost the bench
+ * (and so the machine the cluster runs on) more than the API server's answer.
+ */
+async function apiServerGet(state: LocalClusterState, path: string): Promise<string> {
   const pki = state.apiServer?.pki;
   if (!pki) throw new Error('the cluster state has no PKI paths');
   const [ca, cert, key] = await Promise.all([
@@ -130,15 +143,18 @@ async function apiServerMetrics(state: LocalClusterState): Promise<string> {
     readFile(pki.adminKey),
   ]);
   return new Promise((resolve, reject) => {
-    const req = request(`${state.apiServerUrl}/metrics`, { ca, cert, key }, (res) => {
+    const req = request(`${state.apiServerUrl}${path}`, { ca, cert, key }, (res) => {
       let body = '';
       res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve(body));
+      res.on('end', () =>
+        (res.statusCode ?? 0) < 300 ? resolve(body) : reject(new Error(`GET ${path}: ${res.statusCode}`)),
+      );
     });
     req.on('error', reject);
     req.end();
   });
 }
+const apiServerMetrics = (state: LocalClusterState) => apiServerGet(state, '/metrics');
 
 /** apiserver_request_total by `VERB resource[/subresource]`. */
 function requestCounts(text: string): Map<string, number> {
@@ -220,11 +236,10 @@ async function main(): Promise<void> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    const state = await upLocalCluster({ dir, cidr: TEST_RANGES, nodes: NODES, log: note });
+    const state = await upLocalCluster({ dir, cidr: POD_RANGES, nodes: NODES, log: note });
     const kc = shareConnections(new KubeConfig());
     kc.loadFromFile(state.kubeconfig);
     const core = kc.makeApiClient(CoreV1Api);
-    const discovery = kc.makeApiClient(DiscoveryV1Api);
 
     // ---- the objects ----
     note(
@@ -275,21 +290,22 @@ async function main(): Promise<void> {
 
     // ---- wait for every pod to run and every endpoint to be ready ----
     const readyEndpoints = async () => {
+      type Slices = {
+        items: {
+          metadata: { namespace: string };
+          endpoints?: { addresses: string[]; conditions?: { ready?: boolean } }[];
+        }[];
+      };
+      const { items } = JSON.parse(
+        await apiServerGet(state, '/apis/discovery.k8s.io/v1/endpointslices'),
+      ) as Slices;
       let ready = 0;
-      let cont: string | undefined;
-      do {
-        const page = await discovery.listEndpointSliceForAllNamespaces({
-          limit: 500,
-          ...(cont ? { _continue: cont } : {}),
-        });
-        for (const s of page.items) {
-          if (!s.metadata?.namespace?.startsWith('bench-')) continue;
-          ready += (s.endpoints ?? []).filter(
-            (e) => e.conditions?.ready !== false && e.addresses.length > 0,
-          ).length;
-        }
-        cont = page.metadata?._continue || undefined;
-      } while (cont);
+      for (const s of items) {
+        if (!s.metadata.namespace.startsWith('bench-')) continue;
+        ready += (s.endpoints ?? []).filter(
+          (e) => e.conditions?.ready !== false && e.addresses.length > 0,
+        ).length;
+      }
       return ready;
     };
     let lastReady = -1;

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nodeAddresses, parseCidr, splitCidr } from './addresses.ts';
@@ -55,11 +55,10 @@ export async function rangeInUse(cidr: string): Promise<boolean> {
   return false;
 }
 
-/** The first of `candidates` that nothing on this machine routes yet. */
 /** The first of `candidates` that no cluster holds and nothing on this machine routes (not reserved). */
 export async function freePodRange(candidates: readonly string[] = TEST_RANGES): Promise<string> {
   for (const cidr of candidates) {
-    if ((await rangeOwner(cidr)) === undefined && !(await rangeInUse(cidr))) return cidr;
+    if ((await overlappingOwner(cidr, '')) === undefined && !(await rangeInUse(cidr))) return cidr;
   }
   throw new Error(
     `every test pod range is in use (${candidates.join(', ')}): too many clusters on this machine`,
@@ -79,6 +78,29 @@ async function rangeOwner(cidr: string): Promise<string | undefined> {
 }
 
 /**
+ * The live cluster (other than `dir`) holding a range that overlaps `cidr`: a /17 and its /18 halves
+ * are different reservations, and one cluster's `down` removes the routes inside its own range.
+ */
+async function overlappingOwner(cidr: string, dir: string): Promise<string | undefined> {
+  const wanted = parseCidr(cidr);
+  const files = await readdir(join(cacheDir(), 'ranges')).catch(() => [] as string[]);
+  for (const file of files) {
+    const held = file.replace('_', '/');
+    let other: ReturnType<typeof parseCidr>;
+    try {
+      other = parseCidr(held);
+    } catch {
+      continue;
+    }
+    const overlaps = other.base < wanted.base + wanted.size && wanted.base < other.base + other.size;
+    if (!overlaps || held === cidr) continue;
+    const owner = await rangeOwner(held);
+    if (owner !== undefined && owner !== dir) return owner;
+  }
+  return undefined;
+}
+
+/**
  * Takes `cidr` for the cluster in `dir`: an exclusive create of a reservation file (with the state
  * dir and the reserving pid), kept until `down`. Two `up`s racing for one range: one wins.
  */
@@ -93,19 +115,21 @@ async function reserveRange(cidr: string, dir: string): Promise<boolean> {
   } catch {
     return false;
   }
-  if (await rangeInUse(cidr)) {
+  // Checked after our own file exists: of two racing `up`s with overlapping ranges, neither misses
+  // the other (both may back off; the caller then tries its next candidate).
+  if ((await overlappingOwner(cidr, dir)) !== undefined || (await rangeInUse(cidr))) {
     await rm(file, { force: true });
     return false;
   }
   return true;
 }
 
-async function releaseRange(cidr: string, dir: string): Promise<void> {
+export async function releaseRange(cidr: string, dir: string): Promise<void> {
   const owner = await readFile(reservationFile(cidr), 'utf8').catch(() => '');
   if (owner.split('\n')[0] === dir) await rm(reservationFile(cidr), { force: true });
 }
 
-async function takeRange(wanted: string | readonly string[], dir: string): Promise<string> {
+export async function takeRange(wanted: string | readonly string[], dir: string): Promise<string> {
   const candidates = typeof wanted === 'string' ? [wanted] : wanted;
   for (const candidate of candidates) {
     const cidr = parseCidr(candidate);

@@ -6,11 +6,13 @@ import { createInterface } from 'node:readline';
  * process of hundreds of MB) cost ~20 ms of its CPU per `ip` call, its main cost at scale
  * (profiled); bash forks for a fraction of that. One request per line: id, namespace (`-` for the
  * host; bash's `read` folds empty tab-separated fields) and the script with newlines as \x1f; one answer per line: id, exit status, error text.
+ * `-force`: a batch holds the lines of many pods; one failing line must not stop the others' (the
+ * batch still fails, and its callers retry their idempotent lines).
  */
 const LOOP = `
 while IFS=$'\\t' read -r id ns script; do
   script=\${script//$'\\x1f'/$'\\n'}
-  if [ "$ns" != "-" ]; then err=$(ip -n "$ns" -batch - 2>&1 <<<"$script"); else err=$(ip -batch - 2>&1 <<<"$script"); fi
+  if [ "$ns" != "-" ]; then err=$(ip -force -n "$ns" -batch - 2>&1 <<<"$script"); else err=$(ip -force -batch - 2>&1 <<<"$script"); fi
   rc=$?
   printf '%s\\t%s\\t%s\\n' "$id" "$rc" "\${err//$'\\n'/ }"
 done

@@ -329,26 +329,30 @@ export async function leftovers(id: string, cidr: string): Promise<string[]> {
 }
 
 /**
- * Runs `ip` commands for one namespace as a batch. Calls made within a short window are coalesced
- * into one `ip -batch` run, and runs go through one long-lived runner (see ip-runner.ts).
+ * Runs `ip` commands for one namespace as a batch, through one long-lived runner (see ip-runner.ts).
+ * Each `ip -batch` run costs tens of milliseconds whatever its length, so the lines of a namespace
+ * wait in one batch while the runner is busy, and the runner takes the oldest batch when it is free.
+ * (A fixed coalescing window made batches of a few lines that queued behind the runner: ~20 pods/s.)
  */
-const IP_BATCH_WINDOW_MS = 10;
 let ipRunner: IpRunner | undefined;
+interface IpBatch {
+  readonly lines: string[];
+  readonly waiters: { resolve: () => void; reject: (err: Error) => void }[];
+}
+const ipQueue = new Map<string, IpBatch>();
+let ipDraining = false;
+
 function ipBatch(netns: string | null, lines: readonly string[]): Promise<void> {
   const key = netns ?? '';
-  let pending = ipQueue.get(key);
-  if (!pending) {
-    const queued: { lines: string[]; done: Promise<void> } = { lines: [], done: Promise.resolve() };
-    queued.done = new Promise<void>((resolve) => setTimeout(resolve, IP_BATCH_WINDOW_MS)).then(() => {
-      ipQueue.delete(key);
-      ipRunner ??= new IpRunner();
-      return ipRunner.run(netns, queued.lines);
-    });
-    pending = queued;
-    ipQueue.set(key, pending);
+  let batch = ipQueue.get(key);
+  if (!batch) {
+    batch = { lines: [], waiters: [] };
+    ipQueue.set(key, batch);
   }
-  pending.lines.push(...lines);
-  return pending.done;
+  batch.lines.push(...lines);
+  const done = new Promise<void>((resolve, reject) => batch.waiters.push({ resolve, reject }));
+  if (!ipDraining) void drainIpQueue();
+  return done;
 }
 
 /** Ends the runner process so the simulator can exit. */
@@ -356,7 +360,29 @@ export function closeIpRunner(): void {
   ipRunner?.close();
   ipRunner = undefined;
 }
-const ipQueue = new Map<string, { lines: string[]; done: Promise<void> }>();
+
+async function drainIpQueue(): Promise<void> {
+  ipDraining = true;
+  try {
+    // Let the callers of this tick add their lines first.
+    await new Promise((r) => setImmediate(r));
+    for (;;) {
+      const next = ipQueue.entries().next();
+      if (next.done) return;
+      const [key, batch] = next.value;
+      ipQueue.delete(key);
+      ipRunner ??= new IpRunner();
+      try {
+        await ipRunner.run(key === '' ? null : key, batch.lines);
+        for (const w of batch.waiters) w.resolve();
+      } catch (err) {
+        for (const w of batch.waiters) w.reject(err as Error);
+      }
+    }
+  } finally {
+    ipDraining = false;
+  }
+}
 
 function dropElement(ip: string, port: number): string {
   return `${ip} . ${port}`;

@@ -3,9 +3,18 @@ import { describe, expect, it } from 'vitest';
 import { toEndpointSlice, toNamespace, toNetworkPolicy, toPod, toService } from './convert.ts';
 
 describe('toService', () => {
-  it('keeps the selector, ports with defaulted protocol and targetPort, and annotations', () => {
+  it('keeps the selector, ports with defaulted protocol and targetPort, and sockeye annotations', () => {
     const svc: V1Service = {
-      metadata: { namespace: 'shop', name: 'web', uid: 'u1', annotations: { 'sockeye.dev/timeout': '2s' } },
+      metadata: {
+        namespace: 'shop',
+        name: 'web',
+        uid: 'u1',
+        // Only sockeye's own are kept: others would make unrelated edits look like changes to probe.
+        annotations: {
+          'sockeye.dev/timeout': '2s',
+          'kubectl.kubernetes.io/last-applied-configuration': '{}',
+        },
+      },
       spec: {
         type: 'LoadBalancer',
         selector: { app: 'web' },

@@ -55,7 +55,7 @@ export function toService(svc: V1Service): Service {
       targetPort: p.targetPort ?? p.port,
     })),
     publishNotReadyAddresses: spec.publishNotReadyAddresses === true,
-    annotations: labels(svc.metadata?.annotations),
+    annotations: sockeyeAnnotations(svc.metadata?.annotations),
   };
 }
 
@@ -102,7 +102,7 @@ export function toPod(pod: V1Pod): Pod {
     name: pod.metadata?.name ?? '',
     uid: pod.metadata?.uid ?? '',
     labels: labels(pod.metadata?.labels),
-    annotations: labels(pod.metadata?.annotations),
+    annotations: sockeyeAnnotations(pod.metadata?.annotations),
     phase: podPhase(status.phase),
     podIPs: ips,
     ready: (status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
@@ -147,7 +147,7 @@ export function toNamespace(ns: V1Namespace): Namespace {
     name: ns.metadata?.name ?? '',
     uid: ns.metadata?.uid ?? '',
     labels: labels(ns.metadata?.labels),
-    annotations: labels(ns.metadata?.annotations),
+    annotations: sockeyeAnnotations(ns.metadata?.annotations),
   };
 }
 
@@ -198,6 +198,17 @@ function selector(s: V1LabelSelector | undefined): LabelSelector {
 function selectorOperator(op: string): LabelSelectorRequirement['operator'] {
   // An operator the API server would reject cannot reach us; `In` with its values is the safe reading.
   return op === 'NotIn' || op === 'Exists' || op === 'DoesNotExist' ? op : 'In';
+}
+
+/**
+ * Only `sockeye.dev/*`: no rule reads any other annotation, and keeping the rest would make every
+ * unrelated annotation change (a tool's bookkeeping, a restart stamp) look like a change worth a
+ * new probe, and cost memory on every cached pod.
+ */
+function sockeyeAnnotations(m: Record<string, string> | undefined): Labels {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(m ?? {})) if (k.startsWith('sockeye.dev/')) out[k] = v;
+  return out;
 }
 
 function labels(m: Record<string, string> | undefined): Labels {

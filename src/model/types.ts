@@ -51,6 +51,7 @@ export interface Service {
   readonly selector?: Labels | undefined;
   readonly ports: readonly ServicePort[];
   readonly publishNotReadyAddresses: boolean;
+  /** Only the `sockeye.dev/*` annotations (the only ones rules read). */
   readonly annotations: Labels;
 }
 
@@ -111,6 +112,7 @@ export interface Pod {
   readonly name: string;
   readonly uid: string;
   readonly labels: Labels;
+  /** Only the `sockeye.dev/*` annotations (the only ones rules read). */
   readonly annotations: Labels;
   readonly phase: PodPhase;
   /** `status.podIPs` (falling back to `status.podIP`): one per family on dual-stack clusters. */
@@ -164,5 +166,6 @@ export interface Namespace {
   readonly name: string;
   readonly uid: string;
   readonly labels: Labels;
+  /** Only the `sockeye.dev/*` annotations (the only ones rules read). */
   readonly annotations: Labels;
 }

@@ -30,7 +30,9 @@ import { EventRecorder, eventsV1Sink, REPORTING_CONTROLLER } from '../kube/event
 import { type ListPage, SupervisedInformer } from '../kube/informer.ts';
 import { type Logger, logger as rootLogger } from '../log.ts';
 import { SockeyeMetrics } from '../metrics.ts';
+import type { EndpointSlice, Namespace, NetworkPolicy, Pod, Service } from '../model/types.ts';
 import type { Dialer } from '../probe/dialer.ts';
+import { AnnotationWriter } from './annotation-writer.ts';
 import { corePatcher, type Patcher } from './annotations.ts';
 import { ClusterCache, type Kind } from './cache.ts';
 import { NamespacePoller } from './namespace-poller.ts';
@@ -58,14 +60,24 @@ export interface WriteCounts {
   events: number;
 }
 
-interface Watched<T extends KubernetesObject> {
+interface Watched<T extends KubernetesObject, D> {
   readonly kind: Kind;
+  /** To sockeye's domain type, before caching: the informers keep only that, not the API object. */
+  readonly convert: (obj: T) => D;
   readonly path: (ns: string | undefined) => string;
   readonly list: (
     ns: string | undefined,
     page: { limit: number; _continue?: string },
   ) => Promise<ListPage<T>>;
-  readonly apply: (obj: T, deleted: boolean) => void;
+  readonly apply: (obj: D, deleted: boolean) => void;
+}
+
+/**
+ * What an informer caches: the domain object, under the metadata the informer itself needs;
+ * `undefined` for an object the converter could not read (logged, skipped, the others go on).
+ */
+interface Converted<D> extends KubernetesObject {
+  readonly domain: D | undefined;
 }
 
 const DEFAULT_WORKERS = 8;
@@ -78,6 +90,7 @@ export class Operator {
   readonly #queue: WorkQueue;
   readonly #metrics: SockeyeMetrics;
   readonly #recorder: EventRecorder | undefined;
+  readonly #writer: AnnotationWriter | undefined;
   readonly #reconciler: Reconciler;
   readonly #informers: SupervisedInformer<KubernetesObject>[] = [];
   #namespacePoller: NamespacePoller | undefined;
@@ -109,7 +122,19 @@ export class Operator {
         },
       });
     }
-    const patcher = options.patcher ?? corePatcher(kc.makeApiClient(CoreV1Api));
+    if (config.writeAnnotations) {
+      this.#writer = new AnnotationWriter({
+        cache: this.#cache,
+        patcher: options.patcher ?? corePatcher(kc.makeApiClient(CoreV1Api)),
+        logger: this.#log,
+        onRetry: () => this.#metrics.retry(),
+        onPatch: (_kind, result) => {
+          this.#metrics.write('patch', result);
+          if (result === 'ok') this.#writes.patches++;
+          else this.#writes.patchErrors++;
+        },
+      });
+    }
     this.#reconciler = new Reconciler({
       cache: this.#cache,
       prober: makeProber({
@@ -119,7 +144,7 @@ export class Operator {
         dialer: options.dialer,
         onProbe: (outcome, ms) => this.#metrics.probe(outcome, ms),
       }),
-      patcher: config.writeAnnotations ? patcher : { patch: async () => {} },
+      annotations: this.#writer ?? { submit: () => false },
       record: (event) => this.#recorder?.record(event),
       identity: {
         namespace: config.prober.namespace,
@@ -129,11 +154,6 @@ export class Operator {
         defaultTimeoutMs: config.timeoutMs,
         selectorless: config.optIn.selectorlessServices,
         hostNetwork: config.optIn.hostNetworkPods,
-      },
-      onPatch: (_kind, result) => {
-        this.#metrics.write('patch', result);
-        if (result === 'ok') this.#writes.patches++;
-        else this.#writes.patchErrors++;
       },
       onServicePorts: (ns, name, ports) => {
         for (const p of ports) this.#metrics.servicePort(ns, name, p.port, p.targets, p.open);
@@ -198,7 +218,7 @@ export class Operator {
     await Promise.race([this.#queue.shutDown(), new Promise((r) => grace.addEventListener('abort', r))]);
     this.#stopping.abort();
     await Promise.allSettled(this.#workers);
-    await this.#recorder?.close(grace);
+    await Promise.all([this.#recorder?.close(grace), this.#writer?.close(grace)]);
     await this.#elector;
     await Promise.all(this.#informers.map((i) => i.stop()));
     await this.#namespacePoller?.stop();
@@ -347,6 +367,16 @@ export class Operator {
     return (include.length === 0 || include.includes(namespace)) && !exclude.includes(namespace);
   }
 
+  #convert<T extends KubernetesObject, D>(w: Watched<T, D>, obj: T): D | undefined {
+    try {
+      return w.convert(obj);
+    } catch (err) {
+      const { namespace, name } = obj.metadata ?? {};
+      this.#log.error({ err, kind: w.kind, namespace, name }, 'cannot read this object; skipping it');
+      return undefined;
+    }
+  }
+
   #startInformers(): void {
     const { kc } = this.#options;
     const core = kc.makeApiClient(CoreV1Api);
@@ -355,13 +385,13 @@ export class Operator {
     const cache = this.#cache;
     const servicesIn = (ns: string) => cache.list('Service', ns).map((s) => `${ns}/${s.name}`);
 
-    const services: Watched<V1Service> = {
+    const services: Watched<V1Service, Service> = {
       kind: 'Service',
+      convert: toService,
       path: (ns) => (ns ? `/api/v1/namespaces/${ns}/services` : '/api/v1/services'),
       list: (ns, page) =>
         ns ? core.listNamespacedService({ namespace: ns, ...page }) : core.listServiceForAllNamespaces(page),
-      apply: (obj, deleted) => {
-        const s = toService(obj);
+      apply: (s, deleted) => {
         const key = `${s.namespace}/${s.name}`;
         if (deleted) {
           cache.delete('Service', s.namespace, s.name);
@@ -372,8 +402,9 @@ export class Operator {
         if (cache.upsert('Service', s).changed) this.#enqueue([key]);
       },
     };
-    const slices: Watched<V1EndpointSlice> = {
+    const slices: Watched<V1EndpointSlice, EndpointSlice> = {
       kind: 'EndpointSlice',
+      convert: toEndpointSlice,
       path: (ns) =>
         ns
           ? `/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices`
@@ -382,8 +413,7 @@ export class Operator {
         ns
           ? discovery.listNamespacedEndpointSlice({ namespace: ns, ...page })
           : discovery.listEndpointSliceForAllNamespaces(page),
-      apply: (obj, deleted) => {
-        const s = toEndpointSlice(obj);
+      apply: (s, deleted) => {
         const old = deleted ? cache.delete('EndpointSlice', s.namespace, s.name) : undefined;
         const change = deleted ? { changed: true, old } : cache.upsert('EndpointSlice', s);
         if (!change.changed) return;
@@ -391,13 +421,13 @@ export class Operator {
         this.#enqueue([...names].map((n) => `${s.namespace}/${n}`));
       },
     };
-    const pods: Watched<V1Pod> = {
+    const pods: Watched<V1Pod, Pod> = {
       kind: 'Pod',
+      convert: toPod,
       path: (ns) => (ns ? `/api/v1/namespaces/${ns}/pods` : '/api/v1/pods'),
       list: (ns, page) =>
         ns ? core.listNamespacedPod({ namespace: ns, ...page }) : core.listPodForAllNamespaces(page),
-      apply: (obj, deleted) => {
-        const p = toPod(obj);
+      apply: (p, deleted) => {
         const old = deleted ? cache.delete('Pod', p.namespace, p.name) : undefined;
         const change = deleted ? { changed: true, old } : cache.upsert('Pod', p);
         if (!change.changed) return;
@@ -409,8 +439,9 @@ export class Operator {
         this.#enqueue(keys);
       },
     };
-    const policies: Watched<V1NetworkPolicy> = {
+    const policies: Watched<V1NetworkPolicy, NetworkPolicy> = {
       kind: 'NetworkPolicy',
+      convert: toNetworkPolicy,
       path: (ns) =>
         ns
           ? `/apis/networking.k8s.io/v1/namespaces/${ns}/networkpolicies`
@@ -419,20 +450,19 @@ export class Operator {
         ns
           ? networking.listNamespacedNetworkPolicy({ namespace: ns, ...page })
           : networking.listNetworkPolicyForAllNamespaces(page),
-      apply: (obj, deleted) => {
-        const np = toNetworkPolicy(obj);
+      apply: (np, deleted) => {
         const changed = deleted
           ? cache.delete('NetworkPolicy', np.namespace, np.name) !== undefined
           : cache.upsert('NetworkPolicy', np).changed;
         if (changed) this.#enqueue(servicesIn(np.namespace));
       },
     };
-    const namespaces: Watched<V1Namespace> = {
+    const namespaces: Watched<V1Namespace, Namespace> = {
       kind: 'Namespace',
+      convert: toNamespace,
       path: () => '/api/v1/namespaces',
       list: (_ns, page) => core.listNamespace(page),
-      apply: (obj, deleted) => {
-        const ns = toNamespace(obj);
+      apply: (ns, deleted) => {
         const changed = deleted
           ? cache.delete('Namespace', '', ns.name) !== undefined
           : cache.upsert('Namespace', ns).changed;
@@ -442,19 +472,30 @@ export class Operator {
 
     const { include } = this.#config.namespaces;
     const scopes: (string | undefined)[] = include.length > 0 ? [...include] : [undefined];
-    const add = <T extends KubernetesObject>(w: Watched<T>, scope: string | undefined) => {
-      const keep = (obj: T) => w.kind === 'Namespace' || this.#watched(obj.metadata?.namespace ?? '');
-      const informer = new SupervisedInformer<T>({
+    const add = <T extends KubernetesObject, D>(w: Watched<T, D>, scope: string | undefined) => {
+      const keep = (obj: Converted<D>) =>
+        w.kind === 'Namespace' || this.#watched(obj.metadata?.namespace ?? '');
+      const informer = new SupervisedInformer<T, Converted<D>>({
         kubeConfig: kc,
         name: `${w.kind}${scope ? `/${scope}` : ''}`,
         path: w.path(scope),
         list: (page) => w.list(scope, page),
         logger: this.#log,
         onError: () => this.#metrics.informerRestart(w.kind),
+        transform: (obj) => ({
+          metadata: {
+            name: obj.metadata?.name ?? '',
+            ...(obj.metadata?.namespace === undefined ? {} : { namespace: obj.metadata.namespace }),
+            ...(obj.metadata?.resourceVersion === undefined
+              ? {}
+              : { resourceVersion: obj.metadata.resourceVersion }),
+          },
+          domain: this.#convert(w, obj),
+        }),
         handlers: {
-          add: (o) => keep(o) && w.apply(o, false),
-          update: (o) => keep(o) && w.apply(o, false),
-          delete: (o) => keep(o) && w.apply(o, true),
+          add: (o) => o.domain !== undefined && keep(o) && w.apply(o.domain, false),
+          update: (o) => o.domain !== undefined && keep(o) && w.apply(o.domain, false),
+          delete: (o) => o.domain !== undefined && keep(o) && w.apply(o.domain, true),
         },
       });
       this.#informers.push(informer as unknown as SupervisedInformer<KubernetesObject>);
@@ -474,7 +515,7 @@ export class Operator {
         names: [...new Set([...include, this.#config.prober.namespace])],
         read: (name) => core.readNamespace({ name }),
         intervalMs: this.#config.intervalMs,
-        apply: (obj) => namespaces.apply(obj, false),
+        apply: (obj) => namespaces.apply(toNamespace(obj), false),
         logger: this.#log,
       });
     }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { EventInput } from '../kube/events.ts';
 import type { Outcome } from '../probe/outcome.ts';
 import { NOW, pod, slicesFor, svc } from '../rules/fixtures.ts';
-import type { AnnotationPatch } from './annotations.ts';
+import { type AnnotationPatch, annotationPatch } from './annotations.ts';
 import { ClusterCache } from './cache.ts';
 import { Reconciler } from './reconciler.ts';
 
@@ -23,18 +23,21 @@ function world() {
   const reconciler = new Reconciler({
     cache,
     prober: async (targets) => targets.map((t) => ({ target: { ip: t.ip, port: t.port }, outcome })),
-    patcher: {
-      async patch(kind, namespace, name, annotations) {
-        patches.push({ name, patch: annotations });
-        // Feed the write back, as the informer would.
+    // Writes at once, and feeds the write back as the informer would (the AnnotationWriter's own
+    // queueing and retries are annotation-writer.test.ts's subject).
+    annotations: {
+      submit(kind, namespace, name, desired, at) {
         const cached = cache.get(kind, namespace, name);
-        if (!cached) return;
+        const patch = cached && annotationPatch(cached.written, desired, at);
+        if (!cached || !patch) return false;
+        patches.push({ name, patch });
         const merged = { ...cached.object.annotations };
-        for (const [k, v] of Object.entries(annotations)) {
+        for (const [k, v] of Object.entries(patch)) {
           if (v === null) delete merged[k];
           else merged[k] = v;
         }
         expect(cache.upsert(kind, { ...cached.object, annotations: merged } as never).changed).toBe(false);
+        return true;
       },
     },
     record: (e) => events.push(e),

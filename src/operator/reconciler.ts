@@ -7,9 +7,8 @@
  * A pod's status depends on every Service that sends to it, and the gatherer includes all of them, so
  * reconciling either of two Services over one pod yields the same pod annotations and no extra Events.
  */
-import { isNotFound } from '../kube/errors.ts';
 import type { EventInput } from '../kube/events.ts';
-import type { Labels, ObjectRef, Service } from '../model/types.ts';
+import type { ObjectRef, Service } from '../model/types.ts';
 import { judgedTargets } from '../rules/context.ts';
 import { evaluate } from '../rules/evaluate.ts';
 import { describeAll, type StatusReport } from '../rules/status.ts';
@@ -24,21 +23,20 @@ import type {
 } from '../rules/types.ts';
 import { indexState, podSkip, serviceView } from '../rules/view.ts';
 import { loopbackResultsOf } from '../sidecar/annotations.ts';
-import { type AnnotationPatch, annotationPatch, type Patcher, type PatchKind } from './annotations.ts';
+import type { Desired, PatchKind } from './annotations.ts';
 import type { ClusterCache } from './cache.ts';
 import type { Prober } from './prober.ts';
 
 export interface ReconcilerDeps {
   readonly cache: ClusterCache;
   readonly prober: Prober;
-  readonly patcher: Patcher;
+  /** Where the annotations a reconcile decides on go (the AnnotationWriter; it writes them later). */
+  readonly annotations: AnnotationSink;
   /** The event recorder's `record`: returns at once, never throws. */
   readonly record: (event: EventInput) => void;
   readonly identity: ProberIdentity;
   readonly options?: Partial<RuleOptions> | undefined;
   readonly now?: () => Date;
-  /** Each annotation write's result, for metrics and the steady-state test. */
-  readonly onPatch?: ((kind: PatchKind, result: 'ok' | 'error') => void) | undefined;
   /** Targets and open targets per port of each judged Service, for metrics. */
   readonly onServicePorts?:
     | ((
@@ -47,6 +45,11 @@ export interface ReconcilerDeps {
         ports: readonly { port: string; targets: number; open: number }[],
       ) => void)
     | undefined;
+}
+
+/** Takes the annotations wanted on an object (undefined: remove sockeye's); see AnnotationWriter. */
+export interface AnnotationSink {
+  submit(kind: PatchKind, namespace: string, name: string, desired: Desired | undefined, at: Date): boolean;
 }
 
 export type ReconcileResult =
@@ -115,10 +118,12 @@ export class Reconciler {
     const view = serviceView(service, index);
     if (view.skip !== undefined) {
       this.forget(key);
-      await this.#removeAnnotations('Service', namespace, name);
+      const now = this.#deps.now?.() ?? new Date();
+      this.#deps.annotations.submit('Service', namespace, name, undefined, now);
       // Pods only this Service judged, now opted out themselves, lose their annotations too.
       for (const pod of view.matched) {
-        if (podSkip(pod, index) !== undefined) await this.#removeAnnotations('Pod', namespace, pod.name);
+        if (podSkip(pod, index) !== undefined)
+          this.#deps.annotations.submit('Pod', namespace, pod.name, undefined, now);
       }
       return { kind: 'skipped', why: view.skip };
     }
@@ -168,7 +173,7 @@ export class Reconciler {
     this.#reportPorts(freshService, fresh, probes);
 
     const reports = describeAll(input, findings).filter((r) => judged.has(objectKey(r.object)));
-    for (const report of reports) await this.#writeReport(report, now);
+    for (const report of reports) this.#writeReport(report, now);
     return { kind: 'done', findings };
   }
 
@@ -209,31 +214,16 @@ export class Reconciler {
     }
   }
 
-  async #writeReport(report: StatusReport, now: Date): Promise<void> {
+  #writeReport(report: StatusReport, now: Date): void {
     const { kind, namespace, name } = report.object;
     if (kind !== 'Service' && kind !== 'Pod') return;
-    const cached = this.#deps.cache.get(kind, namespace, name);
-    if (!cached) return;
-    const patch = annotationPatch(cached.written, report, now);
-    if (patch) await this.#patch(kind, namespace, name, patch);
-  }
-
-  async #removeAnnotations(kind: PatchKind, namespace: string, name: string): Promise<void> {
-    const written: Labels = this.#deps.cache.get(kind, namespace, name)?.written ?? {};
-    const patch = annotationPatch(written, undefined, new Date(0));
-    if (patch) await this.#patch(kind, namespace, name, patch);
-  }
-
-  async #patch(kind: PatchKind, namespace: string, name: string, patch: AnnotationPatch): Promise<void> {
-    try {
-      await this.#deps.patcher.patch(kind, namespace, name, patch);
-      this.#deps.onPatch?.(kind, 'ok');
-    } catch (err) {
-      // The object went away between the read and the write: nothing left to annotate.
-      if (isNotFound(err)) return;
-      this.#deps.onPatch?.(kind, 'error');
-      throw new Error(`patching the annotations of ${kind} ${namespace}/${name} failed`, { cause: err });
-    }
+    this.#deps.annotations.submit(
+      kind,
+      namespace,
+      name,
+      { status: report.status, summary: report.summary },
+      now,
+    );
   }
 }
 

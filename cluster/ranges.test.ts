@@ -1,0 +1,32 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { releaseRange, takeRange } from './local.ts';
+
+// Reservations live under SOCKEYE_CACHE: a private one keeps this test away from real clusters.
+// The ranges are only reserved (files), never routed; 198.19.128.0/18 is used by no cluster or net test.
+describe('pod range reservations', () => {
+  let cache = '';
+  const saved = process.env.SOCKEYE_CACHE;
+  beforeEach(async () => {
+    cache = await mkdtemp(join(tmpdir(), 'sockeye-ranges-'));
+    process.env.SOCKEYE_CACHE = cache;
+  });
+  afterEach(async () => {
+    if (saved === undefined) delete process.env.SOCKEYE_CACHE;
+    else process.env.SOCKEYE_CACHE = saved;
+    await rm(cache, { recursive: true, force: true });
+  });
+
+  it('refuses a range that overlaps one another cluster holds, either way round', async () => {
+    expect(await takeRange('198.19.128.0/20', '/cluster-a')).toBe('198.19.128.0/20');
+    await expect(takeRange('198.19.128.0/19', '/cluster-b')).rejects.toThrow('in use by another cluster');
+    // From a list, the next free candidate.
+    expect(await takeRange(['198.19.128.0/19', '198.19.144.0/20'], '/cluster-b')).toBe('198.19.144.0/20');
+    await releaseRange('198.19.128.0/20', '/cluster-a');
+    await releaseRange('198.19.144.0/20', '/cluster-b');
+    expect(await takeRange('198.19.128.0/19', '/cluster-b')).toBe('198.19.128.0/19');
+    await expect(takeRange('198.19.144.0/20', '/cluster-a')).rejects.toThrow('in use by another cluster');
+  });
+});
