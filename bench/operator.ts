@@ -18,7 +18,7 @@
 //                 controller manager's own traffic)
 //
 // Prints a table; the last line is one JSON object. Everything it starts it stops, also on failure.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,7 +28,13 @@ import { CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions, Watch } from '@
 import { nodeAddresses, parseCidr, splitCidr } from '../cluster/addresses.ts';
 import { freePort } from '../cluster/controlplane.ts';
 import { killGroup, startDetached } from '../cluster/exec.ts';
-import { downLocalCluster, type LocalClusterState, TEST_RANGES, upLocalCluster } from '../cluster/local.ts';
+import {
+  downLocalCluster,
+  type LocalClusterState,
+  readState,
+  TEST_RANGES,
+  upLocalCluster,
+} from '../cluster/local.ts';
 import { shareConnections } from '../src/kube/connections.ts';
 
 const { values: flags } = parseArgs({
@@ -42,6 +48,9 @@ const { values: flags } = parseArgs({
     samples: { type: 'string', default: '20' },
     'steady-sweeps': { type: 'string', default: '3' },
     'create-concurrency': { type: 'string', default: '16' },
+    // Keep the cluster (and its pods) in this directory, and use it again on the next run: the
+    // operator's part is measured in a minute instead of the setup's minutes (for profiling).
+    'cluster-dir': { type: 'string' },
   },
 });
 const num = (name: keyof typeof flags) => {
@@ -222,13 +231,20 @@ interface EventObj {
 }
 
 async function main(): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'sockeye-bench-op-'));
+  const kept = flags['cluster-dir'];
+  if (kept !== undefined) await mkdir(kept, { recursive: true });
+  const dir = kept ?? (await mkdtemp(join(tmpdir(), 'sockeye-bench-op-')));
+  const existing = kept === undefined ? undefined : await readState(kept);
   let operatorPid: number | undefined;
   const watches: { stop: () => void }[] = [];
   const cleanup = async () => {
     for (const w of watches) w.stop();
     if (operatorPid !== undefined) await killGroup(operatorPid, 20_000).catch(() => undefined);
     operatorPid = undefined;
+    if (kept !== undefined) {
+      note(`cluster kept in ${kept} (npm run cluster -- down --dir ${kept})`);
+      return;
+    }
     await downLocalCluster(dir, note).catch((err: unknown) => note(`down failed: ${String(err)}`));
     await rm(dir, { recursive: true, force: true });
   };
@@ -236,57 +252,62 @@ async function main(): Promise<void> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    const state = await upLocalCluster({ dir, cidr: POD_RANGES, nodes: NODES, log: note });
+    const state = existing ?? (await upLocalCluster({ dir, cidr: POD_RANGES, nodes: NODES, log: note }));
     const kc = shareConnections(new KubeConfig());
     kc.loadFromFile(state.kubeconfig);
     const core = kc.makeApiClient(CoreV1Api);
 
-    // ---- the objects ----
-    note(
-      `creating ${NAMESPACES} namespaces, ${SERVICES} Services, ${PODS} pods (${CREATE_CONCURRENCY} at a time)`,
-    );
-    for (let n = 0; n < NAMESPACES; n++)
-      await core.createNamespace({ body: { metadata: { name: `bench-${n}` } } });
-    const serviceIndexes = Array.from({ length: SERVICES }, (_, i) => i);
-    await bounded(serviceIndexes, CREATE_CONCURRENCY, (i) =>
-      retrying(`create Service ${serviceName(i)}`, () =>
-        core.createNamespacedService({
-          namespace: namespaceOf(i),
-          body: {
-            metadata: { name: serviceName(i) },
-            spec: {
-              selector: { app: serviceName(i) },
-              ports: [{ name: 'http', port: 80, targetPort: 'http' }],
+    // ---- the objects (a kept cluster has them; it must have been made with the same sizes) ----
+    let createStart = performance.now();
+    if (existing === undefined) {
+      note(
+        `creating ${NAMESPACES} namespaces, ${SERVICES} Services, ${PODS} pods (${CREATE_CONCURRENCY} at a time)`,
+      );
+      for (let n = 0; n < NAMESPACES; n++)
+        await core.createNamespace({ body: { metadata: { name: `bench-${n}` } } });
+      const serviceIndexes = Array.from({ length: SERVICES }, (_, i) => i);
+      await bounded(serviceIndexes, CREATE_CONCURRENCY, (i) =>
+        retrying(`create Service ${serviceName(i)}`, () =>
+          core.createNamespacedService({
+            namespace: namespaceOf(i),
+            body: {
+              metadata: { name: serviceName(i) },
+              spec: {
+                selector: { app: serviceName(i) },
+                ports: [{ name: 'http', port: 80, targetPort: 'http' }],
+              },
             },
-          },
-        }),
-      ).then(() => undefined),
-    );
-    const createStart = performance.now();
-    const podKeys = serviceIndexes.flatMap((i) =>
-      Array.from({ length: PODS_PER_SERVICE }, (_, j) => [i, j] as const),
-    );
-    await bounded(podKeys, CREATE_CONCURRENCY, ([i, j]) =>
-      retrying(`create Pod ${podName(i, j)}`, () =>
-        core.createNamespacedPod({
-          namespace: namespaceOf(i),
-          body: {
-            metadata: {
-              name: podName(i, j),
-              labels: { app: serviceName(i) },
-              annotations: { [LISTEN]: '8080' },
+          }),
+        ).then(() => undefined),
+      );
+      createStart = performance.now();
+      const podKeys = serviceIndexes.flatMap((i) =>
+        Array.from({ length: PODS_PER_SERVICE }, (_, j) => [i, j] as const),
+      );
+      await bounded(podKeys, CREATE_CONCURRENCY, ([i, j]) =>
+        retrying(`create Pod ${podName(i, j)}`, () =>
+          core.createNamespacedPod({
+            namespace: namespaceOf(i),
+            body: {
+              metadata: {
+                name: podName(i, j),
+                labels: { app: serviceName(i) },
+                annotations: { [LISTEN]: '8080' },
+              },
+              spec: {
+                containers: [
+                  { name: 'app', image: 'bench/web', ports: [{ name: 'http', containerPort: 8080 }] },
+                ],
+              },
             },
-            spec: {
-              containers: [
-                { name: 'app', image: 'bench/web', ports: [{ name: 'http', containerPort: 8080 }] },
-              ],
-            },
-          },
-        }),
-      ).then(() => undefined),
-    );
-    const createdMs = performance.now() - createStart;
-    note(`created ${PODS} pod objects in ${ms1(createdMs / 1000)} s; waiting for the simulator to run them`);
+          }),
+        ).then(() => undefined),
+      );
+      const createdMs = performance.now() - createStart;
+      note(
+        `created ${PODS} pod objects in ${ms1(createdMs / 1000)} s; waiting for the simulator to run them`,
+      );
+    }
 
     // ---- wait for every pod to run and every endpoint to be ready ----
     const readyEndpoints = async () => {
@@ -396,10 +417,14 @@ async function main(): Promise<void> {
     );
     const metrics = async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     let syncedMs: number | undefined;
+    /** Every Service judged: probed and evaluated (its sockeye_service_targets series exist). */
+    let judgedAt: number | undefined;
+    let lastPoll = 0;
     const sweepDeadline = performance.now() + 600_000;
-    while (firstSweepAt === undefined) {
+    // A kept cluster still carries the annotations of the previous run: only "judged" means anything.
+    while (judgedAt === undefined || (firstSweepAt === undefined && existing === undefined)) {
       if (performance.now() > sweepDeadline)
-        throw new Error(`first sweep not done after 10 minutes (${annotated.size}/${SERVICES})`);
+        throw new Error(`first sweep not done after 10 minutes (${annotated.size}/${SERVICES} annotated)`);
       if (syncedMs === undefined) {
         const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then(
           (r) => r.ok,
@@ -407,10 +432,42 @@ async function main(): Promise<void> {
         );
         if (ok) syncedMs = performance.now() - operatorStart;
       }
+      if (judgedAt === undefined && syncedMs !== undefined && performance.now() - lastPoll > 500) {
+        lastPoll = performance.now();
+        const judged = new Set(
+          samples(await metrics(), 'sockeye_service_targets')
+            .map((x) => /namespace="(bench-[^"]*)",service="([^"]*)"/.exec(x.labels))
+            .flatMap((m) => (m ? [`${m[1]}/${m[2]}`] : [])),
+        );
+        if (judged.size >= SERVICES) judgedAt = performance.now();
+      }
       await sleep(100);
     }
-    const firstSweepMs = firstSweepAt - operatorStart;
-    note(`first sweep: every Service annotated ${ms1(firstSweepMs)} ms after start`);
+    const judgedMs = judgedAt - operatorStart;
+    const firstSweepMs = firstSweepAt === undefined ? undefined : firstSweepAt - operatorStart;
+    note(
+      `first sweep: every Service judged ${ms1(judgedMs)} ms after start, annotated ${firstSweepMs === undefined ? 'n/a (kept cluster)' : `${ms1(firstSweepMs)} ms`}`,
+    );
+    // The first sweep's pod annotations (20,000 patches at this size) are written after the Services':
+    // detection and the steady window are measured once they are done.
+    const drainDeadline = performance.now() + 900_000;
+    let drainedAt: number | undefined;
+    for (;;) {
+      const pendingWrites = total(await metrics(), 'sockeye_annotation_writes_pending');
+      if (pendingWrites === 0) {
+        drainedAt = performance.now();
+        break;
+      }
+      if (performance.now() > drainDeadline) {
+        note(`annotation writes still pending after 15 minutes: ${pendingWrites}`);
+        break;
+      }
+      await sleep(1000);
+    }
+    const drainedMs = drainedAt === undefined ? undefined : drainedAt - operatorStart;
+    note(
+      `first sweep: every annotation written ${drainedMs === undefined ? 'n/a' : `${ms1(drainedMs)} ms`} after start`,
+    );
     await sleep(2000);
     const afterSync = await metrics();
     const memAfterSync = {
@@ -503,9 +560,19 @@ async function main(): Promise<void> {
       ['pods made by the simulator', `${podsPerSecond.toFixed(1)} pods/s (${ms1(runningMs / 1000)} s)`, ''],
       ['caches synced (/readyz)', syncedMs === undefined ? 'n/a' : `${ms1(syncedMs)} ms`, ''],
       [
-        'first full sweep',
-        `${ms1(firstSweepMs)} ms`,
-        `aim < 10000 ms: ${firstSweepMs < 10_000 ? 'met' : 'missed'}`,
+        'first full sweep: every Service judged',
+        `${ms1(judgedMs)} ms`,
+        `aim < 10000 ms: ${judgedMs < 10_000 ? 'met' : 'missed'}`,
+      ],
+      [
+        'first sweep: every Service annotated',
+        firstSweepMs === undefined ? 'n/a (kept cluster)' : `${ms1(firstSweepMs)} ms`,
+        'sockeye.dev/status seen on every Service by a watch',
+      ],
+      [
+        'first sweep: every pod annotated too',
+        drainedMs === undefined ? 'n/a' : `${ms1(drainedMs)} ms`,
+        'sockeye_annotation_writes_pending back to 0',
       ],
       [
         'detection p50 / p99',
@@ -559,7 +626,9 @@ async function main(): Promise<void> {
         timeoutMs: TIMEOUT_S * 1000,
         podsPerSecond: Math.round(podsPerSecond * 10) / 10,
         syncedMs: syncedMs === undefined ? null : ms1(syncedMs),
-        firstSweepMs: ms1(firstSweepMs),
+        judgedMs: ms1(judgedMs),
+        firstSweepMs: firstSweepMs === undefined ? null : ms1(firstSweepMs),
+        writesDrainedMs: drainedMs === undefined ? null : ms1(drainedMs),
         detection: {
           samples: SAMPLES,
           seen: detected.size,

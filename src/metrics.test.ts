@@ -48,6 +48,22 @@ describe('SockeyeMetrics', () => {
     expect(sample(text, 'sockeye_leader')).toBe(1);
   });
 
+  it('counts findings and pending annotation writes from sources at every scrape', async () => {
+    const m = new SockeyeMetrics({ processMetrics: false });
+    let pending = 3;
+    m.pendingWritesFrom(() => pending);
+    expect(sample(await m.render(), 'sockeye_annotation_writes_pending')).toBe(3);
+    pending = 0;
+    expect(sample(await m.render(), 'sockeye_annotation_writes_pending')).toBe(0);
+    const current: { reason: string }[] = [{ reason: 'NoEndpoints' }];
+    m.findingsFrom(() => current);
+    expect(sample(await m.render(), 'sockeye_findings{reason="NoEndpoints"}')).toBe(1);
+    current.push({ reason: 'NoEndpoints' }, { reason: 'ConnectTimeout' });
+    const text = await m.render();
+    expect(sample(text, 'sockeye_findings{reason="NoEndpoints"}')).toBe(2);
+    expect(sample(text, 'sockeye_findings{reason="ConnectTimeout"}')).toBe(1);
+  });
+
   it('has no label that grows with the number of pods', async () => {
     const json = await busy().registry.getMetricsAsJSON();
     expect(json.map((m) => m.name).sort()).toEqual(Object.keys(METRIC_LABELS).sort());

@@ -16,6 +16,7 @@ export const METRIC_LABELS: Readonly<Record<string, readonly string[]>> = {
   sockeye_findings: ['reason'],
   sockeye_api_writes_total: ['kind', 'result'],
   sockeye_workqueue_depth: [],
+  sockeye_annotation_writes_pending: [],
   sockeye_workqueue_retries_total: [],
   sockeye_informer_restarts_total: ['informer'],
   sockeye_leader: [],
@@ -43,9 +44,12 @@ export class SockeyeMetrics {
   /** The ports each Service has series for, so that a deleted Service's series can be removed. */
   readonly #servicePorts = new Map<string, Set<string>>();
   #depthSource: (() => number) | undefined;
+  #pendingWritesSource: (() => number) | undefined;
+  #findingsSource: (() => readonly { readonly reason: string }[]) | undefined;
 
   constructor(options: MetricsOptions = {}) {
     const registers = [this.registry];
+    const metrics = this;
     this.#targets = new Gauge({
       name: 'sockeye_service_targets',
       help: 'Backends probed per Service port',
@@ -76,6 +80,9 @@ export class SockeyeMetrics {
       help: 'Current findings by reason',
       labelNames: ['reason'],
       registers,
+      collect() {
+        if (metrics.#findingsSource) metrics.findings(metrics.#findingsSource());
+      },
     });
     this.#writes = new Counter({
       name: 'sockeye_api_writes_total',
@@ -83,13 +90,20 @@ export class SockeyeMetrics {
       labelNames: ['kind', 'result'],
       registers,
     });
-    const metrics = this;
     this.#depth = new Gauge({
       name: 'sockeye_workqueue_depth',
       help: 'Keys waiting in the work queue',
       registers,
       collect() {
         if (metrics.#depthSource) this.set(metrics.#depthSource());
+      },
+    });
+    new Gauge({
+      name: 'sockeye_annotation_writes_pending',
+      help: 'Objects whose sockeye.dev annotations are decided but not yet written',
+      registers,
+      collect() {
+        if (metrics.#pendingWritesSource) this.set(metrics.#pendingWritesSource());
       },
     });
     this.#retries = new Counter({
@@ -156,6 +170,19 @@ export class SockeyeMetrics {
       this.#open.remove({ namespace, service, port });
     }
     this.#servicePorts.delete(key);
+  }
+
+  /**
+   * Counts the findings at every scrape, e.g. `metrics.findingsFrom(() => reconciler.findings())`
+   * (counting after every reconcile made a sweep quadratic in the number of Services).
+   */
+  findingsFrom(source: () => readonly { readonly reason: string }[]): void {
+    this.#findingsSource = source;
+  }
+
+  /** Reads the annotation writes still to do at every scrape. */
+  pendingWritesFrom(source: () => number): void {
+    this.#pendingWritesSource = source;
   }
 
   /** Sets the work-queue depth now; or see `queueDepthFrom`. */

@@ -62,6 +62,8 @@ export class PodSimulator {
   readonly #running = new Set<string>();
   readonly #deleting = new Set<string>();
   readonly #started = new Set<string>();
+  /** Per pod, `simulatedFields` of the version last queued. */
+  readonly #seen = new Map<string, string>();
   #informer?: ReturnType<typeof makeInformer<V1Pod>>;
   #apiProxy?: Server;
   #apiHost = '';
@@ -90,10 +92,21 @@ export class PodSimulator {
     const informer = makeInformer<V1Pod>(this.#opts.kubeconfig, '/api/v1/pods', () =>
       this.#core.listPodForAllNamespaces(),
     );
-    const enqueue = (pod: V1Pod) => this.#enqueue(`${pod.metadata?.namespace}/${pod.metadata?.name}`);
+    const key = (pod: V1Pod) => `${pod.metadata?.namespace}/${pod.metadata?.name}`;
+    const enqueue = (pod: V1Pod) => {
+      this.#seen.set(key(pod), simulatedFields(pod));
+      this.#enqueue(key(pod));
+    };
     informer.on('add', enqueue);
-    informer.on('update', enqueue);
-    informer.on('delete', enqueue);
+    // An update that changes nothing the simulator reads (another controller's annotations, e.g.
+    // sockeye's status on 20,000 pods) needs no work: a kubelet ignores those too.
+    informer.on('update', (pod) => {
+      if (this.#seen.get(key(pod)) !== simulatedFields(pod)) enqueue(pod);
+    });
+    informer.on('delete', (pod) => {
+      this.#seen.delete(key(pod));
+      this.#enqueue(key(pod));
+    });
     informer.on('error', (err: unknown) => {
       if (this.#stopped) return;
       this.#opts.log(`pod watch failed (${String(err)}); restarting in 1 s`);
@@ -327,6 +340,20 @@ export class PodSimulator {
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
     );
   }
+}
+
+/** What the simulator reads of a pod: its identity, deletion, `sim.sockeye.dev/*` annotations, spec and status. */
+function simulatedFields(pod: V1Pod): string {
+  const annotations = Object.entries(pod.metadata?.annotations ?? {}).filter(([k]) =>
+    k.startsWith('sim.sockeye.dev/'),
+  );
+  return JSON.stringify([
+    pod.metadata?.uid,
+    pod.metadata?.deletionTimestamp,
+    annotations,
+    pod.spec,
+    pod.status,
+  ]);
 }
 
 /** A plain TCP relay from a host address pods can reach to the loopback-only API server. */

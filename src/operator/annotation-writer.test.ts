@@ -78,6 +78,34 @@ describe('AnnotationWriter', () => {
     await t.writer.close();
   });
 
+  it('does not write again what it just wrote while the watch has not shown it yet', async () => {
+    const t = setup(1);
+    const cached = t.cache.get('Pod', 'shop', 'api-0');
+    t.writer.submit('Pod', 'shop', 'api-0', healthy, NOW);
+    await t.drained();
+    // The informer has not seen the write yet: the cache holds the old object again.
+    if (cached) t.cache.upsert('Pod', cached.object);
+    expect(t.writer.submit('Pod', 'shop', 'api-0', healthy, NOW)).toBe(false);
+    expect(t.writer.submit('Pod', 'shop', 'api-0', refusing, NOW)).toBe(true);
+    await t.drained();
+    expect(t.written.map((w) => w.patch['sockeye.dev/status'])).toEqual(['Healthy', 'NotListening']);
+    await t.writer.close();
+  });
+
+  it('writes pods only when no Service write is queued or in flight', async () => {
+    const t = setup(2);
+    let release = () => {};
+    t.faults.set('api', [new Promise<void>((r) => (release = r))]);
+    t.writer.submit('Service', 'shop', 'api', healthy, NOW);
+    for (let i = 0; i < 2; i++) t.writer.submit('Pod', 'shop', `api-${i}`, healthy, NOW);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(t.written).toEqual([]);
+    release();
+    await t.drained();
+    expect(t.written.map((w) => w.name)).toEqual(['api', 'api-0', 'api-1']);
+    await t.writer.close();
+  });
+
   it('writes Services while pod writes are held up', async () => {
     const t = setup(3);
     let release = () => {};
@@ -104,11 +132,16 @@ describe('AnnotationWriter', () => {
     await t.writer.close();
   });
 
-  it('close() waits for queued writes', async () => {
-    const t = setup(5);
-    for (let i = 0; i < 5; i++) t.writer.submit('Pod', 'shop', `api-${i}`, healthy, NOW);
-    await t.writer.close();
-    expect(t.written).toHaveLength(5);
-    expect(t.writer.pending()).toBe(0);
+  it('close() lets the write in flight finish and drops the queued ones', async () => {
+    const t = setup(3);
+    let release = () => {};
+    t.faults.set('api-0', [new Promise<void>((r) => (release = r))]);
+    for (let i = 0; i < 3; i++) t.writer.submit('Pod', 'shop', `api-${i}`, healthy, NOW);
+    for (let i = 0; i < 100 && t.faults.get('api-0')?.length !== 0; i++)
+      await new Promise((r) => setTimeout(r, 5));
+    const closed = t.writer.close();
+    release();
+    await closed;
+    expect(t.written.map((w) => w.name)).toEqual(['api-0']);
   });
 });

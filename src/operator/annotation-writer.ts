@@ -7,14 +7,17 @@
  *   returns; the latest intent per object wins, so a burst of reconciles writes once;
  * - the patch is computed at write time against what the informer last saw (level-based), so an
  *   intent already satisfied writes nothing;
- * - Services and Pods have their own queues and workers: the 2,000 Service patches of a first sweep
- *   do not wait behind 20,000 pod patches (the Service's status is what `kubectl get` shows);
+ * - Services come first: they have their own queue and workers, and pod writes wait while any
+ *   Service write is queued or in flight, so the 2,000 Service patches of a first sweep do not
+ *   queue behind (or share the API server with) 20,000 pod patches: the Service's status is what
+ *   `kubectl get` shows;
  * - a failed write is retried with the work queue's per-key backoff (the server's Retry-After wins),
  *   never dropped and never in a hot loop; a NotFound means the object is gone: nothing to write.
  */
 import { WorkQueue } from '../controller/workqueue.ts';
 import { classifyKubeError, isNotFound } from '../kube/errors.ts';
 import type { Logger } from '../log.ts';
+import type { Labels } from '../model/types.ts';
 import {
   type AnnotationPatch,
   annotationPatch,
@@ -28,7 +31,7 @@ export interface AnnotationWriterOptions {
   readonly cache: ClusterCache;
   readonly patcher: Patcher;
   readonly logger: Logger;
-  /** Writes in flight per kind (default Service 4, Pod 12). */
+  /** Writes in flight per kind (default 8 each). */
   readonly workers?: Partial<Record<PatchKind, number>>;
   /** Each write's result, for metrics. */
   readonly onPatch?: (kind: PatchKind, result: 'ok' | 'error') => void;
@@ -42,13 +45,18 @@ interface Intent {
   readonly at: Date;
 }
 
-const DEFAULT_WORKERS: Record<PatchKind, number> = { Service: 4, Pod: 12 };
+const DEFAULT_WORKERS: Record<PatchKind, number> = { Service: 8, Pod: 8 };
 
 export class AnnotationWriter {
   readonly #options: AnnotationWriterOptions;
   readonly #intents = new Map<string, Intent>();
+  /** What a successful write made the annotations, until the informer shows it (see #written). */
+  readonly #expected = new Map<string, { readonly values: Labels; readonly until: number }>();
   readonly #queues: Record<PatchKind, WorkQueue>;
   readonly #workers: Promise<void>[] = [];
+  /** Service writes in flight; pod workers wait for zero (with nothing queued). */
+  #serviceWrites = 0;
+  readonly #servicesIdle: (() => void)[] = [];
 
   constructor(options: AnnotationWriterOptions) {
     this.#options = options;
@@ -65,7 +73,7 @@ export class AnnotationWriter {
    * write is needed against what the cache holds now; when not, nothing is queued.
    */
   submit(kind: PatchKind, namespace: string, name: string, desired: Desired | undefined, at: Date): boolean {
-    const written = this.#options.cache.get(kind, namespace, name)?.written;
+    const written = this.#written(kind, namespace, name);
     if (!written || !annotationPatch(written, desired, at)) {
       // Satisfied: a queued older intent must not undo it.
       this.#intents.delete(keyOf(kind, namespace, name));
@@ -82,17 +90,16 @@ export class AnnotationWriter {
     return this.#intents.size;
   }
 
-  /** Stops taking writes; resolves when the queued ones are written (or `signal` aborts). */
+  /**
+   * Stops writing: the writes in flight finish (or `signal` aborts the wait); queued ones are left,
+   * since the next leader judges every object again and writes what is still missing (draining
+   * thousands of queued pod patches would hold the Lease through a rollout).
+   */
   async close(signal?: AbortSignal): Promise<void> {
-    const drained = Promise.all([
-      this.#queues.Service.shutDownWithDrain(),
-      this.#queues.Pod.shutDownWithDrain(),
-    ]);
-    if (signal) {
-      await Promise.race([drained, new Promise((r) => signal.addEventListener('abort', r, { once: true }))]);
-      void this.#queues.Service.shutDown();
-      void this.#queues.Pod.shutDown();
-    } else await drained;
+    const stopped = Promise.all([this.#queues.Service.shutDown(), this.#queues.Pod.shutDown()]);
+    for (const wake of this.#servicesIdle.splice(0)) wake();
+    if (!signal) return void (await stopped);
+    await Promise.race([stopped, new Promise((r) => signal.addEventListener('abort', r, { once: true }))]);
   }
 
   async #work(kind: PatchKind): Promise<void> {
@@ -100,6 +107,8 @@ export class AnnotationWriter {
     for (;;) {
       const key = await queue.get();
       if (key === undefined) return;
+      if (kind === 'Pod') await this.#whenServicesIdle();
+      if (kind === 'Service') this.#serviceWrites++;
       try {
         await this.#write(kind, key);
         queue.forget(key);
@@ -117,15 +126,51 @@ export class AnnotationWriter {
         }
       } finally {
         queue.done(key);
+        if (kind === 'Service') {
+          this.#serviceWrites--;
+          this.#wakePodWriters();
+        }
       }
     }
+  }
+
+  /**
+   * sockeye's annotations on the object: as the informer last saw them, or as this writer just wrote
+   * them while the watch has not caught up (client-go's "expectations"): without that, a reconcile in
+   * that window asks for the same values again and they are written twice. An expectation ends when
+   * the cache shows it, or after EXPECTATION_MS (then the cache is believed).
+   */
+  #written(kind: PatchKind, namespace: string, name: string): Labels | undefined {
+    const cached = this.#options.cache.get(kind, namespace, name)?.written;
+    const id = keyOf(kind, namespace, name);
+    const expected = this.#expected.get(id);
+    if (!expected || !cached) return cached;
+    if (Date.now() > expected.until || sameLabels(cached, expected.values)) {
+      this.#expected.delete(id);
+      return cached;
+    }
+    return expected.values;
+  }
+
+  #servicesBusy(): boolean {
+    return this.#serviceWrites > 0 || this.#queues.Service.len() > 0;
+  }
+
+  async #whenServicesIdle(): Promise<void> {
+    while (this.#servicesBusy() && !this.#queues.Pod.shuttingDown)
+      await new Promise<void>((resolve) => this.#servicesIdle.push(resolve));
+  }
+
+  #wakePodWriters(): void {
+    if (this.#servicesBusy()) return;
+    for (const wake of this.#servicesIdle.splice(0)) wake();
   }
 
   async #write(kind: PatchKind, key: string): Promise<void> {
     const [namespace = '', name = ''] = key.split('/');
     const id = keyOf(kind, namespace, name);
     const intent = this.#intents.get(id);
-    const written = this.#options.cache.get(kind, namespace, name)?.written;
+    const written = this.#written(kind, namespace, name);
     const patch: AnnotationPatch | undefined =
       intent && written ? annotationPatch(written, intent.desired, intent.at) : undefined;
     if (!patch) {
@@ -135,6 +180,10 @@ export class AnnotationWriter {
     try {
       await this.#options.patcher.patch(kind, namespace, name, patch);
       this.#options.onPatch?.(kind, 'ok');
+      this.#expected.set(id, {
+        values: applyPatch(written ?? {}, patch),
+        until: Date.now() + EXPECTATION_MS,
+      });
       // Written, unless a newer intent arrived meanwhile (then the queue holds the key again).
       if (this.#intents.get(id) === intent) this.#intents.delete(id);
     } catch (err) {
@@ -147,6 +196,23 @@ export class AnnotationWriter {
       throw err;
     }
   }
+}
+
+/** How long a write's result is believed over the informer's older view. */
+const EXPECTATION_MS = 30_000;
+
+function applyPatch(written: Labels, patch: AnnotationPatch): Labels {
+  const out: Record<string, string> = { ...written };
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete out[k];
+    else out[k] = v;
+  }
+  return out;
+}
+
+function sameLabels(a: Labels, b: Labels): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
 }
 
 const keyOf = (kind: PatchKind, namespace: string, name: string) => `${kind}/${namespace}/${name}`;

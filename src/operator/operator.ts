@@ -159,6 +159,8 @@ export class Operator {
         for (const p of ports) this.#metrics.servicePort(ns, name, p.port, p.targets, p.open);
       },
     });
+    this.#metrics.findingsFrom(() => this.#reconciler.findings());
+    this.#metrics.pendingWritesFrom(() => this.#writer?.pending() ?? 0);
   }
 
   get port(): number {
@@ -337,7 +339,6 @@ export class Operator {
       }
       this.#queue.forget(key);
       if (result.kind === 'done') {
-        this.#metrics.findings(this.#reconciler.findings());
         const { intervalMs, intervalJitter } = this.#config;
         this.#queue.addAfter(key, jittered(intervalMs, intervalJitter));
       }

@@ -106,14 +106,39 @@ const FORBIDDEN: readonly { readonly cidr: string; readonly why: string }[] = [
   { cidr: 'fd00:ec2::254/128', why: 'cloud metadata' },
 ];
 
+/** FORBIDDEN, parsed once: the check runs for every target of every reconcile. */
+const FORBIDDEN_NETS = FORBIDDEN.map((f) => {
+  const [base = '', bits = ''] = f.cidr.split('/');
+  const net = parseIP(base);
+  if (!net) throw new Error(`bad built-in CIDR ${f.cidr}`);
+  return { ...net, prefix: Number(bits), why: f.why };
+});
+
+/** Answers by address: a cluster's pod IPs are few and judged over and over. Cleared when full. */
+const forbiddenMemo = new Map<string, string | undefined>();
+const FORBIDDEN_MEMO_SIZE = 100_000;
+
 /** Why sockeye must not connect to `ip`, or undefined when it may. IPv4-mapped IPv6 is judged as IPv4. */
 export function forbiddenAddress(ip: string): string | undefined {
+  if (forbiddenMemo.has(ip)) return forbiddenMemo.get(ip);
+  const why = judgeAddress(ip);
+  if (forbiddenMemo.size >= FORBIDDEN_MEMO_SIZE) forbiddenMemo.clear();
+  forbiddenMemo.set(ip, why);
+  return why;
+}
+
+function judgeAddress(ip: string): string | undefined {
   const parsed = parseIP(ip);
   if (!parsed) return 'not an IP address';
-  let probe = ip;
-  const b = parsed.bytes;
-  if (parsed.family === 'IPv6' && b.slice(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff) {
-    probe = b.slice(12).join('.');
+  let { family, bytes } = parsed;
+  if (
+    family === 'IPv6' &&
+    bytes.slice(0, 10).every((x) => x === 0) &&
+    bytes[10] === 0xff &&
+    bytes[11] === 0xff
+  ) {
+    family = 'IPv4';
+    bytes = bytes.slice(12);
   }
-  return FORBIDDEN.find((f) => cidrContains(f.cidr, probe))?.why;
+  return FORBIDDEN_NETS.find((f) => f.family === family && prefixEqual(f.bytes, bytes, f.prefix))?.why;
 }

@@ -35,7 +35,23 @@ export interface Index {
   config(...objects: readonly (Pod | Service | undefined)[]): ProbeConfig;
 }
 
+/**
+ * Memos, by object identity (states and indexes are immutable): one reconcile plans, evaluates and
+ * describes the same state, and each of those asked for the same index and Service views again.
+ */
+const indexes = new WeakMap<ClusterState, Index>();
+const views = new WeakMap<Index, Map<Service, ServiceView>>();
+
 export function indexState(state: ClusterState): Index {
+  let index = indexes.get(state);
+  if (!index) {
+    index = buildIndex(state);
+    indexes.set(state, index);
+  }
+  return index;
+}
+
+function buildIndex(state: ClusterState): Index {
   const options: RuleOptions = { ...DEFAULT_OPTIONS, ...definedOnly(state.options ?? {}) };
   const podsByNs = groupBy(state.pods, (p) => p.namespace);
   const podByKey = new Map(state.pods.map((p) => [`${p.namespace}/${p.name}`, p]));
@@ -156,6 +172,20 @@ export function hasSelector(svc: Service): boolean {
 }
 
 export function serviceView(svc: Service, index: Index): ServiceView {
+  let memo = views.get(index);
+  if (!memo) {
+    memo = new Map();
+    views.set(index, memo);
+  }
+  let view = memo.get(svc);
+  if (!view) {
+    view = buildServiceView(svc, index);
+    memo.set(svc, view);
+  }
+  return view;
+}
+
+function buildServiceView(svc: Service, index: Index): ServiceView {
   const ref = refOf(svc);
   const matched = hasSelector(svc)
     ? index.podsIn(svc.namespace).filter((p) => selectsPod(svc.selector, p.labels))
