@@ -444,7 +444,9 @@ async function main(): Promise<void> {
       await sleep(100);
     }
     const judgedMs = judgedAt - operatorStart;
-    const firstSweepMs = firstSweepAt === undefined ? undefined : firstSweepAt - operatorStart;
+    // A kept cluster's Services carry the previous run's annotations: that watch says nothing.
+    const firstSweepMs =
+      firstSweepAt === undefined || existing !== undefined ? undefined : firstSweepAt - operatorStart;
     note(
       `first sweep: every Service judged ${ms1(judgedMs)} ms after start, annotated ${firstSweepMs === undefined ? 'n/a (kept cluster)' : `${ms1(firstSweepMs)} ms`}`,
     );
@@ -557,7 +559,13 @@ async function main(): Promise<void> {
     const detectAimMs = (INTERVAL_S + TIMEOUT_S + 1) * 1000;
     const rows: [string, string, string][] = [
       ['size', `${SERVICES} Services, ${PODS} pods/endpoints, ${NAMESPACES} namespaces, ${NODES} nodes`, ''],
-      ['pods made by the simulator', `${podsPerSecond.toFixed(1)} pods/s (${ms1(runningMs / 1000)} s)`, ''],
+      [
+        'pods made by the simulator',
+        existing === undefined
+          ? `${podsPerSecond.toFixed(1)} pods/s (${ms1(runningMs / 1000)} s)`
+          : 'n/a (kept cluster)',
+        '',
+      ],
       ['caches synced (/readyz)', syncedMs === undefined ? 'n/a' : `${ms1(syncedMs)} ms`, ''],
       [
         'first full sweep: every Service judged',
@@ -624,7 +632,7 @@ async function main(): Promise<void> {
         nodes: NODES,
         intervalMs: INTERVAL_S * 1000,
         timeoutMs: TIMEOUT_S * 1000,
-        podsPerSecond: Math.round(podsPerSecond * 10) / 10,
+        podsPerSecond: existing === undefined ? Math.round(podsPerSecond * 10) / 10 : null,
         syncedMs: syncedMs === undefined ? null : ms1(syncedMs),
         judgedMs: ms1(judgedMs),
         firstSweepMs: firstSweepMs === undefined ? null : ms1(firstSweepMs),

@@ -1,0 +1,49 @@
+/**
+ * One page of a list as plain JSON, with client-node's authentication and (shared) connection.
+ *
+ * The generated `list*` calls run every item through client-node's ObjectSerializer into typed
+ * models. For an informer that converts each item to sockeye's domain type at once, that is work
+ * thrown away: 20,000 pods took 4.6 s to list that way and ~1.2 s as plain JSON (kubectl's raw GET
+ * of the same list). Items come back in the watch's form (timestamps are strings), which the
+ * converters accept. Errors are ApiExceptions with the status, body and headers, like client-node's.
+ */
+import { ApiException, HttpMethod, type KubeConfig, RequestContext } from '@kubernetes/client-node';
+import { fetch } from 'undici';
+import type { ListPage, PageRequest } from './informer.ts';
+
+export async function listRaw<T>(kc: KubeConfig, path: string, page: PageRequest): Promise<ListPage<T>> {
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new Error('no current cluster in the kubeconfig');
+  const url = new URL(cluster.server + path);
+  url.searchParams.set('limit', String(page.limit));
+  if (page._continue) url.searchParams.set('continue', page._continue);
+  const ctx = new RequestContext(url.toString(), HttpMethod.GET);
+  await kc.applySecurityAuthentication(ctx);
+  const dispatcher = ctx.getDispatcher();
+  const response = await fetch(url, {
+    headers: { ...ctx.getHeaders(), accept: 'application/json' },
+    ...(dispatcher ? { dispatcher } : {}),
+  });
+  const body = await response.text();
+  if (response.status !== 200) {
+    throw new ApiException(
+      response.status,
+      `GET ${path}: HTTP ${response.status}`,
+      body,
+      Object.fromEntries(response.headers),
+    );
+  }
+  const list = JSON.parse(body) as {
+    items?: T[];
+    metadata?: { resourceVersion?: string; continue?: string };
+  };
+  // The wire name is `continue`; client-node's models (and ListPage) call it `_continue`.
+  const { resourceVersion, continue: cont } = list.metadata ?? {};
+  return {
+    items: list.items ?? [],
+    metadata: {
+      ...(resourceVersion === undefined ? {} : { resourceVersion }),
+      ...(cont ? { _continue: cont } : {}),
+    },
+  };
+}
