@@ -25,6 +25,7 @@ import {
 import { parseAllDocuments } from 'yaml';
 import { binaryPath, ensureBinaries, pinnedVersion } from '../cluster/binaries.ts';
 import { downLocalCluster, TEST_RANGES, upLocalCluster } from '../cluster/local.ts';
+import { withCleanup } from '../cluster/with-cleanup.ts';
 import { shareConnections } from '../src/kube/connections.ts';
 import {
   median,
@@ -414,24 +415,15 @@ async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'sockeye-bench-audit-'));
   const results = join(dir, 'results');
   const peers = TOOLS.filter((t): t is 'popeye' | 'k8sgpt' => t !== 'sockeye');
-  let cleaning: Promise<void> | undefined;
-  const cleanup = () => {
-    cleaning ??= (async () => {
-      if (running?.pid !== undefined) running.kill('SIGKILL');
-      note('tearing down the cluster');
-      await downLocalCluster(join(dir, 'cluster'), note).catch((err: unknown) =>
-        note(`down failed: ${String(err)}`),
-      );
-      await rm(join(dir, 'cluster'), { recursive: true, force: true });
-    })();
-    return cleaning;
+  const cleanup = async () => {
+    if (running?.pid !== undefined) running.kill('SIGKILL');
+    note('tearing down the cluster');
+    await downLocalCluster(join(dir, 'cluster'), note).catch((err: unknown) =>
+      note(`down failed: ${String(err)}`),
+    );
+    await rm(join(dir, 'cluster'), { recursive: true, force: true });
   };
-  const onSignal = () => {
-    void cleanup().then(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  try {
+  await withCleanup(cleanup, async () => {
     await ensureBinaries(['etcd', 'kube-apiserver', 'kube-controller-manager', 'kubectl', ...peers], note);
     const cluster = await upLocalCluster({ dir: join(dir, 'cluster'), cidr: TEST_RANGES, log: note });
     const kc = new KubeConfig();
@@ -568,11 +560,7 @@ async function main(): Promise<void> {
         tools: summary,
       })}\n`,
     );
-  } finally {
-    await cleanup();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
+  });
 }
 
 main().then(

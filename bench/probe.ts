@@ -13,6 +13,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
+import { withCleanup } from '../cluster/with-cleanup.ts';
 import { probeTargets } from '../src/probe/engine.ts';
 import type { Outcome, ProbeTarget } from '../src/probe/outcome.ts';
 import { createDropNamespace, type DropNamespace } from '../test/net/netns.ts';
@@ -329,10 +330,7 @@ async function bench(rounds: number, concurrency: number, only: string | undefin
     await ns?.remove();
     await rm(dir, { recursive: true, force: true });
   };
-  const onSignal = () => void cleanup().finally(() => process.exit(130));
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  try {
+  await withCleanup(cleanup, async () => {
     const worker = await compileWorker(dir);
     ns = await createDropNamespace('sockeye-bench');
     const basePort = 20_000 + 100 * (process.pid % 50);
@@ -381,11 +379,7 @@ async function bench(rounds: number, concurrency: number, only: string | undefin
     console.log(
       JSON.stringify({ bench: 'probe', nmap: nmapVersion, node: process.version, concurrency, ...report }),
     );
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    await cleanup();
-  }
+  });
 }
 
 const { values } = parseArgs({

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { binaryPath, ensureBinaries } from '../cluster/binaries.ts';
 import { killGroup, run, startDetached } from '../cluster/exec.ts';
 import { downLocalCluster, upLocalCluster } from '../cluster/local.ts';
+import { withCleanup } from '../cluster/with-cleanup.ts';
 import { brokenShop } from './shop.ts';
 
 const NS = 'shop';
@@ -27,119 +28,108 @@ const note = (line: string) => process.stderr.write(`demo: ${line}\n`);
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'sockeye-demo-'));
   let operatorPid: number | undefined;
-  let cleaning: Promise<void> | undefined;
-  const cleanup = () => {
-    cleaning ??= (async () => {
-      note('tearing down');
-      if (operatorPid !== undefined) await killGroup(operatorPid, 25_000).catch(() => undefined);
-      await downLocalCluster(dir, note).catch((err: unknown) => note(`down failed: ${String(err)}`));
-      await rm(dir, { recursive: true, force: true });
-    })();
-    return cleaning;
+  const cleanup = async () => {
+    note('tearing down');
+    if (operatorPid !== undefined) await killGroup(operatorPid, 25_000).catch(() => undefined);
+    await downLocalCluster(dir, note).catch((err: unknown) => note(`down failed: ${String(err)}`));
+    await rm(dir, { recursive: true, force: true });
   };
-  const onSignal = () => {
-    void cleanup().then(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-
-  try {
-    await ensureBinaries(['etcd', 'kube-apiserver', 'kube-controller-manager', 'kubectl'], note);
-    const cidr = ['198.18.0.0/17', '198.18.128.0/18', '198.18.192.0/18'];
-    const cluster = await upLocalCluster({ dir, cidr, log: note });
-    const kubectl = async (...args: string[]) =>
-      (await run(binaryPath('kubectl'), ['--kubeconfig', cluster.kubeconfig, ...args])).stdout;
-    const show = async (...args: string[]) => {
-      say(`$ kubectl ${args.join(' ')}`);
-      say((await kubectl(...args)).trimEnd());
-      say();
-    };
-
-    note('applying the shop: frontend, payments, orders, cache, inventory, db');
-    await run(binaryPath('kubectl'), ['--kubeconfig', cluster.kubeconfig, 'apply', '-f', '-'], SHOP);
-
-    note(`starting sockeye operator (log: ${join(dir, 'operator.log')})`);
-    operatorPid = await startDetached(
-      process.execPath,
-      [
-        sockeye,
-        'operator',
-        `--namespace=${NS}`,
-        '--interval=5s',
-        '--timeout=1s',
-        '--no-leader-elect',
-        '--http-host=127.0.0.1',
-        '--http-port=0',
-        '--pod-name=sockeye-demo',
-        '--pod-namespace=sockeye-system',
-      ],
-      join(dir, 'operator.log'),
-      { ...process.env, KUBECONFIG: cluster.kubeconfig },
-    );
-
-    note('waiting for sockeye to judge every Service');
-    await until(async () => {
-      const list = JSON.parse(await kubectl('get', 'services', '-n', NS, '-o', 'json')) as {
-        items: { metadata: { name: string; annotations?: Record<string, string> } }[];
+  await withCleanup(cleanup, async () => {
+    try {
+      await ensureBinaries(['etcd', 'kube-apiserver', 'kube-controller-manager', 'kubectl'], note);
+      const cidr = ['198.18.0.0/17', '198.18.128.0/18', '198.18.192.0/18'];
+      const cluster = await upLocalCluster({ dir, cidr, log: note });
+      const kubectl = async (...args: string[]) =>
+        (await run(binaryPath('kubectl'), ['--kubeconfig', cluster.kubeconfig, ...args])).stdout;
+      const show = async (...args: string[]) => {
+        say(`$ kubectl ${args.join(' ')}`);
+        say((await kubectl(...args)).trimEnd());
+        say();
       };
-      const judged = list.items.filter((s) => s.metadata.annotations?.['sockeye.dev/status'] !== undefined);
-      const unhealthy = judged.filter((s) => s.metadata.annotations?.['sockeye.dev/status'] !== 'Healthy');
-      return judged.length === list.items.length && unhealthy.length >= BROKEN.length;
-    });
-    await until(
-      async () => (await kubectl('get', 'events', '-n', NS, '-o', 'name')).split('\n').length > BROKEN.length,
-    );
 
-    await show('get', 'services', '-n', NS, '-o', `custom-columns=${COLUMNS}`);
-    for (const name of BROKEN) await showEvents(kubectl, name);
-    await show(
-      'get',
-      'events',
-      '-n',
-      NS,
-      '--field-selector',
-      'type=Warning,involvedObject.kind=Pod',
-      '-o',
-      'custom-columns=POD:.involvedObject.name,REASON:.reason,MESSAGE:.message',
-    );
+      note('applying the shop: frontend, payments, orders, cache, inventory, db');
+      await run(binaryPath('kubectl'), ['--kubeconfig', cluster.kubeconfig, 'apply', '-f', '-'], SHOP);
 
-    note('fixing payments: its pods now listen on 8080 (a rollout)');
-    await show(
-      'patch',
-      'deployment',
-      'payments',
-      '-n',
-      NS,
-      '-p',
-      '{"spec":{"template":{"metadata":{"annotations":{"sim.sockeye.dev/listen":"8080"}}}}}',
-    );
-    await until(
-      async () =>
-        (
-          await kubectl(
-            'get',
-            'events',
-            '-n',
-            NS,
-            '--field-selector',
-            'reason=TargetsRecovered,involvedObject.kind=Service,involvedObject.name=payments',
-            '-o',
-            'name',
-          )
-        ).trim() !== '',
-    );
-    await showEvents(kubectl, 'payments');
-    await show('get', 'services', '-n', NS, '-o', `custom-columns=${COLUMNS}`);
-  } catch (err) {
-    // The log goes away with the cluster's directory: show its end first.
-    const log = await readFile(join(dir, 'operator.log'), 'utf8').catch(() => '');
-    if (log !== '') note(`operator log (last lines):\n${log.trimEnd().split('\n').slice(-30).join('\n')}`);
-    throw err;
-  } finally {
-    await cleanup();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
+      note(`starting sockeye operator (log: ${join(dir, 'operator.log')})`);
+      operatorPid = await startDetached(
+        process.execPath,
+        [
+          sockeye,
+          'operator',
+          `--namespace=${NS}`,
+          '--interval=5s',
+          '--timeout=1s',
+          '--no-leader-elect',
+          '--http-host=127.0.0.1',
+          '--http-port=0',
+          '--pod-name=sockeye-demo',
+          '--pod-namespace=sockeye-system',
+        ],
+        join(dir, 'operator.log'),
+        { ...process.env, KUBECONFIG: cluster.kubeconfig },
+      );
+
+      note('waiting for sockeye to judge every Service');
+      await until(async () => {
+        const list = JSON.parse(await kubectl('get', 'services', '-n', NS, '-o', 'json')) as {
+          items: { metadata: { name: string; annotations?: Record<string, string> } }[];
+        };
+        const judged = list.items.filter((s) => s.metadata.annotations?.['sockeye.dev/status'] !== undefined);
+        const unhealthy = judged.filter((s) => s.metadata.annotations?.['sockeye.dev/status'] !== 'Healthy');
+        return judged.length === list.items.length && unhealthy.length >= BROKEN.length;
+      });
+      await until(
+        async () =>
+          (await kubectl('get', 'events', '-n', NS, '-o', 'name')).split('\n').length > BROKEN.length,
+      );
+
+      await show('get', 'services', '-n', NS, '-o', `custom-columns=${COLUMNS}`);
+      for (const name of BROKEN) await showEvents(kubectl, name);
+      await show(
+        'get',
+        'events',
+        '-n',
+        NS,
+        '--field-selector',
+        'type=Warning,involvedObject.kind=Pod',
+        '-o',
+        'custom-columns=POD:.involvedObject.name,REASON:.reason,MESSAGE:.message',
+      );
+
+      note('fixing payments: its pods now listen on 8080 (a rollout)');
+      await show(
+        'patch',
+        'deployment',
+        'payments',
+        '-n',
+        NS,
+        '-p',
+        '{"spec":{"template":{"metadata":{"annotations":{"sim.sockeye.dev/listen":"8080"}}}}}',
+      );
+      await until(
+        async () =>
+          (
+            await kubectl(
+              'get',
+              'events',
+              '-n',
+              NS,
+              '--field-selector',
+              'reason=TargetsRecovered,involvedObject.kind=Service,involvedObject.name=payments',
+              '-o',
+              'name',
+            )
+          ).trim() !== '',
+      );
+      await showEvents(kubectl, 'payments');
+      await show('get', 'services', '-n', NS, '-o', `custom-columns=${COLUMNS}`);
+    } catch (err) {
+      // The log goes away with the cluster's directory: show its end first.
+      const log = await readFile(join(dir, 'operator.log'), 'utf8').catch(() => '');
+      if (log !== '') note(`operator log (last lines):\n${log.trimEnd().split('\n').slice(-30).join('\n')}`);
+      throw err;
+    }
+  });
 }
 
 /** `kubectl describe service NAME`: its name, sockeye's annotations and the Events. */
