@@ -19,7 +19,6 @@
 //
 // Prints a table; the last line is one JSON object. Everything it starts it stops, also on failure.
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,15 +27,10 @@ import { CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions, Watch } from '@
 import { nodeAddresses, parseCidr, splitCidr } from '../cluster/addresses.ts';
 import { freePort } from '../cluster/controlplane.ts';
 import { killGroup, startDetached } from '../cluster/exec.ts';
-import {
-  downLocalCluster,
-  type LocalClusterState,
-  readState,
-  TEST_RANGES,
-  upLocalCluster,
-} from '../cluster/local.ts';
+import { downLocalCluster, readState, TEST_RANGES, upLocalCluster } from '../cluster/local.ts';
 import { withCleanup } from '../cluster/with-cleanup.ts';
 import { shareConnections } from '../src/kube/connections.ts';
+import { getRaw } from '../src/kube/raw-list.ts';
 
 const { values: flags } = parseArgs({
   options: {
@@ -139,32 +133,8 @@ function samples(text: string, name: string): { labels: string; value: number }[
 }
 const total = (text: string, name: string) => samples(text, name).reduce((s, x) => s + x.value, 0);
 
-/**
- * A GET on the API server with the cluster's admin certificate, the body as text: for its /metrics,
- * and for polls where client-node's deserialisation of thousands of objects would cost the bench
- * (and so the machine the cluster runs on) more than the API server's answer.
- */
-async function apiServerGet(state: LocalClusterState, path: string): Promise<string> {
-  const pki = state.apiServer?.pki;
-  if (!pki) throw new Error('the cluster state has no PKI paths');
-  const [ca, cert, key] = await Promise.all([
-    readFile(pki.caCert),
-    readFile(pki.adminCert),
-    readFile(pki.adminKey),
-  ]);
-  return new Promise((resolve, reject) => {
-    const req = request(`${state.apiServerUrl}${path}`, { ca, cert, key }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () =>
-        (res.statusCode ?? 0) < 300 ? resolve(body) : reject(new Error(`GET ${path}: ${res.statusCode}`)),
-      );
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-const apiServerMetrics = (state: LocalClusterState) => apiServerGet(state, '/metrics');
+/** kube-apiserver's own /metrics (plain text through the raw GET the operator's lists use). */
+const apiServerMetrics = (kc: KubeConfig) => getRaw(kc, '/metrics');
 
 /** apiserver_request_total by `VERB resource[/subresource]`. */
 function requestCounts(text: string): Map<string, number> {
@@ -316,9 +286,7 @@ async function main(): Promise<void> {
             endpoints?: { addresses: string[]; conditions?: { ready?: boolean } }[];
           }[];
         };
-        const { items } = JSON.parse(
-          await apiServerGet(state, '/apis/discovery.k8s.io/v1/endpointslices'),
-        ) as Slices;
+        const { items } = JSON.parse(await getRaw(kc, '/apis/discovery.k8s.io/v1/endpointslices')) as Slices;
         let ready = 0;
         for (const s of items) {
           if (!s.metadata.namespace.startsWith('bench-')) continue;
@@ -353,9 +321,9 @@ async function main(): Promise<void> {
       // ---- baseline: the cluster's own API traffic without sockeye, over the steady window ----
       const windowMs = STEADY_SWEEPS * INTERVAL_S * 1000;
       note(`baseline: API requests without the operator over ${windowMs / 1000} s`);
-      const baseBefore = requestCounts(await apiServerMetrics(state));
+      const baseBefore = requestCounts(await apiServerMetrics(kc));
       await sleep(windowMs);
-      const baseline = delta(requestCounts(await apiServerMetrics(state)), baseBefore);
+      const baseline = delta(requestCounts(await apiServerMetrics(kc)), baseBefore);
 
       // ---- watches: Service annotations (first sweep) and sockeye's Events (detection) ----
       const annotated = new Set<string>();
@@ -537,9 +505,9 @@ async function main(): Promise<void> {
 
       // ---- steady state ----
       note(`steady state: ${STEADY_SWEEPS} sweeps (${windowMs / 1000} s) with nothing changing`);
-      const [opBefore, apiBefore] = [await metrics(), requestCounts(await apiServerMetrics(state))];
+      const [opBefore, apiBefore] = [await metrics(), requestCounts(await apiServerMetrics(kc))];
       await sleep(windowMs);
-      const [opAfter, apiAfter] = [await metrics(), requestCounts(await apiServerMetrics(state))];
+      const [opAfter, apiAfter] = [await metrics(), requestCounts(await apiServerMetrics(kc))];
       const writes = total(opAfter, 'sockeye_api_writes_total') - total(opBefore, 'sockeye_api_writes_total');
       const probes = total(opAfter, 'sockeye_probes_total') - total(opBefore, 'sockeye_probes_total');
       const withOperator = delta(apiAfter, apiBefore);

@@ -11,12 +11,16 @@ import { ApiException, HttpMethod, type KubeConfig, RequestContext } from '@kube
 import { fetch } from 'undici';
 import type { ListPage, PageRequest } from './informer.ts';
 
-export async function listRaw<T>(kc: KubeConfig, path: string, page: PageRequest): Promise<ListPage<T>> {
+/** A GET of `path` (with `query`), the body as text; a status other than 200 is an ApiException. */
+export async function getRaw(
+  kc: KubeConfig,
+  path: string,
+  query: Record<string, string> = {},
+): Promise<string> {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error('no current cluster in the kubeconfig');
   const url = new URL(cluster.server + path);
-  url.searchParams.set('limit', String(page.limit));
-  if (page._continue) url.searchParams.set('continue', page._continue);
+  for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
   const ctx = new RequestContext(url.toString(), HttpMethod.GET);
   await kc.applySecurityAuthentication(ctx);
   const dispatcher = ctx.getDispatcher();
@@ -33,6 +37,14 @@ export async function listRaw<T>(kc: KubeConfig, path: string, page: PageRequest
       Object.fromEntries(response.headers),
     );
   }
+  return body;
+}
+
+export async function listRaw<T>(kc: KubeConfig, path: string, page: PageRequest): Promise<ListPage<T>> {
+  const body = await getRaw(kc, path, {
+    limit: String(page.limit),
+    ...(page._continue ? { continue: page._continue } : {}),
+  });
   const list = JSON.parse(body) as {
     items?: T[];
     metadata?: { resourceVersion?: string; continue?: string };

@@ -1,6 +1,6 @@
 import { ApiException } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listRaw } from '../../src/kube/raw-list.ts';
+import { getRaw, listRaw } from '../../src/kube/raw-list.ts';
 import {
   createNamespace,
   deleteNamespace,
@@ -47,6 +47,11 @@ describe('listRaw on the local cluster', () => {
     } while (cont);
     expect(pages).toBe(2);
     expect(names.filter((n) => n !== 'kube-root-ca.crt').sort()).toEqual(['a', 'b', 'c']);
+  });
+
+  it('GETs any path as text (the bench reads the API server metrics so)', async () => {
+    expect(JSON.parse(await getRaw(kube.kc, '/version'))).toHaveProperty('gitVersion');
+    expect(await getRaw(kube.kc, '/metrics')).toMatch(/^apiserver_request_total\{/m);
   });
 
   it('fails with an ApiException carrying the status', async () => {
