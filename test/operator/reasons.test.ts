@@ -1,15 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Operator } from '../../src/operator/operator.ts';
-import {
-  applyYaml,
-  createNamespace,
-  deleteNamespace,
-  patchPodAnnotations,
-  type TestKube,
-  testKube,
-  uniqueNamespace,
-} from '../support/kube.ts';
-import { annotationsWhen, eventFor, podIPs, startOperator } from './support.ts';
+import { describe, expect, it } from 'vitest';
+import { patchPodAnnotations } from '../support/kube.ts';
+import { annotationsWhen, eventFor, operatorScenario } from './support.ts';
 
 /** One Service (and pods) per reason the operator can see; every pod declares the ports it serves. */
 const scenario = `
@@ -105,71 +96,55 @@ spec: {selector: {app: frontend}, ports: [{name: http, port: 80, targetPort: 808
 `;
 
 describe('sockeye operator: one Event and status per reason', () => {
-  let kube: TestKube;
-  let operator: Operator | undefined;
-  let ips: Record<string, string>;
-  const ns = uniqueNamespace('op-reasons');
-
-  beforeAll(async () => {
-    kube = testKube();
-    await createNamespace(kube, ns);
-    await applyYaml(kube, scenario, ns);
-    ips = await podIPs(kube, ns, 8);
-    operator = await startOperator([ns]);
-  });
-
-  afterAll(async () => {
-    await operator?.stop(2000);
-    if (kube) await deleteNamespace(kube, ns);
-  });
+  const s = operatorScenario('op-reasons', scenario, 8);
 
   const explain = (reason: string) => new RegExp(`; [^;]*; run: sockeye explain ${reason}$`);
 
   it('NoEndpoints: a selector that matches no pod', async () => {
-    const e = await eventFor(kube, ns, 'Service', 'lonely', 'NoEndpoints');
+    const e = await eventFor(s.kube, s.ns, 'Service', 'lonely', 'NoEndpoints');
     expect(e.type).toBe('Warning');
-    expect(e.regarding?.namespace).toBe(ns);
-    expect(e.note).toMatch(new RegExp(`^selector app=nobody matches no pod in namespace ${ns}`));
+    expect(e.regarding?.namespace).toBe(s.ns);
+    expect(e.note).toMatch(new RegExp(`^selector app=nobody matches no pod in namespace ${s.ns}`));
     expect(e.note).toMatch(explain('NoEndpoints'));
-    const a = await annotationsWhen(kube, 'Service', ns, 'lonely', 'NoEndpoints');
-    expect(a['sockeye.dev/summary']).toBe(`selector app=nobody matches no pod in namespace ${ns}`);
+    const a = await annotationsWhen(s.kube, 'Service', s.ns, 'lonely', 'NoEndpoints');
+    expect(a['sockeye.dev/summary']).toBe(`selector app=nobody matches no pod in namespace ${s.ns}`);
     expect(Number.isNaN(Date.parse(a['sockeye.dev/since'] ?? ''))).toBe(false);
   });
 
   it('NoReadyEndpoints: the only endpoint is not ready', async () => {
-    const e = await eventFor(kube, ns, 'Service', 'inventory', 'NoReadyEndpoints');
+    const e = await eventFor(s.kube, s.ns, 'Service', 'inventory', 'NoReadyEndpoints');
     expect(e.type).toBe('Warning');
     expect(e.note).toMatch(/^1 endpoint, none ready: inventory-1 not ready; /);
-    await annotationsWhen(kube, 'Service', ns, 'inventory', 'NoHealthyTargets');
+    await annotationsWhen(s.kube, 'Service', s.ns, 'inventory', 'NoHealthyTargets');
   });
 
   it('NoHealthyTargets and ReadyButRefusing: every backend refuses', async () => {
-    const e = await eventFor(kube, ns, 'Service', 'payments', 'NoHealthyTargets');
+    const e = await eventFor(s.kube, s.ns, 'Service', 'payments', 'NoHealthyTargets');
     expect(e.type).toBe('Warning');
     expect(e.note).toMatch(/^port http \(80\/TCP\): all 1 ready target fail \(1 refused: payments-1\); /);
     expect(e.note).toMatch(explain('NoHealthyTargets'));
-    const a = await annotationsWhen(kube, 'Service', ns, 'payments', 'NoHealthyTargets');
+    const a = await annotationsWhen(s.kube, 'Service', s.ns, 'payments', 'NoHealthyTargets');
     expect(a['sockeye.dev/summary']).toBe('http: 0/1 open, 1 refused (pod payments-1 8080)');
-    const p = await eventFor(kube, ns, 'Pod', 'payments-1', 'ReadyButRefusing');
+    const p = await eventFor(s.kube, s.ns, 'Pod', 'payments-1', 'ReadyButRefusing');
     expect(p.type).toBe('Warning');
     expect(p.note).toMatch(
       new RegExp(
-        `^pod is Ready but port http \\(8080/TCP\\), a target of Service payments, refuses on ${ips['payments-1']?.replaceAll('.', '\\.')}; the pod has no readiness probe; `,
+        `^pod is Ready but port http \\(8080/TCP\\), a target of Service payments, refuses on ${s.ips['payments-1']?.replaceAll('.', '\\.')}; the pod has no readiness probe; `,
       ),
     );
-    await annotationsWhen(kube, 'Pod', ns, 'payments-1', 'NotListening');
+    await annotationsWhen(s.kube, 'Pod', s.ns, 'payments-1', 'NotListening');
   });
 
   it('TargetsRefusing: one of two backends refuses', async () => {
-    const e = await eventFor(kube, ns, 'Service', 'web', 'TargetsRefusing');
+    const e = await eventFor(s.kube, s.ns, 'Service', 'web', 'TargetsRefusing');
     expect(e.type).toBe('Warning');
     expect(e.note).toMatch(/^port http \(80\/TCP\): 1 of 2 ready targets fail \(1 refused: web-b\); /);
-    const a = await annotationsWhen(kube, 'Service', ns, 'web', 'Degraded');
+    const a = await annotationsWhen(s.kube, 'Service', s.ns, 'web', 'Degraded');
     expect(a['sockeye.dev/summary']).toBe('http: 1/2 open, 1 refused (pod web-b 8080)');
   });
 
   it('TargetPortMismatch: the targetPort is not declared by the pods', async () => {
-    const e = await eventFor(kube, ns, 'Service', 'orders', 'TargetPortMismatch');
+    const e = await eventFor(s.kube, s.ns, 'Service', 'orders', 'TargetPortMismatch');
     expect(e.type).toBe('Warning');
     expect(e.note).toMatch(
       /^port http \(80\/TCP\): targetPort 9090\/TCP is not declared by any selected pod; they declare 8080\/TCP \(http\), 9100\/TCP \(metrics\); /,
@@ -177,48 +152,48 @@ describe('sockeye operator: one Event and status per reason', () => {
   });
 
   it('PortNotListening: a declared port no Service sends to refuses', async () => {
-    const e = await eventFor(kube, ns, 'Pod', 'metrics-1', 'PortNotListening');
+    const e = await eventFor(s.kube, s.ns, 'Pod', 'metrics-1', 'PortNotListening');
     expect(e.type).toBe('Warning');
     expect(e.note).toBe(
-      `port metrics (9100/TCP) refuses connections on ${ips['metrics-1']}: nothing listens on it; check the listening sockets in the pod (kubectl exec POD -- ss -ltn); run: sockeye explain PortNotListening`,
+      `port metrics (9100/TCP) refuses connections on ${s.ips['metrics-1']}: nothing listens on it; check the listening sockets in the pod (kubectl exec POD -- ss -ltn); run: sockeye explain PortNotListening`,
     );
-    const a = await annotationsWhen(kube, 'Pod', ns, 'metrics-1', 'NotListening');
+    const a = await annotationsWhen(s.kube, 'Pod', s.ns, 'metrics-1', 'NotListening');
     expect(a['sockeye.dev/summary']).toBe('http: open; metrics: refused');
-    await annotationsWhen(kube, 'Service', ns, 'metrics', 'Healthy');
+    await annotationsWhen(s.kube, 'Service', s.ns, 'metrics', 'Healthy');
   });
 
   it('ConnectTimeout: names the NetworkPolicy that drops the probe', async () => {
-    const e = await eventFor(kube, ns, 'Pod', 'db-1', 'ConnectTimeout');
+    const e = await eventFor(s.kube, s.ns, 'Pod', 'db-1', 'ConnectTimeout');
     expect(e.type).toBe('Warning');
     expect(e.note).toMatch(
       new RegExp(
-        `^port pg \\(5432/TCP\\) times out on ${ips['db-1']?.replaceAll('.', '\\.')}: dropped by NetworkPolicy ${ns}/db-deny-all \\(ingress to the pod\\); `,
+        `^port pg \\(5432/TCP\\) times out on ${s.ips['db-1']?.replaceAll('.', '\\.')}: dropped by NetworkPolicy ${s.ns}/db-deny-all \\(ingress to the pod\\); `,
       ),
     );
-    await annotationsWhen(kube, 'Service', ns, 'db', 'NoHealthyTargets');
+    await annotationsWhen(s.kube, 'Service', s.ns, 'db', 'NoHealthyTargets');
   });
 
   it('InvalidConfiguration: a sockeye.dev annotation that does not parse', async () => {
-    const e = await eventFor(kube, ns, 'Service', 'typo', 'InvalidConfiguration');
+    const e = await eventFor(s.kube, s.ns, 'Service', 'typo', 'InvalidConfiguration');
     expect(e.type).toBe('Warning');
     expect(e.note).toMatch(/^annotation sockeye\.dev\/timeout="banana" is ignored: .*; defaults apply; /);
-    await annotationsWhen(kube, 'Service', ns, 'typo', 'Healthy');
+    await annotationsWhen(s.kube, 'Service', s.ns, 'typo', 'Healthy');
   });
 
   it('Healthy: a Service whose backends all accept gets a Healthy status and no Event', async () => {
-    const a = await annotationsWhen(kube, 'Service', ns, 'frontend', 'Healthy');
+    const a = await annotationsWhen(s.kube, 'Service', s.ns, 'frontend', 'Healthy');
     expect(a['sockeye.dev/summary']).toBe('http: 1/1 open');
   });
 
   it('TargetsRecovered: fixing payments clears the Warnings with Normal Events', async () => {
-    await annotationsWhen(kube, 'Service', ns, 'payments', 'NoHealthyTargets');
-    await patchPodAnnotations(kube, ns, 'payments-1', { 'sim.sockeye.dev/listen': '8080' });
-    const e = await eventFor(kube, ns, 'Service', 'payments', 'TargetsRecovered');
+    await annotationsWhen(s.kube, 'Service', s.ns, 'payments', 'NoHealthyTargets');
+    await patchPodAnnotations(s.kube, s.ns, 'payments-1', { 'sim.sockeye.dev/listen': '8080' });
+    const e = await eventFor(s.kube, s.ns, 'Service', 'payments', 'TargetsRecovered');
     expect(e.type).toBe('Normal');
     expect(e.note).toMatch(/^NoHealthyTargets no longer holds for port http \(80\/TCP\); /);
-    const p = await eventFor(kube, ns, 'Pod', 'payments-1', 'TargetsRecovered');
+    const p = await eventFor(s.kube, s.ns, 'Pod', 'payments-1', 'TargetsRecovered');
     expect(p.note).toMatch(/^ReadyButRefusing no longer holds for port http \(8080\/TCP\); /);
-    const a = await annotationsWhen(kube, 'Service', ns, 'payments', 'Healthy');
+    const a = await annotationsWhen(s.kube, 'Service', s.ns, 'payments', 'Healthy');
     expect(a['sockeye.dev/summary']).toBe('http: 1/1 open');
   });
 });

@@ -1,14 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Operator } from '../../src/operator/operator.ts';
-import {
-  applyYaml,
-  createNamespace,
-  deleteNamespace,
-  type TestKube,
-  testKube,
-  uniqueNamespace,
-} from '../support/kube.ts';
-import { eventFor, podIPs, startOperator } from './support.ts';
+import { describe, expect, it } from 'vitest';
+import { eventFor, operatorScenario } from './support.ts';
 
 // A cache bound to 127.0.0.1. Its sidecar (not run here: see test/sidecar) has said so in the
 // sockeye.dev/loopback-only annotation; a second pod is refused without that knowledge.
@@ -36,28 +27,13 @@ spec: {containers: [{name: redis, image: redis, ports: [{name: redis, containerP
 `;
 
 describe('the operator folds in what a sidecar says', () => {
-  let kube: TestKube;
-  let operator: Operator | undefined;
-  const ns = uniqueNamespace('op-fold');
-
-  beforeAll(async () => {
-    kube = testKube();
-    await createNamespace(kube, ns);
-    await applyYaml(kube, scenario, ns);
-    await podIPs(kube, ns, 2);
-    operator = await startOperator([ns]);
-  });
-
-  afterAll(async () => {
-    await operator?.stop(2000);
-    if (kube) await deleteNamespace(kube, ns);
-  });
+  const s = operatorScenario('op-fold', scenario, 2);
 
   it('names ListeningOnLoopbackOnly for the pod whose sidecar saw it, and only the symptom for the other', async () => {
-    const e = await eventFor(kube, ns, 'Pod', 'cache-1', 'ListeningOnLoopbackOnly');
+    const e = await eventFor(s.kube, s.ns, 'Pod', 'cache-1', 'ListeningOnLoopbackOnly');
     expect(e.type).toBe('Warning');
     expect(e.note).toContain('run: sockeye explain ListeningOnLoopbackOnly');
-    const other = await eventFor(kube, ns, 'Pod', 'cache-2', 'ReadyButRefusing');
+    const other = await eventFor(s.kube, s.ns, 'Pod', 'cache-2', 'ReadyButRefusing');
     expect(other.note).toContain('refuses');
   });
 });

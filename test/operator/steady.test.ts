@@ -1,18 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Operator } from '../../src/operator/operator.ts';
+import { describe, expect, it } from 'vitest';
 import type { Dialer } from '../../src/probe/dialer.ts';
 import { defaultDialer } from '../../src/probe/dialer.ts';
-import {
-  applyYaml,
-  createNamespace,
-  deleteNamespace,
-  eventually,
-  patchPodAnnotations,
-  type TestKube,
-  testKube,
-  uniqueNamespace,
-} from '../support/kube.ts';
-import { annotationsWhen, eventFor, listEvents, podIPs, startOperator } from './support.ts';
+import { eventually, patchPodAnnotations } from '../support/kube.ts';
+import { annotationsWhen, eventFor, listEvents, operatorScenario } from './support.ts';
 
 const scenario = `
 apiVersion: v1
@@ -63,63 +53,51 @@ function countingDialer(): { dialer: Dialer; dials: Map<string, number>; total: 
 }
 
 describe('sockeye operator: quiet in steady state, bounded under flapping', () => {
-  let kube: TestKube;
-  let operator: Operator | undefined;
   const counting = countingDialer();
-  const ns = uniqueNamespace('op-steady');
-  let ips: Record<string, string>;
-
-  beforeAll(async () => {
-    kube = testKube();
-    await createNamespace(kube, ns);
-    await applyYaml(kube, scenario, ns);
-    ips = await podIPs(kube, ns, 3);
-    operator = await startOperator([ns], { dialer: counting.dialer });
-  });
-
-  afterAll(async () => {
-    await operator?.stop(2000);
-    if (kube) await deleteNamespace(kube, ns);
-  });
+  const s = operatorScenario('op-steady', scenario, 3, { dialer: counting.dialer });
 
   const resourceVersions = async () => ({
-    good: (await kube.core.readNamespacedService({ name: 'good', namespace: ns })).metadata?.resourceVersion,
-    bad: (await kube.core.readNamespacedService({ name: 'bad', namespace: ns })).metadata?.resourceVersion,
-    pod: (await kube.core.readNamespacedPod({ name: 'bad-1', namespace: ns })).metadata?.resourceVersion,
-    events: (await listEvents(kube, ns))
+    good: (await s.kube.core.readNamespacedService({ name: 'good', namespace: s.ns })).metadata
+      ?.resourceVersion,
+    bad: (await s.kube.core.readNamespacedService({ name: 'bad', namespace: s.ns })).metadata
+      ?.resourceVersion,
+    pod: (await s.kube.core.readNamespacedPod({ name: 'bad-1', namespace: s.ns })).metadata?.resourceVersion,
+    events: (await listEvents(s.kube, s.ns))
       .map((e) => `${e.metadata?.name}@${e.metadata?.resourceVersion}`)
       .sort(),
   });
 
   it('writes nothing while nothing changes, over several probe cycles', async () => {
-    await annotationsWhen(kube, 'Service', ns, 'good', 'Healthy');
-    await annotationsWhen(kube, 'Service', ns, 'bad', 'NoHealthyTargets');
-    await annotationsWhen(kube, 'Pod', ns, 'bad-1', 'NotListening');
-    await eventFor(kube, ns, 'Pod', 'bad-1', 'ReadyButRefusing');
+    await annotationsWhen(s.kube, 'Service', s.ns, 'good', 'Healthy');
+    await annotationsWhen(s.kube, 'Service', s.ns, 'bad', 'NoHealthyTargets');
+    await annotationsWhen(s.kube, 'Pod', s.ns, 'bad-1', 'NotListening');
+    await eventFor(s.kube, s.ns, 'Pod', 'bad-1', 'ReadyButRefusing');
     // Let the recorder's writes land, then take the baseline.
     await eventually('the first Events written', async () =>
-      (operator?.writes.events ?? 0) >= 2 ? true : undefined,
+      (s.operator?.writes.events ?? 0) >= 2 ? true : undefined,
     );
-    const writes = operator?.writes;
+    const writes = s.operator?.writes;
     const before = await resourceVersions();
-    const dialsBefore = counting.dials.get(ips['good-1'] ?? '') ?? 0;
+    const dialsBefore = counting.dials.get(s.ips['good-1'] ?? '') ?? 0;
     // Each cycle probes good-1 once: wait for four more cycles.
     await eventually('four more probe cycles', async () =>
-      (counting.dials.get(ips['good-1'] ?? '') ?? 0) >= dialsBefore + 4 ? true : undefined,
+      (counting.dials.get(s.ips['good-1'] ?? '') ?? 0) >= dialsBefore + 4 ? true : undefined,
     );
-    expect(operator?.writes).toEqual(writes);
+    expect(s.operator?.writes).toEqual(writes);
     expect(await resourceVersions()).toEqual(before);
   });
 
   it('turns 20 flips of a backend into a bounded number of Events', async () => {
-    await annotationsWhen(kube, 'Service', ns, 'flappy', 'Healthy');
+    await annotationsWhen(s.kube, 'Service', s.ns, 'flappy', 'Healthy');
     for (let i = 0; i < 20; i++) {
       const down = i % 2 === 0;
-      await patchPodAnnotations(kube, ns, 'flappy-1', { 'sim.sockeye.dev/listen': down ? '9999' : '8080' });
-      await annotationsWhen(kube, 'Service', ns, 'flappy', down ? 'NoHealthyTargets' : 'Healthy');
+      await patchPodAnnotations(s.kube, s.ns, 'flappy-1', {
+        'sim.sockeye.dev/listen': down ? '9999' : '8080',
+      });
+      await annotationsWhen(s.kube, 'Service', s.ns, 'flappy', down ? 'NoHealthyTargets' : 'Healthy');
     }
-    await eventFor(kube, ns, 'Service', 'flappy', 'TargetsRecovered');
-    const events = (await listEvents(kube, ns)).filter((e) => e.regarding?.name?.startsWith('flappy'));
+    await eventFor(s.kube, s.ns, 'Service', 'flappy', 'TargetsRecovered');
+    const events = (await listEvents(s.kube, s.ns)).filter((e) => e.regarding?.name?.startsWith('flappy'));
     // Repeats fold into series: one Event object per (object, reason, message), not one per flip.
     const objects = new Set(events.map((e) => `${e.regarding?.kind}/${e.reason}`));
     expect(objects).toEqual(

@@ -1,9 +1,17 @@
 import { EventsV1Api, type EventsV1Event, KubeConfig } from '@kubernetes/client-node';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { loadOperatorConfig } from '../../src/config/operator.ts';
 import { logger } from '../../src/log.ts';
 import { Operator, type OperatorOptions } from '../../src/operator/operator.ts';
-import { eventually, type TestKube } from '../support/kube.ts';
+import {
+  applyYaml,
+  createNamespace,
+  deleteNamespace,
+  eventually,
+  type TestKube,
+  testKube,
+  uniqueNamespace,
+} from '../support/kube.ts';
 
 /** Short cycles for tests: 1 s interval, 500 ms timeout, no leader election, HTTP on a free loopback port. */
 export function testConfig(namespaces: readonly string[], extra: readonly string[] = []) {
@@ -105,4 +113,39 @@ export async function podIPs(
     if (running.length < count) return undefined;
     return Object.fromEntries(running.map((p) => [p.metadata?.name ?? '', p.status?.podIP ?? '']));
   });
+}
+
+/** What `operatorScenario` gives its tests; filled in by its `beforeAll`. */
+export interface Scenario {
+  readonly ns: string;
+  kube: TestKube;
+  operator: Operator;
+  /** Pod name -> IP, once every pod runs. */
+  ips: Record<string, string>;
+}
+
+/**
+ * The set-up most operator tests share: a fresh namespace with `yaml` applied, its `pods` pods
+ * running, and an operator watching it; the operator stopped and the namespace deleted after the
+ * tests of the enclosing `describe`.
+ */
+export function operatorScenario(
+  prefix: string,
+  yaml: string,
+  pods: number,
+  options: Parameters<typeof startOperator>[1] = {},
+): Scenario {
+  const s = { ns: uniqueNamespace(prefix) } as Scenario;
+  beforeAll(async () => {
+    s.kube = testKube();
+    await createNamespace(s.kube, s.ns);
+    await applyYaml(s.kube, yaml, s.ns);
+    s.ips = await podIPs(s.kube, s.ns, pods);
+    s.operator = await startOperator([s.ns], options);
+  });
+  afterAll(async () => {
+    await s.operator?.stop(2000);
+    if (s.kube) await deleteNamespace(s.kube, s.ns);
+  });
+  return s;
 }
