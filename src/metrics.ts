@@ -195,7 +195,7 @@ export class SockeyeMetrics {
     this.#depthSource = source;
   }
 
-  /** One `addRateLimited` (wire to `WorkQueue`'s `onRetry`). */
+  /** One retry of a key after a failure (wire to `WorkQueue`'s `onRetry`). */
   retry(): void {
     this.#retries.inc();
   }

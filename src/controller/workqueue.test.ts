@@ -84,6 +84,20 @@ describe('WorkQueue: delays', () => {
 });
 
 describe('WorkQueue: rate limiting', () => {
+  it('after a failure, waits out the server Retry-After or else backs off, counting a retry each time', () => {
+    const retries: string[] = [];
+    const q = queue({ onRetry: (k) => retries.push(k) });
+    q.addAfterFailure('told', 1000);
+    q.addAfterFailure('untold', undefined);
+    vi.advanceTimersByTime(5);
+    expect([q.len(), q.numRequeues('untold'), q.numRequeues('told')]).toEqual([1, 1, 0]);
+    vi.advanceTimersByTime(994);
+    expect(q.len()).toBe(1);
+    vi.advanceTimersByTime(1);
+    expect(q.len()).toBe(2);
+    expect(retries).toEqual(['told', 'untold']);
+  });
+
   it('backs off per key from 5 ms, doubling, until forget', async () => {
     const q = queue();
     const delays: number[] = [];

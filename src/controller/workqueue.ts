@@ -102,6 +102,21 @@ export class WorkQueue {
     this.addAfter(key, Math.max(perKey, global));
   }
 
+  /**
+   * Queues `key` again after a failure: after the server's `Retry-After` when it sent one (it wins over
+   * the queue's backoff: the queue keeps the earliest time, so the two cannot be combined), else with
+   * `addRateLimited`. Either way one retry for `onRetry`.
+   */
+  addAfterFailure(key: string, retryAfterMs: number | undefined): void {
+    if (retryAfterMs === undefined) {
+      this.addRateLimited(key);
+      return;
+    }
+    if (this.#shuttingDown) return;
+    this.#onRetry?.(key);
+    this.addAfter(key, retryAfterMs);
+  }
+
   /** Clears the key's backoff (call after a successful reconcile). */
   forget(key: string): void {
     this.#failures.delete(key);

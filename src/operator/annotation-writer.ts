@@ -53,7 +53,6 @@ export class AnnotationWriter {
   /** What a successful write made the annotations, until the informer shows it (see #written). */
   readonly #expected = new Map<string, { readonly values: Labels; readonly until: number }>();
   readonly #queues: Record<PatchKind, WorkQueue>;
-  readonly #workers: Promise<void>[] = [];
   /** Service writes in flight; pod workers wait for zero (with nothing queued). */
   #serviceWrites = 0;
   readonly #servicesIdle: (() => void)[] = [];
@@ -64,7 +63,7 @@ export class AnnotationWriter {
     this.#queues = { Service: queue(), Pod: queue() };
     for (const kind of ['Service', 'Pod'] as const) {
       const n = options.workers?.[kind] ?? DEFAULT_WORKERS[kind];
-      for (let i = 0; i < n; i++) this.#workers.push(this.#work(kind));
+      for (let i = 0; i < n; i++) void this.#work(kind);
     }
   }
 
@@ -119,11 +118,7 @@ export class AnnotationWriter {
           { object: `${kind}/${key}`, err: failure, retryAfterMs },
           'annotation write failed; retrying with backoff',
         );
-        if (retryAfterMs === undefined) queue.addRateLimited(key);
-        else {
-          this.#options.onRetry?.();
-          queue.addAfter(key, retryAfterMs);
-        }
+        queue.addAfterFailure(key, retryAfterMs);
       } finally {
         queue.done(key);
         if (kind === 'Service') {

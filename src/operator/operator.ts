@@ -348,14 +348,7 @@ export class Operator {
       const failure = classifyKubeError(err instanceof Error && err.cause !== undefined ? err.cause : err);
       const retryAfterMs = failure.kind === 'retryable' ? failure.retryAfterMs : undefined;
       this.#log.warn({ key, err: failure, retryAfterMs }, 'reconcile failed; retrying with backoff');
-      // The server's Retry-After wins over the queue's own backoff (the queue keeps the earliest time,
-      // so the two cannot be combined; WorkQueue has no "rate-limited, at least N ms").
-      if (retryAfterMs === undefined) {
-        this.#queue.addRateLimited(key);
-      } else {
-        this.#metrics.retry();
-        this.#queue.addAfter(key, retryAfterMs);
-      }
+      this.#queue.addAfterFailure(key, retryAfterMs);
     }
   }
 
