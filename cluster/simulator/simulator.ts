@@ -93,16 +93,17 @@ export class PodSimulator {
       this.#core.listPodForAllNamespaces(),
     );
     const key = (pod: V1Pod) => `${pod.metadata?.namespace}/${pod.metadata?.name}`;
+    /** Queues the pod unless nothing the simulator reads changed since it was last queued. */
     const enqueue = (pod: V1Pod) => {
-      this.#seen.set(key(pod), simulatedFields(pod));
+      const fields = simulatedFields(pod);
+      if (this.#seen.get(key(pod)) === fields) return;
+      this.#seen.set(key(pod), fields);
       this.#enqueue(key(pod));
     };
     informer.on('add', enqueue);
     // An update that changes nothing the simulator reads (another controller's annotations, e.g.
     // sockeye's status on 20,000 pods) needs no work: a kubelet ignores those too.
-    informer.on('update', (pod) => {
-      if (this.#seen.get(key(pod)) !== simulatedFields(pod)) enqueue(pod);
-    });
+    informer.on('update', enqueue);
     informer.on('delete', (pod) => {
       this.#seen.delete(key(pod));
       this.#enqueue(key(pod));
