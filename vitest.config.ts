@@ -1,23 +1,31 @@
 import { defineConfig } from 'vitest/config';
 
-// Two projects: `unit` runs pure logic beside the code; `integration` stands on one local
+// Three projects: `unit` runs pure logic beside the code; `net` real sockets; `integration` stands on one local
 // cluster (etcd + kube-apiserver + kube-controller-manager + pod simulator) started by the
 // global setup and torn down even when tests fail.
 export default defineConfig({
   test: {
+    // The plain closing line (`N passed, N failed, N skipped`) that CI reads comes from our reporter.
+    reporters: ['default', './test/setup/summary-reporter.ts'],
     projects: [
       {
         test: {
           name: 'unit',
-          include: ['src/**/*.test.ts', 'cluster/**/*.test.ts', 'bench/**/*.test.ts'],
+          include: [
+            'src/**/*.test.ts',
+            'cluster/**/*.test.ts',
+            'bench/**/*.test.ts',
+            'test/setup/**/*.test.ts',
+          ],
           environment: 'node',
         },
       },
       {
-        // Real sockets on loopback and in network namespaces the tests create themselves; no cluster.
+        // Real sockets on loopback and in network namespaces the tests create themselves, and the
+        // entry scripts run as child processes; no cluster.
         test: {
           name: 'net',
-          include: ['test/net/**/*.test.ts'],
+          include: ['test/net/**/*.test.ts', 'test/launch/**/*.test.ts'],
           environment: 'node',
           testTimeout: 60_000,
         },
@@ -26,7 +34,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/net/**'],
+          exclude: ['test/net/**', 'test/launch/**', 'test/setup/**'],
           environment: 'node',
           globalSetup: ['test/setup/cluster.global.ts'],
           testTimeout: 120_000,

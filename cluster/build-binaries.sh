@@ -6,7 +6,9 @@
 # A binary already present in $KUBEBUILDER_ASSETS (the envtest convention: etcd, kube-apiserver,
 # kubectl) is used as it is; only what is missing is built.
 #
-# Usage: cluster/build-binaries.sh [etcd kube-apiserver kube-controller-manager kubectl helm popeye k8sgpt]
+# Usage: cluster/build-binaries.sh [--check] [etcd kube-apiserver kube-controller-manager kubectl helm popeye k8sgpt]
+# --check builds nothing: it exits 3 with one line when a binary is missing and Go is not there to
+# build it (scripts/launch.sh asks before the tests or the demo start).
 # With no names it builds the five the tests need; popeye and k8sgpt (the peers that
 # `npm run bench:audit` compares with) are built only when named.
 set -euo pipefail
@@ -42,13 +44,28 @@ declare -A version=(
   [k8sgpt]="$(modver k8sgpt github.com/k8sgpt-ai/k8sgpt)"
 )
 
+check=0
+if [ "${1:-}" = --check ]; then check=1; shift; fi
+names=("$@")
+[ ${#names[@]} -gt 0 ] || names=(etcd kube-apiserver kube-controller-manager kubectl helm)
+
+if [ "$check" = 1 ]; then
+  unbuilt=()
+  for name in "${names[@]}"; do
+    [ -n "${KUBEBUILDER_ASSETS:-}" ] && [ -x "$KUBEBUILDER_ASSETS/$name" ] && continue
+    [ -x "$cache/bin/$name-${version[$name]}/$name" ] || unbuilt+=("$name")
+  done
+  if [ ${#unbuilt[@]} -gt 0 ] && ! command -v go >/dev/null 2>&1; then
+    echo "sockeye: Go is needed once to build ${unbuilt[*]} from their Go modules, and go is not on PATH: install Go >= 1.26 (or set KUBEBUILDER_ASSETS to a folder holding them) and run again" >&2
+    exit 3
+  fi
+  exit 0
+fi
+
 # One build at a time per cache: parallel test runs would otherwise race on the same outputs.
 mkdir -p "$cache/bin"
 exec 9>"$cache/bin/.lock"
 flock 9
-
-names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(etcd kube-apiserver kube-controller-manager kubectl helm)
 
 for name in "${names[@]}"; do
   [ -n "${package[$name]:-}" ] || { echo "build-binaries: unknown binary '$name'" >&2; exit 2; }

@@ -241,7 +241,14 @@ export async function upLocalCluster(opts: LocalClusterOptions): Promise<LocalCl
     );
     return state;
   } catch (err) {
-    await downLocalCluster(opts.dir, log).catch(() => undefined);
+    // A failed start removes what it started; the caller is told once, with what could not be removed.
+    const reason = err instanceof Error ? err.message : String(err);
+    await downLocalCluster(opts.dir, log).catch((downErr: unknown) => {
+      throw new Error(
+        `${reason}; tearing down also failed: ${downErr instanceof Error ? downErr.message : String(downErr)}`,
+        { cause: err },
+      );
+    });
     throw err;
   }
 }
@@ -254,14 +261,24 @@ export async function downLocalCluster(
   const state = await readState(dir);
   if (!state) return;
   log(`cluster: stopping ${state.id}`);
+  // Every step runs even when an earlier one fails, so one failure never strands the rest.
+  const failures: string[] = [];
+  const step = async (what: string, action: () => Promise<unknown>) => {
+    await action().catch((err: unknown) =>
+      failures.push(`${what}: ${err instanceof Error ? err.message : String(err)}`),
+    );
+  };
   // The simulator first: it removes its own namespaces on SIGTERM; the sweep catches the rest.
-  if (state.pids.simulator) await killGroup(state.pids.simulator, 10_000);
-  await stopControlPlane(state.pids);
-  await sweepNetwork(state.id, state.cidr);
-  await restoreForwarding();
-  await releaseRange(state.cidr, dir);
-  const left = await leftovers(state.id, state.cidr);
-  if (left.length > 0) throw new Error(`cluster ${state.id}: could not remove ${left.join(', ')}`);
+  if (state.pids.simulator) await step('simulator', () => killGroup(state.pids.simulator, 10_000));
+  await step('control plane', () => stopControlPlane(state.pids));
+  await step('network', () => sweepNetwork(state.id, state.cidr));
+  await step('ip forwarding', () => restoreForwarding());
+  await step('pod range', () => releaseRange(state.cidr, dir));
+  await step('leftovers', async () => {
+    const left = await leftovers(state.id, state.cidr);
+    if (left.length > 0) throw new Error(`could not remove ${left.join(', ')}`);
+  });
+  if (failures.length > 0) throw new Error(`cluster ${state.id}: ${failures.join('; ')}`);
   await rm(join(dir, 'state.json'), { force: true });
   await rm(join(dir, 'etcd'), { recursive: true, force: true });
 }

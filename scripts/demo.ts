@@ -25,20 +25,44 @@ const COLUMNS =
 const say = (line = '') => process.stdout.write(`${line}\n`);
 const note = (line: string) => process.stderr.write(`demo: ${line}\n`);
 
-async function main(): Promise<void> {
+const USAGE = `usage: npm run demo
+
+Starts a local Kubernetes control plane with simulated pods (root, Linux), applies a small shop with
+five broken Services, runs sockeye operator against it and shows what a user sees with kubectl:
+Events, sockeye.dev annotations, and TargetsRecovered after payments is fixed. Everything it started
+is removed when it ends, fails or is interrupted.
+`;
+
+async function main(args: readonly string[]): Promise<void> {
+  if (args.includes('--help') || args.includes('-h')) {
+    say(USAGE.trimEnd());
+    return;
+  }
+  if (args.length > 0)
+    throw new Error(`unknown argument ${args[0]} (npm run demo takes none; --help says more)`);
   const dir = await mkdtemp(join(tmpdir(), 'sockeye-demo-'));
   let operatorPid: number | undefined;
+  // A failed `up` has already removed what it started (and said so): the cleanup then only
+  // removes the directory, so nothing is said or torn down twice.
+  let upFailed = false;
   const cleanup = async () => {
-    note('tearing down');
     if (operatorPid !== undefined) await killGroup(operatorPid, 25_000).catch(() => undefined);
-    await downLocalCluster(dir, note).catch((err: unknown) => note(`down failed: ${String(err)}`));
+    if (!upFailed) {
+      note('tearing down');
+      await downLocalCluster(dir, note).catch((err: unknown) =>
+        note(`could not remove everything: ${err instanceof Error ? err.message : String(err)}`),
+      );
+    }
     await rm(dir, { recursive: true, force: true });
   };
   await withCleanup(cleanup, async () => {
     try {
       await ensureBinaries(['etcd', 'kube-apiserver', 'kube-controller-manager', 'kubectl'], note);
       const cidr = ['198.18.0.0/17', '198.18.128.0/18', '198.18.192.0/18'];
-      const cluster = await upLocalCluster({ dir, cidr, log: note });
+      const cluster = await upLocalCluster({ dir, cidr, log: note }).catch((err: unknown) => {
+        upFailed = true;
+        throw err;
+      });
       const kubectl = async (...args: string[]) =>
         (await run(binaryPath('kubectl'), ['--kubeconfig', cluster.kubeconfig, ...args])).stdout;
       const show = async (...args: string[]) => {
@@ -154,7 +178,7 @@ async function until(check: () => Promise<boolean>, timeoutMs = 120_000): Promis
   }
 }
 
-main().then(
+main(process.argv.slice(2)).then(
   () => process.exit(0),
   (err: unknown) => {
     process.stderr.write(`demo: ${err instanceof Error ? err.message : String(err)}\n`);

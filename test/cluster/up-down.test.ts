@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -61,5 +62,39 @@ describe('npm run cluster -- up, status, down', () => {
     expect(Object.values(state.pids).some(isAlive)).toBe(false);
     expect(await leftovers(state.id, cidr)).toEqual([]);
     await expect(run('status')).rejects.toMatchObject({ stdout: expect.stringContaining('no cluster') });
+  });
+
+  it('a start that fails half-way removes what it started and says each step once', async () => {
+    const failDir = await mkdtemp(join(tmpdir(), 'sockeye-updown-fail-'));
+    try {
+      // The control plane and network come up, then the simulator's node refuses its options.
+      const failed = await exec(
+        process.execPath,
+        [cli, 'up', '--cidr', 'auto', '--nodes', '1', '--dir', failDir],
+        {
+          timeout: 300_000,
+          env: { ...process.env, SOCKEYE_SIM_NODE_ARGS: '--no-such-node-option' },
+        },
+      ).then(
+        () => ({ stderr: '', failed: false }),
+        (err: { stderr: string }) => ({ stderr: err.stderr, failed: true }),
+      );
+      expect(failed.failed).toBe(true);
+      expect(failed.stderr).toContain('the pod simulator exited');
+      const stopping = failed.stderr.split('\n').filter((l) => l.startsWith('cluster: stopping'));
+      expect(stopping).toHaveLength(1);
+      const id = /cluster: stopping (\w+)/.exec(stopping[0] ?? '')?.[1] ?? '';
+      expect(id).toMatch(/^[0-9a-f]{5}$/);
+      expect(existsSync(join(failDir, 'state.json'))).toBe(false);
+      const range = /nodes in ([\d./]+)\)/.exec(failed.stderr)?.[1] ?? '';
+      expect(range).toMatch(/^198\.1[89]\./);
+      expect(await leftovers(id, range)).toEqual([]);
+      // No process of that cluster (they all name its directory on their command lines) is left.
+      const ps = await exec('ps', ['-eo', 'args']);
+      expect(ps.stdout.split('\n').filter((l) => l.includes(failDir))).toEqual([]);
+    } finally {
+      await exec(process.execPath, [cli, 'down', '--dir', failDir]).catch(() => undefined);
+      await rm(failDir, { recursive: true, force: true });
+    }
   });
 });
