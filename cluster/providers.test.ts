@@ -23,6 +23,11 @@ describe('cluster providers', () => {
     );
   });
 
+  it('has testcontainers\' K3s module installed, so only a Docker engine is missing here', async () => {
+    const { K3sContainer } = await import('@testcontainers/k3s');
+    expect(typeof K3sContainer).toBe('function');
+  });
+
   it('starts a K3s cluster through testcontainers where Docker exists, and is skipped with the reason elsewhere', async (ctx) => {
     const available = await k3sProvider.available();
     if (available !== true) {
