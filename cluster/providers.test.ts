@@ -23,7 +23,7 @@ describe('cluster providers', () => {
     );
   });
 
-  it('has testcontainers\' K3s module installed, so only a Docker engine is missing here', async () => {
+  it("has testcontainers' K3s module installed, so only a Docker engine is missing here", async () => {
     const { K3sContainer } = await import('@testcontainers/k3s');
     expect(typeof K3sContainer).toBe('function');
   });
