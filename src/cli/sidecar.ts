@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { endianness, networkInterfaces } from 'node:os';
 import { logger } from '../log.ts';
 import { probeAll } from '../probe/engine.ts';
@@ -7,7 +6,8 @@ import { loadSidecarConfig, podIdentity, sidecarHelp } from '../sidecar/config.t
 import { closeHttp, startHttp } from '../sidecar/http.ts';
 import { inClusterApi, serviceAccountNamespace } from '../sidecar/kube.ts';
 import { sidecarMetrics } from '../sidecar/metrics.ts';
-import { type Listener, mergeListeners, parseProcNetTcp } from '../sidecar/proc-net.ts';
+import { type Listener, mergeListeners } from '../sidecar/proc-net.ts';
+import { readProcNetListeners } from '../sidecar/proc-net-file.ts';
 import { Sidecar } from '../sidecar/sidecar.ts';
 import { type Command, ExitCode } from './io.ts';
 
@@ -32,7 +32,7 @@ async function readListeners(): Promise<Listener[] | undefined> {
   const order = endianness();
   const read = async (file: string, family: 4 | 6) => {
     try {
-      return parseProcNetTcp(await readFile(file, 'utf8'), family, order);
+      return await readProcNetListeners(file, family, order);
     } catch {
       return undefined;
     }

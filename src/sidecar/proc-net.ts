@@ -21,31 +21,45 @@ export interface Listener {
 const TCP_LISTEN = '0A';
 
 /**
- * The listening sockets of one file. Lines that do not parse are skipped (the kernel appends columns
- * over the years; only the first three matter). `endianness` is the host's (`os.endianness()`).
+ * The listening sockets of one file's text. Lines that do not parse are skipped (the kernel appends
+ * columns over the years; only the first three matter). `endianness` is the host's (`os.endianness()`).
  */
 export function parseProcNetTcp(text: string, family: Family, endianness: 'LE' | 'BE' = 'LE'): Listener[] {
   const listeners: Listener[] = [];
-  const hexLength = family === 4 ? 8 : 32;
   for (const line of text.split('\n')) {
-    const fields = line.trim().split(/\s+/);
-    // [sl:, local, remote, st, ...]
-    const local = fields[1];
-    if (fields.length < 4 || !fields[0]?.endsWith(':') || local === undefined) continue;
-    if (fields[3]?.toUpperCase() !== TCP_LISTEN) continue;
-    const colon = local.indexOf(':');
-    const hexAddress = local.slice(0, colon);
-    const hexPort = local.slice(colon + 1);
-    if (colon < 0 || hexAddress.length !== hexLength || !/^[0-9A-Fa-f]+$/.test(hexAddress)) continue;
-    if (!/^[0-9A-Fa-f]{4}$/.test(hexPort)) continue;
-    const bytes = wordBytes(hexAddress, endianness);
-    listeners.push({
-      family,
-      address: family === 4 ? bytes.join('.') : formatIPv6(bytes),
-      port: Number.parseInt(hexPort, 16),
-    });
+    const listener = parseProcNetLine(line, family, endianness);
+    if (listener) listeners.push(listener);
   }
   return listeners;
+}
+
+/**
+ * One line of `/proc/net/tcp{,6}`: the listener it shows, or `undefined` for the header, a socket
+ * that is not listening, or a line that does not parse. A line at a time, so that a pod with a
+ * hundred thousand connections is read in constant memory (see readProcNetListeners).
+ */
+export function parseProcNetLine(
+  line: string,
+  family: Family,
+  endianness: 'LE' | 'BE' = 'LE',
+): Listener | undefined {
+  const fields = line.trim().split(/\s+/, 4);
+  // [sl:, local, remote, st, ...]
+  const local = fields[1];
+  if (fields.length < 4 || !fields[0]?.endsWith(':') || local === undefined) return undefined;
+  if (fields[3]?.toUpperCase() !== TCP_LISTEN) return undefined;
+  const colon = local.indexOf(':');
+  const hexAddress = local.slice(0, colon);
+  const hexPort = local.slice(colon + 1);
+  if (colon < 0 || hexAddress.length !== (family === 4 ? 8 : 32) || !/^[0-9A-Fa-f]+$/.test(hexAddress))
+    return undefined;
+  if (!/^[0-9A-Fa-f]{4}$/.test(hexPort)) return undefined;
+  const bytes = wordBytes(hexAddress, endianness);
+  return {
+    family,
+    address: family === 4 ? bytes.join('.') : formatIPv6(bytes),
+    port: Number.parseInt(hexPort, 16),
+  };
 }
 
 /** The address bytes in network order from the printed 32-bit words. */
