@@ -1,6 +1,13 @@
 import { ApiException } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { classifyKubeError, isAlreadyExists, isConflict, isNotFound, parseRetryAfter } from './errors.ts';
+import {
+  classifyKubeError,
+  isAlreadyExists,
+  isConflict,
+  isNotFound,
+  MAX_RETRY_AFTER_MS,
+  parseRetryAfter,
+} from './errors.ts';
 
 function apiError(code: number, status?: object, headers: Record<string, string> = {}) {
   return new ApiException<string | undefined>(
@@ -38,6 +45,18 @@ describe('classifyKubeError', () => {
       reason: 'Invalid',
       message: 'note: Too long',
     });
+  });
+
+  it('caps a server-asked delay, so a huge Retry-After never overflows a timer into a hot loop', () => {
+    // 2^31 ms and more fire at once in Node's setTimeout.
+    expect(classifyKubeError(apiError(429, undefined, { 'retry-after': '2147484' }))).toMatchObject({
+      retryAfterMs: MAX_RETRY_AFTER_MS,
+    });
+    const body = { reason: 'TooManyRequests', details: { retryAfterSeconds: 1e12 } };
+    expect(classifyKubeError(apiError(503, body))).toMatchObject({ retryAfterMs: MAX_RETRY_AFTER_MS });
+    const negative = { reason: 'TooManyRequests', details: { retryAfterSeconds: -5 } };
+    expect(classifyKubeError(apiError(429, negative))).toMatchObject({ retryAfterMs: 0 });
+    expect(MAX_RETRY_AFTER_MS).toBeLessThan(2 ** 31 - 1);
   });
 
   it('honours retry-after from the header, else from the Status details', () => {

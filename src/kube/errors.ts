@@ -114,6 +114,19 @@ function headerOf(err: Record<string, unknown>, name: string): string | undefine
  * Parses an HTTP `Retry-After` value (delta-seconds or an HTTP date) into milliseconds from `nowMs`
  * (wall-clock, only used for the date form). Unparseable or negative values give undefined.
  */
+/**
+ * The longest server-asked delay sockeye honours: the API server asks for seconds; a larger value is
+ * a broken proxy or a hostile one, and one above 2^31-1 ms would make Node's timer fire at once (a
+ * hot loop). Past it, the per-key backoff takes over.
+ */
+export const MAX_RETRY_AFTER_MS = 5 * 60_000;
+
+/** A server-asked delay bounded to [0, MAX_RETRY_AFTER_MS]; `undefined` and NaN stay unset. */
+export function capRetryAfter(ms: number | undefined): number | undefined {
+  if (ms === undefined || Number.isNaN(ms)) return undefined;
+  return Math.min(Math.max(0, ms), MAX_RETRY_AFTER_MS);
+}
+
 export function parseRetryAfter(value: string | undefined, nowMs: number = Date.now()): number | undefined {
   if (value === undefined) return undefined;
   const trimmed = value.trim();
@@ -151,7 +164,9 @@ export function classifyKubeError(err: unknown, nowMs?: number): KubeErrorClass 
     const message = status?.message ?? `HTTP ${code}`;
     const headerHint = parseRetryAfter(headerOf(err, 'retry-after'), nowMs);
     const bodySeconds = status?.details?.retryAfterSeconds;
-    const retryAfterMs = headerHint ?? (typeof bodySeconds === 'number' ? bodySeconds * 1000 : undefined);
+    const retryAfterMs = capRetryAfter(
+      headerHint ?? (typeof bodySeconds === 'number' ? bodySeconds * 1000 : undefined),
+    );
     if (RETRYABLE_STATUS.has(code) || (code >= 500 && retryAfterMs !== undefined)) {
       return { kind: 'retryable', code, reason, retryAfterMs, message };
     }
