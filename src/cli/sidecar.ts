@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { endianness, networkInterfaces } from 'node:os';
-import { logger } from '../log.ts';
+import { componentLogger, logger } from '../log.ts';
 import { probeAll } from '../probe/engine.ts';
 import { loadSidecarConfig, podIdentity, sidecarHelp } from '../sidecar/config.ts';
 import { closeHttp, startHttp } from '../sidecar/http.ts';
@@ -71,7 +71,7 @@ export const sidecarCommand: Command = async (argv, io) => {
   const config = loadSidecarConfig(argv, io.env);
   const found = podIdentity(io.env, io.env.POD_NAMESPACE ? undefined : serviceAccountNamespace());
   const identity = found.ips.length > 0 ? found : { ...found, ips: interfaceIPs() };
-  const log = logger.child({ component: 'sidecar' });
+  const log = componentLogger(logger, 'sidecar');
   if (identity.ips.length === 0) {
     io.stderr.write(
       'sockeye: sidecar: no pod IP: set POD_IP or POD_IPS from the downward API (status.podIPs)\n',

@@ -16,7 +16,7 @@ import type { CoordinationV1Api, V1Lease, V1LeaseSpec } from '@kubernetes/client
 import { V1MicroTime } from '@kubernetes/client-node';
 import { type Clock, globalTimers, jittered, monotonicClock, sleep, type Timers } from '../kube/backoff.ts';
 import { classifyKubeError, isConflict, isNotFound } from '../kube/errors.ts';
-import { type Logger, logger as rootLogger } from '../log.ts';
+import { componentLogger, type Logger, logger as rootLogger } from '../log.ts';
 
 /** The Lease as the elector reads it. */
 export interface LeaseState {
@@ -108,10 +108,7 @@ export class LeaderElector {
     this.#timers = options.timers ?? globalTimers;
     this.#random = options.random ?? Math.random;
     this.#options = options;
-    this.#log = (options.logger ?? rootLogger).child({
-      component: 'leader',
-      lease: options.store.describe(),
-    });
+    this.#log = componentLogger(options.logger ?? rootLogger, 'leader', { lease: options.store.describe() });
     if (!options.identity) throw new RangeError('leader election needs a non-empty identity');
     if (this.#leaseDurationMs <= this.#renewDeadlineMs) {
       throw new RangeError('leaseDuration must be greater than renewDeadline');

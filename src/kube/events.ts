@@ -14,7 +14,7 @@ import {
   V1MicroTime,
   type V1ObjectReference,
 } from '@kubernetes/client-node';
-import { type Logger, logger as rootLogger } from '../log.ts';
+import { componentLogger, type Logger, logger as rootLogger } from '../log.ts';
 import { Backoff, type BackoffOptions, globalTimers, sleep, type Timers } from './backoff.ts';
 import { classifyKubeError, isAlreadyExists, isNotFound } from './errors.ts';
 import {
@@ -160,7 +160,7 @@ export class EventRecorder {
       options.random,
     );
     this.#onWrite = options.onWrite ?? (() => {});
-    this.#log = (options.logger ?? rootLogger).child({ component: 'events' });
+    this.#log = componentLogger(options.logger ?? rootLogger, 'events');
   }
 
   /** Records an event. Returns at once; never throws. */

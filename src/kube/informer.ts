@@ -19,7 +19,7 @@
  * watch are raw JSON (timestamps are strings): `transform` sees both and should normalise.
  */
 import { type KubeConfig, type KubernetesObject, ListWatch, Watch } from '@kubernetes/client-node';
-import { type Logger, logger as rootLogger } from '../log.ts';
+import { componentLogger, type Logger, logger as rootLogger } from '../log.ts';
 import {
   Backoff,
   type BackoffOptions,
@@ -206,7 +206,7 @@ export class SupervisedInformer<T extends KubernetesObject, U extends Kubernetes
     this.#clock = options.clock ?? monotonicClock;
     this.#timers = options.timers ?? globalTimers;
     this.#watchdogMs = options.watchdogMs ?? 120_000;
-    this.#log = (options.logger ?? rootLogger).child({ component: 'informer', informer: options.name });
+    this.#log = componentLogger(options.logger ?? rootLogger, 'informer', { informer: options.name });
   }
 
   /** True once the first complete list is in the store; stays true across restarts (client-go). */

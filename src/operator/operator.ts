@@ -27,7 +27,7 @@ import { classifyKubeError } from '../kube/errors.ts';
 import { EventRecorder, eventsV1Sink, REPORTING_CONTROLLER } from '../kube/events.ts';
 import { SupervisedInformer } from '../kube/informer.ts';
 import { listRaw } from '../kube/raw-list.ts';
-import { type Logger, logger as rootLogger } from '../log.ts';
+import { componentLogger, type Logger, logger as rootLogger } from '../log.ts';
 import { SockeyeMetrics } from '../metrics.ts';
 import type { EndpointSlice, Namespace, NetworkPolicy, Pod, Service } from '../model/types.ts';
 import type { Dialer } from '../probe/dialer.ts';
@@ -107,7 +107,7 @@ export class Operator {
   constructor(options: OperatorOptions) {
     this.#options = options;
     this.#config = options.config;
-    this.#log = (options.logger ?? rootLogger).child({ component: 'operator' });
+    this.#log = componentLogger(options.logger ?? rootLogger, 'operator');
     this.#metrics = new SockeyeMetrics();
     this.#queue = new WorkQueue({ onRetry: () => this.#metrics.retry() });
     this.#metrics.queueDepthFrom(() => this.#queue.len());

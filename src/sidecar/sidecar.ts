@@ -7,7 +7,7 @@
 
 import { globalTimers, sleep, type Timers } from '../kube/backoff.ts';
 import { classifyKubeError, statusCodeOf } from '../kube/errors.ts';
-import type { Logger } from '../log.ts';
+import { componentLogger, type Logger } from '../log.ts';
 import type { ProbeTarget } from '../probe/outcome.ts';
 import { applyPatch, sidecarAnnotationPatch } from './annotations.ts';
 import {
@@ -93,7 +93,7 @@ export class Sidecar {
 
   constructor(deps: SidecarDeps) {
     this.#deps = deps;
-    this.#log = deps.logger.child({ component: 'sidecar' });
+    this.#log = componentLogger(deps.logger, 'sidecar');
     this.#timers = deps.timers ?? globalTimers;
     this.#confirmed = new Confirmed(deps.config.confirmations);
     const { api, config, identity } = deps;

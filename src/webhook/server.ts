@@ -3,7 +3,7 @@
  * patch (inject.ts); GET /healthz. The API server only speaks TLS to webhooks.
  */
 import { createServer, type Server } from 'node:https';
-import type { Logger } from '../log.ts';
+import { componentLogger, type Logger } from '../log.ts';
 import { closeHttp, listenOn } from '../sidecar/http.ts';
 import { admissionResponse, type InjectOptions } from './inject.ts';
 
@@ -20,7 +20,7 @@ export interface WebhookServerOptions {
 const MAX_BODY = 4 * 1024 * 1024;
 
 export function startWebhook(o: WebhookServerOptions): Promise<{ server: Server; port: number }> {
-  const log = o.logger.child({ component: 'webhook' });
+  const log = componentLogger(o.logger, 'webhook');
   const server = createServer({ cert: o.cert, key: o.key }, (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method === 'GET' && path === '/healthz') {
