@@ -118,9 +118,23 @@ describe('resolveConfig', () => {
         key: 'sockeye.dev/timout',
         value: '2s',
         problem:
-          'unknown annotation; sockeye reads sockeye.dev/probe, sockeye.dev/timeout, sockeye.dev/ignore-ports',
+          'unknown annotation; the ones users set are sockeye.dev/probe, sockeye.dev/timeout, sockeye.dev/ignore-ports, sockeye.dev/inject',
       },
     ]);
+  });
+
+  it("knows every key of every mode: the webhook's inject and the sidecar's own are no typos", () => {
+    const { problems } = parseLayer(
+      layer(podRef, {
+        'sockeye.dev/inject': 'true',
+        'sockeye.dev/sidecar-status': 'Healthy',
+        'sockeye.dev/sidecar-summary': '8080 open',
+        'sockeye.dev/sidecar-since': '2026-12-01T00:00:00Z',
+        'sockeye.dev/loopback-only': '8081',
+        'sockeye.dev/since': '2026-12-01T00:00:00Z',
+      }),
+    );
+    expect(problems).toEqual([]);
   });
 
   it('checks ignore-ports against the ports the object has', () => {

@@ -4,19 +4,17 @@
  * problem (the rules turn it into an `InvalidConfiguration` finding) and ignored as if absent, so the
  * next layer's value or the default applies. Never throws.
  */
+import {
+  ANNOTATION_PREFIX,
+  IGNORE_PORTS_ANNOTATION,
+  KNOWN_ANNOTATIONS,
+  PROBE_ANNOTATION,
+  TIMEOUT_ANNOTATION,
+  USER_ANNOTATIONS,
+} from '../model/annotation-keys.ts';
 import type { Labels, ObjectRef } from '../model/types.ts';
 
-export const ANNOTATION_PREFIX = 'sockeye.dev/';
-export const PROBE_ANNOTATION = 'sockeye.dev/probe';
-export const TIMEOUT_ANNOTATION = 'sockeye.dev/timeout';
-export const IGNORE_PORTS_ANNOTATION = 'sockeye.dev/ignore-ports';
-/** Written by sockeye itself; never a user's typo. */
-export const WRITTEN_ANNOTATIONS: readonly string[] = [
-  'sockeye.dev/status',
-  'sockeye.dev/summary',
-  'sockeye.dev/since',
-];
-const READ_ANNOTATIONS: readonly string[] = [PROBE_ANNOTATION, TIMEOUT_ANNOTATION, IGNORE_PORTS_ANNOTATION];
+export { IGNORE_PORTS_ANNOTATION, PROBE_ANNOTATION, TIMEOUT_ANNOTATION };
 
 export const DEFAULT_TIMEOUT_MS = 2000;
 /** Longer would let one misconfigured object stall a probe round. */
@@ -89,18 +87,12 @@ export function parseLayer(layer: AnnotationLayer): {
     },
   );
   for (const [key, value] of Object.entries(layer.annotations)) {
-    if (
-      !key.startsWith(ANNOTATION_PREFIX) ||
-      READ_ANNOTATIONS.includes(key) ||
-      WRITTEN_ANNOTATIONS.includes(key)
-    ) {
-      continue;
-    }
+    if (!key.startsWith(ANNOTATION_PREFIX) || KNOWN_ANNOTATIONS.has(key)) continue;
     problems.push({
       object: layer.object,
       key,
       value,
-      problem: `unknown annotation; sockeye reads ${READ_ANNOTATIONS.join(', ')}`,
+      problem: `unknown annotation; the ones users set are ${USER_ANNOTATIONS.join(', ')}`,
     });
   }
   return { config, problems };

@@ -4,12 +4,11 @@
  * object. The decision is pure (`annotationPatch`); the write goes through a narrow `Patcher`.
  */
 import { type CoreV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { SINCE_ANNOTATION, STATUS_ANNOTATION, SUMMARY_ANNOTATION } from '../model/annotation-keys.ts';
 import type { Labels } from '../model/types.ts';
 import type { ObjectStatus } from '../rules/status.ts';
 
-export const STATUS_ANNOTATION = 'sockeye.dev/status';
-export const SUMMARY_ANNOTATION = 'sockeye.dev/summary';
-export const SINCE_ANNOTATION = 'sockeye.dev/since';
+export { SINCE_ANNOTATION, STATUS_ANNOTATION, SUMMARY_ANNOTATION };
 
 export type AnnotationPatch = Readonly<Record<string, string | null>>;
 

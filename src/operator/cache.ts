@@ -5,7 +5,7 @@
  * into the `ClusterState` a Service's reconcile evaluates.
  */
 import { createHash } from 'node:crypto';
-import { WRITTEN_ANNOTATIONS } from '../config/annotations.ts';
+import { OPERATOR_ANNOTATIONS } from '../model/annotation-keys.ts';
 import type { EndpointSlice, Labels, Namespace, NetworkPolicy, Pod, Service } from '../model/types.ts';
 import { selectsPod } from '../rules/selectors.ts';
 import type { ClusterState } from '../rules/types.ts';
@@ -36,7 +36,7 @@ export function splitWritten(annotations: Labels): { readonly own: Labels; reado
   const own: Record<string, string> = {};
   const written: Record<string, string> = {};
   for (const [k, v] of Object.entries(annotations)) {
-    if (WRITTEN_ANNOTATIONS.includes(k)) written[k] = v;
+    if ((OPERATOR_ANNOTATIONS as readonly string[]).includes(k)) written[k] = v;
     else own[k] = v;
   }
   return { own, written };

@@ -7,14 +7,18 @@
  * pod IP; the operator turns it into `LoopbackResult`s (`loopbackResultsOf`) so that
  * `ListeningOnLoopbackOnly` reaches the Service's diagnosis.
  */
+
+import {
+  LOOPBACK_ONLY_ANNOTATION as LOOPBACK_ONLY,
+  SIDECAR_ANNOTATIONS,
+  SIDECAR_SINCE_ANNOTATION as SIDECAR_SINCE,
+  SIDECAR_STATUS_ANNOTATION as SIDECAR_STATUS,
+  SIDECAR_SUMMARY_ANNOTATION as SIDECAR_SUMMARY,
+} from '../model/annotation-keys.ts';
 import type { LoopbackResult } from '../rules/types.ts';
 import type { SidecarStatus } from './classify.ts';
 
-export const SIDECAR_STATUS = 'sockeye.dev/sidecar-status';
-export const SIDECAR_SUMMARY = 'sockeye.dev/sidecar-summary';
-export const SIDECAR_SINCE = 'sockeye.dev/sidecar-since';
-export const LOOPBACK_ONLY = 'sockeye.dev/loopback-only';
-export const SIDECAR_ANNOTATIONS = [SIDECAR_STATUS, SIDECAR_SUMMARY, SIDECAR_SINCE, LOOPBACK_ONLY] as const;
+export { LOOPBACK_ONLY, SIDECAR_ANNOTATIONS, SIDECAR_SINCE, SIDECAR_STATUS, SIDECAR_SUMMARY };
 
 export type AnnotationPatch = Readonly<Record<string, string | null>>;
 

@@ -4,7 +4,9 @@
  * does not have it yet. Everything else is allowed unchanged: the webhook never rejects a pod.
  */
 
-export const INJECT_ANNOTATION = 'sockeye.dev/inject';
+import { INJECT_ANNOTATION } from '../model/annotation-keys.ts';
+
+export { INJECT_ANNOTATION };
 export const DEFAULT_SIDECAR_PORT = 9876;
 
 export interface InjectOptions {
