@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { evaluate } from './evaluate.ts';
 import { loopback, NOW, pod, probes, svc, world } from './fixtures.ts';
-import { describeAll, describePod, describeService, type ObjectStatus } from './status.ts';
+import {
+  describeAll,
+  describePod,
+  describeService,
+  joinCapped,
+  MAX_SUMMARY_CHARS,
+  type ObjectStatus,
+} from './status.ts';
 import type { EvaluateInput } from './types.ts';
 
 const web = svc('web');
@@ -161,5 +168,37 @@ describe('describeAll', () => {
       'Pod/web-2=Healthy',
       'Pod/web-7d9=NotListening',
     ]);
+  });
+});
+
+describe('summary length', () => {
+  it('keeps a Service with 400 ports under the cap, saying how many ports it left out', () => {
+    const ports = Array.from({ length: 400 }, (_, i) => [8000 + i, 8000 + i, `port-${i}`] as const);
+    const input = world({
+      services: [svc('wide', { ports })],
+      pods: [
+        pod('wide-1', {
+          ip: '198.18.0.9',
+          labels: { app: 'web' },
+          ports: ports.map(([p, , n]) => [p, n] as const),
+        }),
+      ],
+      probes: probes(...ports.map(([p]) => ['198.18.0.9', p, 'open'] as const)),
+    });
+    const [service] = input.services;
+    if (!service) throw new Error('no Service');
+    const { summary } = describeService(input, service, evaluate(input));
+    expect(summary.length).toBeLessThanOrEqual(MAX_SUMMARY_CHARS);
+    expect(summary).toMatch(/^port-0: 1\/1 open; port-1: 1\/1 open; .*; … and \d+ more ports$/);
+    const shown = summary.split('; ').length - 1;
+    expect(summary).toContain(`… and ${400 - shown} more ports`);
+  });
+
+  it('joins everything that fits, and says "1 more port" in the singular', () => {
+    expect(joinCapped(['a', 'b'], 10)).toBe('a; b');
+    expect(joinCapped(['aaaa', 'bbbb', 'cccc'], 20)).toBe('… and 3 more ports');
+    expect(joinCapped(['aaaaaaaaaaaaaaaaaaaaaaa', 'bbbb'], 40)).toBe(
+      'aaaaaaaaaaaaaaaaaaaaaaa; … and 1 more port',
+    );
   });
 });

@@ -102,7 +102,7 @@ function serviceReport(v: ServiceView, findings: readonly Finding[], ctx: Contex
     });
     return [`${label}: ${open}/${probed.length} open`, ...failures].join(', ');
   });
-  const summary = parts.length === 0 ? 'no ports' : parts.join('; ');
+  const summary = parts.length === 0 ? 'no ports' : joinCapped(parts);
   if (has('NoHealthyTargets')) return { object: v.ref, status: 'NoHealthyTargets', summary };
   if (warnings.length > 0) return { object: v.ref, status: 'Degraded', summary };
   return { object: v.ref, status: probedAny ? 'Healthy' : 'Unknown', summary };
@@ -134,7 +134,7 @@ function podReport(v: PodView, findings: readonly Finding[], ctx: Context): Stat
     const loop = o.loopback.includes('open') && outcomes.has('refused') ? ' (open on loopback)' : '';
     return `${label}: ${text}${loop}`;
   });
-  const summary = parts.length === 0 ? 'no TCP ports to probe' : parts.join('; ');
+  const summary = parts.length === 0 ? 'no TCP ports to probe' : joinCapped(parts);
   const warnings = warningsOn(ref, findings);
   if (warnings.some((f) => NOT_LISTENING.has(f.reason)))
     return { object: ref, status: 'NotListening', summary };
@@ -144,4 +144,29 @@ function podReport(v: PodView, findings: readonly Finding[], ctx: Context): Stat
     return { object: ref, status: booting ? 'Unknown' : 'Degraded', summary };
   }
   return { object: ref, status: open > 0 ? 'Healthy' : 'Unknown', summary };
+}
+
+/**
+ * The longest summary annotation sockeye writes. An object's annotations share 256 KiB: a Service with
+ * hundreds of ports must not grow its summary past what the API server accepts (a patch it rejects
+ * would be retried forever), and a one-line summary longer than this is not read anyway.
+ */
+export const MAX_SUMMARY_CHARS = 1024;
+
+/** `parts` joined with "; ", or as many as fit in `max` characters followed by "… and N more ports". */
+export function joinCapped(parts: readonly string[], max = MAX_SUMMARY_CHARS): string {
+  const full = parts.join('; ');
+  if (full.length <= max) return full;
+  const tail = (rest: number) => `… and ${rest} more ${rest === 1 ? 'port' : 'ports'}`;
+  // The longest tail any cut can need, so the kept parts never push it past `max`.
+  const room = max - `; ${tail(parts.length)}`.length;
+  const kept: string[] = [];
+  let length = 0;
+  for (const part of parts) {
+    const grown = length + (kept.length > 0 ? 2 : 0) + part.length;
+    if (grown > room) break;
+    kept.push(part);
+    length = grown;
+  }
+  return [...kept, tail(parts.length - kept.length)].join('; ');
 }
