@@ -3,7 +3,15 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { renderJUnit, renderSarif } from '../audit/ci.ts';
 import { GatherError } from '../audit/gather.ts';
-import { notices, OUTPUTS, renderJson, renderMarkdown, renderTable } from '../audit/render.ts';
+import {
+  notices,
+  OUTPUTS,
+  renderJson,
+  renderMarkdown,
+  renderTable,
+  renderWide,
+  renderYaml,
+} from '../audit/render.ts';
 import { buildReport, FAIL_ON } from '../audit/report.ts';
 import { type Progress, runAudit } from '../audit/run.ts';
 import { version } from '../bin/sockeye.ts';
@@ -27,7 +35,7 @@ Flags:
   -t, --timeout DURATION      connect deadline per target without a sockeye.dev/timeout annotation (default 2s)
   -c, --concurrency N         connects in flight at once (default 256)
       --include-opted-out     also audit objects annotated sockeye.dev/probe: "false"
-  -o, --output FORMAT         table (default), json, markdown, junit or sarif
+  -o, --output FORMAT         table (default), wide, json, yaml, markdown, junit or sarif
       --fail-on SEVERITY      exit 1 on findings at or above: warning (default), normal, never
   -h, --help                  this text
 
@@ -200,11 +208,14 @@ export const auditCommand: Command = async (argv, io) => {
     failOn: flags['fail-on'],
   });
   // The table carries these itself; for machine formats they go to stderr, once, for the person watching.
-  if (flags.output !== 'table') for (const n of notices(report)) io.stderr.write(`sockeye: audit: ${n}\n`);
+  if (flags.output !== 'table' && flags.output !== 'wide')
+    for (const n of notices(report)) io.stderr.write(`sockeye: audit: ${n}\n`);
   const colour = io.stdout.isTTY === true && io.env.NO_COLOR === undefined;
   const render = {
     table: () => renderTable(report, colour),
+    wide: () => renderWide(report, colour),
     json: () => renderJson(report),
+    yaml: () => renderYaml(report),
     markdown: () => renderMarkdown(report),
     junit: () => renderJUnit(report),
     sarif: () => renderSarif(report, version()),

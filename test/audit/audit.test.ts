@@ -200,7 +200,7 @@ describe('sockeye audit on the local cluster', () => {
   });
 
   it('exits 2 on a bad flag, a missing kubeconfig or an unknown context', async () => {
-    expect((await audit('--output', 'yaml')).code).toBe(2);
+    expect((await audit('--output', 'xml')).code).toBe(2);
     expect((await audit('--timeout', 'soon')).code).toBe(2);
     const missing = await audit('--kubeconfig', join(here, 'no-such-kubeconfig'));
     expect(missing.code).toBe(2);
