@@ -13,6 +13,24 @@ function usageError(argv: string[]): string {
 }
 
 describe('sockeye audit flags', () => {
+  it('takes -A/--all-namespaces, which is the default scope', () => {
+    expect(parseAuditFlags(['-A'])['all-namespaces']).toBe(true);
+    expect(parseAuditFlags(['--all-namespaces']).namespace).toEqual([]);
+    expect(parseAuditFlags([])['all-namespaces']).toBe(false);
+  });
+
+  it('refuses -A together with -n, naming both flags on one line', () => {
+    for (const argv of [
+      ['-A', '-n', 'shop'],
+      ['--namespace', 'shop', '--all-namespaces'],
+    ]) {
+      const message = usageError(argv);
+      expect(message).toMatch(/-A\/--all-namespaces/);
+      expect(message).toMatch(/-n\/--namespace/);
+      expect(message).not.toContain('\n');
+    }
+  });
+
   it('takes -o wide and -o yaml, and names --output for any other format', () => {
     expect(parseAuditFlags(['-o', 'wide']).output).toBe('wide');
     expect(parseAuditFlags(['-o', 'yaml']).output).toBe('yaml');

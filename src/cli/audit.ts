@@ -29,6 +29,7 @@ right now, and why. Progress goes to stderr (a bar on a terminal, nothing when p
 
 Flags:
   -n, --namespace NAME        audit this namespace (repeatable; default: all namespaces)
+  -A, --all-namespaces        audit every namespace (the default without -n; not with -n)
   -l, --selector SELECTOR     only Services (and pods) matching this label selector, e.g. app=web,tier!=db
       --context NAME          kubeconfig context to use (default: the current one)
       --kubeconfig FILE       kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)
@@ -46,6 +47,7 @@ const flagsSchema = z.object({
   namespace: z
     .array(z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, '--namespace takes a namespace name'))
     .default([]),
+  'all-namespaces': z.boolean().default(false),
   selector: z.string().min(1, '--selector must not be empty').optional(),
   context: z.string().min(1).optional(),
   kubeconfig: z.string().min(1).optional(),
@@ -78,6 +80,7 @@ export function parseAuditFlags(argv: readonly string[]): Flags {
       strict: true,
       options: {
         namespace: { type: 'string', short: 'n', multiple: true },
+        'all-namespaces': { type: 'boolean', short: 'A' },
         selector: { type: 'string', short: 'l' },
         context: { type: 'string' },
         kubeconfig: { type: 'string' },
@@ -94,6 +97,10 @@ export function parseAuditFlags(argv: readonly string[]): Flags {
   }
   const flags = flagsSchema.safeParse(values);
   if (!flags.success) throw new UsageError(`audit: ${flags.error.issues.map((i) => i.message).join('; ')}`);
+  // kubectl's rule: -A already means every namespace, so a -n beside it contradicts it.
+  if (flags.data['all-namespaces'] && flags.data.namespace.length > 0) {
+    throw new UsageError('audit: -A/--all-namespaces and -n/--namespace cannot be used together');
+  }
   return flags.data;
 }
 
