@@ -36,4 +36,9 @@ describe('sockeye audit flags', () => {
     expect(parseAuditFlags(['-o', 'yaml']).output).toBe('yaml');
     expect(usageError(['-o', 'xml'])).toMatch(/--output must be one of table, wide, json, yaml,/);
   });
+
+  it('takes --manifests DIR and names it when empty', () => {
+    expect(parseAuditFlags(['--manifests', 'deploy']).manifests).toBe('deploy');
+    expect(usageError(['--manifests', ''])).toMatch(/--manifests/);
+  });
 });

@@ -3,6 +3,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { renderJUnit, renderSarif } from '../audit/ci.ts';
 import { GatherError } from '../audit/gather.ts';
+import { indexManifests, type ManifestIndex, readManifests } from '../audit/manifests.ts';
 import {
   notices,
   OUTPUTS,
@@ -37,6 +38,8 @@ Flags:
   -c, --concurrency N         connects in flight at once (default 256)
       --include-opted-out     also audit objects annotated sockeye.dev/probe: "false"
   -o, --output FORMAT         table (default), wide, json, yaml, markdown, junit or sarif
+      --manifests DIR         folder of the YAML manifests: SARIF results point at the file and line
+                              that defines each object (default: kubernetes/NAMESPACE/KIND/NAME.yaml)
       --fail-on SEVERITY      exit 1 on findings at or above: warning (default), normal, never
   -h, --help                  this text
 
@@ -63,6 +66,7 @@ const flagsSchema = z.object({
   concurrency: concurrencyFlag,
   'include-opted-out': z.boolean().default(false),
   output: z.enum(OUTPUTS, { message: `--output must be one of ${OUTPUTS.join(', ')}` }).default('table'),
+  manifests: z.string().min(1, '--manifests takes a folder').optional(),
   'fail-on': z
     .enum(FAIL_ON, { message: `--fail-on must be one of ${FAIL_ON.join(', ')}` })
     .default('warning'),
@@ -88,6 +92,7 @@ export function parseAuditFlags(argv: readonly string[]): Flags {
         concurrency: { type: 'string', short: 'c' },
         'include-opted-out': { type: 'boolean' },
         output: { type: 'string', short: 'o' },
+        manifests: { type: 'string' },
         'fail-on': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -102,6 +107,14 @@ export function parseAuditFlags(argv: readonly string[]): Flags {
     throw new UsageError('audit: -A/--all-namespaces and -n/--namespace cannot be used together');
   }
   return flags.data;
+}
+
+async function manifestIndex(dir: string): Promise<ManifestIndex> {
+  try {
+    return indexManifests(await readManifests(dir, process.cwd()));
+  } catch (err) {
+    throw new UsageError(`audit: --manifests ${dir}: ${(err as Error).message}`, { cause: err });
+  }
 }
 
 interface Target {
@@ -174,6 +187,8 @@ export const auditCommand: Command = async (argv, io) => {
     io.stdout.write(`${help}\n`);
     return ExitCode.ok;
   }
+  // Read before the cluster is touched: a wrong folder is a usage error, found before minutes of probing.
+  const manifests = flags.manifests === undefined ? undefined : await manifestIndex(flags.manifests);
   const target = loadKubeConfig(flags);
   if (typeof target === 'string') {
     io.stderr.write(`sockeye: audit: ${target}\n`);
@@ -225,7 +240,7 @@ export const auditCommand: Command = async (argv, io) => {
     yaml: () => renderYaml(report),
     markdown: () => renderMarkdown(report),
     junit: () => renderJUnit(report),
-    sarif: () => renderSarif(report, version()),
+    sarif: () => renderSarif(report, version(), manifests),
   } as const;
   io.stdout.write(render[flags.output]());
   return report.exitCode;
