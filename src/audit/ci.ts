@@ -2,9 +2,12 @@
  * Renderers for CI systems. JUnit (`-o junit`): one testsuite per namespace, one testcase per audited
  * Service and Pod (a failure per Warning, skipped when the object is not probed), and a `sockeye`
  * suite for what the audit could not check. SARIF 2.1.0 (`-o sarif`): one rule per reason, one result
- * per finding, located logically (namespace/Kind/name) since findings are about cluster objects, not files.
+ * per finding, located logically (namespace/Kind/name), since findings are about cluster objects, and
+ * physically (the manifest that defines the object, or a stable path per object), since code scanning
+ * rejects a result without an artifact location.
  */
 import { REASON_NAMES, REASONS, type Reason } from '../rules/catalog.ts';
+import { type ManifestIndex, type SourceLocation, syntheticLocation } from './manifests.ts';
 import { objectLabel, portText } from './render.ts';
 import type { AuditReport, ReportFinding, ReportObject } from './report.ts';
 
@@ -127,7 +130,22 @@ function level(reason: Reason): 'warning' | 'note' {
   return REASONS[reason].severity === 'Warning' ? 'warning' : 'note';
 }
 
-export function renderSarif(report: AuditReport, version: string): string {
+/** A relative path as a URI reference: each segment percent-encoded (a space or `#` would break it). */
+function uriOf(file: string): string {
+  return file.split('/').map(encodeURIComponent).join('/');
+}
+
+function physicalLocation(at: SourceLocation) {
+  // GitHub code scanning needs region.startLine as well as the artifact's uri.
+  return { artifactLocation: { uri: uriOf(at.file) }, region: { startLine: at.line } };
+}
+
+/** `manifests` finds the file that defines an object (`--manifests DIR`); others get a stable path. */
+export function renderSarif(
+  report: AuditReport,
+  version: string,
+  manifests: ManifestIndex = () => undefined,
+): string {
   const rules = REASON_NAMES.map((r) => ({
     id: r,
     name: r,
@@ -147,6 +165,7 @@ export function renderSarif(report: AuditReport, version: string): string {
       },
       locations: [
         {
+          physicalLocation: physicalLocation(manifests(f.object) ?? syntheticLocation(f.object)),
           logicalLocations: [
             {
               name: f.object.name,

@@ -1,17 +1,25 @@
 /**
- * Renderers of the audit report for people: the terminal table (`-o table`) and Markdown for tickets and
- * PR comments (`-o markdown`). JSON is the report itself; JUnit and SARIF live in ci.ts.
+ * Renderers of the audit report for people: the terminal table (`-o table`, `-o wide` with each
+ * target's pod IP and outcome, as kubectl's wide adds columns) and Markdown for tickets and PR comments
+ * (`-o markdown`). JSON and YAML are the report itself; JUnit and SARIF live in ci.ts.
  */
+import { stringify } from 'yaml';
 import { OUTCOMES } from '../probe/outcome.ts';
 import { REASON_NAMES } from '../rules/catalog.ts';
 import { portLabel } from '../rules/view.ts';
 import { type AuditReport, groupOf, type ReportFinding } from './report.ts';
 
-export const OUTPUTS = ['table', 'json', 'markdown', 'junit', 'sarif'] as const;
+export const OUTPUTS = ['table', 'wide', 'json', 'yaml', 'markdown', 'junit', 'sarif'] as const;
 export type Output = (typeof OUTPUTS)[number];
 
 export function renderJson(report: AuditReport): string {
   return `${JSON.stringify(report, null, 2)}\n`;
+}
+
+/** The JSON report as YAML: the same fields and values, for people who keep their tooling in YAML. */
+export function renderYaml(report: AuditReport): string {
+  // No anchors for objects the report happens to share, and no folding: one message, one line.
+  return stringify(report, { aliasDuplicateObjects: false, lineWidth: 0 });
 }
 
 export function objectLabel(f: Pick<ReportFinding, 'object'>): string {
@@ -65,18 +73,68 @@ export function groups(report: AuditReport): [string, ReportFinding[]][] {
 // ---------------------------------------------------------------------------------------------------------
 
 const SGR = { bold: '1', dim: '2', red: '31', yellow: '33', green: '32', cyan: '36' } as const;
+type Tone = keyof typeof SGR;
+
+interface Column {
+  readonly header: string;
+  readonly cell: (f: ReportFinding) => string;
+  readonly tone?: (f: ReportFinding) => Tone;
+}
+
+/** Each probe behind a finding, in evidence order; "-" for a finding that rests on no probe. */
+const targetsOf = (f: ReportFinding, part: (o: ReportFinding['evidence']['outcomes'][number]) => string) =>
+  f.evidence.outcomes.map(part).join(',') || '-';
+
+const COLUMN = {
+  severity: {
+    header: 'SEVERITY',
+    cell: (f) => f.severity,
+    tone: (f) => (f.severity === 'Warning' ? 'yellow' : 'green'),
+  },
+  object: { header: 'OBJECT', cell: objectLabel },
+  port: { header: 'PORT', cell: portText },
+  reason: { header: 'REASON', cell: (f) => f.reason, tone: () => 'red' },
+  podIp: { header: 'POD-IP', cell: (f) => targetsOf(f, (o) => o.ip) },
+  outcome: { header: 'OUTCOME', cell: (f) => targetsOf(f, (o) => o.outcome) },
+  cause: { header: 'CAUSE', cell: (f) => f.message },
+} as const satisfies Record<string, Column>;
+
+const TABLE_COLUMNS: readonly Column[] = [
+  COLUMN.severity,
+  COLUMN.object,
+  COLUMN.port,
+  COLUMN.reason,
+  COLUMN.cause,
+];
+/** `-o wide`: the table plus, per target probed, its pod IP and outcome (same order in both columns). */
+const WIDE_COLUMNS: readonly Column[] = [
+  COLUMN.severity,
+  COLUMN.object,
+  COLUMN.port,
+  COLUMN.reason,
+  COLUMN.podIp,
+  COLUMN.outcome,
+  COLUMN.cause,
+];
 
 export function renderTable(report: AuditReport, colour: boolean): string {
-  const paint = (code: keyof typeof SGR, text: string) =>
-    colour ? `\u001b[${SGR[code]}m${text}\u001b[0m` : text;
+  return renderColumns(report, colour, TABLE_COLUMNS);
+}
+
+export function renderWide(report: AuditReport, colour: boolean): string {
+  return renderColumns(report, colour, WIDE_COLUMNS);
+}
+
+function renderColumns(report: AuditReport, colour: boolean, columns: readonly Column[]): string {
+  const paint = (code: Tone, text: string) => (colour ? `\u001b[${SGR[code]}m${text}\u001b[0m` : text);
   const out: string[] = [`sockeye audit of ${report.cluster.context} (${scopeLine(report)})`, ''];
   for (const [ns, findings] of groups(report)) {
     const warnings = findings.filter((f) => f.severity === 'Warning').length;
     out.push(
       `${paint('bold', `NAMESPACE ${ns}`)}  ${plural(findings.length, 'finding')}, ${warnings} Warning`,
     );
-    const rows = findings.map((f) => [f.severity, objectLabel(f), portText(f), f.reason, f.message]);
-    const header = ['SEVERITY', 'OBJECT', 'PORT', 'REASON', 'CAUSE'];
+    const rows = findings.map((f) => columns.map((c) => c.cell(f)));
+    const header = columns.map((c) => c.header);
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
     const line = (cells: readonly string[], painted: readonly string[] = cells) =>
       `  ${cells
@@ -87,11 +145,13 @@ export function renderTable(report: AuditReport, colour: boolean): string {
     out.push(paint('dim', line(header)));
     findings.forEach((f, i) => {
       const cells = rows[i] ?? [];
-      const tone = f.severity === 'Warning' ? 'yellow' : 'green';
       out.push(
         line(
           cells,
-          cells.map((c, j) => (j === 0 ? paint(tone, c) : j === 3 ? paint('red', c) : c)),
+          cells.map((c, j) => {
+            const tone = columns[j]?.tone?.(f);
+            return tone ? paint(tone, c) : c;
+          }),
         ),
       );
       if (f.caveat) out.push(`    ${paint('dim', `note: ${f.caveat}`)}`);

@@ -3,7 +3,16 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { renderJUnit, renderSarif } from '../audit/ci.ts';
 import { GatherError } from '../audit/gather.ts';
-import { notices, OUTPUTS, renderJson, renderMarkdown, renderTable } from '../audit/render.ts';
+import { indexManifests, type ManifestIndex, readManifests } from '../audit/manifests.ts';
+import {
+  notices,
+  OUTPUTS,
+  renderJson,
+  renderMarkdown,
+  renderTable,
+  renderWide,
+  renderYaml,
+} from '../audit/render.ts';
 import { buildReport, FAIL_ON } from '../audit/report.ts';
 import { type Progress, runAudit } from '../audit/run.ts';
 import { version } from '../bin/sockeye.ts';
@@ -21,13 +30,16 @@ right now, and why. Progress goes to stderr (a bar on a terminal, nothing when p
 
 Flags:
   -n, --namespace NAME        audit this namespace (repeatable; default: all namespaces)
+  -A, --all-namespaces        audit every namespace (the default without -n; not with -n)
   -l, --selector SELECTOR     only Services (and pods) matching this label selector, e.g. app=web,tier!=db
       --context NAME          kubeconfig context to use (default: the current one)
       --kubeconfig FILE       kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)
   -t, --timeout DURATION      connect deadline per target without a sockeye.dev/timeout annotation (default 2s)
   -c, --concurrency N         connects in flight at once (default 256)
       --include-opted-out     also audit objects annotated sockeye.dev/probe: "false"
-  -o, --output FORMAT         table (default), json, markdown, junit or sarif
+  -o, --output FORMAT         table (default), wide, json, yaml, markdown, junit or sarif
+      --manifests DIR         folder of the YAML manifests: SARIF results point at the file and line
+                              that defines each object (default: kubernetes/NAMESPACE/KIND/NAME.yaml)
       --fail-on SEVERITY      exit 1 on findings at or above: warning (default), normal, never
   -h, --help                  this text
 
@@ -38,6 +50,7 @@ const flagsSchema = z.object({
   namespace: z
     .array(z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, '--namespace takes a namespace name'))
     .default([]),
+  'all-namespaces': z.boolean().default(false),
   selector: z.string().min(1, '--selector must not be empty').optional(),
   context: z.string().min(1).optional(),
   kubeconfig: z.string().min(1).optional(),
@@ -53,6 +66,7 @@ const flagsSchema = z.object({
   concurrency: concurrencyFlag,
   'include-opted-out': z.boolean().default(false),
   output: z.enum(OUTPUTS, { message: `--output must be one of ${OUTPUTS.join(', ')}` }).default('table'),
+  manifests: z.string().min(1, '--manifests takes a folder').optional(),
   'fail-on': z
     .enum(FAIL_ON, { message: `--fail-on must be one of ${FAIL_ON.join(', ')}` })
     .default('warning'),
@@ -70,6 +84,7 @@ export function parseAuditFlags(argv: readonly string[]): Flags {
       strict: true,
       options: {
         namespace: { type: 'string', short: 'n', multiple: true },
+        'all-namespaces': { type: 'boolean', short: 'A' },
         selector: { type: 'string', short: 'l' },
         context: { type: 'string' },
         kubeconfig: { type: 'string' },
@@ -77,6 +92,7 @@ export function parseAuditFlags(argv: readonly string[]): Flags {
         concurrency: { type: 'string', short: 'c' },
         'include-opted-out': { type: 'boolean' },
         output: { type: 'string', short: 'o' },
+        manifests: { type: 'string' },
         'fail-on': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -86,7 +102,19 @@ export function parseAuditFlags(argv: readonly string[]): Flags {
   }
   const flags = flagsSchema.safeParse(values);
   if (!flags.success) throw new UsageError(`audit: ${flags.error.issues.map((i) => i.message).join('; ')}`);
+  // kubectl's rule: -A already means every namespace, so a -n beside it contradicts it.
+  if (flags.data['all-namespaces'] && flags.data.namespace.length > 0) {
+    throw new UsageError('audit: -A/--all-namespaces and -n/--namespace cannot be used together');
+  }
   return flags.data;
+}
+
+async function manifestIndex(dir: string): Promise<ManifestIndex> {
+  try {
+    return indexManifests(await readManifests(dir, process.cwd()));
+  } catch (err) {
+    throw new UsageError(`audit: --manifests ${dir}: ${(err as Error).message}`, { cause: err });
+  }
 }
 
 interface Target {
@@ -159,6 +187,8 @@ export const auditCommand: Command = async (argv, io) => {
     io.stdout.write(`${help}\n`);
     return ExitCode.ok;
   }
+  // Read before the cluster is touched: a wrong folder is a usage error, found before minutes of probing.
+  const manifests = flags.manifests === undefined ? undefined : await manifestIndex(flags.manifests);
   const target = loadKubeConfig(flags);
   if (typeof target === 'string') {
     io.stderr.write(`sockeye: audit: ${target}\n`);
@@ -200,14 +230,17 @@ export const auditCommand: Command = async (argv, io) => {
     failOn: flags['fail-on'],
   });
   // The table carries these itself; for machine formats they go to stderr, once, for the person watching.
-  if (flags.output !== 'table') for (const n of notices(report)) io.stderr.write(`sockeye: audit: ${n}\n`);
+  if (flags.output !== 'table' && flags.output !== 'wide')
+    for (const n of notices(report)) io.stderr.write(`sockeye: audit: ${n}\n`);
   const colour = io.stdout.isTTY === true && io.env.NO_COLOR === undefined;
   const render = {
     table: () => renderTable(report, colour),
+    wide: () => renderWide(report, colour),
     json: () => renderJson(report),
+    yaml: () => renderYaml(report),
     markdown: () => renderMarkdown(report),
     junit: () => renderJUnit(report),
-    sarif: () => renderSarif(report, version()),
+    sarif: () => renderSarif(report, version(), manifests),
   } as const;
   io.stdout.write(render[flags.output]());
   return report.exitCode;

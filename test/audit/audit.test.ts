@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { KubeConfig, RbacAuthorizationV1Api, type V1Pod } from '@kubernetes/client-node';
-import { Ajv } from 'ajv';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { kubeconfigYaml } from '../../cluster/controlplane.ts';
 import { makeClientCert, type Pki } from '../../cluster/pki.ts';
 import type { AuditReport } from '../../src/audit/report.ts';
@@ -22,6 +22,7 @@ import {
 } from '../support/kube.ts';
 import { tcpConnect } from '../support/tcp.ts';
 import { checkJUnit } from './junit.ts';
+import { type SarifLog, sarifValidator } from './sarif.ts';
 
 const exec = promisify(execFile);
 const here = new URL('.', import.meta.url).pathname;
@@ -170,18 +171,61 @@ describe('sockeye audit on the local cluster', () => {
     expect(suite!.cases.find((c) => c.name === 'web' && c.classname === `${ns}.Service`)?.failures).toBe(0);
   });
 
-  it('writes SARIF 2.1.0 that validates against the schema', async () => {
+  it('writes SARIF 2.1.0 that validates against the full schema, every result located in a file', async () => {
+    const validate = sarifValidator();
     const run = await audit(...base, '-o', 'sarif');
     expect(run.code).toBe(1);
-    const schema = JSON.parse(await readFile(join(here, 'schemas/sarif-2.1.0-subset.schema.json'), 'utf8'));
-    const ajv = new Ajv({ allErrors: true });
-    ajv.addFormat('uri', /^[a-z][a-z0-9+.-]*:\S+$/i);
-    const validate = ajv.compile(schema);
-    const log = JSON.parse(run.out) as { runs: { results: { ruleId: string }[] }[] };
+    const log = JSON.parse(run.out) as SarifLog;
     expect(validate(log), JSON.stringify(validate.errors, null, 2)).toBe(true);
-    expect(log.runs[0]?.results.length).toBe(
-      JSON.parse((await audit(...base, '-o', 'json')).out).findings.length,
+    const results = log.runs[0]?.results ?? [];
+    expect(results.length).toBe(JSON.parse((await audit(...base, '-o', 'json')).out).findings.length);
+    for (const r of results) {
+      expect(r.locations[0]?.physicalLocation?.artifactLocation.uri).toMatch(
+        new RegExp(`^kubernetes/${ns}/(service|pod)/[a-z0-9-]+\\.yaml$`),
+      );
+    }
+    // With the folder the scenario was applied from, results point at the file and line defining them.
+    const located = await audit(...base, '-o', 'sarif', '--manifests', join(here, 'testdata'));
+    const withManifests = JSON.parse(located.out) as SarifLog;
+    expect(validate(withManifests), JSON.stringify(validate.errors, null, 2)).toBe(true);
+    const api = withManifests.runs[0]?.results.find((r) => r.ruleId === 'NoHealthyTargets')?.locations[0]
+      ?.physicalLocation;
+    expect(api?.artifactLocation.uri).toBe('test/audit/testdata/scenario.yaml');
+    const scenario = (await readFile(join(here, 'testdata/scenario.yaml'), 'utf8')).split('\n');
+    const line = api?.region?.startLine ?? 0;
+    expect(scenario.slice(line - 1, line + 2)).toContain('metadata: {name: api}');
+  });
+
+  it("writes -o yaml as the JSON report in YAML, and -o wide with each target's pod IP and outcome", async () => {
+    const yaml = await audit(...base, '-o', 'yaml');
+    expect(yaml.code).toBe(1);
+    expect(parseYaml(yaml.out)).toEqual(JSON.parse((await audit(...base, '-o', 'json')).out));
+    const wide = await audit(...base, '-o', 'wide');
+    expect(wide.code).toBe(1);
+    expect(wide.err).toBe('');
+    const ip = Object.fromEntries(ips);
+    const row = wide.out.split('\n').find((l) => l.includes('Pod/api-1 '));
+    expect(
+      row
+        ?.trim()
+        .split(/\s{2,}/)
+        .slice(4, 6),
+    ).toEqual([ip['api-1'], 'refused']);
+  });
+
+  it('audits every namespace with -A, and refuses -A with -n', async () => {
+    const run = await audit('--kubeconfig', kubeconfig, '-A', '-l', 'tier=front', ...FAST, '-o', 'json');
+    expect(run.code).toBe(0);
+    const report = JSON.parse(run.out) as AuditReport;
+    expect(report.scope.allNamespaces).toBe(true);
+    expect(report.scope.namespaces).toEqual(expect.arrayContaining([ns, 'kube-system']));
+    expect(report.objects.find((o) => o.kind === 'Service' && o.namespace === ns)?.name).toBe('web');
+    const both = await audit(...base, '-A');
+    expect(both.code).toBe(2);
+    expect(both.err).toMatch(
+      /^sockeye: audit: -A\/--all-namespaces and -n\/--namespace cannot be used together\n$/,
     );
+    expect(both.out).toBe('');
   });
 
   it('exits 0 when nothing reaches --fail-on, and for a selector that picks only healthy Services', async () => {
@@ -200,7 +244,10 @@ describe('sockeye audit on the local cluster', () => {
   });
 
   it('exits 2 on a bad flag, a missing kubeconfig or an unknown context', async () => {
-    expect((await audit('--output', 'yaml')).code).toBe(2);
+    expect((await audit('--output', 'xml')).code).toBe(2);
+    const manifests = await audit('--kubeconfig', kubeconfig, '--manifests', join(here, 'no-such-dir'));
+    expect(manifests.code).toBe(2);
+    expect(manifests.err).toMatch(/^sockeye: audit: --manifests .*no-such-dir: ENOENT/);
     expect((await audit('--timeout', 'soon')).code).toBe(2);
     const missing = await audit('--kubeconfig', join(here, 'no-such-kubeconfig'));
     expect(missing.code).toBe(2);
