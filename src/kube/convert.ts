@@ -55,6 +55,7 @@ export function toService(svc: V1Service): Service {
       targetPort: p.targetPort ?? p.port,
     })),
     publishNotReadyAddresses: spec.publishNotReadyAddresses === true,
+    clusterIPs: (spec.clusterIPs ?? (spec.clusterIP ? [spec.clusterIP] : [])).filter((ip) => ip !== 'None'),
     annotations: sockeyeAnnotations(svc.metadata?.annotations),
   };
 }

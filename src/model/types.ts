@@ -51,6 +51,8 @@ export interface Service {
   readonly selector?: Labels | undefined;
   readonly ports: readonly ServicePort[];
   readonly publishNotReadyAddresses: boolean;
+  /** `spec.clusterIPs` as the API server allocated them; empty for headless and ExternalName Services. */
+  readonly clusterIPs?: readonly string[] | undefined;
   /** Only the `sockeye.dev/*` annotations (the only ones rules read). */
   readonly annotations: Labels;
 }

@@ -97,6 +97,8 @@ const FORBIDDEN: readonly { readonly cidr: string; readonly why: string }[] = [
   { cidr: '127.0.0.0/8', why: 'loopback' },
   { cidr: '169.254.0.0/16', why: 'link-local (cloud metadata lives here)' },
   { cidr: '100.100.100.200/32', why: 'cloud metadata' },
+  { cidr: '168.63.129.16/32', why: 'cloud platform (Azure wire server)' },
+  { cidr: '192.0.0.192/32', why: 'cloud metadata' },
   { cidr: '224.0.0.0/4', why: 'multicast' },
   { cidr: '240.0.0.0/4', why: 'reserved or broadcast' },
   { cidr: '::/128', why: 'unspecified' },
@@ -104,6 +106,7 @@ const FORBIDDEN: readonly { readonly cidr: string; readonly why: string }[] = [
   { cidr: 'fe80::/10', why: 'link-local' },
   { cidr: 'ff00::/8', why: 'multicast' },
   { cidr: 'fd00:ec2::254/128', why: 'cloud metadata' },
+  { cidr: 'fd20:ce::254/128', why: 'cloud metadata' },
 ];
 
 /** FORBIDDEN, parsed once: the check runs for every target of every reconcile. */

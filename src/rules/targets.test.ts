@@ -249,3 +249,71 @@ describe('planPodTargets and planAllTargets', () => {
     expect(planAllTargets(state).map((t) => `${t.ip}:${t.port}`)).toEqual(['10.0.0.1:8080', '10.0.0.1:9090']);
   });
 });
+
+describe('the opt-in modes are no port scanner', () => {
+  const ext = svc('ext', { selector: undefined });
+  const other = { ...svc('db'), clusterIPs: ['198.19.0.12'] };
+  const slice = (name: string, ns: string, service: string, port: number, addresses: readonly string[]) => ({
+    namespace: ns,
+    name,
+    serviceName: service,
+    addressType: 'IPv4' as const,
+    ports: [{ name: 'http', port, protocol: 'TCP' as const }],
+    endpoints: [{ addresses, ready: true, serving: true, terminating: false }],
+  });
+  const kubernetes = {
+    ...svc('kubernetes', { ns: 'default', selector: undefined }),
+    clusterIPs: ['198.19.0.1'],
+  };
+
+  it('never plans a selector-less endpoint on the API server, a Service IP, a kubelet port or a platform address', () => {
+    const state = world({
+      services: [ext, other, kubernetes],
+      slices: [
+        slice('kubernetes', 'default', 'kubernetes', 6443, ['198.18.0.2']),
+        slice('ext-api', 'shop', 'ext', 6443, [
+          '198.18.0.2',
+          '198.19.0.12',
+          '168.63.129.16',
+          '192.0.0.192',
+          '198.18.7.7',
+        ]),
+      ],
+      options: { selectorless: true },
+    });
+    expect(planned(ext, state)).toEqual(['198.18.7.7:6443']);
+    // The API server's own Service is selector-less too: nothing of it is probed.
+    expect(planned(kubernetes, state)).toEqual([]);
+    const kubelet = world({
+      services: [ext],
+      slices: [slice('ext-kubelet', 'shop', 'ext', 10250, ['198.18.7.7'])],
+      options: { selectorless: true },
+    });
+    expect(planned(ext, kubelet)).toEqual([]);
+  });
+
+  it('takes the API server addresses the caller knows from its kubeconfig', () => {
+    const state = world({
+      services: [ext],
+      slices: [slice('ext-1', 'shop', 'ext', 443, ['198.18.0.2', '198.18.7.7'])],
+      options: { selectorless: true, apiServerAddresses: ['198.18.0.2'] },
+    });
+    expect(planned(ext, state)).toEqual(['198.18.7.7:443']);
+  });
+
+  it("never plans a hostNetwork pod's kubelet ports, which are its node's", () => {
+    const agent = pod('agent', {
+      ip: '198.18.3.4',
+      hostNetwork: true,
+      ports: [[9100, 'metrics'], [10250, 'kubelet'], [10255]],
+    });
+    const state = world({ pods: [agent], options: { hostNetwork: true } });
+    expect(planPodTargets(agent, state).map((t) => `${t.ip}:${t.port}`)).toEqual(['198.18.3.4:9100']);
+  });
+
+  it('still plans a pod of a selector that declares 10250 (metrics-server does): only opt-in targets are limited', () => {
+    const metrics = pod('metrics-server-1', { ip: '198.18.3.9', ports: [[10250, 'https']] });
+    const service = svc('metrics-server', { ports: [[443, 'https', 'https']] });
+    expect(planned(service, world({ services: [service], pods: [metrics] }))).toEqual(['198.18.3.9:10250']);
+  });
+});

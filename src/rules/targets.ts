@@ -74,6 +74,7 @@ function podTargets(pod: Pod, index: Index): PlannedTarget[] {
     const family = familyOf(ip);
     if (!family || forbiddenAddress(ip) !== undefined) continue;
     for (const port of ports) {
+      if (pod.hostNetwork && index.optIn.refusal(ip, port) !== undefined) continue;
       out.push({
         ip,
         port,

@@ -86,6 +86,8 @@ export interface RuleOptions {
   readonly startupGraceMs: number;
   /** Probe timeout when no `sockeye.dev/timeout` annotation says otherwise. */
   readonly defaultTimeoutMs: number;
+  /** The API server's addresses as the caller knows them (its kubeconfig): never an opt-in target. */
+  readonly apiServerAddresses?: readonly string[] | undefined;
 }
 
 export const DEFAULT_OPTIONS: RuleOptions = {

@@ -21,6 +21,7 @@ import type {
   ServicePort,
 } from '../model/types.ts';
 import { type Family, familyOf, forbiddenAddress } from './address.ts';
+import { type OptInPolicy, optInPolicy } from './opt-in.ts';
 import { selectsPod } from './selectors.ts';
 import { type ClusterState, DEFAULT_OPTIONS, type RuleOptions } from './types.ts';
 
@@ -33,6 +34,8 @@ export interface Index {
   slicesOf(service: Service): readonly EndpointSlice[];
   /** Pod > Service > Namespace, nearest wins; problems are reported per object elsewhere. */
   config(...objects: readonly (Pod | Service | undefined)[]): ProbeConfig;
+  /** What a target sockeye reaches only by opt-in (selector-less endpoint, hostNetwork pod) must not be. */
+  readonly optIn: OptInPolicy;
 }
 
 /**
@@ -58,9 +61,15 @@ function buildIndex(state: ClusterState): Index {
   const nsByName = new Map(state.namespaces.map((n) => [n.name, n]));
   const slicesByService = groupBy(state.slices, (s) => `${s.namespace}/${s.serviceName}`);
   const defaults: ProbeConfig = { ...DEFAULT_CONFIG, timeoutMs: options.defaultTimeoutMs };
+  let optIn: OptInPolicy | undefined;
   return {
     state,
     options,
+    // Built on first use: only the opt-in modes ask.
+    get optIn() {
+      optIn ??= optInPolicy(state, options.apiServerAddresses);
+      return optIn;
+    },
     podsIn: (ns) => podsByNs.get(ns) ?? [],
     pod: (ns, name) => podByKey.get(`${ns}/${name}`),
     namespace: (name) => nsByName.get(name),
@@ -234,10 +243,12 @@ function targetsOf(
       // Selector-based: resolve from the pod spec (what Kubernetes vouches for); selector-less: the slice.
       const port = pod && hasSelector(svc) ? resolveTargetPort(sp, pod) : slicePort;
       if (port === undefined || isIgnored(config, sp.name, sp.port, sp.targetPort, port)) continue;
+      const optedIn = !hasSelector(svc) || pod?.hostNetwork === true;
       for (const ip of endpoint.addresses) {
         const family = familyOf(ip);
         if (!family || forbiddenAddress(ip) !== undefined) continue;
         if (pod && !pod.podIPs.includes(ip)) continue;
+        if (optedIn && index.optIn.refusal(ip, port) !== undefined) continue;
         const key = targetKey(ip, port);
         if (seen.has(key)) continue;
         seen.add(key);

@@ -1,0 +1,37 @@
+/**
+ * The limits on what the opt-in modes reach (DESIGN "Safety"). A selector-less Service's endpoints are
+ * written by anyone who may write an EndpointSlice, and a hostNetwork pod's IP is its node's: without
+ * these limits `--probe-selectorless-services` and `--probe-host-network-pods` would let a namespace
+ * user point sockeye at the kubelet, the API server or another Service's virtual IP, a port scanner
+ * with cluster-wide reach. The always-forbidden addresses (address.ts) apply on top.
+ */
+import type { ClusterState } from './types.ts';
+
+/** The kubelet's API (10250) and its read-only port (10255). */
+export const KUBELET_PORTS: ReadonlySet<number> = new Set([10250, 10255]);
+
+export interface OptInPolicy {
+  /** Why an opted-in target must not be dialled, or undefined when it may be. */
+  refusal(ip: string, port: number): string | undefined;
+}
+
+/**
+ * From the state: the API server's own endpoints (the `default/kubernetes` Service's EndpointSlices,
+ * plus any `apiServerAddresses` the caller knows from its kubeconfig) and every Service's ClusterIPs.
+ */
+export function optInPolicy(state: ClusterState, apiServerAddresses: readonly string[] = []): OptInPolicy {
+  const apiServer = new Set(apiServerAddresses);
+  for (const slice of state.slices) {
+    if (slice.namespace !== 'default' || slice.serviceName !== 'kubernetes') continue;
+    for (const endpoint of slice.endpoints) for (const ip of endpoint.addresses) apiServer.add(ip);
+  }
+  const serviceIPs = new Set(state.services.flatMap((s) => s.clusterIPs ?? []));
+  return {
+    refusal(ip, port) {
+      if (KUBELET_PORTS.has(port)) return `kubelet port ${port}`;
+      if (apiServer.has(ip)) return 'the API server';
+      if (serviceIPs.has(ip)) return 'a Service IP';
+      return undefined;
+    },
+  };
+}
