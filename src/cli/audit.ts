@@ -6,10 +6,16 @@ import { buildReport, FAIL_ON } from '../audit/report.ts';
 import { type Progress, runAudit } from '../audit/run.ts';
 import { version } from '../bin/sockeye.ts';
 import { MAX_TIMEOUT_MS, parseTimeout } from '../config/annotations.ts';
-import { CLUSTER_FLAGS, CLUSTER_FLAGS_HELP, concurrencyFlag, readFlags } from '../config/flags.ts';
+import {
+  CLUSTER_FLAGS,
+  CLUSTER_FLAGS_HELP,
+  concurrencyFlag,
+  flagValues,
+  readFlags,
+} from '../config/flags.ts';
 import { loadKubeConfig } from '../kube/kubeconfig.ts';
 import { clusterListers } from '../kube/list.ts';
-import { type Command, type CommandIO, ExitCode, UsageError } from './io.ts';
+import { type Command, type CommandIO, ExitCode } from './io.ts';
 
 const help = (program: string) => `Usage: ${program} audit [flags]
 
@@ -75,9 +81,7 @@ export function parseAuditFlags(argv: readonly string[]): Flags {
     },
     { command: 'audit' },
   );
-  const flags = flagsSchema.safeParse(values);
-  if (!flags.success) throw new UsageError(`audit: ${flags.error.issues.map((i) => i.message).join('; ')}`);
-  return flags.data;
+  return flagValues(flagsSchema, values, 'audit');
 }
 
 /** Progress on a terminal: one line redrawn in place, at most every 100 ms. */

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { z } from 'zod';
 import { parseDuration } from '../config/annotations.ts';
-import { concurrencyFlag, readFlags } from '../config/flags.ts';
+import { concurrencyFlag, flagValues, readFlags } from '../config/flags.ts';
 import { adviceFor } from '../probe/advice.ts';
 import type { AppCheck } from '../probe/app-check.ts';
 import { probeTargets } from '../probe/engine.ts';
@@ -80,9 +80,7 @@ export function parseProbeFlags(argv: readonly string[]): { flags: Flags; positi
     },
     { command: 'probe', positionals: true },
   );
-  const flags = flagsSchema.safeParse(parsed.values);
-  if (!flags.success) throw new UsageError(`probe: ${flags.error.issues.map((i) => i.message).join('; ')}`);
-  return { flags: flags.data, positionals: parsed.positionals };
+  return { flags: flagValues(flagsSchema, parsed.values, 'probe'), positionals: parsed.positionals };
 }
 
 function appCheck(flags: Flags): AppCheck | undefined {

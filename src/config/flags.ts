@@ -40,6 +40,13 @@ export function readFlags<const O extends ParseArgsOptionsConfig>(
   }
 }
 
+/** The flags `readFlags` returned, checked and typed by a zod schema whose messages name the flag. */
+export function flagValues<S extends z.ZodType>(schema: S, values: unknown, command: string): z.output<S> {
+  const parsed = schema.safeParse(values);
+  if (parsed.success) return parsed.data;
+  throw new ConfigError(`${command}: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+}
+
 /** A boolean setting's text value (`--x=VALUE`, an env var): true or false, else an error naming `where`. */
 export function booleanSetting(value: string, where: string): boolean {
   const parsed = parseBoolean(value);
