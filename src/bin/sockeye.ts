@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { commands } from '../cli/commands.ts';
 import { type CommandIO, ExitCode, UsageError } from '../cli/io.ts';
+import { programName } from '../cli/program.ts';
 
 export function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
@@ -9,17 +10,17 @@ export function version(): string {
   return pkg.version;
 }
 
-function usage(): string {
+function usage(program: string): string {
   const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
   return [
-    'sockeye: finds the Kubernetes backends that refuse connections, and says why.',
+    `${program}: finds the Kubernetes backends that refuse connections, and says why.`,
     '',
-    'Usage: sockeye COMMAND [flags]',
+    `Usage: ${program} COMMAND [flags]`,
     '',
     'Commands:',
     ...lines,
     '',
-    'Run `sockeye COMMAND --help` for the flags of one command.',
+    `Run \`${program} COMMAND --help\` for the flags of one command.`,
   ].join('\n');
 }
 
@@ -31,6 +32,7 @@ export async function main(argv: readonly string[], io?: CommandIO): Promise<num
     stderr: process.stderr,
     stdin: process.stdin,
     env: process.env,
+    program: programName(process.argv[1]),
     signal: controller.signal,
   };
   if (!io) {
@@ -40,7 +42,7 @@ export async function main(argv: readonly string[], io?: CommandIO): Promise<num
   const [name, ...rest] = argv;
   try {
     if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-      realIO.stdout.write(`${usage()}\n`);
+      realIO.stdout.write(`${usage(realIO.program)}\n`);
       return name === undefined ? ExitCode.usage : ExitCode.ok;
     }
     if (name === '--version' || name === 'version') {
@@ -48,12 +50,14 @@ export async function main(argv: readonly string[], io?: CommandIO): Promise<num
       return ExitCode.ok;
     }
     const entry = commands[name];
-    if (!entry) throw new UsageError(`unknown command "${name}"; run \`sockeye --help\` for the list`);
+    if (!entry) {
+      throw new UsageError(`unknown command "${name}"; run \`${realIO.program} --help\` for the list`);
+    }
     const command = await entry.load();
     return await command(rest, realIO);
   } catch (err) {
     if (err instanceof UsageError) {
-      realIO.stderr.write(`sockeye: ${err.message}\n`);
+      realIO.stderr.write(`${realIO.program}: ${err.message}\n`);
       return ExitCode.usage;
     }
     throw err;

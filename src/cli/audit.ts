@@ -1,5 +1,3 @@
-import { parseArgs } from 'node:util';
-import { KubeConfig } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { renderJUnit, renderSarif } from '../audit/ci.ts';
 import { GatherError } from '../audit/gather.ts';
@@ -17,12 +15,18 @@ import { buildReport, FAIL_ON } from '../audit/report.ts';
 import { type Progress, runAudit } from '../audit/run.ts';
 import { version } from '../bin/sockeye.ts';
 import { MAX_TIMEOUT_MS, parseTimeout } from '../config/annotations.ts';
-import { shareConnections } from '../kube/connections.ts';
+import {
+  CLUSTER_FLAGS,
+  CLUSTER_FLAGS_HELP,
+  concurrencyFlag,
+  flagValues,
+  readFlags,
+} from '../config/flags.ts';
+import { loadKubeConfig } from '../kube/kubeconfig.ts';
 import { clusterListers } from '../kube/list.ts';
-import { concurrencyFlag } from './flags.ts';
 import { type Command, type CommandIO, ExitCode, UsageError } from './io.ts';
 
-const help = `Usage: sockeye audit [flags]     (also: kubectl sockeye audit)
+const help = (program: string) => `Usage: ${program} audit [flags]
 
 Lists the Services, EndpointSlices, Pods and NetworkPolicies the current kubeconfig can read, probes
 every backend once (TCP connect, no payload), and reports which Services would refuse a connection
@@ -32,8 +36,7 @@ Flags:
   -n, --namespace NAME        audit this namespace (repeatable; default: all namespaces)
   -A, --all-namespaces        audit every namespace (the default without -n; not with -n)
   -l, --selector SELECTOR     only Services (and pods) matching this label selector, e.g. app=web,tier!=db
-      --context NAME          kubeconfig context to use (default: the current one)
-      --kubeconfig FILE       kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)
+${CLUSTER_FLAGS_HELP.map(([flag, meaning]) => `      ${flag.padEnd(24)}${meaning}`).join('\n')}
   -t, --timeout DURATION      connect deadline per target without a sockeye.dev/timeout annotation (default 2s)
   -c, --concurrency N         connects in flight at once (default 256)
       --include-opted-out     also audit objects annotated sockeye.dev/probe: "false"
@@ -44,7 +47,8 @@ Flags:
   -h, --help                  this text
 
 Exit codes: 0 no finding at or above --fail-on, 1 findings, 2 the audit could not run (no cluster,
-no permission to read any Service, pod IPs not routable from here, or a bad flag).`;
+no permission to read any Service, pod IPs not routable from here, or a bad flag).
+A boolean flag is also written --no-FLAG, --FLAG=true or --FLAG=false.`;
 
 const flagsSchema = z.object({
   namespace: z
@@ -76,37 +80,29 @@ const flagsSchema = z.object({
 type Flags = z.infer<typeof flagsSchema>;
 
 export function parseAuditFlags(argv: readonly string[]): Flags {
-  let values: ReturnType<typeof parseArgs>['values'];
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      allowPositionals: false,
-      strict: true,
-      options: {
-        namespace: { type: 'string', short: 'n', multiple: true },
-        'all-namespaces': { type: 'boolean', short: 'A' },
-        selector: { type: 'string', short: 'l' },
-        context: { type: 'string' },
-        kubeconfig: { type: 'string' },
-        timeout: { type: 'string', short: 't' },
-        concurrency: { type: 'string', short: 'c' },
-        'include-opted-out': { type: 'boolean' },
-        output: { type: 'string', short: 'o' },
-        manifests: { type: 'string' },
-        'fail-on': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    throw new UsageError(`audit: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-  }
-  const flags = flagsSchema.safeParse(values);
-  if (!flags.success) throw new UsageError(`audit: ${flags.error.issues.map((i) => i.message).join('; ')}`);
+  const { values } = readFlags(
+    argv,
+    {
+      namespace: { type: 'string', short: 'n', multiple: true },
+      'all-namespaces': { type: 'boolean', short: 'A' },
+      selector: { type: 'string', short: 'l' },
+      ...CLUSTER_FLAGS,
+      timeout: { type: 'string', short: 't' },
+      concurrency: { type: 'string', short: 'c' },
+      'include-opted-out': { type: 'boolean' },
+      output: { type: 'string', short: 'o' },
+      manifests: { type: 'string' },
+      'fail-on': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    { command: 'audit' },
+  );
+  const flags = flagValues(flagsSchema, values, 'audit');
   // kubectl's rule: -A already means every namespace, so a -n beside it contradicts it.
-  if (flags.data['all-namespaces'] && flags.data.namespace.length > 0) {
+  if (flags['all-namespaces'] && flags.namespace.length > 0) {
     throw new UsageError('audit: -A/--all-namespaces and -n/--namespace cannot be used together');
   }
-  return flags.data;
+  return flags;
 }
 
 async function manifestIndex(dir: string): Promise<ManifestIndex> {
@@ -115,41 +111,6 @@ async function manifestIndex(dir: string): Promise<ManifestIndex> {
   } catch (err) {
     throw new UsageError(`audit: --manifests ${dir}: ${(err as Error).message}`, { cause: err });
   }
-}
-
-interface Target {
-  readonly kc: KubeConfig;
-  readonly context: string;
-  readonly server: string;
-  readonly namespace: string;
-}
-
-/** The kubeconfig and context the audit talks to; a problem here is "could not run", not a usage error. */
-function loadKubeConfig(flags: Flags): Target | string {
-  const kc = new KubeConfig();
-  try {
-    if (flags.kubeconfig !== undefined) kc.loadFromFile(flags.kubeconfig);
-    else kc.loadFromDefault();
-    shareConnections(kc);
-  } catch (err) {
-    return `cannot load kubeconfig${flags.kubeconfig ? ` ${flags.kubeconfig}` : ''}: ${(err as Error).message}`;
-  }
-  if (flags.context !== undefined) {
-    if (!kc.getContextObject(flags.context)) {
-      const known = kc.getContexts().map((c) => c.name);
-      return `no context "${flags.context}" in the kubeconfig (it has: ${known.join(', ') || 'none'})`;
-    }
-    kc.setCurrentContext(flags.context);
-  }
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) return 'the kubeconfig has no current cluster; pass --context or --kubeconfig';
-  const context = kc.getCurrentContext();
-  return {
-    kc,
-    context,
-    server: cluster.server,
-    namespace: kc.getContextObject(context)?.namespace || 'default',
-  };
 }
 
 /** Progress on a terminal: one line redrawn in place, at most every 100 ms. */
@@ -184,14 +145,14 @@ function progressBar(io: CommandIO): { update(p: Progress): void; clear(): void 
 export const auditCommand: Command = async (argv, io) => {
   const flags = parseAuditFlags(argv);
   if (flags.help) {
-    io.stdout.write(`${help}\n`);
+    io.stdout.write(`${help(io.program)}\n`);
     return ExitCode.ok;
   }
   // Read before the cluster is touched: a wrong folder is a usage error, found before minutes of probing.
   const manifests = flags.manifests === undefined ? undefined : await manifestIndex(flags.manifests);
-  const target = loadKubeConfig(flags);
+  const target = loadKubeConfig({ kubeconfig: flags.kubeconfig, context: flags.context });
   if (typeof target === 'string') {
-    io.stderr.write(`sockeye: audit: ${target}\n`);
+    io.stderr.write(`${io.program}: audit: ${target}\n`);
     return ExitCode.usage;
   }
   const bar = progressBar(io);
@@ -211,11 +172,11 @@ export const auditCommand: Command = async (argv, io) => {
   } catch (err) {
     bar.clear();
     if (err instanceof GatherError) {
-      io.stderr.write(`sockeye: audit: ${err.message}\n`);
+      io.stderr.write(`${io.program}: audit: ${err.message}\n`);
       return ExitCode.usage;
     }
     if (io.signal.aborted) {
-      io.stderr.write('sockeye: audit: interrupted\n');
+      io.stderr.write(`${io.program}: audit: interrupted\n`);
       return ExitCode.usage;
     }
     throw err;
@@ -231,7 +192,7 @@ export const auditCommand: Command = async (argv, io) => {
   });
   // The table carries these itself; for machine formats they go to stderr, once, for the person watching.
   if (flags.output !== 'table' && flags.output !== 'wide')
-    for (const n of notices(report)) io.stderr.write(`sockeye: audit: ${n}\n`);
+    for (const n of notices(report)) io.stderr.write(`${io.program}: audit: ${n}\n`);
   const colour = io.stdout.isTTY === true && io.env.NO_COLOR === undefined;
   const render = {
     table: () => renderTable(report, colour),

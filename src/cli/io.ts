@@ -6,6 +6,8 @@ export interface CommandIO {
   readonly stderr: Writable & { isTTY?: boolean };
   readonly stdin: Readable & { isTTY?: boolean };
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** How the user invoked us, for help and error texts: `sockeye` or `kubectl sockeye` (cli/program.ts). */
+  readonly program: string;
   /** Aborted on SIGINT/SIGTERM by the entry point. */
   readonly signal: AbortSignal;
 }

@@ -1,21 +1,22 @@
 import { readFileSync } from 'node:fs';
-import { KubeConfig } from '@kubernetes/client-node';
-import { loadOperatorConfig, operatorHelp } from '../config/operator.ts';
-import { shareConnections } from '../kube/connections.ts';
+import { ConfigError, loadOperatorConfig, operatorHelp } from '../config/operator.ts';
+import { loadKubeConfig } from '../kube/kubeconfig.ts';
 import { logger } from '../log.ts';
 import { Operator } from '../operator/operator.ts';
 import { type Command, ExitCode } from './io.ts';
 
-const help = () => `Usage: sockeye operator [flags]
+const help = (program: string) => `Usage: ${program} operator [flags]
 
 Watches Services, EndpointSlices, Pods, NetworkPolicies and Namespaces (cluster-wide, or the namespaces
 given), probes every Service's backends on an interval and at once when its endpoints or pods change,
 and writes what it finds: Events (kubectl describe) and the sockeye.dev/status, sockeye.dev/summary and
 sockeye.dev/since annotations on Services and Pods, only when something changes. With leader election
 only the replica holding the Lease probes and writes. Serves /healthz, /readyz, /metrics and
-/api/v1/findings. The cluster comes from the in-cluster config or $KUBECONFIG.
+/api/v1/findings. The cluster comes from --kubeconfig and --context, else $KUBECONFIG or
+~/.kube/config, else the in-cluster ServiceAccount.
 
-Settings: flags > environment > --config file > defaults.
+Settings: flags > environment > --config file > defaults. A boolean flag is --FLAG, --no-FLAG,
+--FLAG=true or --FLAG=false; its variable and file key take true or false.
 
 ${operatorHelp()}
   -h, --help
@@ -28,15 +29,14 @@ const SHUTDOWN_GRACE_MS = 20_000;
 
 export const operatorCommand: Command = async (argv, io) => {
   if (argv.includes('--help') || argv.includes('-h')) {
-    io.stdout.write(`${help()}\n`);
+    io.stdout.write(`${help(io.program)}\n`);
     return ExitCode.ok;
   }
   // A bad setting throws ConfigError (a UsageError): the entry point prints it and exits 2.
   const config = loadOperatorConfig({ argv, env: io.env, readFile: (p) => readFileSync(p, 'utf8') });
-  const kc = new KubeConfig();
-  kc.loadFromDefault();
-  // Keep-alive connections to the API server: client-node would open a new TLS connection per call.
-  shareConnections(kc);
+  const target = loadKubeConfig(config.cluster);
+  if (typeof target === 'string') throw new ConfigError(target);
+  const { kc } = target;
   let lost = false;
   const done = new AbortController();
   const operator = new Operator({

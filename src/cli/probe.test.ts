@@ -10,6 +10,7 @@ function io(): CommandIO {
     stderr: new PassThrough(),
     stdin: new PassThrough(),
     env: {},
+    program: 'sockeye',
     signal: new AbortController().signal,
   };
 }

@@ -1,18 +1,17 @@
 import { readFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { parseDuration } from '../config/annotations.ts';
+import { concurrencyFlag, flagValues, readFlags } from '../config/flags.ts';
 import { adviceFor } from '../probe/advice.ts';
 import type { AppCheck } from '../probe/app-check.ts';
 import { probeTargets } from '../probe/engine.ts';
 import { OUTCOMES, type Outcome, type ProbeResult } from '../probe/outcome.ts';
 import { type Lookup, type ResolvedTarget, resolveTargets } from '../probe/resolve.ts';
 import { formatAddress, parseTarget, type TargetSpec } from '../probe/target.ts';
-import { concurrencyFlag } from './flags.ts';
 import { type Command, type CommandIO, ExitCode, UsageError } from './io.ts';
 
-const help = `Usage: sockeye probe [flags] HOST:PORT…
+const help = (program: string) => `Usage: ${program} probe [flags] HOST:PORT…
 
 Connects to each target once (a TCP handshake, closed with RST; no payload) and says how it ended,
 what that most likely means, and what to check next. Names are resolved once; every address is probed.
@@ -27,6 +26,8 @@ Flags:
       --expect-status LIST    statuses that pass --http, e.g. 200,204 (default 200-399)
       --tls                   on open targets also complete a TLS handshake (with --http: HTTPS)
   -h, --help                  this text
+
+A boolean flag is also written --no-FLAG, --FLAG=true or --FLAG=false.
 
 Exit codes: 0 every target open, 1 any target not open, 2 usage or local error.`;
 
@@ -63,31 +64,23 @@ const flagsSchema = z.object({
 
 type Flags = z.infer<typeof flagsSchema>;
 
-function parseFlags(argv: readonly string[]): { flags: Flags; positionals: string[] } {
-  let parsed: ReturnType<typeof parseArgs>;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      strict: true,
-      options: {
-        output: { type: 'string', short: 'o' },
-        timeout: { type: 'string', short: 't' },
-        concurrency: { type: 'string', short: 'c' },
-        file: { type: 'string', short: 'f' },
-        'reset-window': { type: 'string' },
-        http: { type: 'string' },
-        'expect-status': { type: 'string' },
-        tls: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (err) {
-    throw new UsageError(`probe: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-  }
-  const flags = flagsSchema.safeParse(parsed.values);
-  if (!flags.success) throw new UsageError(`probe: ${flags.error.issues.map((i) => i.message).join('; ')}`);
-  return { flags: flags.data, positionals: parsed.positionals };
+export function parseProbeFlags(argv: readonly string[]): { flags: Flags; positionals: string[] } {
+  const parsed = readFlags(
+    argv,
+    {
+      output: { type: 'string', short: 'o' },
+      timeout: { type: 'string', short: 't' },
+      concurrency: { type: 'string', short: 'c' },
+      file: { type: 'string', short: 'f' },
+      'reset-window': { type: 'string' },
+      http: { type: 'string' },
+      'expect-status': { type: 'string' },
+      tls: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    { command: 'probe', positionals: true },
+  );
+  return { flags: flagValues(flagsSchema, parsed.values, 'probe'), positionals: parsed.positionals };
 }
 
 function appCheck(flags: Flags): AppCheck | undefined {
@@ -200,9 +193,9 @@ export function exitCodeFor(results: readonly ProbeResult[]): number {
 /** `sockeye probe`; `lookup` is injectable for tests that must not touch DNS. */
 export function makeProbeCommand(lookup?: Lookup): Command {
   return async (argv: readonly string[], io: CommandIO): Promise<number> => {
-    const { flags, positionals } = parseFlags(argv);
+    const { flags, positionals } = parseProbeFlags(argv);
     if (flags.help) {
-      io.stdout.write(`${help}\n`);
+      io.stdout.write(`${help(io.program)}\n`);
       return ExitCode.ok;
     }
     const app = appCheck(flags);
@@ -210,7 +203,7 @@ export function makeProbeCommand(lookup?: Lookup): Command {
     const resolution = await resolveTargets(specs, lookup);
     if (resolution.kind === 'unresolved') {
       io.stderr.write(
-        `sockeye: probe: ${resolution.failures.map((f) => `${f.spec.input}: ${f.reason}`).join('\n  ')}\n`,
+        `${io.program}: probe: ${resolution.failures.map((f) => `${f.spec.input}: ${f.reason}`).join('\n  ')}\n`,
       );
       return ExitCode.usage;
     }

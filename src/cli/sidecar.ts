@@ -11,7 +11,7 @@ import { readProcNetListeners } from '../sidecar/proc-net-file.ts';
 import { Sidecar } from '../sidecar/sidecar.ts';
 import { type Command, ExitCode } from './io.ts';
 
-const help = () => `Usage: sockeye sidecar [flags]
+const help = (program: string) => `Usage: ${program} sidecar [flags]
 
 Runs beside the app in its pod and checks the pod's own ports from inside: every declared TCP port on
 127.0.0.1, ::1 and each pod IP, plus what /proc/net/tcp{,6} says listens where. Each port is
@@ -23,7 +23,8 @@ sockeye.dev/sidecar-status, -summary, -since and sockeye.dev/loopback-only annot
 The pod comes from the downward API: POD_NAME, POD_NAMESPACE, POD_UID, POD_IPS or POD_IP. The ports
 come from the pod spec (get pods) or, without API access, from --ports.
 
-Settings: flags > environment > defaults.
+Settings: flags > environment > defaults. A boolean flag is --FLAG, --no-FLAG, --FLAG=true or
+--FLAG=false; its variable takes true or false.
 
 ${sidecarHelp()}
   -h, --help`;
@@ -65,7 +66,7 @@ function interfaceIPs(): string[] {
 
 export const sidecarCommand: Command = async (argv, io) => {
   if (argv.includes('--help') || argv.includes('-h')) {
-    io.stdout.write(`${help()}\n`);
+    io.stdout.write(`${help(io.program)}\n`);
     return ExitCode.ok;
   }
   const config = loadSidecarConfig(argv, io.env);
@@ -74,7 +75,7 @@ export const sidecarCommand: Command = async (argv, io) => {
   const log = componentLogger(logger, 'sidecar');
   if (identity.ips.length === 0) {
     io.stderr.write(
-      'sockeye: sidecar: no pod IP: set POD_IP or POD_IPS from the downward API (status.podIPs)\n',
+      `${io.program}: sidecar: no pod IP: set POD_IP or POD_IPS from the downward API (status.podIPs)\n`,
     );
     return ExitCode.usage;
   }

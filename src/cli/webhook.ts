@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { version } from '../bin/sockeye.ts';
+import { readFlags } from '../config/flags.ts';
 import { logger } from '../log.ts';
 import { DEFAULT_SIDECAR_PORT } from '../webhook/inject.ts';
 import { startWebhook, stopWebhook } from '../webhook/server.ts';
 import { type Command, ExitCode, UsageError } from './io.ts';
 
-const help = () => `Usage: sockeye webhook --cert FILE --key FILE [flags]
+const help = (program: string) => `Usage: ${program} webhook --cert FILE --key FILE [flags]
 
 Mutating admission webhook: adds the sockeye sidecar container to pods annotated
 sockeye.dev/inject: "true" that do not have it yet; every other pod is admitted unchanged. Serves
@@ -23,33 +23,27 @@ failurePolicy: Ignore so that a webhook that is down never blocks pod creation.
   -h, --help`;
 
 export const webhookCommand: Command = async (argv, io) => {
-  let values: Record<string, string | boolean | string[] | undefined>;
-  try {
-    values = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        cert: { type: 'string' },
-        key: { type: 'string' },
-        port: { type: 'string' },
-        host: { type: 'string' },
-        image: { type: 'string' },
-        'sidecar-port': { type: 'string' },
-        'sidecar-arg': { type: 'string', multiple: true },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }).values;
-  } catch (err) {
-    throw new UsageError(`webhook: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-  }
+  const { values } = readFlags(
+    argv,
+    {
+      cert: { type: 'string' },
+      key: { type: 'string' },
+      port: { type: 'string' },
+      host: { type: 'string' },
+      image: { type: 'string' },
+      'sidecar-port': { type: 'string' },
+      'sidecar-arg': { type: 'string', multiple: true },
+      help: { type: 'boolean', short: 'h' },
+    },
+    { command: 'webhook' },
+  );
   if (values.help) {
-    io.stdout.write(`${help()}\n`);
+    io.stdout.write(`${help(io.program)}\n`);
     return ExitCode.ok;
   }
-  const str = (flag: string, env?: string) =>
-    (values[flag] as string | undefined) ?? (env ? io.env[env] : undefined);
-  const port = (flag: string, env: string | undefined, fallback: number) => {
+  const str = (flag: 'cert' | 'key' | 'port' | 'host' | 'image' | 'sidecar-port', env?: string) =>
+    values[flag] ?? (env ? io.env[env] : undefined);
+  const port = (flag: 'port' | 'sidecar-port', env: string | undefined, fallback: number) => {
     const raw = str(flag, env);
     if (raw === undefined) return fallback;
     const n = Number(raw);
@@ -63,7 +57,7 @@ export const webhookCommand: Command = async (argv, io) => {
     throw new UsageError(
       'webhook: --cert and --key are required (the API server only calls webhooks over TLS)',
     );
-  const read = (file: string, flag: string) => {
+  const read = (file: string, flag: 'cert' | 'key') => {
     try {
       return readFileSync(file);
     } catch (err) {
@@ -82,7 +76,7 @@ export const webhookCommand: Command = async (argv, io) => {
       image: str('image') ?? `ghcr.io/sockeye-dev/sockeye:${version()}`,
       containerName: 'sockeye',
       port: port('sidecar-port', undefined, DEFAULT_SIDECAR_PORT),
-      args: (values['sidecar-arg'] as string[] | undefined) ?? [],
+      args: values['sidecar-arg'] ?? [],
     },
     logger,
   });

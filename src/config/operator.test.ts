@@ -46,6 +46,7 @@ describe('defaults', () => {
       writeAnnotations: true,
       writeEvents: true,
       optIn: { selectorlessServices: false, hostNetworkPods: false },
+      cluster: {},
     });
   });
 
@@ -80,6 +81,14 @@ describe('flags', () => {
     expect(c.optIn.hostNetworkPods).toBe(true);
     expect(c.prober.labels).toEqual({ 'app.kubernetes.io/name': 'sockeye', tier: 'ops' });
     expect(c.http.port).toBe(9090);
+  });
+
+  it('take the cluster as kubectl does: --kubeconfig and --context, flags only', () => {
+    expect(load(['--kubeconfig', '/k.yaml', '--context=staging']).cluster).toEqual({
+      kubeconfig: '/k.yaml',
+      context: 'staging',
+    });
+    expect(load([], { SOCKEYE_CONTEXT: 'x', SOCKEYE_KUBECONFIG: '/y' }).cluster).toEqual({});
   });
 
   it('reject unknown flags', () => {

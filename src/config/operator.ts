@@ -5,11 +5,13 @@
  * validated by the zod schema of its kind; a bad one fails start-up with a message naming where it came
  * from (`--interval`, `SOCKEYE_INTERVAL` or `sockeye.yaml: interval`).
  */
-import { parseArgs } from 'node:util';
+import type { ParseArgsOptionsConfig } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { UsageError } from '../cli/io.ts';
 import { MAX_TIMEOUT_MS, parseBoolean, parseDuration } from './annotations.ts';
+import { CLUSTER_FLAGS, CLUSTER_FLAGS_HELP, ConfigError, readFlags as readArgv } from './flags.ts';
+
+export { ConfigError };
 
 export interface OperatorConfig {
   /** How often every Service is probed, plus up to `intervalJitter` of it at random. */
@@ -40,10 +42,12 @@ export interface OperatorConfig {
   readonly writeAnnotations: boolean;
   readonly writeEvents: boolean;
   readonly optIn: { readonly selectorlessServices: boolean; readonly hostNetworkPods: boolean };
+  /**
+   * `--kubeconfig` and `--context`, as kubectl takes them: flags only (kubectl's `$KUBECONFIG` is the
+   * variable), so neither is in the option table, the chart's environment or the config file.
+   */
+  readonly cluster: { readonly kubeconfig?: string; readonly context?: string };
 }
-
-/** A configuration value sockeye cannot use; the message names the flag, env var or file key. */
-export class ConfigError extends UsageError {}
 
 // ---- value kinds: each accepts a string (flag, env) or a typed value (file) -------------------------
 
@@ -382,26 +386,28 @@ export function loadOperatorConfig(sources: OperatorConfigSources): OperatorConf
     }
     values.set(option.file, result.data);
   }
-  return derive(values, sources.env);
+  return { ...derive(values, sources.env), cluster: clusterChoice(flags) };
 }
 
 type Flags = ReturnType<typeof readFlags>;
 
 function readFlags(argv: readonly string[]) {
-  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = {
-    [CONFIG_FLAG]: { type: 'string' },
-  };
+  const options: ParseArgsOptionsConfig = { [CONFIG_FLAG]: { type: 'string' }, ...CLUSTER_FLAGS };
   for (const option of OPERATOR_OPTIONS) {
     options[option.flag] = option.boolean
       ? { type: 'boolean' }
       : { type: 'string', multiple: option.multiple ?? false };
   }
-  try {
-    return parseArgs({ args: [...argv], options, strict: true, allowPositionals: false, allowNegative: true })
-      .values;
-  } catch (err) {
-    throw new ConfigError(err instanceof Error ? err.message : String(err), { cause: err });
-  }
+  return readArgv(argv, options).values;
+}
+
+function clusterChoice(flags: Flags): OperatorConfig['cluster'] {
+  const kubeconfig = flagValue(flags, 'kubeconfig');
+  const context = flagValue(flags, 'context');
+  return {
+    ...(kubeconfig === undefined ? {} : { kubeconfig }),
+    ...(context === undefined ? {} : { context }),
+  };
 }
 
 function flagValue(flags: Flags, flag: string): string | undefined {
@@ -476,11 +482,11 @@ function readConfigFile(path: string, readFile: (path: string) => string): Map<s
 function derive(
   values: ReadonlyMap<string, unknown>,
   env: Readonly<Record<string, string | undefined>>,
-): OperatorConfig {
+): Omit<OperatorConfig, 'cluster'> {
   const get = <T>(key: string): T => values.get(key) as T;
   const proberNamespace = get<string>('prober.namespace');
   const podName = get<string | undefined>('prober.podName') ?? nonEmpty(env.HOSTNAME) ?? 'sockeye';
-  const config: OperatorConfig = {
+  const config: Omit<OperatorConfig, 'cluster'> = {
     intervalMs: get('interval'),
     intervalJitter: get('intervalJitter'),
     timeoutMs: get('timeout'),
@@ -542,6 +548,7 @@ export function operatorHelp(): string {
       env: CONFIG_ENV,
       help: 'YAML or JSON file with the settings below (camelCase keys)',
     },
+    ...CLUSTER_FLAGS_HELP.map(([flag, help]) => ({ flag, env: '', help })),
     ...OPERATOR_OPTIONS.map((o) => ({
       flag: o.boolean ? `--[no-]${o.flag}` : `--${o.flag} VALUE`,
       env: o.env,

@@ -23,6 +23,8 @@ describe('toService', () => {
           { port: 53, protocol: 'UDP' },
         ],
         publishNotReadyAddresses: true,
+        clusterIP: '198.19.0.10',
+        clusterIPs: ['198.19.0.10', '2001:2::a'],
       },
     };
     expect(toService(svc)).toEqual({
@@ -36,8 +38,18 @@ describe('toService', () => {
         { name: '', port: 53, protocol: 'UDP', targetPort: 53 },
       ],
       publishNotReadyAddresses: true,
+      clusterIPs: ['198.19.0.10', '2001:2::a'],
       annotations: { 'sockeye.dev/timeout': '2s' },
     });
+  });
+
+  it('reads clusterIP when clusterIPs is absent, and a headless Service as having none', () => {
+    expect(toService({ metadata: { name: 'a' }, spec: { clusterIP: '198.19.0.11' } }).clusterIPs).toEqual([
+      '198.19.0.11',
+    ]);
+    expect(
+      toService({ metadata: { name: 'h' }, spec: { clusterIP: 'None', clusterIPs: ['None'] } }).clusterIPs,
+    ).toEqual([]);
   });
 
   it('reads an empty selector as no selector, and a missing type as ClusterIP', () => {

@@ -2,9 +2,10 @@
  * `sockeye sidecar` settings: flags > env > defaults, and the pod's identity from the downward API.
  * A bad value fails start-up with a message naming the flag or env var. Pure: argv and env come in.
  */
-import { parseArgs } from 'node:util';
+import type { ParseArgsOptionsConfig } from 'node:util';
 import { UsageError } from '../cli/io.ts';
 import { parseDuration } from '../config/annotations.ts';
+import { booleanSetting, readFlags } from '../config/flags.ts';
 import type { DeclaredPort } from './classify.ts';
 
 export interface SidecarConfig {
@@ -82,21 +83,10 @@ export function sidecarHelp(): string {
 type Env = Readonly<Record<string, string | undefined>>;
 
 export function loadSidecarConfig(argv: readonly string[], env: Env): SidecarConfig {
-  const options: Record<string, { type: 'string' | 'boolean' }> = {};
+  const options: ParseArgsOptionsConfig = {};
   for (const [flag, o] of Object.entries(OPTIONS))
     options[flag] = { type: 'boolean' in o ? 'boolean' : 'string' };
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    values = parseArgs({
-      args: [...argv],
-      options,
-      strict: true,
-      allowPositionals: false,
-      allowNegative: true,
-    }).values as Record<string, string | boolean | undefined>;
-  } catch (err) {
-    throw new UsageError(`sidecar: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-  }
+  const { values } = readFlags(argv, options, { command: 'sidecar' });
   const raw = (name: Name): { value: string; where: string } | undefined => {
     const flag = values[name];
     if (flag !== undefined) return { value: String(flag), where: `--${name}` };
@@ -128,9 +118,7 @@ export function loadSidecarConfig(argv: readonly string[], env: Env): SidecarCon
   };
   const bool = (name: Name): boolean => {
     const r = raw(name);
-    if (!r) return true;
-    if (r.value === 'true' || r.value === 'false') return r.value === 'true';
-    throw new UsageError(`sidecar: ${r.where}: want true or false (got "${r.value}")`);
+    return r ? booleanSetting(r.value, `sidecar: ${r.where}`) : true;
   };
   const portsRaw = raw('ports');
   const intervalMs = duration('interval', 10_000, 100, 3_600_000);

@@ -1,10 +1,7 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { freePort } from '../../cluster/controlplane.ts';
 import { isAlive } from '../../cluster/exec.ts';
 import { readState, restartApiServer } from '../../cluster/local.ts';
 import {
@@ -17,7 +14,16 @@ import {
   uniqueNamespace,
 } from '../support/kube.ts';
 import { CuttableProxy, viaProxy } from '../support/proxy.ts';
-import { annotationsWhen, eventFor, listEvents, podIPs } from './support.ts';
+import {
+  annotationsWhen,
+  eventFor,
+  listEvents,
+  type OperatorProcess,
+  podIPs,
+  running,
+  spawnOperator,
+  stopOperatorProcess,
+} from './support.ts';
 
 /**
  * The API server going away under a running `sockeye operator` process: restarted (local cluster
@@ -26,8 +32,6 @@ import { annotationsWhen, eventFor, listEvents, podIPs } from './support.ts';
  * can learn only through its watches (a new Service and pod) proves the watches came back; a backend
  * that stops listening proves probing and writing did.
  */
-
-const sockeye = fileURLToPath(new URL('../../bin/sockeye.js', import.meta.url));
 
 /** A Service and its one pod per name; the pod listens on its port unless `refusing`. */
 const scenario = (names: readonly string[], refusing = false) =>
@@ -47,42 +51,21 @@ spec: {containers: [{name: app, image: web, ports: [{name: http, containerPort: 
     )
     .join('---');
 
-interface OperatorProcess {
-  readonly child: ChildProcess;
-  readonly port: number;
-  readonly exited: Promise<number | null>;
-}
-
-async function startOperatorProcess(namespace: string, kubeconfig: string): Promise<OperatorProcess> {
-  const port = await freePort();
-  const child = spawn(
-    process.execPath,
+/** The operator under test, as its own process on the suite's cluster (or `kubeconfig`'s proxy). */
+function startOperatorProcess(namespace: string, kubeconfig: string): Promise<OperatorProcess> {
+  return spawnOperator(
     [
-      sockeye,
-      'operator',
       `--namespace=${namespace}`,
       '--no-leader-elect',
       '--interval=1s',
       '--timeout=500ms',
       '--confirmations=1',
-      '--http-host=127.0.0.1',
-      `--http-port=${port}`,
       `--pod-name=sockeye-${namespace}`,
       '--pod-namespace=sockeye-system',
     ],
-    { env: { ...process.env, KUBECONFIG: kubeconfig, SOCKEYE_LOG_LEVEL: 'warn' }, stdio: 'ignore' },
+    { KUBECONFIG: kubeconfig },
   );
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, port, exited };
 }
-
-async function stopOperatorProcess(op: OperatorProcess | undefined): Promise<void> {
-  if (!op) return;
-  if (op.child.exitCode === null && op.child.signalCode === null) op.child.kill('SIGKILL');
-  await op.exited;
-}
-
-const running = (op: OperatorProcess) => op.child.exitCode === null && op.child.signalCode === null;
 
 /** The scenario: `web` healthy, `pay` refusing; the operator has listed, probed and written both. */
 async function applyAndConverge(kube: TestKube, ns: string): Promise<void> {

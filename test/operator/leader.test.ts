@@ -1,35 +1,19 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { CoordinationV1Api } from '@kubernetes/client-node';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { eventually, patchPodAnnotations } from '../support/kube.ts';
 import {
-  applyYaml,
-  createNamespace,
-  deleteNamespace,
-  eventually,
-  patchPodAnnotations,
-  type TestKube,
-  testKube,
-  uniqueNamespace,
-} from '../support/kube.ts';
-import { annotationsWhen, eventFor, listEvents, podIPs } from './support.ts';
+  annotationsWhen,
+  eventFor,
+  listEvents,
+  type OperatorProcess,
+  REFUSING_WEB,
+  scenarioNamespace,
+  spawnOperator,
+  stopOperatorProcess,
+} from './support.ts';
 
-const sockeye = fileURLToPath(new URL('../../bin/sockeye.js', import.meta.url));
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const address = server.address();
-  await new Promise((r) => server.close(r));
-  return typeof address === 'object' && address ? address.port : 0;
-}
-
-interface Replica {
+interface Replica extends OperatorProcess {
   readonly name: string;
-  readonly port: number;
-  readonly child: ChildProcess;
-  readonly exited: Promise<number | null>;
 }
 
 /** Sums a counter family from /metrics text, e.g. all `sockeye_probes_total{…}` samples. */
@@ -42,17 +26,13 @@ async function metric(port: number, name: string): Promise<number> {
 }
 
 describe('sockeye operator: two replicas with leader election', () => {
-  let kube: TestKube;
-  const ns = uniqueNamespace('op-leader');
+  const s = scenarioNamespace('op-leader', REFUSING_WEB, 1);
+  const ns = s.ns;
   const replicas: Replica[] = [];
 
   async function start(name: string): Promise<Replica> {
-    const port = await freePort();
-    const child = spawn(
-      process.execPath,
+    const op = await spawnOperator(
       [
-        sockeye,
-        'operator',
         `--namespace=${ns}`,
         `--lease-namespace=${ns}`,
         '--leader-elect',
@@ -61,63 +41,32 @@ describe('sockeye operator: two replicas with leader election', () => {
         '--retry-period=1s',
         '--interval=1s',
         '--timeout=500ms',
-        '--http-host=127.0.0.1',
-        `--http-port=${port}`,
         `--pod-name=${name}`,
         '--pod-namespace=sockeye-system',
       ],
-      {
-        env: { ...process.env, KUBECONFIG: inject('kubeconfig'), SOCKEYE_LOG_LEVEL: 'warn' },
-        stdio: 'ignore',
-      },
+      { KUBECONFIG: inject('kubeconfig') },
     );
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    const replica = { name, port, child, exited };
+    const replica = { name, ...op };
     replicas.push(replica);
     return replica;
   }
 
   const holder = async () =>
     (
-      await kube.kc
+      await s.kube.kc
         .makeApiClient(CoordinationV1Api)
         .readNamespacedLease({ name: 'sockeye-operator', namespace: ns })
     ).spec?.holderIdentity ?? '';
 
-  beforeAll(async () => {
-    kube = testKube();
-    await createNamespace(kube, ns);
-    await applyYaml(
-      kube,
-      `
-apiVersion: v1
-kind: Service
-metadata: {name: web}
-spec: {selector: {app: web}, ports: [{name: http, port: 80, targetPort: 8080}]}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: web-1, labels: {app: web}}
-spec: {containers: [{name: app, image: web, ports: [{name: http, containerPort: 8080}]}]}
-`,
-      ns,
-    );
-    await podIPs(kube, ns, 1);
-  });
-
   afterAll(async () => {
-    for (const r of replicas) {
-      if (r.child.exitCode === null && r.child.signalCode === null) r.child.kill('SIGKILL');
-      await r.exited;
-    }
-    if (kube) await deleteNamespace(kube, ns);
+    for (const r of replicas) await stopOperatorProcess(r);
   });
 
   it('only the leader probes and writes; the other takes over when it dies; nothing is written twice', async () => {
     const a = await start('replica-a');
     const b = await start('replica-b');
-    await annotationsWhen(kube, 'Service', ns, 'web', 'NoHealthyTargets');
-    await eventFor(kube, ns, 'Service', 'web', 'NoHealthyTargets');
+    await annotationsWhen(s.kube, 'Service', ns, 'web', 'NoHealthyTargets');
+    await eventFor(s.kube, ns, 'Service', 'web', 'NoHealthyTargets');
     const leaderName = await eventually('a Lease holder', async () => (await holder()) || undefined);
     const leader = leaderName === a.name ? a : b;
     const follower = leader === a ? b : a;
@@ -139,10 +88,10 @@ spec: {containers: [{name: app, image: web, ports: [{name: http, containerPort: 
       (await metric(follower.port, 'sockeye_probes_total')) > 0 ? true : undefined,
     );
     // It found the same Warning and did not write its Event again.
-    await patchPodAnnotations(kube, ns, 'web-1', { 'sim.sockeye.dev/listen': '8080' });
-    await eventFor(kube, ns, 'Service', 'web', 'TargetsRecovered');
-    await annotationsWhen(kube, 'Service', ns, 'web', 'Healthy');
-    const warnings = (await listEvents(kube, ns)).filter((e) => e.type === 'Warning');
+    await patchPodAnnotations(s.kube, ns, 'web-1', { 'sim.sockeye.dev/listen': '8080' });
+    await eventFor(s.kube, ns, 'Service', 'web', 'TargetsRecovered');
+    await annotationsWhen(s.kube, 'Service', ns, 'web', 'Healthy');
+    const warnings = (await listEvents(s.kube, ns)).filter((e) => e.type === 'Warning');
     const perReason = new Map<string, number>();
     for (const e of warnings) {
       const k = `${e.regarding?.kind}/${e.regarding?.name}/${e.reason}`;

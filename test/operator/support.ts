@@ -1,5 +1,8 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { EventsV1Api, type EventsV1Event, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, inject } from 'vitest';
+import { freePort } from '../../cluster/controlplane.ts';
 import { loadOperatorConfig } from '../../src/config/operator.ts';
 import { logger } from '../../src/log.ts';
 import { Operator, type OperatorOptions } from '../../src/operator/operator.ts';
@@ -115,19 +118,53 @@ export async function podIPs(
   });
 }
 
-/** What `operatorScenario` gives its tests; filled in by its `beforeAll`. */
-export interface Scenario {
+/** What `scenarioNamespace` gives its tests; filled in by its `beforeAll`. */
+export interface ScenarioNamespace {
   readonly ns: string;
   kube: TestKube;
-  operator: Operator;
   /** Pod name -> IP, once every pod runs. */
   ips: Record<string, string>;
 }
 
 /**
- * The set-up most operator tests share: a fresh namespace with `yaml` applied, its `pods` pods
- * running, and an operator watching it; the operator stopped and the namespace deleted after the
- * tests of the enclosing `describe`.
+ * A fresh namespace with `yaml` applied and its `pods` pods running, for the tests of the enclosing
+ * `describe`; deleted after them (after the enclosing describe's own `afterAll`s: hooks unwind).
+ */
+export function scenarioNamespace(prefix: string, yaml: string, pods: number): ScenarioNamespace {
+  const s = { ns: uniqueNamespace(prefix) } as ScenarioNamespace;
+  beforeAll(async () => {
+    s.kube = testKube();
+    await createNamespace(s.kube, s.ns);
+    await applyYaml(s.kube, yaml, s.ns);
+    s.ips = await podIPs(s.kube, s.ns, pods);
+  });
+  afterAll(async () => {
+    if (s.kube) await deleteNamespace(s.kube, s.ns);
+  });
+  return s;
+}
+
+/** One Service `web` (80 -> 8080) and its pod `web-1`, which refuses: the smallest scenario with a finding. */
+export const REFUSING_WEB = `
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec: {selector: {app: web}, ports: [{name: http, port: 80, targetPort: 8080}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web-1, labels: {app: web}}
+spec: {containers: [{name: app, image: web, ports: [{name: http, containerPort: 8080}]}]}
+`;
+
+/** What `operatorScenario` gives its tests; filled in by its `beforeAll`. */
+export interface Scenario extends ScenarioNamespace {
+  operator: Operator;
+}
+
+/**
+ * The set-up most operator tests share: `scenarioNamespace` and an operator watching it; the
+ * operator stopped and the namespace deleted after the tests of the enclosing `describe`.
  */
 export function operatorScenario(
   prefix: string,
@@ -135,17 +172,47 @@ export function operatorScenario(
   pods: number,
   options: Parameters<typeof startOperator>[1] = {},
 ): Scenario {
-  const s = { ns: uniqueNamespace(prefix) } as Scenario;
+  const s = scenarioNamespace(prefix, yaml, pods) as Scenario;
   beforeAll(async () => {
-    s.kube = testKube();
-    await createNamespace(s.kube, s.ns);
-    await applyYaml(s.kube, yaml, s.ns);
-    s.ips = await podIPs(s.kube, s.ns, pods);
     s.operator = await startOperator([s.ns], options);
   });
   afterAll(async () => {
     await s.operator?.stop(2000);
-    if (s.kube) await deleteNamespace(s.kube, s.ns);
   });
   return s;
 }
+
+const sockeye = fileURLToPath(new URL('../../bin/sockeye.js', import.meta.url));
+
+/** `sockeye operator` as its own process, serving HTTP on `port` (loopback). */
+export interface OperatorProcess {
+  readonly child: ChildProcess;
+  readonly port: number;
+  readonly exited: Promise<number | null>;
+}
+
+/**
+ * Starts `sockeye operator ARGS` as a process (the real entry point: flags, kubeconfig loading,
+ * signals), HTTP on a free loopback port, logging warnings only; `env` is added to this process's.
+ */
+export async function spawnOperator(
+  args: readonly string[],
+  env: Readonly<Record<string, string>>,
+): Promise<OperatorProcess> {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    [sockeye, 'operator', ...args, '--http-host=127.0.0.1', `--http-port=${port}`],
+    { env: { ...process.env, SOCKEYE_LOG_LEVEL: 'warn', ...env }, stdio: 'ignore' },
+  );
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, port, exited };
+}
+
+export async function stopOperatorProcess(op: OperatorProcess | undefined): Promise<void> {
+  if (!op) return;
+  if (running(op)) op.child.kill('SIGKILL');
+  await op.exited;
+}
+
+export const running = (op: OperatorProcess) => op.child.exitCode === null && op.child.signalCode === null;
