@@ -1,8 +1,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadKubeConfig } from './kubeconfig.ts';
+import { apiServerAddressesOf, loadKubeConfig } from './kubeconfig.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'sockeye-kubeconfig-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -61,5 +62,27 @@ describe('loadKubeConfig', () => {
     expect(loadKubeConfig({ kubeconfig: broken })).toMatch(
       new RegExp(`^cannot load kubeconfig ${broken}: [^\\n]+$`),
     );
+  });
+});
+
+describe('apiServerAddressesOf', () => {
+  const kcFor = (server: string) => {
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: 'c', server, skipTLSVerify: true }],
+      users: [{ name: 'u' }],
+      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+      currentContext: 'x',
+    });
+    return kc;
+  };
+
+  it('names the API server when the kubeconfig gives it by IP, of either family', () => {
+    expect(apiServerAddressesOf(kcFor('https://198.18.0.1:6443'))).toEqual(['198.18.0.1']);
+    expect(apiServerAddressesOf(kcFor('https://[2001:2::1]:6443'))).toEqual(['2001:2::1']);
+  });
+
+  it('names nothing for a host name', () => {
+    expect(apiServerAddressesOf(kcFor('https://kubernetes.default.svc'))).toEqual([]);
   });
 });

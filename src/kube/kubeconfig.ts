@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { shareConnections } from './connections.ts';
 
@@ -53,4 +54,19 @@ export function loadKubeConfig(choice: ClusterChoice): ClusterTarget | string {
 /** A YAML parse error spans several lines (with a code frame); a usage error is one. */
 function firstLine(text: string): string {
   return text.split('\n', 1)[0] ?? text;
+}
+
+/**
+ * The API server's address when the kubeconfig names it by IP (`https://198.18.0.1:6443`,
+ * `https://[2001:db8::1]`), so the opt-in modes never dial it; empty for a host name.
+ */
+export function apiServerAddressesOf(kc: KubeConfig): string[] {
+  const server = kc.getCurrentCluster()?.server;
+  if (!server) return [];
+  try {
+    const host = new URL(server).hostname.replace(/^\[(.*)\]$/, '$1');
+    return isIP(host) === 0 ? [] : [host];
+  } catch {
+    return [];
+  }
 }

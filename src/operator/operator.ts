@@ -26,6 +26,7 @@ import { toEndpointSlice, toNamespace, toNetworkPolicy, toPod, toService } from 
 import { classifyKubeError } from '../kube/errors.ts';
 import { EventRecorder, eventsV1Sink, REPORTING_CONTROLLER } from '../kube/events.ts';
 import { SupervisedInformer } from '../kube/informer.ts';
+import { apiServerAddressesOf } from '../kube/kubeconfig.ts';
 import { listRaw } from '../kube/raw-list.ts';
 import { componentLogger, type Logger, logger as rootLogger } from '../log.ts';
 import { SockeyeMetrics } from '../metrics.ts';
@@ -155,6 +156,7 @@ export class Operator {
         defaultTimeoutMs: config.timeoutMs,
         selectorless: config.optIn.selectorlessServices,
         hostNetwork: config.optIn.hostNetworkPods,
+        apiServerAddresses: apiServerAddressesOf(kc),
       },
       onServicePorts: (ns, name, ports) => {
         for (const p of ports) this.#metrics.servicePort(ns, name, p.port, p.targets, p.open);
