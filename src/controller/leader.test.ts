@@ -229,7 +229,7 @@ describe('LeaderElector', () => {
 
 describe('coordinationLeaseStore', () => {
   function fakeApi() {
-    const calls: Array<{ op: string; param: { body?: V1Lease } }> = [];
+    const calls: Array<{ op: string; param: { body?: V1Lease; fieldManager?: string } }> = [];
     let stored: V1Lease | undefined;
     const api = {
       async readNamespacedLease(param: { name: string; namespace: string }) {
@@ -238,12 +238,17 @@ describe('coordinationLeaseStore', () => {
         void param;
         return stored;
       },
-      async createNamespacedLease(param: { namespace: string; body: V1Lease }) {
+      async createNamespacedLease(param: { namespace: string; body: V1Lease; fieldManager?: string }) {
         calls.push({ op: 'create', param });
         stored = { ...param.body, metadata: { ...param.body.metadata, resourceVersion: '1' } };
         return stored;
       },
-      async replaceNamespacedLease(param: { name: string; namespace: string; body: V1Lease }) {
+      async replaceNamespacedLease(param: {
+        name: string;
+        namespace: string;
+        body: V1Lease;
+        fieldManager?: string;
+      }) {
         calls.push({ op: 'replace', param });
         stored = { ...param.body, metadata: { ...param.body.metadata, resourceVersion: '2' } };
         return stored;
@@ -252,7 +257,7 @@ describe('coordinationLeaseStore', () => {
     return { api: api as unknown as CoordinationV1Api, calls };
   }
 
-  it('reads a missing Lease as undefined and writes MicroTimes with the resourceVersion', async () => {
+  it('reads a missing Lease as undefined and writes MicroTimes with the resourceVersion, as sockeye', async () => {
     const { api, calls } = fakeApi();
     const store = coordinationLeaseStore(api, { namespace: 'sockeye', name: 'sockeye-leader' });
     expect(await store.get()).toBeUndefined();
@@ -272,6 +277,10 @@ describe('coordinationLeaseStore', () => {
       acquireTimeMs: 1,
     });
     await store.replace('1', { ...write, renewTimeMs: 3 });
+    expect(calls.filter((c) => c.op !== 'read').map((c) => c.param.fieldManager)).toEqual([
+      'sockeye',
+      'sockeye',
+    ]);
     const body = calls[2]?.param.body;
     expect(body?.metadata).toMatchObject({
       name: 'sockeye-leader',

@@ -16,6 +16,7 @@ import type { CoordinationV1Api, V1Lease, V1LeaseSpec } from '@kubernetes/client
 import { V1MicroTime } from '@kubernetes/client-node';
 import { type Clock, globalTimers, jittered, monotonicClock, sleep, type Timers } from '../kube/backoff.ts';
 import { classifyKubeError, isConflict, isNotFound } from '../kube/errors.ts';
+import { FIELD_MANAGER } from '../kube/field-manager.ts';
 import { componentLogger, type Logger, logger as rootLogger } from '../log.ts';
 
 /** The Lease as the elector reads it. */
@@ -354,7 +355,7 @@ export function coordinationLeaseStore(
     },
     async create(write) {
       const body: V1Lease = { metadata: { name, namespace }, spec: toLeaseSpec(write) };
-      return remember(await api.createNamespacedLease({ namespace, body }));
+      return remember(await api.createNamespacedLease({ namespace, body, fieldManager: FIELD_MANAGER }));
     },
     async replace(resourceVersion, write) {
       const body: V1Lease = {
@@ -362,7 +363,9 @@ export function coordinationLeaseStore(
         metadata: { ...last?.metadata, name, namespace, resourceVersion },
         spec: { ...last?.spec, ...toLeaseSpec(write) },
       };
-      return remember(await api.replaceNamespacedLease({ name, namespace, body }));
+      return remember(
+        await api.replaceNamespacedLease({ name, namespace, body, fieldManager: FIELD_MANAGER }),
+      );
     },
   };
 }

@@ -1,16 +1,18 @@
-import { ApiException, V1MicroTime } from '@kubernetes/client-node';
+import { ApiException, type EventsV1Api, V1MicroTime } from '@kubernetes/client-node';
 // The serializer the generated API classes run request bodies through (not re-exported by the index).
 import { ObjectSerializer } from '@kubernetes/client-node/dist/gen/models/ObjectSerializer.js';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { EventInput } from './event-correlator.ts';
+import type { EventInput, PlannedEvent } from './event-correlator.ts';
 import {
   EventRecorder,
   type EventRecorderOptions,
   type EventSink,
   type EventWriteResult,
+  eventsV1Sink,
   toEventsV1,
 } from './events.ts';
+import { recordingApi } from './recording-api.ts';
 
 const T0 = Date.parse('2026-03-01T12:00:00.123Z');
 
@@ -73,20 +75,21 @@ function recorder(sink: EventSink, extra: Partial<EventRecorderOptions> = {}) {
   return { r, results };
 }
 
+const plan: PlannedEvent = {
+  name: 'payments.1',
+  namespace: 'shop',
+  regarding: { apiVersion: 'v1', kind: 'Service', namespace: 'shop', name: 'payments' },
+  type: 'Warning',
+  reason: 'NoHealthyTargets',
+  action: 'Probe',
+  note: 'n',
+  firstObservedMs: T0,
+};
+
 describe('toEventsV1', () => {
   it('builds an events.k8s.io/v1 body with microsecond times and sockeye as reporter', () => {
     const body = toEventsV1(
-      {
-        name: 'payments.1',
-        namespace: 'shop',
-        regarding: { apiVersion: 'v1', kind: 'Service', namespace: 'shop', name: 'payments' },
-        type: 'Warning',
-        reason: 'NoHealthyTargets',
-        action: 'Probe',
-        note: 'n',
-        firstObservedMs: T0,
-        series: { count: 2, lastObservedMs: T0 + 1000 },
-      },
+      { ...plan, series: { count: 2, lastObservedMs: T0 + 1000 } },
       { controller: 'sockeye.dev/operator', instance: 'sockeye-0' },
     );
     expect(body.eventTime).toBeInstanceOf(V1MicroTime);
@@ -101,6 +104,24 @@ describe('toEventsV1', () => {
     const wire = JSON.parse(JSON.stringify(ObjectSerializer.serialize(body, 'EventsV1Event', '')));
     expect(wire.eventTime).toBe('2026-03-01T12:00:00.123000Z');
     expect(wire.series.lastObservedTime).toBe('2026-03-01T12:00:01.123000Z');
+  });
+});
+
+describe('eventsV1Sink', () => {
+  it('creates and patches Events as field manager sockeye', async () => {
+    const { api, calls } = recordingApi<EventsV1Api>(['createNamespacedEvent', 'patchNamespacedEvent']);
+    const sink = eventsV1Sink(api);
+    const event = toEventsV1(plan, { controller: 'sockeye.dev/operator', instance: 'sockeye-0' });
+    await sink.create(event);
+    const series = { count: 2, lastObservedTime: new V1MicroTime(T0) };
+    await sink.patchSeries('shop', 'payments.1', series);
+    expect(calls).toEqual([
+      { method: 'createNamespacedEvent', param: { namespace: 'shop', body: event, fieldManager: 'sockeye' } },
+      {
+        method: 'patchNamespacedEvent',
+        param: { name: 'payments.1', namespace: 'shop', body: { series }, fieldManager: 'sockeye' },
+      },
+    ]);
   });
 });
 

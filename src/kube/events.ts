@@ -24,12 +24,16 @@ import {
   type EventObjectRef,
   type PlannedEvent,
 } from './event-correlator.ts';
+import { FIELD_MANAGER } from './field-manager.ts';
 
 export type { EventInput, EventObjectRef, EventType } from './event-correlator.ts';
 
 export const REPORTING_CONTROLLER = 'sockeye.dev/operator';
 
-/** The two API calls the recorder makes; `eventsV1Sink` implements them over client-node. */
+/**
+ * The two API calls the recorder makes; `eventsV1Sink` implements them over client-node, as field
+ * manager `sockeye`.
+ */
 export interface EventSink {
   create(event: EventsV1Event & { metadata: { name: string; namespace: string } }): Promise<void>;
   patchSeries(namespace: string, name: string, series: EventsV1EventSeries): Promise<void>;
@@ -39,10 +43,17 @@ export function eventsV1Sink(api: EventsV1Api): EventSink {
   const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
   return {
     async create(event) {
-      await api.createNamespacedEvent({ namespace: event.metadata.namespace, body: event });
+      await api.createNamespacedEvent({
+        namespace: event.metadata.namespace,
+        body: event,
+        fieldManager: FIELD_MANAGER,
+      });
     },
     async patchSeries(namespace, name, series) {
-      await api.patchNamespacedEvent({ name, namespace, body: { series } }, mergePatch);
+      await api.patchNamespacedEvent(
+        { name, namespace, body: { series }, fieldManager: FIELD_MANAGER },
+        mergePatch,
+      );
     },
   };
 }

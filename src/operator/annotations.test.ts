@@ -1,5 +1,7 @@
+import type { CoreV1Api } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { annotationPatch } from './annotations.ts';
+import { recordingApi } from '../kube/recording-api.ts';
+import { annotationPatch, corePatcher } from './annotations.ts';
 import { fingerprintOf, splitWritten } from './cache.ts';
 
 const now = new Date('2025-06-01T12:00:00.123Z');
@@ -56,6 +58,35 @@ describe('annotationPatch', () => {
     { name: 'opt-out with nothing written: no write', current: {}, desired: undefined, want: undefined },
   ])('$name', ({ current, desired, want }) => {
     expect(annotationPatch(current, desired, now)).toEqual(want);
+  });
+});
+
+describe('corePatcher', () => {
+  it('patches Service and Pod annotations as field manager sockeye', async () => {
+    const { api: core, calls } = recordingApi<CoreV1Api>(['patchNamespacedService', 'patchNamespacedPod']);
+    const patcher = corePatcher(core);
+    await patcher.patch('Service', 'shop', 'api', { 'sockeye.dev/status': 'Healthy' });
+    await patcher.patch('Pod', 'shop', 'api-1', { 'sockeye.dev/status': null });
+    expect(calls).toEqual([
+      {
+        method: 'patchNamespacedService',
+        param: {
+          name: 'api',
+          namespace: 'shop',
+          body: { metadata: { annotations: { 'sockeye.dev/status': 'Healthy' } } },
+          fieldManager: 'sockeye',
+        },
+      },
+      {
+        method: 'patchNamespacedPod',
+        param: {
+          name: 'api-1',
+          namespace: 'shop',
+          body: { metadata: { annotations: { 'sockeye.dev/status': null } } },
+          fieldManager: 'sockeye',
+        },
+      },
+    ]);
   });
 });
 

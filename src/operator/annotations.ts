@@ -4,6 +4,7 @@
  * object. The decision is pure (`annotationPatch`); the write goes through a narrow `Patcher`.
  */
 import { type CoreV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { FIELD_MANAGER } from '../kube/field-manager.ts';
 import { SINCE_ANNOTATION, STATUS_ANNOTATION, SUMMARY_ANNOTATION } from '../model/annotation-keys.ts';
 import type { Labels } from '../model/types.ts';
 import type { ObjectStatus } from '../rules/status.ts';
@@ -53,14 +54,17 @@ export interface Patcher {
   patch(kind: PatchKind, namespace: string, name: string, annotations: AnnotationPatch): Promise<void>;
 }
 
-/** The Patcher over the core API (merge patch of metadata.annotations only). */
+/**
+ * The Patcher over the core API: merge patch of metadata.annotations only, as field manager `sockeye`,
+ * so that managedFields give sockeye exactly the keys it sets (a `null` drops the key from its set).
+ */
 export function corePatcher(core: CoreV1Api): Patcher {
   const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
   return {
     async patch(kind, namespace, name, annotations) {
-      const body = { metadata: { annotations } };
-      if (kind === 'Service') await core.patchNamespacedService({ name, namespace, body }, merge);
-      else await core.patchNamespacedPod({ name, namespace, body }, merge);
+      const request = { name, namespace, body: { metadata: { annotations } }, fieldManager: FIELD_MANAGER };
+      if (kind === 'Service') await core.patchNamespacedService(request, merge);
+      else await core.patchNamespacedPod(request, merge);
     },
   };
 }

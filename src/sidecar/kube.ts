@@ -7,6 +7,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { request } from 'node:https';
+import { FIELD_MANAGER } from '../kube/field-manager.ts';
 import type { DeclaredPort } from './classify.ts';
 
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
@@ -59,6 +60,9 @@ export class ApiError extends Error {
   }
 }
 
+/** One API request: resolves with the response body, rejects with an `ApiError` (or a network error). */
+export type ApiCall = (method: string, path: string, body?: object, contentType?: string) => Promise<string>;
+
 /** The in-cluster API when a ServiceAccount token is mounted and the API server's address is known. */
 export function inClusterApi(
   env: Readonly<Record<string, string | undefined>>,
@@ -68,7 +72,7 @@ export function inClusterApi(
   if (!host || !existsSync(`${dir}/token`)) return undefined;
   const port = Number(env.KUBERNETES_SERVICE_PORT ?? 443);
   const ca = readFileSync(`${dir}/ca.crt`);
-  const call = (method: string, path: string, body?: object, contentType = 'application/json') =>
+  const call: ApiCall = (method, path, body, contentType = 'application/json') =>
     new Promise<string>((resolve, reject) => {
       // Read per call: the kubelet rotates projected tokens.
       const token = readFileSync(`${dir}/token`, 'utf8').trim();
@@ -113,22 +117,36 @@ export function inClusterApi(
       req.on('error', reject);
       req.end(payload);
     });
+  return sidecarApi(call);
+}
+
+/**
+ * The SidecarApi over one request function. Every write names sockeye as its field manager, so the
+ * pod's managedFields give sockeye exactly the annotation keys it sets.
+ */
+export function sidecarApi(call: ApiCall): SidecarApi {
   const pod = (ns: string, name: string) =>
     `/api/v1/namespaces/${encodeURIComponent(ns)}/pods/${encodeURIComponent(name)}`;
   const events = (ns: string) => `/apis/events.k8s.io/v1/namespaces/${encodeURIComponent(ns)}/events`;
-  const merge = 'application/merge-patch+json';
+  const write = (method: 'POST' | 'PATCH', path: string, body: object) =>
+    call(
+      method,
+      `${path}?fieldManager=${encodeURIComponent(FIELD_MANAGER)}`,
+      body,
+      method === 'PATCH' ? 'application/merge-patch+json' : 'application/json',
+    );
   return {
     async readPod(namespace, name) {
       return ownPod(JSON.parse(await call('GET', pod(namespace, name))) as ApiPod);
     },
     async patchAnnotations(namespace, name, patch) {
-      await call('PATCH', pod(namespace, name), { metadata: { annotations: patch } }, merge);
+      await write('PATCH', pod(namespace, name), { metadata: { annotations: patch } });
     },
     async createEvent(event) {
-      await call('POST', events(event.metadata.namespace), event);
+      await write('POST', events(event.metadata.namespace), event);
     },
     async patchEvent(namespace, name, patch) {
-      await call('PATCH', `${events(namespace)}/${encodeURIComponent(name)}`, patch, merge);
+      await write('PATCH', `${events(namespace)}/${encodeURIComponent(name)}`, patch);
     },
   };
 }

@@ -80,6 +80,10 @@ describe('LeaderElector on the local cluster', () => {
     expect(lease.spec).toMatchObject({ holderIdentity: leader.identity, leaseDurationSeconds: 15 });
     // MicroTime made the round trip: six fractional digits.
     expect(String(lease.spec?.renewTime)).toMatch(/\.\d{6}Z$/);
+    // Created and renewed as field manager sockeye: one entry, its only writer.
+    expect(lease.metadata?.managedFields?.map((e) => [e.manager, e.operation])).toEqual([
+      ['sockeye', 'Update'],
+    ]);
 
     // Releasing on cancel hands over well within the 15 s lease duration.
     leader.cancel.abort();

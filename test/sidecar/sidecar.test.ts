@@ -4,6 +4,8 @@ import {
   applyYaml,
   createNamespace,
   eventually,
+  managedFieldsOf,
+  ownedAnnotationKeys,
   patchPodAnnotations,
   type TestKube,
   testKube,
@@ -121,15 +123,24 @@ describe('sockeye sidecar in a pod', () => {
     });
     expect(notListening.note).toMatch(/^port p8080 \(8080\/TCP\) refuses connections on /);
 
-    const annotations = await eventually('the annotations', async () => {
+    const pod = await eventually('the annotations', async () => {
       const p: V1Pod = await kube.core.readNamespacedPod({ name: 'loopback', namespace: ns });
-      const a = p.metadata?.annotations ?? {};
-      return a['sockeye.dev/sidecar-status'] ? a : undefined;
+      return p.metadata?.annotations?.['sockeye.dev/sidecar-status'] ? p : undefined;
     });
+    const annotations = pod.metadata?.annotations ?? {};
     expect(annotations['sockeye.dev/sidecar-status']).toBe('NotListening');
     expect(annotations['sockeye.dev/sidecar-summary']).toBe('p8080 (8080): loopback only');
     expect(annotations['sockeye.dev/loopback-only']).toBe('8080');
     expect(annotations['sockeye.dev/sidecar-since']).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    // Field manager sockeye owns exactly the sockeye.dev keys the sidecar wrote (README "GitOps tools").
+    const owned = managedFieldsOf(pod.metadata, 'sockeye');
+    expect(owned).toHaveLength(1);
+    expect(owned[0] && ownedAnnotationKeys(owned[0])).toEqual(
+      Object.keys(annotations)
+        .filter((k) => k.startsWith('sockeye.dev/'))
+        .sort(),
+    );
+    expect(event.metadata?.managedFields?.map((e) => e.manager)).toEqual(['sockeye']);
 
     const healthy = await eventually('the listening pod annotated Healthy', async () => {
       const p: V1Pod = await kube.core.readNamespacedPod({ name: 'listening', namespace: ns });

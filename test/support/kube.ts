@@ -6,6 +6,8 @@ import {
   KubernetesObjectApi,
   PatchStrategy,
   setHeaderOptions,
+  type V1ManagedFieldsEntry,
+  type V1ObjectMeta,
 } from '@kubernetes/client-node';
 import { inject } from 'vitest';
 import { parseAllDocuments } from 'yaml';
@@ -74,6 +76,20 @@ export async function patchPodAnnotations(
     { name, namespace, body: { metadata: { annotations } } },
     setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
   );
+}
+
+/** The managedFields entries of an object written by `manager`. */
+export function managedFieldsOf(metadata: V1ObjectMeta | undefined, manager: string): V1ManagedFieldsEntry[] {
+  return (metadata?.managedFields ?? []).filter((e) => e.manager === manager);
+}
+
+/** The annotation keys a managedFields entry owns: fieldsV1 `f:metadata` → `f:annotations` → `f:KEY`. */
+export function ownedAnnotationKeys(entry: V1ManagedFieldsEntry): string[] {
+  const fields = entry.fieldsV1 as Record<string, Record<string, Record<string, unknown>>> | undefined;
+  return Object.keys(fields?.['f:metadata']?.['f:annotations'] ?? {})
+    .filter((k) => k.startsWith('f:'))
+    .map((k) => k.slice(2))
+    .sort();
 }
 
 /** Polls until `check` returns a value other than undefined; the last failure is in the error. */
