@@ -8,22 +8,13 @@ import type { ClusterListers } from '../kube/list.ts';
 import type { Pod } from '../model/types.ts';
 import { type ProbeOptions, probeTargets } from '../probe/engine.ts';
 import { OUTCOMES, type Outcome } from '../probe/outcome.ts';
+import { PROBE_REASONS } from '../rules/catalog.ts';
 import { evaluate } from '../rules/evaluate.ts';
 import { selectsPod } from '../rules/selectors.ts';
 import { describeAll, type StatusReport } from '../rules/status.ts';
 import { type PlannedTarget, planAllTargets } from '../rules/targets.ts';
 import type { ClusterState, EvaluateInput, Finding, ProbeObservation } from '../rules/types.ts';
 import { type AccessProblem, type Gathered, type GatherOptions, gather, type Resource } from './gather.ts';
-
-/** Reasons that rest on a probe outcome: not reported when the probes cannot reach the pods at all. */
-const PROBE_REASONS: ReadonlySet<string> = new Set([
-  'NoHealthyTargets',
-  'TargetsRefusing',
-  'PortNotListening',
-  'ListeningOnLoopbackOnly',
-  'ReadyButRefusing',
-  'ConnectTimeout',
-]);
 
 /** How many of the first results decide whether pod IPs are routable from here. */
 export const FIRST_BATCH = 32;
