@@ -66,6 +66,8 @@ async function startOperatorProcess(namespace: string, kubeconfig: string): Prom
       '--timeout=500ms',
       '--confirmations=1',
       '--http-host=127.0.0.1',
+      // Plain HTTP on one port, as the test reads it (secure serving: test/operator/secure-metrics.test.ts).
+      '--no-metrics-secure',
       `--http-port=${port}`,
       `--pod-name=sockeye-${namespace}`,
       '--pod-namespace=sockeye-system',

@@ -62,6 +62,8 @@ describe('sockeye operator: two replicas with leader election', () => {
         '--interval=1s',
         '--timeout=500ms',
         '--http-host=127.0.0.1',
+        // Plain HTTP on one port, as the test reads it (secure serving: test/operator/secure-metrics.test.ts).
+        '--no-metrics-secure',
         `--http-port=${port}`,
         `--pod-name=${name}`,
         '--pod-namespace=sockeye-system',
