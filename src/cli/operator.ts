@@ -13,7 +13,7 @@ given), probes every Service's backends on an interval and at once when its endp
 and writes what it finds: Events (kubectl describe) and the sockeye.dev/status, sockeye.dev/summary and
 sockeye.dev/since annotations on Services and Pods, only when something changes. With leader election
 only the replica holding the Lease probes and writes. Serves /healthz and /readyz in plain HTTP to
-anyone (--http-port), and /metrics and /api/v1/findings over HTTPS (a self-signed certificate made at
+anyone (--http-port), and /metrics and /sockeye/v1/findings over HTTPS (a self-signed certificate made at
 start) to callers whose bearer token a TokenReview accepts and whose RBAC allows get on the path, as
 a SubjectAccessReview says (--metrics-port; --no-metrics-secure serves them in plain HTTP to anyone).
 The cluster comes from the in-cluster config or $KUBECONFIG.

@@ -38,7 +38,7 @@ export interface OperatorConfig {
   };
   readonly http: { readonly host: string; readonly port: number };
   /**
-   * /metrics and /api/v1/findings: over HTTPS behind a TokenReview and a SubjectAccessReview when
+   * /metrics and /sockeye/v1/findings: over HTTPS behind a TokenReview and a SubjectAccessReview when
    * `secure`, on `port`; not secure and without a port, on the health listener (`http.port`).
    */
   readonly metrics: { readonly secure: boolean; readonly port: number | undefined };
@@ -328,7 +328,7 @@ export const OPERATOR_OPTIONS: readonly Option[] = [
     schema: boolean,
     default: true,
     boolean: true,
-    help: 'serve /metrics and /api/v1/findings over HTTPS to callers whose token RBAC allows get on the path',
+    help: 'serve /metrics and /sockeye/v1/findings over HTTPS to callers whose token RBAC allows get on the path',
   },
   {
     file: 'metrics.port',
@@ -336,7 +336,7 @@ export const OPERATOR_OPTIONS: readonly Option[] = [
     env: 'SOCKEYE_METRICS_PORT',
     schema: integer(0, 65_535),
     default: undefined,
-    help: 'port of /metrics and /api/v1/findings (default 8443; without --metrics-secure: the http port)',
+    help: 'port of /metrics and /sockeye/v1/findings (default 8443; without --metrics-secure: the http port)',
   },
   {
     file: 'writeAnnotations',

@@ -3,7 +3,7 @@
  * - health, plain HTTP and open (the kubelet probes it): `/healthz` (the process serves) and `/readyz`
  *   (every informer cache has synced);
  * - metrics, HTTPS with Kubernetes authentication and authorization (src/http/authz.ts): `/metrics`
- *   (Prometheus text) and `/api/v1/findings` (JSON), which name every Service, pod, pod IP and
+ *   (Prometheus text) and `/sockeye/v1/findings` (JSON), which name every Service, pod, pod IP and
  *   NetworkPolicy sockeye sees.
  * With `--no-metrics-secure` and no `--metrics-port`, one plain listener serves all four, as before.
  * Handlers are async; one error middleware answers 500 with a JSON body.
@@ -16,11 +16,17 @@ import type { Registry } from 'prom-client';
 import type { Logger } from '../log.ts';
 import type { ServingCert } from './tls.ts';
 
+/**
+ * Not under /api: the API server's default `system:discovery` ClusterRole grants every authenticated
+ * user get on `/api/*`, so a SubjectAccessReview would let any ServiceAccount token read the findings.
+ */
+export const FINDINGS_PATH = '/sockeye/v1/findings';
+
 export interface HttpDeps {
   /** True once every cache has synced. */
   ready(): boolean;
   readonly registry: Registry;
-  /** The body of /api/v1/findings. */
+  /** The body of /sockeye/v1/findings. */
   findings(): unknown;
   readonly logger: Logger;
 }
@@ -56,7 +62,7 @@ export function createApp(
     app.get('/metrics', ...guard, async (_req, res) => {
       res.type(deps.registry.contentType).send(await deps.registry.metrics());
     });
-    app.get('/api/v1/findings', ...guard, (_req, res) => {
+    app.get(FINDINGS_PATH, ...guard, (_req, res) => {
       res.json(deps.findings());
     });
   }

@@ -71,7 +71,7 @@ describe('KubeAuthorizer', () => {
     [
       'a token RBAC allows elsewhere only',
       'prom-token',
-      '/api/v1/findings',
+      '/sockeye/v1/findings',
       { kind: 'forbidden', user: PROMETHEUS.username, reason: 'no RBAC policy matched' },
     ],
     [
@@ -93,10 +93,13 @@ describe('KubeAuthorizer', () => {
 
   it('reviews the whole user and the non-resource URL with the verb', async () => {
     const { authorizer, calls } = setup();
-    await authorizer.decide('prom-token', '/api/v1/findings', 'get');
+    await authorizer.decide('prom-token', '/sockeye/v1/findings', 'get');
     expect(calls).toEqual([
       { kind: 'token', arg: 'prom-token' },
-      { kind: 'access', arg: { user: PROMETHEUS, attributes: { path: '/api/v1/findings', verb: 'get' } } },
+      {
+        kind: 'access',
+        arg: { user: PROMETHEUS, attributes: { path: '/sockeye/v1/findings', verb: 'get' } },
+      },
     ]);
   });
 
@@ -128,7 +131,7 @@ describe('KubeAuthorizer', () => {
   it('keys the cache by token and path: another path is another review', async () => {
     const { authorizer, calls } = setup();
     await authorizer.decide('prom-token', '/metrics');
-    await authorizer.decide('prom-token', '/api/v1/findings');
+    await authorizer.decide('prom-token', '/sockeye/v1/findings');
     await authorizer.decide('other-token', '/metrics');
     expect(calls.filter((c) => c.kind === 'token')).toHaveLength(3);
   });

@@ -24,7 +24,7 @@ export interface OperatorHttpOptions {
 export interface OperatorHttp {
   /** The health listener's port. */
   readonly port: number;
-  /** Where /metrics and /api/v1/findings are served (the health port when they share it). */
+  /** Where /metrics and /sockeye/v1/findings are served (the health port when they share it). */
   readonly metricsPort: number;
   readonly secure: boolean;
   close(): Promise<void>;
@@ -35,7 +35,7 @@ export async function serveOperatorHttp(options: OperatorHttpOptions): Promise<O
   if (metrics.port === undefined) {
     if (metrics.secure) throw new Error('secure metrics need a port of their own');
     const { server, port } = await listen(createApp(deps), options.host, options.port);
-    deps.logger.info({ port }, 'serving /healthz /readyz /metrics /api/v1/findings (plain HTTP, open)');
+    deps.logger.info({ port }, 'serving /healthz /readyz /metrics /sockeye/v1/findings (plain HTTP, open)');
     return { port, metricsPort: port, secure: false, close: () => closeServer(server) };
   }
   const servers: Server[] = [];
@@ -71,8 +71,8 @@ export async function serveOperatorHttp(options: OperatorHttpOptions): Promise<O
     deps.logger.info(
       { port: served.port, secure: metrics.secure },
       metrics.secure
-        ? 'serving /metrics /api/v1/findings (HTTPS, self-signed; Kubernetes token and RBAC get on the path)'
-        : 'serving /metrics /api/v1/findings (plain HTTP, open)',
+        ? 'serving /metrics /sockeye/v1/findings (HTTPS, self-signed; Kubernetes token and RBAC get on the path)'
+        : 'serving /metrics /sockeye/v1/findings (plain HTTP, open)',
     );
     return { port: health.port, metricsPort: served.port, secure: metrics.secure, close };
   } catch (err) {

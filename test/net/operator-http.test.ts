@@ -69,7 +69,7 @@ describe('the operator listeners', () => {
     // The health listener has no metrics, and the metrics listener no health.
     expect(await get(`${health}/metrics`)).toBe(404);
     expect(await get(`${metrics}/healthz`, 'reader')).toBe(404);
-    for (const path of ['/metrics', '/api/v1/findings']) {
+    for (const path of ['/metrics', '/sockeye/v1/findings']) {
       expect(await get(`${metrics}${path}`), path).toBe(401);
       expect(await get(`${metrics}${path}`, 'forged'), path).toBe(401);
       expect(await get(`${metrics}${path}`, 'nobody'), path).toBe(403);
@@ -84,7 +84,7 @@ describe('the operator listeners', () => {
   it('serve everything on one plain listener with --no-metrics-secure and no metrics port', async () => {
     served = await serve('127.0.0.1', { secure: false, port: undefined });
     expect(served.metricsPort).toBe(served.port);
-    const res = await fetch(`http://127.0.0.1:${served.port}/api/v1/findings`);
+    const res = await fetch(`http://127.0.0.1:${served.port}/sockeye/v1/findings`);
     expect(await res.json()).toEqual(deps.findings());
   });
 
