@@ -4,7 +4,6 @@
  * interval (with jitter); the event recorder and the annotation writer do the writing; HTTP serves
  * health, readiness, metrics and findings.
  */
-import type { Server } from 'node:http';
 import {
   CoordinationV1Api,
   CoreV1Api,
@@ -20,7 +19,7 @@ import {
 import type { OperatorConfig } from '../config/operator.ts';
 import { coordinationLeaseStore, LeaderElector } from '../controller/leader.ts';
 import { WorkQueue } from '../controller/workqueue.ts';
-import { closeServer, createApp, listen } from '../http/app.ts';
+import { type OperatorHttp, serveOperatorHttp } from '../http/serve.ts';
 import { jittered } from '../kube/backoff.ts';
 import { toEndpointSlice, toNamespace, toNetworkPolicy, toPod, toService } from '../kube/convert.ts';
 import { classifyKubeError } from '../kube/errors.ts';
@@ -28,6 +27,7 @@ import { EventRecorder, eventsV1Sink, REPORTING_CONTROLLER } from '../kube/event
 import { SupervisedInformer } from '../kube/informer.ts';
 import { apiServerAddressesOf } from '../kube/kubeconfig.ts';
 import { listRaw } from '../kube/raw-list.ts';
+import { kubeReviewer } from '../kube/reviews.ts';
 import { componentLogger, type Logger, logger as rootLogger } from '../log.ts';
 import { SockeyeMetrics } from '../metrics.ts';
 import type { EndpointSlice, Namespace, NetworkPolicy, Pod, Service } from '../model/types.ts';
@@ -98,8 +98,7 @@ export class Operator {
   #namespacePoller: NamespacePoller | undefined;
   readonly #stopping = new AbortController();
   readonly #writes: WriteCounts = { patches: 0, patchErrors: 0, events: 0 };
-  #server: Server | undefined;
-  #port = 0;
+  #http: OperatorHttp | undefined;
   #synced = false;
   #leading = false;
   #workers: Promise<void>[] = [];
@@ -166,8 +165,13 @@ export class Operator {
     this.#metrics.pendingWritesFrom(() => this.#writer?.pending() ?? 0);
   }
 
+  /** The health port (and the metrics port when they share it). */
   get port(): number {
-    return this.#port;
+    return this.#http?.port ?? 0;
+  }
+
+  get metricsPort(): number {
+    return this.#http?.metricsPort ?? 0;
   }
 
   get ready(): boolean {
@@ -193,16 +197,19 @@ export class Operator {
   /** Starts HTTP and the informers; once synced, leads (or campaigns) and reconciles. */
   async start(): Promise<void> {
     const { config } = this;
-    const app = createApp({
-      ready: () => this.#synced,
-      registry: this.#metrics.registry,
-      findings: () => ({ leading: this.#leading, findings: this.#reconciler.findings() }),
-      logger: this.#log,
+    this.#http = await serveOperatorHttp({
+      host: config.http.host,
+      port: config.http.port,
+      metrics: config.metrics,
+      deps: {
+        ready: () => this.#synced,
+        registry: this.#metrics.registry,
+        findings: () => ({ leading: this.#leading, findings: this.#reconciler.findings() }),
+        logger: this.#log,
+      },
+      reviewer: () => kubeReviewer(this.#options.kc),
+      serverName: config.prober.podName,
     });
-    const { server, port } = await listen(app, config.http.host, config.http.port);
-    this.#server = server;
-    this.#port = port;
-    this.#log.info({ port }, 'serving /healthz /readyz /metrics /api/v1/findings');
     this.#startInformers();
     const sources = [...this.#informers, ...(this.#namespacePoller ? [this.#namespacePoller] : [])];
     void Promise.all(sources.map((i) => i.whenSynced())).then(() => this.#onSynced());
@@ -227,7 +234,7 @@ export class Operator {
     await this.#elector;
     await Promise.all(this.#informers.map((i) => i.stop()));
     await this.#namespacePoller?.stop();
-    if (this.#server) await closeServer(this.#server);
+    await this.#http?.close();
     this.#log.info('stopped');
   }
 

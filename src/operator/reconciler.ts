@@ -73,7 +73,7 @@ export class Reconciler {
    */
   readonly #inherited = new Set<string>();
   readonly #judgedOnce = new Set<string>();
-  /** Every judged Service's current findings, for /api/v1/findings. */
+  /** Every judged Service's current findings, for /sockeye/v1/findings. */
   readonly #byService = new Map<string, readonly Finding[]>();
 
   constructor(deps: ReconcilerDeps) {

@@ -41,6 +41,8 @@ describe('sockeye operator: two replicas with leader election', () => {
         '--retry-period=1s',
         '--interval=1s',
         '--timeout=500ms',
+        // Plain HTTP on one port, as the test reads it (secure serving: test/operator/secure-metrics.test.ts).
+        '--no-metrics-secure',
         `--pod-name=${name}`,
         '--pod-namespace=sockeye-system',
       ],
