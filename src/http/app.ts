@@ -10,10 +10,10 @@
  */
 import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../log.ts';
+import { listenOn } from './listen.ts';
 import type { ServingCert } from './tls.ts';
 
 /**
@@ -76,59 +76,16 @@ export function createApp(
   return app;
 }
 
-/** Listening on `::` accepts IPv4 too (mapped); a host without IPv6 cannot bind it at all. */
-export const DUAL_STACK_HOST = '::';
-const IPV4_ANY = '0.0.0.0';
-
-/** The address to try instead after `host` failed to bind with `err`, if any. */
-export function fallbackHost(host: string, err: unknown): string | undefined {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  return host === DUAL_STACK_HOST && (code === 'EAFNOSUPPORT' || code === 'EADDRNOTAVAIL')
-    ? IPV4_ANY
-    : undefined;
-}
-
-/**
- * Listens (HTTPS when `tls` is given); resolves with the server, the bound host and port once it is
- * accepting connections. `::` falls back to 0.0.0.0 on a host without IPv6.
- */
+/** Listens (HTTPS when `tls` is given) with `handler`; see listenOn. */
 export async function listen(
   handler: RequestListener,
   host: string,
   port: number,
   tls?: ServingCert,
 ): Promise<{ server: Server; host: string; port: number }> {
-  try {
-    return await listenOnce(handler, host, port, tls);
-  } catch (err) {
-    const fallback = fallbackHost(host, err);
-    if (fallback === undefined) throw err;
-    return listenOnce(handler, fallback, port, tls);
-  }
-}
-
-function listenOnce(
-  handler: RequestListener,
-  host: string,
-  port: number,
-  tls: ServingCert | undefined,
-): Promise<{ server: Server; host: string; port: number }> {
   const server = tls
     ? createHttpsServer({ cert: tls.cert, key: tls.key }, handler)
     : createHttpServer(handler);
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    // ipv6Only false: `::` takes IPv4 connections too, whatever the host's bindv6only says.
-    server.listen({ host, port, ipv6Only: false }, () => {
-      server.off('error', reject);
-      resolve({ server, host, port: (server.address() as AddressInfo).port });
-    });
-  });
-}
-
-export function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
+  const bound = await listenOn<Server>(server, host, port);
+  return { server: bound.server, host: bound.host ?? host, port: bound.port };
 }

@@ -4,8 +4,9 @@
  * their own port, or (neither secure nor given a port) on the health listener as before.
  */
 import type { Server } from 'node:http';
-import { closeServer, createApp, type HttpDeps, listen } from './app.ts';
+import { createApp, type HttpDeps, listen } from './app.ts';
 import { KubeAuthorizer, requireKubeAuth, type TokenReviewer } from './authz.ts';
+import { closeServer } from './listen.ts';
 import { selfSignedCert } from './tls.ts';
 
 export interface OperatorHttpOptions {

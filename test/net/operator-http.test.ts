@@ -1,8 +1,8 @@
 import { Registry } from 'prom-client';
 import { Agent, fetch } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fallbackHost } from '../../src/http/app.ts';
 import type { TokenReviewer } from '../../src/http/authz.ts';
+import { fallbackHost } from '../../src/http/listen.ts';
 import { type OperatorHttp, serveOperatorHttp } from '../../src/http/serve.ts';
 import { logger } from '../../src/log.ts';
 
