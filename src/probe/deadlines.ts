@@ -1,4 +1,4 @@
-import type { Clock } from './clock.ts';
+import type { ProbeClock } from './clock.ts';
 
 /** Something that must be told when its deadline passes. */
 export interface Expiring {
@@ -58,13 +58,13 @@ class QueuedEntry implements DeadlineEntry {
  * until they reach the head.
  */
 export class DeadlineSweep {
-  readonly #clock: Clock;
+  readonly #clock: ProbeClock;
   readonly #queues = new Map<number, Fifo<DeadlineEntry>>();
   #timer: unknown;
   #armedAt = Number.POSITIVE_INFINITY;
   #closed = false;
 
-  constructor(clock: Clock) {
+  constructor(clock: ProbeClock) {
     this.#clock = clock;
   }
 

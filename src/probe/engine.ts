@@ -1,7 +1,7 @@
 import { isIP, type Socket } from 'node:net';
 import type { AppCheck } from './app-check.ts';
 import { classifyErrno, localCause } from './classify.ts';
-import { type Clock, systemClock } from './clock.ts';
+import { type ProbeClock, systemClock } from './clock.ts';
 import { type DeadlineEntry, DeadlineSweep, type Expiring } from './deadlines.ts';
 import { type Dialer, type DialResult, defaultDialer, type PendingDial } from './dialer.ts';
 import { InputOrder } from './input-order.ts';
@@ -23,7 +23,7 @@ export interface ProbeOptions {
   readonly resetWindowMs?: number;
   /** An application check run on `open` targets; off by default. */
   readonly app?: AppCheck;
-  readonly clock?: Clock;
+  readonly clock?: ProbeClock;
   /** How sockets are opened; the default uses Node's TCP handle directly (dialer.ts). */
   readonly dialer?: Dialer;
 }
@@ -39,7 +39,7 @@ function loadAppCheck(): Promise<typeof import('./app-check.ts')> {
 
 interface Run<T extends ProbeTarget> {
   readonly options: ProbeOptions;
-  readonly clock: Clock;
+  readonly clock: ProbeClock;
   readonly sweep: DeadlineSweep;
   readonly dialer: Dialer;
   finish(attempt: Attempt<T>, result: ProbeResult<T>): void;
