@@ -6,7 +6,7 @@ import { type DeadlineEntry, DeadlineSweep, type Expiring } from './deadlines.ts
 import { type Dialer, type DialResult, defaultDialer, type PendingDial } from './dialer.ts';
 import { InputOrder } from './input-order.ts';
 import type { ProbeResult, ProbeTarget } from './outcome.ts';
-import { ProbeSlots, type SlotRequest } from './slots.ts';
+import { ProbeSlots, type SlotFeed } from './slots.ts';
 
 export interface ProbeOptions<T extends ProbeTarget = ProbeTarget> {
   /**
@@ -53,34 +53,43 @@ interface Run<T extends ProbeTarget> {
   readonly clock: ProbeClock;
   readonly sweep: DeadlineSweep;
   readonly dialer: Dialer;
-  /** A queued target got its slot. */
-  begin(queued: Queued<T>): void;
+  /** A target of `feed` got its slot. */
+  begin(feed: Feed<T>, target: T, index: number): void;
   finish(attempt: Attempt<T>, result: ProbeResult<T>): void;
 }
 
-/** A target waiting for a slot. */
-class Queued<T extends ProbeTarget> implements SlotRequest {
-  readonly run: Run<T>;
-  readonly target: T;
-  readonly index: number;
+/**
+ * A run's targets of one namespace, in input order, with their input positions: handed to the slots
+ * whole (fairness needs to see every namespace that waits), started one at a time.
+ */
+class Feed<T extends ProbeTarget> implements SlotFeed {
   readonly namespace: string | undefined;
+  readonly targets: T[] = [];
+  readonly indexes: number[] = [];
+  readonly #run: Run<T>;
+  #next = 0;
 
-  constructor(run: Run<T>, target: T, index: number) {
-    this.run = run;
-    this.target = target;
-    this.index = index;
-    this.namespace = run.options.namespaceOf?.(target);
+  constructor(run: Run<T>, namespace: string | undefined) {
+    this.#run = run;
+    this.namespace = namespace;
   }
 
-  start(): void {
-    this.run.begin(this);
+  get done(): boolean {
+    return this.#next >= this.targets.length;
+  }
+
+  startNext(): boolean {
+    const i = this.#next++;
+    this.#run.begin(this, this.targets[i] as T, this.indexes[i] as number);
+    return !this.done;
   }
 }
 
 /** One probe in flight: a dial, its deadline, and the rule that it ends exactly once. */
 class Attempt<T extends ProbeTarget> implements Expiring {
-  readonly queued: Queued<T>;
+  readonly feed: Feed<T>;
   readonly target: T;
+  readonly index: number;
   readonly #run: Run<T>;
   readonly #timeoutMs: number;
   #startedAt = 0;
@@ -90,12 +99,13 @@ class Attempt<T extends ProbeTarget> implements Expiring {
   #phase: 'connect' | 'window' | 'app' | 'done' = 'connect';
   #connectedAt = 0;
 
-  constructor(queued: Queued<T>) {
-    this.queued = queued;
-    this.target = queued.target;
-    this.#run = queued.run;
+  constructor(run: Run<T>, feed: Feed<T>, target: T, index: number) {
+    this.#run = run;
+    this.feed = feed;
+    this.target = target;
+    this.index = index;
     // targetProblem turned away targets with neither.
-    this.#timeoutMs = queued.target.timeoutMs ?? this.#run.options.timeoutMs ?? 0;
+    this.#timeoutMs = target.timeoutMs ?? run.options.timeoutMs ?? 0;
   }
 
   /** Dials; kept out of the constructor so that a dial that ends at once finds the attempt registered. */
@@ -228,7 +238,9 @@ export async function* probeTargets<T extends ProbeTarget>(
   const inFlight = new Set<Attempt<T>>();
   const ordered = options.order === 'input' ? new InputOrder<ProbeResult<T>>() : undefined;
   let ready: ProbeResult<T>[] = [];
-  let waiting = 0;
+  const feeds = new Map<string | undefined, Feed<T>>();
+  /** Targets not yet started. */
+  let unstarted = 0;
   let wake: (() => void) | undefined;
 
   const run: Run<T> = {
@@ -236,16 +248,16 @@ export async function* probeTargets<T extends ProbeTarget>(
     clock,
     sweep: new DeadlineSweep(clock),
     dialer: options.dialer ?? defaultDialer,
-    begin(queued) {
-      waiting--;
-      const attempt = new Attempt(queued);
+    begin(feed, target, index) {
+      unstarted--;
+      const attempt = new Attempt(run, feed, target, index);
       inFlight.add(attempt);
       attempt.start();
     },
     finish(attempt, result) {
       inFlight.delete(attempt);
-      deliver(attempt.queued.index, result);
-      slots.release(attempt.queued);
+      deliver(attempt.index, result);
+      slots.release(attempt.feed);
       scheduleWake();
     },
   };
@@ -271,13 +283,14 @@ export async function* probeTargets<T extends ProbeTarget>(
 
   /** Gives back this run's slots and queue places: the bound may be shared with runs that go on. */
   function close(): void {
-    if (waiting > 0) slots.withdraw((request) => request instanceof Queued && request.run === run);
-    waiting = 0;
+    for (const feed of feeds.values()) if (!feed.done) slots.withdraw(feed);
+    feeds.clear();
+    unstarted = 0;
     const attempts = [...inFlight];
     inFlight.clear();
     for (const attempt of attempts) {
       attempt.cancel();
-      slots.release(attempt.queued);
+      slots.release(attempt.feed);
     }
   }
 
@@ -287,17 +300,24 @@ export async function* probeTargets<T extends ProbeTarget>(
   };
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    // Every target is queued at once: fairness between namespaces needs to see all of them.
     let index = 0;
     for (const target of targets) {
-      if (signal?.aborted) break;
       const problem = targetProblem(target, options.timeoutMs);
-      if (problem) deliver(index++, { target, latencyMs: 0, outcome: 'error', cause: problem });
-      else {
-        waiting++;
-        slots.enqueue(new Queued(run, target, index++));
+      if (problem) {
+        deliver(index++, { target, latencyMs: 0, outcome: 'error', cause: problem });
+        continue;
       }
+      const namespace = options.namespaceOf?.(target);
+      let feed = feeds.get(namespace);
+      if (!feed) {
+        feed = new Feed(run, namespace);
+        feeds.set(namespace, feed);
+      }
+      feed.targets.push(target);
+      feed.indexes.push(index++);
+      unstarted++;
     }
+    for (const feed of feeds.values()) slots.add(feed);
     for (;;) {
       if (ready.length > 0) {
         const batch = ready;
@@ -308,7 +328,7 @@ export async function* probeTargets<T extends ProbeTarget>(
         continue;
       }
       signal?.throwIfAborted();
-      if (waiting === 0 && inFlight.size === 0) return;
+      if (unstarted === 0 && inFlight.size === 0) return;
       await new Promise<void>((resolve) => {
         wake = resolve;
       });

@@ -1,45 +1,50 @@
 import { describe, expect, it } from 'vitest';
-import { ProbeSlots, type SlotRequest } from './slots.ts';
+import { ProbeSlots, type SlotFeed } from './slots.ts';
 
-/** Plain requests that record when they start; `holding` is what holds a slot now. */
+/** Feeds of named probes that record when they start; `holding` is what holds a slot now. */
 function harness(limit: number) {
   const slots = new ProbeSlots(limit);
   const started: string[] = [];
-  const holding = new Set<SlotRequest & { name: string }>();
+  const holding = new Map<string, SlotFeed>();
   let most = 0;
-  const request = (namespace: string | undefined, name: string) => {
-    const r = {
+  const feed = (namespace: string | undefined, ...names: string[]): SlotFeed => {
+    const f: SlotFeed = {
       namespace,
-      name,
-      start() {
+      startNext() {
+        const name = names.shift() ?? '';
         started.push(name);
-        holding.add(r);
+        holding.set(name, f);
         most = Math.max(most, holding.size);
+        return names.length > 0;
       },
     };
-    slots.enqueue(r);
-    return r;
+    slots.add(f);
+    return f;
   };
   const release = (name: string) => {
-    const r = [...holding].find((h) => h.name === name);
-    if (!r) throw new Error(`${name} holds no slot`);
-    holding.delete(r);
-    slots.release(r);
+    const f = holding.get(name);
+    if (!f) throw new Error(`${name} holds no slot`);
+    holding.delete(name);
+    slots.release(f);
   };
-  return { slots, started, holding, request, release, most: () => most };
+  /** Ends the probe that has held its slot longest. */
+  const releaseOldest = () => release([...holding.keys()][0] ?? '');
+  return { slots, started, holding, feed, release, releaseOldest, most: () => most };
 }
+
+const names = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
 
 describe('ProbeSlots', () => {
   it('never starts more than the bound, whoever asks, and starts the next as one ends', () => {
     const h = harness(3);
-    for (let i = 0; i < 5; i++) h.request(undefined, `a${i}`);
-    for (let i = 0; i < 5; i++) h.request('ns', `b${i}`);
+    h.feed(undefined, ...names('a', 5));
+    h.feed('ns', ...names('b', 5));
     expect(h.slots.inFlight).toBe(3);
     expect(h.started).toEqual(['a0', 'a1', 'a2']);
     h.release('a0');
     h.release('a1');
     expect(h.started.slice(3)).toEqual(['a3', 'b0']);
-    while (h.holding.size > 0) h.release([...h.holding][0]?.name ?? '');
+    while (h.holding.size > 0) h.releaseOldest();
     expect(h.started).toHaveLength(10);
     expect(h.most()).toBe(3);
     expect(h.slots.inFlight).toBe(0);
@@ -47,11 +52,9 @@ describe('ProbeSlots', () => {
 
   it('lets one namespace hold at most half the bound (rounded up) while others may come', () => {
     const h = harness(4);
-    for (let i = 0; i < 6; i++) h.request('slow', `s${i}`);
+    h.feed('slow', ...names('s', 6));
     expect(h.started).toEqual(['s0', 's1']);
-    h.request('fast', 'f0');
-    h.request('fast', 'f1');
-    h.request('fast', 'f2');
+    h.feed('fast', ...names('f', 3));
     expect(h.started).toEqual(['s0', 's1', 'f0', 'f1']);
     h.release('f0');
     // The slow namespace is at its cap: the freed slot goes to the fast one's next request.
@@ -60,33 +63,49 @@ describe('ProbeSlots', () => {
 
   it('a bound of 1 is one slot for anyone', () => {
     const h = harness(1);
-    h.request('a', 'a0');
-    h.request('b', 'b0');
+    h.feed('a', 'a0');
+    h.feed('b', 'b0');
     expect(h.started).toEqual(['a0']);
     h.release('a0');
     expect(h.started).toEqual(['a0', 'b0']);
   });
 
-  it('hands freed slots round-robin to the namespaces that wait', () => {
+  it.each([
+    {
+      name: 'hands freed slots round-robin to the namespaces that wait',
+      feeds: [
+        ['a', 'a'],
+        ['b', 'b'],
+        ['c', 'c'],
+      ],
+      order: ['a0', 'b0', 'c0', 'a1', 'b1', 'c1', 'a2', 'b2', 'c2'],
+    },
+    {
+      name: 'lets the runs of one namespace take turns',
+      feeds: [
+        ['a', 'p'],
+        ['a', 'q'],
+        ['b', 'r'],
+      ],
+      order: ['p0', 'r0', 'q0', 'r1', 'p1', 'r2', 'q1', 'p2', 'q2'],
+    },
+  ])('$name', ({ feeds, order }) => {
+    // Two slots, held at first by probes of no namespace; then each slot freed goes to the next in turn.
     const h = harness(2);
-    h.request(undefined, 'x0');
-    h.request(undefined, 'x1');
-    for (let i = 0; i < 3; i++) h.request('a', `a${i}`);
-    for (let i = 0; i < 3; i++) h.request('b', `b${i}`);
-    for (let i = 0; i < 3; i++) h.request('c', `c${i}`);
-    // Always end the probe that has held its slot longest.
-    while (h.holding.size > 0) h.release([...h.holding][0]?.name ?? '');
-    expect(h.started).toEqual(['x0', 'x1', 'a0', 'b0', 'c0', 'a1', 'b1', 'c1', 'a2', 'b2', 'c2']);
+    h.feed(undefined, 'x0', 'x1');
+    for (const [namespace, prefix] of feeds) h.feed(namespace, ...names(prefix ?? '', 3));
+    while (h.holding.size > 0) h.releaseOldest();
+    expect(h.started).toEqual(['x0', 'x1', ...order]);
   });
 
-  it('takes back waiting requests and frees nothing it did not hold', () => {
+  it('takes back a feed that has not started and frees nothing it did not hold', () => {
     const h = harness(1);
-    h.request('a', 'a0');
-    const mine = [h.request('a', 'a1'), h.request('b', 'b1')];
-    h.request('b', 'b2');
-    h.slots.withdraw((r) => mine.includes(r as (typeof mine)[number]));
+    h.feed('a', 'a0');
+    const withdrawn = [h.feed('a', 'a1'), h.feed('b', 'b1')];
+    h.feed('b', 'b2');
+    for (const f of withdrawn) h.slots.withdraw(f);
     h.release('a0');
     expect(h.started).toEqual(['a0', 'b2']);
-    expect(() => h.slots.release(mine[0] as SlotRequest)).toThrow('not held');
+    expect(() => h.slots.release(withdrawn[0] as SlotFeed)).toThrow('not held');
   });
 });

@@ -1,19 +1,24 @@
 import { Fifo } from './fifo.ts';
 
-/** A probe that waits for a slot. */
-export interface SlotRequest {
-  /** Whose probe this is, for fairness; undefined: a probe of no namespace (see ProbeSlots). */
+/** Probes of one run and one namespace, waiting for slots; they start one at a time. */
+export interface SlotFeed {
+  /** Whose probes these are, for fairness; undefined: probes of no namespace (see ProbeSlots). */
   readonly namespace: string | undefined;
-  /** Called once, when the request gets a slot; it holds the slot until it is released. */
-  start(): void;
+  /**
+   * Starts the next probe, which holds its slot until it is released; says whether the feed has more.
+   * A feed is only handed over with at least one probe.
+   */
+  startNext(): boolean;
 }
 
-/** The requests of one namespace: those waiting, and how many hold a slot. */
+/** The feeds of one namespace, taking turns, and how many slots the namespace holds. */
 class Lane {
   readonly key: string | undefined;
   readonly cap: number;
-  readonly waiting = new Fifo<SlotRequest>();
+  readonly feeds = new Fifo<SlotFeed>();
   inFlight = 0;
+  /** Whether the lane is in the turns (it has feeds). */
+  waiting = false;
 
   constructor(key: string | undefined, cap: number) {
     this.key = key;
@@ -34,15 +39,16 @@ class Lane {
  *   half still leaves the other half to every other namespace.
  * - Freed slots go round-robin to the namespaces that wait and are under their cap, so a namespace
  *   with thousands of queued targets cannot delay one with a few by having queued first.
- * Probes of no namespace (runs that name none: `sockeye probe`, the benchmark) share one queue that
- * only the bound limits.
+ * Probes of no namespace (runs that name none: `sockeye probe`, the sidecar, the benchmark) share one
+ * lane that only the bound limits. Within a namespace, the runs (workers) take turns as well.
  */
 export class ProbeSlots {
   readonly limit: number;
   readonly #share: number;
   readonly #lanes = new Map<string | undefined, Lane>();
-  /** Lanes with waiting requests, in turn order: a lane that is served goes to the back. */
-  readonly #turns = new Map<string | undefined, Lane>();
+  /** Lanes with feeds, served in turn from `#cursor` on (an array: no allocation per probe). */
+  readonly #turns: Lane[] = [];
+  #cursor = 0;
   #inFlight = 0;
   #pumping = false;
 
@@ -51,26 +57,29 @@ export class ProbeSlots {
     this.#share = Math.ceil(this.limit / 2);
   }
 
-  /** Requests holding a slot now. */
+  /** Probes holding a slot now. */
   get inFlight(): number {
     return this.#inFlight;
   }
 
-  /** Starts the request now if a slot is free to its namespace, else when one is. */
-  enqueue(request: SlotRequest): void {
-    let lane = this.#lanes.get(request.namespace);
+  /** Starts the feed's probes as slots are free to its namespace. */
+  add(feed: SlotFeed): void {
+    let lane = this.#lanes.get(feed.namespace);
     if (!lane) {
-      lane = new Lane(request.namespace, request.namespace === undefined ? this.limit : this.#share);
-      this.#lanes.set(request.namespace, lane);
+      lane = new Lane(feed.namespace, feed.namespace === undefined ? this.limit : this.#share);
+      this.#lanes.set(feed.namespace, lane);
     }
-    lane.waiting.push(request);
-    if (!this.#turns.has(lane.key)) this.#turns.set(lane.key, lane);
+    lane.feeds.push(feed);
+    if (!lane.waiting) {
+      lane.waiting = true;
+      this.#turns.push(lane);
+    }
     this.#pump();
   }
 
-  /** Frees the slot a started request held. */
-  release(request: SlotRequest): void {
-    const lane = this.#lanes.get(request.namespace);
+  /** Frees the slot one probe of `feed` held. */
+  release(feed: SlotFeed): void {
+    const lane = this.#lanes.get(feed.namespace);
     if (!lane || lane.inFlight === 0) throw new Error('released a slot that was not held');
     lane.inFlight--;
     this.#inFlight--;
@@ -78,45 +87,59 @@ export class ProbeSlots {
     this.#pump();
   }
 
-  /** Takes back the waiting requests `drop` matches (a run that was aborted or stopped early). */
-  withdraw(drop: (request: SlotRequest) => boolean): void {
-    for (const lane of [...this.#turns.values()]) {
-      lane.waiting.removeWhere(drop);
-      if (lane.waiting.size > 0) continue;
-      this.#turns.delete(lane.key);
-      this.#forgetIfIdle(lane);
-    }
+  /** Takes back a feed's probes that have not started (its run was aborted or stopped early). */
+  withdraw(feed: SlotFeed): void {
+    const lane = this.#lanes.get(feed.namespace);
+    if (!lane) return;
+    lane.feeds.removeWhere((f) => f === feed);
+    this.#dropIfDrained(lane);
+  }
+
+  #dropIfDrained(lane: Lane): void {
+    if (lane.feeds.size > 0 || !lane.waiting) return;
+    lane.waiting = false;
+    const at = this.#turns.indexOf(lane);
+    this.#turns.splice(at, 1);
+    if (at < this.#cursor) this.#cursor--;
+    this.#forgetIfIdle(lane);
   }
 
   #forgetIfIdle(lane: Lane): void {
-    if (lane.inFlight === 0 && lane.waiting.size === 0) this.#lanes.delete(lane.key);
+    if (lane.inFlight === 0 && lane.feeds.size === 0) this.#lanes.delete(lane.key);
   }
 
   #pump(): void {
-    // A request may end inside its own start() (a dialer that answers at once) and release: the loop
+    // A probe may end inside startNext() (a dialer that answers at once) and release: the loop
     // already running picks up the freed slot.
     if (this.#pumping) return;
     this.#pumping = true;
     try {
       while (this.#inFlight < this.limit) {
         const lane = this.#nextLane();
-        const request = lane?.waiting.shift();
-        if (!lane || !request) return;
+        const feed = lane?.feeds.head;
+        if (!lane || !feed) return;
         lane.inFlight++;
         this.#inFlight++;
-        request.start();
+        const more = feed.startNext();
+        // Feeds of one namespace (several workers' runs) take turns too: the one served goes last.
+        if (more && lane.feeds.size === 1) continue;
+        lane.feeds.shift();
+        if (more) lane.feeds.push(feed);
+        else this.#dropIfDrained(lane);
       }
     } finally {
       this.#pumping = false;
     }
   }
 
-  /** The first waiting lane under its cap, moved to the back of the turns (or out, when it empties). */
+  /** The next lane in turn that is under its cap; the turn then passes to the lane after it. */
   #nextLane(): Lane | undefined {
-    for (const lane of this.#turns.values()) {
-      if (lane.inFlight >= lane.cap) continue;
-      this.#turns.delete(lane.key);
-      if (lane.waiting.size > 1) this.#turns.set(lane.key, lane);
+    const n = this.#turns.length;
+    for (let k = 0; k < n; k++) {
+      const at = (this.#cursor + k) % n;
+      const lane = this.#turns[at];
+      if (!lane || lane.inFlight >= lane.cap) continue;
+      this.#cursor = (at + 1) % n;
       return lane;
     }
     return undefined;
