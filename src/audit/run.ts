@@ -148,7 +148,9 @@ interface ProbeRun {
 }
 
 /**
- * Probes every target, grouped by deadline (annotations may set their own). The first FIRST_BATCH
+ * Probes every target, each under its own deadline (annotations may set one), in one run. No fairness
+ * between namespaces (probe/slots.ts): a one-shot audit waits for every result, so sharing would end it
+ * no sooner, and a per-namespace cap would slow an audit of one namespace. The first FIRST_BATCH
  * results decide routability: when every one of them is unreachable or timed out, across several pods
  * (or the kernel has no route at all), the machine cannot reach pod IPs, and the rest is not probed.
  */
@@ -158,33 +160,27 @@ async function probeAll(targets: readonly PlannedTarget[], options: AuditOptions
   const first: { outcome: Outcome; errno: string | undefined; pod: string }[] = [];
   const batch = Math.min(FIRST_BATCH, targets.length);
   let reachability: Reachability = { routable: true };
-  const groups = [...Map.groupBy(targets, (t) => t.timeoutMs).entries()].sort(
-    ([, a], [, b]) => b.length - a.length,
-  );
   let done = 0;
   options.onProgress?.({ phase: 'probe', done, total: targets.length });
-  outer: for (const [timeoutMs, group] of groups) {
-    for await (const result of probeTargets(group, {
-      timeoutMs,
-      concurrency: options.concurrency,
-      resetWindowMs: RESET_WINDOW_MS,
-      ...(options.signal ? { signal: options.signal } : {}),
-      ...(options.dialer ? { dialer: options.dialer } : {}),
-    })) {
-      outcomes[result.outcome]++;
-      observations.push(result);
-      options.onProgress?.({ phase: 'probe', done: ++done, total: targets.length });
-      if (first.length < batch) {
-        const t = result.target;
-        first.push({
-          outcome: result.outcome,
-          errno: 'errno' in result ? result.errno : undefined,
-          pod: t.pod ? `${t.pod.namespace}/${t.pod.name}` : t.ip,
-        });
-        if (first.length === batch) {
-          reachability = routability(first);
-          if (!reachability.routable) break outer;
-        }
+  for await (const result of probeTargets(targets, {
+    concurrency: options.concurrency,
+    resetWindowMs: RESET_WINDOW_MS,
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.dialer ? { dialer: options.dialer } : {}),
+  })) {
+    outcomes[result.outcome]++;
+    observations.push(result);
+    options.onProgress?.({ phase: 'probe', done: ++done, total: targets.length });
+    if (first.length < batch) {
+      const t = result.target;
+      first.push({
+        outcome: result.outcome,
+        errno: 'errno' in result ? result.errno : undefined,
+        pod: t.pod ? `${t.pod.namespace}/${t.pod.name}` : t.ip,
+      });
+      if (first.length === batch) {
+        reachability = routability(first);
+        if (!reachability.routable) break;
       }
     }
   }

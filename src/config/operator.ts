@@ -18,7 +18,7 @@ export interface OperatorConfig {
   readonly intervalMs: number;
   readonly intervalJitter: number;
   readonly timeoutMs: number;
-  /** Probes in flight at most. */
+  /** Connects in flight at most, for the whole operator (fair between namespaces: probe/slots.ts). */
   readonly concurrency: number;
   /** Namespaces to watch (empty: all) and to leave alone. */
   readonly namespaces: { readonly include: readonly string[]; readonly exclude: readonly string[] };
@@ -208,7 +208,7 @@ export const OPERATOR_OPTIONS: readonly Option[] = [
     env: 'SOCKEYE_CONCURRENCY',
     schema: integer(1, 10_000),
     default: 64,
-    help: 'probes in flight at most',
+    help: 'connects in flight at most, across every worker and timeout; a namespace takes at most half',
   },
   {
     file: 'namespaces',

@@ -140,8 +140,8 @@ export class Operator {
       cache: this.#cache,
       prober: makeProber({
         confirmations: config.confirmations,
-        // --concurrency bounds the probes in flight across all workers.
-        concurrency: Math.max(1, Math.ceil(config.concurrency / (options.workers ?? DEFAULT_WORKERS))),
+        // One prober for every worker: --concurrency bounds the probes in flight across all of them.
+        concurrency: config.concurrency,
         dialer: options.dialer,
         onProbe: (outcome, ms) => this.#metrics.probe(outcome, ms),
       }),
