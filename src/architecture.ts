@@ -4,7 +4,7 @@
  * README › Contributing › Layers explains the order.
  */
 export const LAYERS: readonly (readonly string[])[] = [
-  ['model', 'log.ts', 'version.ts'], // plain domain types, the logger, the release
+  ['model', 'log.ts', 'version.ts', 'clock.ts'], // plain domain types, the logger, the release, the clock
   ['config'], // settings and annotations: parsing, never I/O beyond reading files given to it
   ['probe'], // TCP probes, outcomes
   ['rules'], // pure analysis: state + outcomes -> findings
