@@ -30,7 +30,7 @@ import { killGroup, startDetached } from '../cluster/exec.ts';
 import { downLocalCluster, readState, TEST_RANGES, upLocalCluster } from '../cluster/local.ts';
 import { withCleanup } from '../cluster/with-cleanup.ts';
 import { shareConnections } from '../src/kube/connections.ts';
-import { getRaw } from '../src/kube/raw-list.ts';
+import { getRaw } from '../src/kube/raw-requests.ts';
 
 const { values: flags } = parseArgs({
   options: {

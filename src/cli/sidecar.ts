@@ -6,10 +6,10 @@ import { probeAll } from '../probe/engine.ts';
 import { loadSidecarConfig, podIdentity, sidecarHelp } from '../sidecar/config.ts';
 import { startHttp } from '../sidecar/http.ts';
 import { inClusterApi, serviceAccountNamespace } from '../sidecar/kube.ts';
-import { sidecarMetrics } from '../sidecar/metrics.ts';
 import { type Listener, mergeListeners } from '../sidecar/proc-net.ts';
 import { readProcNetListeners } from '../sidecar/proc-net-file.ts';
 import { Sidecar } from '../sidecar/sidecar.ts';
+import { sidecarMetrics } from '../sidecar/sidecar-metrics.ts';
 import { type Command, ExitCode } from './io.ts';
 
 const help = (program: string) => `Usage: ${program} sidecar [flags]

@@ -10,7 +10,8 @@ import type { EndpointSlice, Labels, Namespace, NetworkPolicy, Pod, Service } fr
 import { selectsPod } from '../rules/selectors.ts';
 import type { ClusterState } from '../rules/types.ts';
 
-export type Kind = 'Service' | 'EndpointSlice' | 'Pod' | 'NetworkPolicy' | 'Namespace';
+/** The kinds the operator watches and caches (not ObjectKind: the kinds findings are about). */
+export type WatchedKind = 'Service' | 'EndpointSlice' | 'Pod' | 'NetworkPolicy' | 'Namespace';
 
 /** An object as cached: its domain view and the annotations sockeye itself writes. */
 export interface Cached<T> {
@@ -100,7 +101,7 @@ class NamespaceIndex {
     return this.podsByLabel.size + this.servicesBySelector.size + this.slicesByService.size === 0;
   }
 
-  update(kind: Kind, name: string, next: unknown, old: unknown): void {
+  update(kind: WatchedKind, name: string, next: unknown, old: unknown): void {
     if (kind === 'Pod') this.#pairs(this.podsByLabel, name, (old as Pod)?.labels, (next as Pod)?.labels);
     else if (kind === 'Service')
       this.#pairs(this.servicesBySelector, name, (old as Service)?.selector, (next as Service)?.selector);
@@ -121,7 +122,7 @@ class NamespaceIndex {
 }
 
 export class ClusterCache {
-  readonly #maps: { [K in Kind]: Map<string, Map<string, Cached<Domain[K]>>> } = {
+  readonly #maps: { [K in WatchedKind]: Map<string, Map<string, Cached<Domain[K]>>> } = {
     Service: new Map(),
     EndpointSlice: new Map(),
     Pod: new Map(),
@@ -132,7 +133,7 @@ export class ClusterCache {
   #seq = 0;
 
   /** Stores an object; returns whether anything the rules read changed (false for sockeye's own writes). */
-  upsert<K extends Kind>(
+  upsert<K extends WatchedKind>(
     kind: K,
     object: Domain[K],
   ): { readonly changed: boolean; readonly old?: Domain[K] } {
@@ -150,7 +151,7 @@ export class ClusterCache {
     return { changed: old.fingerprint !== entry.fingerprint, old: old.object };
   }
 
-  delete<K extends Kind>(kind: K, namespace: string, name: string): Domain[K] | undefined {
+  delete<K extends WatchedKind>(kind: K, namespace: string, name: string): Domain[K] | undefined {
     const byName = this.#maps[kind].get(namespace);
     const old = byName?.get(name);
     byName?.delete(name);
@@ -163,16 +164,16 @@ export class ClusterCache {
     return old?.object;
   }
 
-  get<K extends Kind>(kind: K, namespace: string, name: string): Cached<Domain[K]> | undefined {
+  get<K extends WatchedKind>(kind: K, namespace: string, name: string): Cached<Domain[K]> | undefined {
     return this.#maps[kind].get(namespace)?.get(name);
   }
 
-  list<K extends Kind>(kind: K, namespace?: string): Domain[K][] {
+  list<K extends WatchedKind>(kind: K, namespace?: string): Domain[K][] {
     const maps = namespace === undefined ? [...this.#maps[kind].values()] : [this.#maps[kind].get(namespace)];
     return maps.flatMap((m) => (m ? [...m.values()].map((c) => c.object) : []));
   }
 
-  count(kind: Kind): number {
+  count(kind: WatchedKind): number {
     let n = 0;
     for (const m of this.#maps[kind].values()) n += m.size;
     return n;
@@ -257,7 +258,7 @@ export class ClusterCache {
   }
 
   /** The cached objects of these names (missing ones skipped), in arrival order. */
-  #objects<K extends Kind>(kind: K, namespace: string, names: Iterable<string>): Domain[K][] {
+  #objects<K extends WatchedKind>(kind: K, namespace: string, names: Iterable<string>): Domain[K][] {
     const byName = this.#maps[kind].get(namespace);
     if (!byName) return [];
     const found: Cached<Domain[K]>[] = [];

@@ -26,7 +26,7 @@ import { classifyKubeError } from '../kube/errors.ts';
 import { EventRecorder, eventsV1Sink, REPORTING_CONTROLLER } from '../kube/events.ts';
 import { SupervisedInformer } from '../kube/informer.ts';
 import { apiServerAddressesOf } from '../kube/kubeconfig.ts';
-import { listRaw } from '../kube/raw-list.ts';
+import { listRaw } from '../kube/raw-requests.ts';
 import { kubeReviewer } from '../kube/reviews.ts';
 import { componentLogger, type Logger, logger as rootLogger } from '../log.ts';
 import { SockeyeMetrics } from '../metrics.ts';
@@ -34,7 +34,7 @@ import type { EndpointSlice, Namespace, NetworkPolicy, Pod, Service } from '../m
 import type { Dialer } from '../probe/dialer.ts';
 import { AnnotationWriter } from './annotation-writer.ts';
 import { corePatcher, type Patcher } from './annotations.ts';
-import { ClusterCache, type Kind } from './cache.ts';
+import { ClusterCache, type WatchedKind } from './cache.ts';
 import { NamespacePoller } from './namespace-poller.ts';
 import { makeProber } from './prober.ts';
 import { Reconciler } from './reconciler.ts';
@@ -61,7 +61,7 @@ export interface WriteCounts {
 }
 
 interface Watched<T extends KubernetesObject, D> {
-  readonly kind: Kind;
+  readonly kind: WatchedKind;
   /** To sockeye's domain type, before caching: the informers keep only that, not the API object. */
   readonly convert: (obj: T) => D;
   readonly path: (ns: string | undefined) => string;
@@ -468,7 +468,7 @@ export class Operator {
         kubeConfig: kc,
         name: `${w.kind}${scope ? `/${scope}` : ''}`,
         path: w.path(scope),
-        // Plain JSON: client-node's typed lists cost 4x the time at 20,000 pods (see raw-list.ts).
+        // Plain JSON: client-node's typed lists cost 4x the time at 20,000 pods (see raw-requests.ts).
         list: (page) => listRaw<T>(kc, w.path(scope), page),
         logger: this.#log,
         onError: () => this.#metrics.informerRestart(w.kind),

@@ -6,7 +6,7 @@ import type { ParseArgsOptionsConfig } from 'node:util';
 import { parseDuration } from '../config/annotations.ts';
 import { booleanSetting, readFlags } from '../config/flags.ts';
 import { UsageError } from '../config/usage-error.ts';
-import type { DeclaredPort } from './classify.ts';
+import type { DeclaredPort } from './port-classes.ts';
 
 export interface SidecarConfig {
   readonly intervalMs: number;

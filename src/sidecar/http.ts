@@ -5,7 +5,7 @@
 import { createServer, type Server } from 'node:http';
 import { listenOn } from '../http/listen.ts';
 import type { Logger } from '../log.ts';
-import type { SidecarMetrics } from './metrics.ts';
+import type { SidecarMetrics } from './sidecar-metrics.ts';
 
 export interface SidecarHttpState {
   /** The loop is alive (a round ended recently). */

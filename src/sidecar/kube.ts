@@ -8,7 +8,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { FIELD_MANAGER } from '../kube/field-manager.ts';
-import type { DeclaredPort } from './classify.ts';
+import type { DeclaredPort } from './port-classes.ts';
 
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 

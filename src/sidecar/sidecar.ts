@@ -9,7 +9,10 @@ import { globalTimers, sleep, type Timers } from '../kube/backoff.ts';
 import { classifyKubeError, statusCodeOf } from '../kube/errors.ts';
 import { componentLogger, type Logger } from '../log.ts';
 import type { ProbeTarget } from '../probe/outcome.ts';
-import { applyPatch, sidecarAnnotationPatch } from './annotations.ts';
+import type { PodIdentity, SidecarConfig } from './config.ts';
+import { SidecarEvents } from './event-writer.ts';
+import { declaredPorts, type SidecarApi } from './kube.ts';
+import { applyPatch, sidecarAnnotationPatch } from './pod-annotations.ts';
 import {
   type AddressProbe,
   Confirmed,
@@ -22,12 +25,9 @@ import {
   type PortReport,
   podStatus,
   transitionEvents,
-} from './classify.ts';
-import type { PodIdentity, SidecarConfig } from './config.ts';
-import { SidecarEvents } from './events.ts';
-import { declaredPorts, type SidecarApi } from './kube.ts';
-import type { SidecarMetrics } from './metrics.ts';
+} from './port-classes.ts';
 import type { Listener } from './proc-net.ts';
+import type { SidecarMetrics } from './sidecar-metrics.ts';
 
 /** How long a channel the API refused (403) stays off before the sidecar tries it again. */
 export const FORBIDDEN_RETRY_MS = 5 * 60_000;

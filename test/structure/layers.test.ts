@@ -77,7 +77,7 @@ describe('the checks themselves', () => {
   it('report an upward and a sideways import', () => {
     const graph = new Map([
       ['rules/evaluate.ts', ['operator/reconciler.ts', 'model/types.ts']],
-      ['operator/reconciler.ts', ['sidecar/annotations.ts']],
+      ['operator/reconciler.ts', ['sidecar/pod-annotations.ts']],
     ]);
     expect(layerViolations(graph).map((v) => v.why)).toEqual([
       'rules (layer 3) imports up into operator (layer 7)',

@@ -11,7 +11,7 @@ import {
   podStatus,
   type RoundInput,
   transitionEvents,
-} from './classify.ts';
+} from './port-classes.ts';
 import type { Listener } from './proc-net.ts';
 
 const V4 = '198.18.0.5';

@@ -1,6 +1,6 @@
 import { ApiException } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getRaw, listRaw } from '../../src/kube/raw-list.ts';
+import { getRaw, listRaw } from '../../src/kube/raw-requests.ts';
 import {
   createNamespace,
   deleteNamespace,

@@ -15,7 +15,7 @@ import {
   SIDECAR_STATUS_ANNOTATION as SIDECAR_STATUS,
   SIDECAR_SUMMARY_ANNOTATION as SIDECAR_SUMMARY,
 } from '../model/annotation-keys.ts';
-import type { SidecarStatus } from './classify.ts';
+import type { SidecarStatus } from './port-classes.ts';
 
 export { LOOPBACK_ONLY, SIDECAR_ANNOTATIONS, SIDECAR_SINCE, SIDECAR_STATUS, SIDECAR_SUMMARY };
 

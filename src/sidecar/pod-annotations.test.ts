@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { applyPatch, sidecarAnnotationPatch } from './annotations.ts';
-import { eventBody, microTime } from './events.ts';
+import { eventBody, microTime } from './event-writer.ts';
+import { applyPatch, sidecarAnnotationPatch } from './pod-annotations.ts';
 
 const now = new Date('2026-03-01T10:00:00.250Z');
 

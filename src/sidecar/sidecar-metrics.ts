@@ -5,7 +5,7 @@
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { OUTCOMES, type Outcome } from '../probe/outcome.ts';
-import { PORT_CLASSES, type PortReport } from './classify.ts';
+import { PORT_CLASSES, type PortReport } from './port-classes.ts';
 
 export interface SidecarMetrics {
   readonly registry: Registry;
