@@ -240,3 +240,28 @@ describe('sockeye operator: SIGTERM hands over without losing or duplicating an 
     expect([...perFinding.entries()].filter(([, by]) => by.length !== 1)).toEqual([]);
   });
 });
+
+describe('sockeye operator: SIGTERM with the API server unreachable', () => {
+  const s = scenarioNamespace('op-sigterm-cut', scenario, SERVICES);
+  const ns = s.ns;
+  const h = harness();
+
+  it('drops what it cannot write and exits 0, bounded, with its requests hanging', async () => {
+    // Long enough that it still leads when told to stop: its writes in flight get the grace.
+    const lease = { duration: '20s', renewDeadline: '15s', retryPeriod: '1s' };
+    const { replica: a, proxy } = await h.proxied(s.kube, 'gone-a', ns, lease, {});
+    await holderIs(s.kube, ns, a.name);
+    await allAnnotated(s.kube, ns, 'Healthy');
+    // Every request now hangs (a partition, not a refusal), the Lease release among them.
+    proxy.partition();
+    await flip(s.kube, ns, null);
+    await eventually(
+      'writes queued that cannot go out',
+      async () => ((await metricSum(a.port, 'sockeye_annotation_writes_pending')) > 0 ? true : undefined),
+      15_000,
+    );
+    a.child.kill('SIGTERM');
+    // The bound is 15 s (SHUTDOWN_BOUND_MS); a loaded machine gets four times that.
+    expect(await exitWithin(a, 60_000)).toBe(0);
+  });
+});
