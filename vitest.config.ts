@@ -18,6 +18,9 @@ export default defineConfig({
             'test/setup/**/*.test.ts',
           ],
           environment: 'node',
+          // A ceiling, not a target: the entry-point tests start node processes and property tests
+          // run many cases, which on a loaded 2-core machine outlast vitest's 5 s default.
+          testTimeout: 30_000,
         },
       },
       {

@@ -377,6 +377,8 @@ async function main(): Promise<void> {
           '--leader-elect',
           '--lease-namespace=default',
           '--http-host=127.0.0.1',
+          // Plain HTTP, metrics on the health port, as read below (secure serving: test/operator/secure-metrics.test.ts).
+          '--no-metrics-secure',
           `--http-port=${port}`,
           '--pod-name=sockeye-bench',
           '--pod-namespace=default',

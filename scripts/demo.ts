@@ -85,6 +85,8 @@ async function main(args: readonly string[]): Promise<void> {
           '--timeout=1s',
           '--no-leader-elect',
           '--http-host=127.0.0.1',
+          // Plain HTTP, metrics on the health port, on loopback: a local demo.
+          '--no-metrics-secure',
           '--http-port=0',
           '--pod-name=sockeye-demo',
           '--pod-namespace=sockeye-system',

@@ -38,7 +38,19 @@ metadata:
 /** The manifests as `npm run manifests` writes them. */
 export async function renderManifests(): Promise<string> {
   const { helm } = await ensureBinaries(['helm']);
-  const args = ['template', RELEASE, chartDir, '--namespace', NAMESPACE, '--kube-version', KUBE_VERSION];
+  const args = [
+    'template',
+    RELEASE,
+    chartDir,
+    '--namespace',
+    NAMESPACE,
+    '--kube-version',
+    KUBE_VERSION,
+    // ValidatingAdmissionPolicy v1 is GA since 1.30: the manifests carry it (older API servers refuse
+    // those two objects; the Helm chart renders them only where the API server serves them).
+    '--api-versions',
+    'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy',
+  ];
   const { stdout } = await promisify(execFile)(helm, args, { maxBuffer: 64 * 1024 * 1024 });
   // Helm's "# Source:" comments are chart-relative: the output does not depend on the checkout path.
   return `${HEADER}${stdout.startsWith('---') ? '' : '---\n'}${stdout}`;

@@ -22,12 +22,13 @@ const RANK: Readonly<Record<Reason, number>> = {
   NoHealthyTargets: 2,
   TargetPortMismatch: 3,
   TargetsRefusing: 4,
-  ReadyButRefusing: 5,
-  ListeningOnLoopbackOnly: 6,
-  PortNotListening: 7,
-  ConnectTimeout: 8,
-  InvalidConfiguration: 9,
-  TargetsRecovered: 10,
+  SelectorMatchesOtherWorkloads: 5,
+  ReadyButRefusing: 6,
+  ListeningOnLoopbackOnly: 7,
+  PortNotListening: 8,
+  ConnectTimeout: 9,
+  InvalidConfiguration: 10,
+  TargetsRecovered: 11,
 };
 
 export interface ReportFinding {

@@ -8,22 +8,13 @@ import type { ClusterListers } from '../kube/list.ts';
 import type { Pod } from '../model/types.ts';
 import { type ProbeOptions, probeTargets } from '../probe/engine.ts';
 import { OUTCOMES, type Outcome } from '../probe/outcome.ts';
+import { PROBE_REASONS } from '../rules/catalog.ts';
 import { evaluate } from '../rules/evaluate.ts';
 import { selectsPod } from '../rules/selectors.ts';
 import { describeAll, type StatusReport } from '../rules/status.ts';
 import { type PlannedTarget, planAllTargets } from '../rules/targets.ts';
 import type { ClusterState, EvaluateInput, Finding, ProbeObservation } from '../rules/types.ts';
 import { type AccessProblem, type Gathered, type GatherOptions, gather, type Resource } from './gather.ts';
-
-/** Reasons that rest on a probe outcome: not reported when the probes cannot reach the pods at all. */
-const PROBE_REASONS: ReadonlySet<string> = new Set([
-  'NoHealthyTargets',
-  'TargetsRefusing',
-  'PortNotListening',
-  'ListeningOnLoopbackOnly',
-  'ReadyButRefusing',
-  'ConnectTimeout',
-]);
 
 /** How many of the first results decide whether pod IPs are routable from here. */
 export const FIRST_BATCH = 32;
@@ -157,7 +148,9 @@ interface ProbeRun {
 }
 
 /**
- * Probes every target, grouped by deadline (annotations may set their own). The first FIRST_BATCH
+ * Probes every target, each under its own deadline (annotations may set one), in one run. No fairness
+ * between namespaces (probe/slots.ts): a one-shot audit waits for every result, so sharing would end it
+ * no sooner, and a per-namespace cap would slow an audit of one namespace. The first FIRST_BATCH
  * results decide routability: when every one of them is unreachable or timed out, across several pods
  * (or the kernel has no route at all), the machine cannot reach pod IPs, and the rest is not probed.
  */
@@ -167,33 +160,27 @@ async function probeAll(targets: readonly PlannedTarget[], options: AuditOptions
   const first: { outcome: Outcome; errno: string | undefined; pod: string }[] = [];
   const batch = Math.min(FIRST_BATCH, targets.length);
   let reachability: Reachability = { routable: true };
-  const groups = [...Map.groupBy(targets, (t) => t.timeoutMs).entries()].sort(
-    ([, a], [, b]) => b.length - a.length,
-  );
   let done = 0;
   options.onProgress?.({ phase: 'probe', done, total: targets.length });
-  outer: for (const [timeoutMs, group] of groups) {
-    for await (const result of probeTargets(group, {
-      timeoutMs,
-      concurrency: options.concurrency,
-      resetWindowMs: RESET_WINDOW_MS,
-      ...(options.signal ? { signal: options.signal } : {}),
-      ...(options.dialer ? { dialer: options.dialer } : {}),
-    })) {
-      outcomes[result.outcome]++;
-      observations.push(result);
-      options.onProgress?.({ phase: 'probe', done: ++done, total: targets.length });
-      if (first.length < batch) {
-        const t = result.target;
-        first.push({
-          outcome: result.outcome,
-          errno: 'errno' in result ? result.errno : undefined,
-          pod: t.pod ? `${t.pod.namespace}/${t.pod.name}` : t.ip,
-        });
-        if (first.length === batch) {
-          reachability = routability(first);
-          if (!reachability.routable) break outer;
-        }
+  for await (const result of probeTargets(targets, {
+    concurrency: options.concurrency,
+    resetWindowMs: RESET_WINDOW_MS,
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.dialer ? { dialer: options.dialer } : {}),
+  })) {
+    outcomes[result.outcome]++;
+    observations.push(result);
+    options.onProgress?.({ phase: 'probe', done: ++done, total: targets.length });
+    if (first.length < batch) {
+      const t = result.target;
+      first.push({
+        outcome: result.outcome,
+        errno: 'errno' in result ? result.errno : undefined,
+        pod: t.pod ? `${t.pod.namespace}/${t.pod.name}` : t.ip,
+      });
+      if (first.length === batch) {
+        reachability = routability(first);
+        if (!reachability.routable) break;
       }
     }
   }

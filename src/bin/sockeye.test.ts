@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { captureIO } from '../../test/net/cli-io.ts';
-import { main, version } from './sockeye.ts';
+import { version } from '../version.ts';
+import { main } from './sockeye.ts';
 
 describe('sockeye entry point', () => {
   it('prints the package version for --version', async () => {

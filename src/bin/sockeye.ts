@@ -1,14 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { commands } from '../cli/commands.ts';
 import { type CommandIO, ExitCode, UsageError } from '../cli/io.ts';
 import { programName } from '../cli/program.ts';
-
-export function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  };
-  return pkg.version;
-}
+import { version } from '../version.ts';
 
 function usage(program: string): string {
   const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);

@@ -13,7 +13,6 @@ import {
 } from '../audit/render.ts';
 import { buildReport, FAIL_ON } from '../audit/report.ts';
 import { type Progress, runAudit } from '../audit/run.ts';
-import { version } from '../bin/sockeye.ts';
 import { MAX_TIMEOUT_MS, parseTimeout } from '../config/annotations.ts';
 import {
   CLUSTER_FLAGS,
@@ -24,6 +23,7 @@ import {
 } from '../config/flags.ts';
 import { loadKubeConfig } from '../kube/kubeconfig.ts';
 import { clusterListers } from '../kube/list.ts';
+import { version } from '../version.ts';
 import { type Command, type CommandIO, ExitCode, UsageError } from './io.ts';
 
 const help = (program: string) => `Usage: ${program} audit [flags]

@@ -22,7 +22,4 @@ export const ExitCode = {
   usage: 2,
 } as const;
 
-/** A usage error names the flag or value that is wrong; commands print it and exit 2. */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
+export { UsageError } from '../config/usage-error.ts';

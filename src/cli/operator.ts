@@ -11,9 +11,12 @@ Watches Services, EndpointSlices, Pods, NetworkPolicies and Namespaces (cluster-
 given), probes every Service's backends on an interval and at once when its endpoints or pods change,
 and writes what it finds: Events (kubectl describe) and the sockeye.dev/status, sockeye.dev/summary and
 sockeye.dev/since annotations on Services and Pods, only when something changes. With leader election
-only the replica holding the Lease probes and writes. Serves /healthz, /readyz, /metrics and
-/api/v1/findings. The cluster comes from --kubeconfig and --context, else $KUBECONFIG or
-~/.kube/config, else the in-cluster ServiceAccount.
+only the replica holding the Lease probes and writes. Serves /healthz and /readyz in plain HTTP to
+anyone (--http-port), and /metrics and /sockeye/v1/findings over HTTPS (a self-signed certificate made at
+start) to callers whose bearer token a TokenReview accepts and whose RBAC allows get on the path, as
+a SubjectAccessReview says (--metrics-port; --no-metrics-secure serves them in plain HTTP to anyone).
+The cluster comes from --kubeconfig and --context, else $KUBECONFIG or ~/.kube/config, else the
+in-cluster ServiceAccount.
 
 Settings: flags > environment > --config file > defaults. A boolean flag is --FLAG, --no-FLAG,
 --FLAG=true or --FLAG=false; its variable and file key take true or false.

@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { endianness, networkInterfaces } from 'node:os';
+import { closeServer } from '../http/listen.ts';
 import { componentLogger, logger } from '../log.ts';
 import { probeAll } from '../probe/engine.ts';
 import { loadSidecarConfig, podIdentity, sidecarHelp } from '../sidecar/config.ts';
-import { closeHttp, startHttp } from '../sidecar/http.ts';
+import { startHttp } from '../sidecar/http.ts';
 import { inClusterApi, serviceAccountNamespace } from '../sidecar/kube.ts';
 import { sidecarMetrics } from '../sidecar/metrics.ts';
 import { type Listener, mergeListeners } from '../sidecar/proc-net.ts';
@@ -119,7 +120,7 @@ export const sidecarCommand: Command = async (argv, io) => {
     });
   } finally {
     await sidecar.stop();
-    await closeHttp(http.server);
+    await closeServer(http.server);
   }
   return ExitCode.ok;
 };

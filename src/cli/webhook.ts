@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { version } from '../bin/sockeye.ts';
 import { readFlags } from '../config/flags.ts';
 import { logger } from '../log.ts';
+import { version } from '../version.ts';
 import { DEFAULT_SIDECAR_PORT } from '../webhook/inject.ts';
 import { startWebhook, stopWebhook } from '../webhook/server.ts';
 import { type Command, ExitCode, UsageError } from './io.ts';

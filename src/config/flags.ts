@@ -6,8 +6,8 @@
  */
 import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
 import { z } from 'zod';
-import { UsageError } from '../cli/io.ts';
 import { parseBoolean } from './annotations.ts';
+import { UsageError } from './usage-error.ts';
 
 /** A setting sockeye cannot use; the message names the flag, env var or file key. */
 export class ConfigError extends UsageError {}

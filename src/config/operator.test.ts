@@ -42,12 +42,23 @@ describe('defaults', () => {
         retryPeriodMs: 2_000,
       },
       prober: { podName: 'sockeye-7d9-abc', namespace: 'default', labels: {} },
-      http: { host: '0.0.0.0', port: 8080 },
+      http: { host: '::', port: 8080 },
+      metrics: { secure: true, port: 8443 },
       writeAnnotations: true,
       writeEvents: true,
       optIn: { selectorlessServices: false, hostNetworkPods: false },
       cluster: {},
     });
+  });
+
+  it('serve metrics on a port of their own when secure, on the health port when not', () => {
+    expect(load(['--metrics-port=9443']).metrics).toEqual({ secure: true, port: 9443 });
+    expect(load(['--no-metrics-secure']).metrics).toEqual({ secure: false, port: undefined });
+    expect(load([], { SOCKEYE_METRICS_SECURE: 'false', SOCKEYE_METRICS_PORT: '9090' }).metrics).toEqual({
+      secure: false,
+      port: 9090,
+    });
+    expect(failure(() => load(['--metrics-port=8080']))).toMatch(/metrics-port 8080 is the http-port/);
   });
 
   it('put the Lease in the prober namespace unless told otherwise', () => {

@@ -18,7 +18,7 @@ export interface OperatorConfig {
   readonly intervalMs: number;
   readonly intervalJitter: number;
   readonly timeoutMs: number;
-  /** Probes in flight at most. */
+  /** Connects in flight at most, for the whole operator (fair between namespaces: probe/slots.ts). */
   readonly concurrency: number;
   /** Namespaces to watch (empty: all) and to leave alone. */
   readonly namespaces: { readonly include: readonly string[]; readonly exclude: readonly string[] };
@@ -39,6 +39,11 @@ export interface OperatorConfig {
     readonly labels: Readonly<Record<string, string>>;
   };
   readonly http: { readonly host: string; readonly port: number };
+  /**
+   * /metrics and /sockeye/v1/findings: over HTTPS behind a TokenReview and a SubjectAccessReview when
+   * `secure`, on `port`; not secure and without a port, on the health listener (`http.port`).
+   */
+  readonly metrics: { readonly secure: boolean; readonly port: number | undefined };
   readonly writeAnnotations: boolean;
   readonly writeEvents: boolean;
   readonly optIn: { readonly selectorlessServices: boolean; readonly hostNetworkPods: boolean };
@@ -203,7 +208,7 @@ export const OPERATOR_OPTIONS: readonly Option[] = [
     env: 'SOCKEYE_CONCURRENCY',
     schema: integer(1, 10_000),
     default: 64,
-    help: 'probes in flight at most',
+    help: 'connects in flight at most, across every worker and timeout; a namespace takes at most half',
   },
   {
     file: 'namespaces',
@@ -309,8 +314,8 @@ export const OPERATOR_OPTIONS: readonly Option[] = [
     flag: 'http-host',
     env: 'SOCKEYE_HTTP_HOST',
     schema: host,
-    default: '0.0.0.0',
-    help: 'listen address of /healthz /readyz /metrics',
+    default: '::',
+    help: 'listen address of every listener (:: takes IPv4 too; 0.0.0.0 when the host has no IPv6)',
   },
   {
     file: 'http.port',
@@ -318,7 +323,24 @@ export const OPERATOR_OPTIONS: readonly Option[] = [
     env: 'SOCKEYE_HTTP_PORT',
     schema: integer(0, 65_535),
     default: 8080,
-    help: 'listen port of /healthz /readyz /metrics (0: any free port)',
+    help: 'plain HTTP port of /healthz /readyz, open (0: any free port)',
+  },
+  {
+    file: 'metrics.secure',
+    flag: 'metrics-secure',
+    env: 'SOCKEYE_METRICS_SECURE',
+    schema: boolean,
+    default: true,
+    boolean: true,
+    help: 'serve /metrics and /sockeye/v1/findings over HTTPS to callers whose token RBAC allows get on the path',
+  },
+  {
+    file: 'metrics.port',
+    flag: 'metrics-port',
+    env: 'SOCKEYE_METRICS_PORT',
+    schema: integer(0, 65_535),
+    default: undefined,
+    help: 'port of /metrics and /sockeye/v1/findings (default 8443; without --metrics-secure: the http port)',
   },
   {
     file: 'writeAnnotations',
@@ -503,6 +525,10 @@ function derive(
     },
     prober: { podName, namespace: proberNamespace, labels: get('prober.labels') },
     http: { host: get('http.host'), port: get('http.port') },
+    metrics: {
+      secure: get('metrics.secure'),
+      port: get<number | undefined>('metrics.port') ?? (get('metrics.secure') ? 8443 : undefined),
+    },
     writeAnnotations: get('writeAnnotations'),
     writeEvents: get('writeEvents'),
     optIn: {
@@ -510,6 +536,15 @@ function derive(
       hostNetworkPods: get('probeHostNetworkPods'),
     },
   };
+  if (
+    config.metrics.port !== undefined &&
+    config.metrics.port !== 0 &&
+    config.metrics.port === config.http.port
+  ) {
+    throw new ConfigError(
+      `metrics-port ${config.metrics.port} is the http-port: give /metrics a port of its own, or leave it unset with --no-metrics-secure`,
+    );
+  }
   const le = config.leaderElection;
   if (le.enabled) {
     if (le.leaseDurationMs <= le.renewDeadlineMs) {

@@ -18,7 +18,8 @@
  */
 import type { CoordinationV1Api, V1Lease, V1LeaseSpec } from '@kubernetes/client-node';
 import { V1MicroTime } from '@kubernetes/client-node';
-import { type Clock, globalTimers, jittered, monotonicClock, sleep, type Timers } from '../kube/backoff.ts';
+import { type Clock, monotonicClock } from '../clock.ts';
+import { globalTimers, jittered, sleep, type Timers } from '../kube/backoff.ts';
 import { classifyKubeError, isConflict, isNotFound } from '../kube/errors.ts';
 import { FIELD_MANAGER } from '../kube/field-manager.ts';
 import { withSignal } from '../kube/request-options.ts';

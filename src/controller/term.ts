@@ -10,13 +10,10 @@
  * - `holds()` is false once the term ended or its expiry (monotonic) passed: the leader elector
  *   moves the expiry on with each renewal, to the renew deadline that renewal bought.
  */
-import { type Clock, monotonicClock } from '../kube/backoff.ts';
+import { type Clock, monotonicClock } from '../clock.ts';
+import type { Fence } from '../kube/fence.ts';
 
-/** What a writer needs of a term: whether it may write now, and the signal that ends it. */
-export interface Fence {
-  readonly signal: AbortSignal;
-  holds(): boolean;
-}
+export type { Fence };
 
 export class Term implements Fence {
   readonly #ended = new AbortController();

@@ -11,7 +11,8 @@
  *
  * Time comes from an injected clock and timers, so tests drive it with fake timers.
  */
-import { type Clock, globalTimers, monotonicClock, type Timers, TokenBucket } from '../kube/backoff.ts';
+import { type Clock, monotonicClock } from '../clock.ts';
+import { globalTimers, type Timers, TokenBucket } from '../kube/backoff.ts';
 
 export interface WorkQueueOptions {
   /** Per-key backoff: first delay (default 5 ms). */

@@ -4,12 +4,7 @@
  * source, so every caller is testable with fake timers.
  */
 
-/** A monotonic millisecond clock. Production uses `performance.now()`; tests inject `Date.now` under fake timers. */
-export interface Clock {
-  now(): number;
-}
-
-export const monotonicClock: Clock = { now: () => performance.now() };
+import type { Clock } from '../clock.ts';
 
 /** The timer functions a component uses; the defaults are the globals, looked up at call time (fake-timer friendly). */
 export interface Timers {

@@ -171,6 +171,35 @@ describe('toPod', () => {
     expect(fromWatch.startTime?.toISOString()).toBe('2025-06-01T11:00:00.000Z');
     expect(toPod(base).deletionTimestamp).toBeUndefined();
   });
+
+  it.each([
+    ['a bare pod has no owner', [], {}, undefined],
+    [
+      "a Deployment's ReplicaSet reads as the Deployment",
+      [{ kind: 'ReplicaSet', name: 'web-7d9f8', controller: true }],
+      { 'pod-template-hash': '7d9f8' },
+      { kind: 'Deployment', name: 'web' },
+    ],
+    [
+      'a ReplicaSet without the hash label stays a ReplicaSet',
+      [{ kind: 'ReplicaSet', name: 'web-7d9f8', controller: true }],
+      {},
+      { kind: 'ReplicaSet', name: 'web-7d9f8' },
+    ],
+    [
+      'only the controller reference counts',
+      [
+        { kind: 'ConfigMap', name: 'x' },
+        { kind: 'StatefulSet', name: 'db', controller: true },
+      ],
+      {},
+      { kind: 'StatefulSet', name: 'db' },
+    ],
+  ])('%s', (_, refs, labels, owner) => {
+    const ownerReferences = refs.map((r) => ({ apiVersion: 'apps/v1', uid: 'u', ...r }));
+    const p = toPod({ ...base, metadata: { ...base.metadata, ownerReferences, labels } });
+    expect(p.owner).toEqual(owner);
+  });
 });
 
 describe('toNetworkPolicy', () => {

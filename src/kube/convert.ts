@@ -34,6 +34,7 @@ import type {
   ReadinessCheck,
   Service,
   ServiceType,
+  WorkloadRef,
 } from '../model/types.ts';
 
 /** The label the endpointslice controller puts on every slice it manages for a Service. */
@@ -112,7 +113,22 @@ export function toPod(pod: V1Pod): Pod {
     deletionTimestamp: time(pod.metadata?.deletionTimestamp),
     startTime: time(status.startTime),
     nodeName: pod.spec?.nodeName,
+    owner: workloadOf(pod),
   };
+}
+
+/** The label the Deployment controller puts on a ReplicaSet's pods (and in the ReplicaSet's name). */
+const POD_TEMPLATE_HASH = 'pod-template-hash';
+
+/** The pod's controller; a Deployment's ReplicaSet (`NAME-HASH`) is read as the Deployment. */
+function workloadOf(pod: V1Pod): WorkloadRef | undefined {
+  const owner = (pod.metadata?.ownerReferences ?? []).find((o) => o.controller === true);
+  if (!owner) return undefined;
+  const hash = pod.metadata?.labels?.[POD_TEMPLATE_HASH];
+  if (owner.kind === 'ReplicaSet' && hash && owner.name.endsWith(`-${hash}`)) {
+    return { kind: 'Deployment', name: owner.name.slice(0, -hash.length - 1) };
+  }
+  return { kind: owner.kind, name: owner.name };
 }
 
 export function toNetworkPolicy(np: V1NetworkPolicy): NetworkPolicy {

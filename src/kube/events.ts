@@ -19,7 +19,6 @@ import {
   V1MicroTime,
   type V1ObjectReference,
 } from '@kubernetes/client-node';
-import type { Fence } from '../controller/term.ts';
 import { componentLogger, type Logger, logger as rootLogger } from '../log.ts';
 import { Backoff, type BackoffOptions, globalTimers, sleep, type Timers } from './backoff.ts';
 import { classifyKubeError, isAlreadyExists, isNotFound } from './errors.ts';
@@ -30,6 +29,7 @@ import {
   type EventObjectRef,
   type PlannedEvent,
 } from './event-correlator.ts';
+import type { Fence } from './fence.ts';
 import { FIELD_MANAGER } from './field-manager.ts';
 import { withSignal } from './request-options.ts';
 

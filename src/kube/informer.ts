@@ -19,15 +19,9 @@
  * watch are raw JSON (timestamps are strings): `transform` sees both and should normalise.
  */
 import { type KubeConfig, type KubernetesObject, ListWatch, Watch } from '@kubernetes/client-node';
+import { type Clock, monotonicClock } from '../clock.ts';
 import { componentLogger, type Logger, logger as rootLogger } from '../log.ts';
-import {
-  Backoff,
-  type BackoffOptions,
-  type Clock,
-  globalTimers,
-  monotonicClock,
-  type Timers,
-} from './backoff.ts';
+import { Backoff, type BackoffOptions, globalTimers, type Timers } from './backoff.ts';
 import { classifyKubeError, isAbort } from './errors.ts';
 
 /** One page of a list call, as client-node's `list*` methods return it. */

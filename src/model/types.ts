@@ -127,6 +127,17 @@ export interface Pod {
   /** `status.startTime`: when the kubelet acknowledged the pod. */
   readonly startTime?: Date | undefined;
   readonly nodeName?: string | undefined;
+  /**
+   * The workload the pod belongs to: its controller ownerReference, a ReplicaSet that carries the pod's
+   * `pod-template-hash` read as its Deployment. Undefined for a bare pod.
+   */
+  readonly owner?: WorkloadRef | undefined;
+}
+
+/** A pod's controller, lean: what a message names ("Deployment web"). */
+export interface WorkloadRef {
+  readonly kind: string;
+  readonly name: string;
 }
 
 export interface IPBlock {

@@ -18,9 +18,10 @@
  *   term ends its intents are dropped at once and its patches in flight cancelled (the next leader
  *   judges every object again).
  */
-import type { Fence } from '../controller/term.ts';
+
 import { WorkQueue } from '../controller/workqueue.ts';
 import { classifyKubeError, isNotFound } from '../kube/errors.ts';
+import type { Fence } from '../kube/fence.ts';
 import type { Logger } from '../log.ts';
 import type { Labels } from '../model/types.ts';
 import {

@@ -10,7 +10,6 @@
  * at once (the next leader judges everything again); a shutdown ends it only after the writes in
  * flight had their grace, and releases the Lease after that.
  */
-import type { Server } from 'node:http';
 import {
   CoordinationV1Api,
   CoreV1Api,
@@ -27,7 +26,7 @@ import type { OperatorConfig } from '../config/operator.ts';
 import { coordinationLeaseStore, LeaderElector } from '../controller/leader.ts';
 import { Term } from '../controller/term.ts';
 import { WorkQueue } from '../controller/workqueue.ts';
-import { closeServer, createApp, listen } from '../http/app.ts';
+import { type OperatorHttp, serveOperatorHttp } from '../http/serve.ts';
 import { jittered } from '../kube/backoff.ts';
 import { toEndpointSlice, toNamespace, toNetworkPolicy, toPod, toService } from '../kube/convert.ts';
 import { classifyKubeError } from '../kube/errors.ts';
@@ -36,6 +35,7 @@ import { SupervisedInformer } from '../kube/informer.ts';
 import { apiServerAddressesOf } from '../kube/kubeconfig.ts';
 import { listRaw } from '../kube/raw-list.ts';
 import { withSignal } from '../kube/request-options.ts';
+import { kubeReviewer } from '../kube/reviews.ts';
 import { componentLogger, type Logger, logger as rootLogger } from '../log.ts';
 import { SockeyeMetrics } from '../metrics.ts';
 import type { EndpointSlice, Namespace, NetworkPolicy, Pod, Service } from '../model/types.ts';
@@ -111,8 +111,7 @@ export class Operator {
   /** The current (or last) term of leadership: every write checks it. */
   #term: Term | undefined;
   readonly #writes: WriteCounts = { patches: 0, patchErrors: 0, events: 0 };
-  #server: Server | undefined;
-  #port = 0;
+  #http: OperatorHttp | undefined;
   #synced = false;
   #leading = false;
   #workers: Promise<void>[] = [];
@@ -156,8 +155,8 @@ export class Operator {
       cache: this.#cache,
       prober: makeProber({
         confirmations: config.confirmations,
-        // --concurrency bounds the probes in flight across all workers.
-        concurrency: Math.max(1, Math.ceil(config.concurrency / (options.workers ?? DEFAULT_WORKERS))),
+        // One prober for every worker: --concurrency bounds the probes in flight across all of them.
+        concurrency: config.concurrency,
         dialer: options.dialer,
         onProbe: (outcome, ms) => this.#metrics.probe(outcome, ms),
       }),
@@ -181,8 +180,13 @@ export class Operator {
     this.#metrics.pendingWritesFrom(() => this.#writer?.pending() ?? 0);
   }
 
+  /** The health port (and the metrics port when they share it). */
   get port(): number {
-    return this.#port;
+    return this.#http?.port ?? 0;
+  }
+
+  get metricsPort(): number {
+    return this.#http?.metricsPort ?? 0;
   }
 
   get ready(): boolean {
@@ -208,16 +212,19 @@ export class Operator {
   /** Starts HTTP and the informers; once synced, leads (or campaigns) and reconciles. */
   async start(): Promise<void> {
     const { config } = this;
-    const app = createApp({
-      ready: () => this.#synced,
-      registry: this.#metrics.registry,
-      findings: () => ({ leading: this.#leading, findings: this.#reconciler.findings() }),
-      logger: this.#log,
+    this.#http = await serveOperatorHttp({
+      host: config.http.host,
+      port: config.http.port,
+      metrics: config.metrics,
+      deps: {
+        ready: () => this.#synced,
+        registry: this.#metrics.registry,
+        findings: () => ({ leading: this.#leading, findings: this.#reconciler.findings() }),
+        logger: this.#log,
+      },
+      reviewer: () => kubeReviewer(this.#options.kc),
+      serverName: config.prober.podName,
     });
-    const { server, port } = await listen(app, config.http.host, config.http.port);
-    this.#server = server;
-    this.#port = port;
-    this.#log.info({ port }, 'serving /healthz /readyz /metrics /api/v1/findings');
     this.#startInformers();
     const sources = [...this.#informers, ...(this.#namespacePoller ? [this.#namespacePoller] : [])];
     void Promise.all(sources.map((i) => i.whenSynced())).then(() => this.#onSynced());
@@ -248,7 +255,7 @@ export class Operator {
     await this.#elector;
     await Promise.all(this.#informers.map((i) => i.stop()));
     await this.#namespacePoller?.stop();
-    if (this.#server) await closeServer(this.#server);
+    await this.#http?.close();
     this.#log.info('stopped');
   }
 

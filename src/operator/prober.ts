@@ -5,12 +5,17 @@
 import type { Dialer } from '../probe/dialer.ts';
 import { probeAll } from '../probe/engine.ts';
 import { isTargetFailure, type Outcome } from '../probe/outcome.ts';
+import { ProbeSlots } from '../probe/slots.ts';
 import type { PlannedTarget } from '../rules/targets.ts';
 import type { ProbeObservation } from '../rules/types.ts';
 
 export interface ProberOptions {
   /** Probes that must fail in a row before a failure counts (1: report the first failure). */
   readonly confirmations: number;
+  /**
+   * Probes in flight at most, across every call of the prober (all reconcile workers, every
+   * confirmation round, every timeout), shared fairly between namespaces (probe/slots.ts).
+   */
   readonly concurrency: number;
   readonly dialer?: Dialer | undefined;
   /** Every probe's outcome and latency, for metrics. */
@@ -19,20 +24,18 @@ export interface ProberOptions {
 
 export type Prober = (targets: readonly PlannedTarget[], signal?: AbortSignal) => Promise<ProbeObservation[]>;
 
+const namespaceOf = (target: PlannedTarget) => target.namespace;
+
 export function makeProber(options: ProberOptions): Prober {
+  const slots = new ProbeSlots(options.concurrency);
   const once = async (targets: readonly PlannedTarget[], signal: AbortSignal | undefined) => {
-    // One engine run per timeout: the engine takes a single deadline per run.
-    const byTimeout = new Map<number, PlannedTarget[]>();
-    for (const t of targets) byTimeout.set(t.timeoutMs, [...(byTimeout.get(t.timeoutMs) ?? []), t]);
-    const runs = [...byTimeout].map(([timeoutMs, group]) =>
-      probeAll(group, {
-        timeoutMs,
-        concurrency: options.concurrency,
-        ...(options.dialer ? { dialer: options.dialer } : {}),
-        ...(signal ? { signal } : {}),
-      }),
-    );
-    const results = (await Promise.all(runs)).flat();
+    // Each target carries its own deadline (sockeye.dev/timeout); the engine keeps them apart.
+    const results = await probeAll(targets, {
+      slots,
+      namespaceOf,
+      ...(options.dialer ? { dialer: options.dialer } : {}),
+      ...(signal ? { signal } : {}),
+    });
     for (const r of results) options.onProbe?.(r.outcome, r.latencyMs);
     return results;
   };

@@ -11,6 +11,7 @@ import type { EventInput } from '../kube/events.ts';
 import type { ObjectRef, Service } from '../model/types.ts';
 import { judgedTargets } from '../rules/context.ts';
 import { evaluate } from '../rules/evaluate.ts';
+import { loopbackResultsOf } from '../rules/loopback.ts';
 import { describeAll, type StatusReport } from '../rules/status.ts';
 import { planAllTargets, planTargets, targetKey } from '../rules/targets.ts';
 import type {
@@ -22,7 +23,6 @@ import type {
   RuleOptions,
 } from '../rules/types.ts';
 import { indexState, podSkip, serviceView } from '../rules/view.ts';
-import { loopbackResultsOf } from '../sidecar/annotations.ts';
 import type { Desired, PatchKind } from './annotations.ts';
 import type { ClusterCache } from './cache.ts';
 import type { Prober } from './prober.ts';
@@ -73,7 +73,7 @@ export class Reconciler {
    */
   readonly #inherited = new Set<string>();
   readonly #judgedOnce = new Set<string>();
-  /** Every judged Service's current findings, for /api/v1/findings. */
+  /** Every judged Service's current findings, for /sockeye/v1/findings. */
   readonly #byService = new Map<string, readonly Finding[]>();
 
   constructor(deps: ReconcilerDeps) {

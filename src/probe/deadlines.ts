@@ -1,4 +1,5 @@
-import type { Clock } from './clock.ts';
+import type { ProbeClock } from './clock.ts';
+import { Fifo } from './fifo.ts';
 
 /** Something that must be told when its deadline passes. */
 export interface Expiring {
@@ -9,31 +10,6 @@ export interface DeadlineEntry {
   readonly at: number;
   readonly owner: Expiring;
   done: boolean;
-}
-
-/** A first-in first-out list with O(1) push and shift, compacted now and then. */
-class Fifo<T> {
-  #items: T[] = [];
-  #head = 0;
-
-  get head(): T | undefined {
-    return this.#items[this.#head];
-  }
-
-  push(item: T): void {
-    this.#items.push(item);
-  }
-
-  shift(): void {
-    this.#head++;
-    if (this.#head === this.#items.length) {
-      this.#items = [];
-      this.#head = 0;
-    } else if (this.#head > 4096 && this.#head * 2 > this.#items.length) {
-      this.#items = this.#items.slice(this.#head);
-      this.#head = 0;
-    }
-  }
 }
 
 class QueuedEntry implements DeadlineEntry {
@@ -58,13 +34,13 @@ class QueuedEntry implements DeadlineEntry {
  * until they reach the head.
  */
 export class DeadlineSweep {
-  readonly #clock: Clock;
+  readonly #clock: ProbeClock;
   readonly #queues = new Map<number, Fifo<DeadlineEntry>>();
   #timer: unknown;
   #armedAt = Number.POSITIVE_INFINITY;
   #closed = false;
 
-  constructor(clock: Clock) {
+  constructor(clock: ProbeClock) {
     this.#clock = clock;
   }
 

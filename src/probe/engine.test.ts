@@ -1,55 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import type { Dialer, DialResult } from './dialer.ts';
 import { probeTargets } from './engine.ts';
 import { FakeClock } from './fake-clock.ts';
+import { open, refused, ScriptedDialer, tick } from './fake-dialer.ts';
 import type { ProbeResult, ProbeTarget } from './outcome.ts';
-
-/**
- * A dialer that answers only when the test says so: pool logic (bounds, order, deadlines, abort)
- * without sockets. Socket behaviour itself is tested against real sockets in test/net.
- */
-class ScriptedDialer implements Dialer {
-  readonly name = 'scripted';
-  readonly waiting = new Map<string, (result: DialResult) => void>();
-  readonly aborted: string[] = [];
-  maxInFlight = 0;
-
-  dial(ip: string, port: number, done: (result: DialResult) => void) {
-    const key = `${ip}:${port}`;
-    this.waiting.set(key, done);
-    this.maxInFlight = Math.max(this.maxInFlight, this.waiting.size);
-    return {
-      abort: () => {
-        this.waiting.delete(key);
-        this.aborted.push(key);
-      },
-    };
-  }
-
-  answer(key: string, result: DialResult): void {
-    const done = this.waiting.get(key);
-    if (!done) throw new Error(`${key} is not being dialed`);
-    this.waiting.delete(key);
-    done(result);
-  }
-}
-
-const refused: DialResult = { kind: 'failed', errno: 'ECONNREFUSED', message: 'refused' };
-const open: DialResult = {
-  kind: 'connected',
-  connection: {
-    reset: () => {},
-    toSocket: () => {
-      throw new Error('no stream phase in these tests');
-    },
-  },
-};
+import { ProbeSlots } from './slots.ts';
 
 function targets(n: number): ProbeTarget[] {
   return Array.from({ length: n }, (_, i) => ({ ip: '127.0.0.1', port: 1000 + i }));
 }
-
-const tick = () => new Promise((resolve) => setImmediate(resolve));
 
 async function collect(iterator: AsyncIterable<ProbeResult>, into: ProbeResult[]): Promise<void> {
   for await (const result of iterator) into.push(result);
@@ -173,5 +131,96 @@ describe('probeTargets pool', () => {
     expect((await first).value).toMatchObject({ outcome: 'refused' });
     await iterator.return();
     expect(dialer.aborted.sort()).toEqual(['127.0.0.1:1000', '127.0.0.1:1001', '127.0.0.1:1002']);
+  });
+});
+
+describe('probeTargets under one shared bound', () => {
+  /** Targets of one namespace, each with its own deadline. */
+  function timed(namespace: string, firstPort: number, timeouts: readonly number[]) {
+    return timeouts.map((timeoutMs, i) => ({ ip: '127.0.0.1', port: firstPort + i, timeoutMs, namespace }));
+  }
+  const namespaceOf = (t: { namespace: string }) => t.namespace;
+
+  /** Runs that share one bound of `limit`, a scripted dialer and a fake clock. */
+  function sharedBound(limit: number) {
+    const dialer = new ScriptedDialer();
+    const clock = new FakeClock();
+    const slots = new ProbeSlots(limit);
+    const run = (of: ReturnType<typeof timed>, into: ProbeResult[]) =>
+      collect(probeTargets(of, { slots, namespaceOf, dialer, clock }), into);
+    return { dialer, clock, slots, run };
+  }
+
+  it('holds each target to its own deadline within one run', async () => {
+    const dialer = new ScriptedDialer();
+    const clock = new FakeClock();
+    const results: ProbeResult[] = [];
+    const done = collect(probeTargets(timed('a', 1000, [100, 60_000]), { dialer, clock }), results);
+    await tick();
+    clock.advance(100);
+    await tick();
+    expect(results).toMatchObject([{ target: { port: 1000 }, outcome: 'timeout', latencyMs: 100 }]);
+    expect([...dialer.waiting.keys()]).toEqual(['127.0.0.1:1001']);
+    clock.advance(59_900);
+    await done;
+    expect(results.map((r) => [r.target.port, r.outcome, r.latencyMs])).toEqual([
+      [1000, 'timeout', 100],
+      [1001, 'timeout', 60_000],
+    ]);
+  });
+
+  it('turns away a target with no deadline at all', async () => {
+    const dialer = new ScriptedDialer();
+    const results: ProbeResult[] = [];
+    await collect(probeTargets(targets(1), { dialer }), results);
+    expect(results[0]).toMatchObject({ outcome: 'error', cause: expect.stringContaining('no timeout') });
+    expect(dialer.maxInFlight).toBe(0);
+  });
+
+  it('never has more than the bound in flight across mixed timeouts and concurrent runs', async () => {
+    const { dialer, clock, slots, run } = sharedBound(4);
+    const results: ProbeResult[] = [];
+    // Four callers (reconcile workers), each with targets of three deadlines, some in one namespace.
+    const runs = ['a', 'b', 'c', 'a'].map((ns, caller) =>
+      run(timed(ns, 1000 + caller * 100, [100, 2000, 60_000, 100, 2000, 60_000]), results),
+    );
+    // Answer every other dial, let the rest time out, until all 24 have ended.
+    for (let round = 0; results.length < 24 && round < 1000; round++) {
+      await tick();
+      expect(dialer.waiting.size).toBeLessThanOrEqual(4);
+      expect(slots.inFlight).toBe(dialer.waiting.size);
+      const [first] = dialer.waiting.keys();
+      if (first && round % 2 === 0) dialer.answer(first, refused);
+      else clock.advance(1000);
+    }
+    await Promise.all(runs);
+    expect(results).toHaveLength(24);
+    expect(dialer.maxInFlight).toBe(4);
+    expect(slots.inFlight).toBe(0);
+  });
+
+  it('lets a namespace whose targets time out after 60 s hold only part of the bound', async () => {
+    const { dialer, clock, run } = sharedBound(4);
+    const slow: ProbeResult[] = [];
+    const fast: ProbeResult[] = [];
+    const slowRun = run(timed('slow', 1000, Array(8).fill(60_000)), slow);
+    await tick();
+    const fastRun = run(timed('fast', 2000, Array(6).fill(2000)), fast);
+    // The fast namespace's targets answer as they are dialled; no time passes at all.
+    for (let round = 0; fast.length < 6 && round < 20; round++) {
+      await tick();
+      for (const key of dialer.waiting.keys()) if (key.startsWith('127.0.0.1:20')) dialer.answer(key, open);
+    }
+    expect(fast.map((r) => r.outcome)).toEqual(Array(6).fill('open'));
+    await fastRun;
+    // Meanwhile the slow namespace's probes are still pending, within its share.
+    expect(slow).toEqual([]);
+    expect([...dialer.waiting.keys()]).toEqual(['127.0.0.1:1000', '127.0.0.1:1001']);
+    for (let wave = 0; slow.length < 8 && wave < 10; wave++) {
+      clock.advance(60_000);
+      await tick();
+    }
+    await slowRun;
+    expect(slow.map((r) => r.outcome)).toEqual(Array(8).fill('timeout'));
   });
 });

@@ -1,17 +1,28 @@
 import { isIP, type Socket } from 'node:net';
 import type { AppCheck } from './app-check.ts';
 import { classifyErrno, localCause } from './classify.ts';
-import { type Clock, systemClock } from './clock.ts';
+import { type ProbeClock, systemClock } from './clock.ts';
 import { type DeadlineEntry, DeadlineSweep, type Expiring } from './deadlines.ts';
 import { type Dialer, type DialResult, defaultDialer, type PendingDial } from './dialer.ts';
 import { InputOrder } from './input-order.ts';
 import type { ProbeResult, ProbeTarget } from './outcome.ts';
+import { ProbeSlots, type SlotFeed } from './slots.ts';
 
-export interface ProbeOptions {
-  /** Deadline for the TCP handshake, per probe, in milliseconds. */
-  readonly timeoutMs: number;
-  /** Probes in flight at once (default 256). Each holds one file descriptor. */
+export interface ProbeOptions<T extends ProbeTarget = ProbeTarget> {
+  /**
+   * Deadline for the TCP handshake of a target without a `timeoutMs` of its own, in milliseconds; such
+   * a target is an `error` result when this is missing too.
+   */
+  readonly timeoutMs?: number;
+  /** Probes in flight at once for this run alone (default 256), when no shared `slots` is given. */
   readonly concurrency?: number;
+  /**
+   * The bound shared with other runs (every worker and caller that is given the same instance):
+   * probes of all of them together stay within it, with the fairness between namespaces of slots.ts.
+   */
+  readonly slots?: ProbeSlots;
+  /** The namespace a target belongs to, for that fairness; without it the run is one queue. */
+  readonly namespaceOf?: (target: T) => string | undefined;
   /** `completion` (default) yields each result as it ends; `input` yields them in the targets' order. */
   readonly order?: 'completion' | 'input';
   /** Aborting stops new probes, closes the ones in flight, and makes the iterator throw the reason. */
@@ -23,7 +34,7 @@ export interface ProbeOptions {
   readonly resetWindowMs?: number;
   /** An application check run on `open` targets; off by default. */
   readonly app?: AppCheck;
-  readonly clock?: Clock;
+  readonly clock?: ProbeClock;
   /** How sockets are opened; the default uses Node's TCP handle directly (dialer.ts). */
   readonly dialer?: Dialer;
 }
@@ -38,32 +49,77 @@ function loadAppCheck(): Promise<typeof import('./app-check.ts')> {
 }
 
 interface Run<T extends ProbeTarget> {
-  readonly options: ProbeOptions;
-  readonly clock: Clock;
+  readonly options: ProbeOptions<T>;
+  readonly clock: ProbeClock;
   readonly sweep: DeadlineSweep;
   readonly dialer: Dialer;
+  /** A target of `feed` got its slot. */
+  begin(feed: Feed<T>, target: T, index: number): void;
   finish(attempt: Attempt<T>, result: ProbeResult<T>): void;
+}
+
+/**
+ * A run's targets of one namespace, in input order, with their input positions: handed to the slots
+ * whole (fairness needs to see every namespace that waits), started one at a time.
+ */
+class Feed<T extends ProbeTarget> implements SlotFeed {
+  readonly namespace: string | undefined;
+  readonly targets: T[] = [];
+  readonly indexes: number[] = [];
+  readonly #run: Run<T>;
+  #next = 0;
+
+  constructor(run: Run<T>, namespace: string | undefined) {
+    this.#run = run;
+    this.namespace = namespace;
+  }
+
+  get done(): boolean {
+    return this.#next >= this.targets.length;
+  }
+
+  startNext(): boolean {
+    const i = this.#next++;
+    this.#run.begin(this, this.targets[i] as T, this.indexes[i] as number);
+    return !this.done;
+  }
 }
 
 /** One probe in flight: a dial, its deadline, and the rule that it ends exactly once. */
 class Attempt<T extends ProbeTarget> implements Expiring {
+  readonly feed: Feed<T>;
   readonly target: T;
   readonly index: number;
   readonly #run: Run<T>;
-  readonly #startedAt: number;
-  #deadline: DeadlineEntry;
+  readonly #timeoutMs: number;
+  #startedAt = 0;
+  #deadline: DeadlineEntry | undefined;
   #pending: PendingDial | undefined;
   #socket: Socket | undefined;
   #phase: 'connect' | 'window' | 'app' | 'done' = 'connect';
   #connectedAt = 0;
 
-  constructor(run: Run<T>, target: T, index: number) {
+  constructor(run: Run<T>, feed: Feed<T>, target: T, index: number) {
     this.#run = run;
+    this.feed = feed;
     this.target = target;
     this.index = index;
-    this.#startedAt = run.clock.now();
-    this.#deadline = run.sweep.add(run.options.timeoutMs, this);
-    this.#pending = run.dialer.dial(target.ip, target.port, (result) => this.#onDialed(result));
+    // targetProblem turned away targets with neither.
+    this.#timeoutMs = target.timeoutMs ?? run.options.timeoutMs ?? 0;
+  }
+
+  /** Dials; kept out of the constructor so that a dial that ends at once finds the attempt registered. */
+  start(): void {
+    this.#startedAt = this.#run.clock.now();
+    this.#deadline = this.#run.sweep.add(this.#timeoutMs, this);
+    try {
+      this.#pending = this.#run.dialer.dial(this.target.ip, this.target.port, (result) =>
+        this.#onDialed(result),
+      );
+    } catch (err) {
+      // The slot is shared with other runs: a dialer that throws must still end the probe and free it.
+      this.#end({ target: this.target, latencyMs: 0, outcome: 'error', cause: String(err) });
+    }
   }
 
   #elapsed(): number {
@@ -76,7 +132,7 @@ class Attempt<T extends ProbeTarget> implements Expiring {
       if (result.kind === 'connected') result.connection.reset();
       return;
     }
-    this.#run.sweep.cancel(this.#deadline);
+    if (this.#deadline) this.#run.sweep.cancel(this.#deadline);
     if (result.kind === 'failed') {
       this.#failed(result.errno, result.message);
       return;
@@ -87,7 +143,7 @@ class Attempt<T extends ProbeTarget> implements Expiring {
       this.#phase = 'app';
       const socket = result.connection.toSocket();
       void loadAppCheck()
-        .then(({ runAppCheck }) => runAppCheck(socket, this.target, app, this.#run.options.timeoutMs))
+        .then(({ runAppCheck }) => runAppCheck(socket, this.target, app, this.#timeoutMs))
         .then((check) =>
           this.#end({ target: this.target, latencyMs: this.#connectedAt, outcome: 'open', app: check }),
         );
@@ -140,7 +196,7 @@ class Attempt<T extends ProbeTarget> implements Expiring {
   /** Closes without a result, for cancellation. */
   cancel(): void {
     this.#phase = 'done';
-    this.#run.sweep.cancel(this.#deadline);
+    if (this.#deadline) this.#run.sweep.cancel(this.#deadline);
     this.#pending?.abort();
     this.#socket?.destroy();
   }
@@ -148,39 +204,43 @@ class Attempt<T extends ProbeTarget> implements Expiring {
   #end(result: ProbeResult<T>): void {
     if (this.#phase === 'done') return;
     this.#phase = 'done';
-    this.#run.sweep.cancel(this.#deadline);
+    if (this.#deadline) this.#run.sweep.cancel(this.#deadline);
     this.#run.finish(this, result);
   }
 }
 
 /** Why a target cannot be probed at all; a name would put DNS inside the deadline, so it is refused. */
-function targetProblem(target: ProbeTarget): string | undefined {
+function targetProblem(target: ProbeTarget, runTimeoutMs: number | undefined): string | undefined {
   if (isIP(target.ip) === 0) return `"${target.ip}" is not an IP address; resolve names before probing`;
   if (!Number.isInteger(target.port) || target.port < 1 || target.port > 65535) {
     return `port ${target.port} is outside 1-65535`;
   }
+  const timeoutMs = target.timeoutMs ?? runTimeoutMs;
+  if (timeoutMs === undefined) return 'no timeout: neither the target nor the run sets one';
+  if (!(timeoutMs > 0 && Number.isFinite(timeoutMs))) return `timeout ${timeoutMs} ms is not positive`;
   return undefined;
 }
 
 /**
- * Probes every target with at most `concurrency` connects in flight and yields one result per target,
- * as probes end (or in input order on request). Targets must be IP literals: resolve names first
- * (resolve.ts). Breaking out of the loop closes whatever is still in flight.
+ * Probes every target, each under its own deadline (`target.timeoutMs`, else `options.timeoutMs`), with
+ * at most `concurrency` probes in flight, or within the `slots` bound it shares with other runs, and
+ * yields one result per target as probes end (or in input order on request). Targets must be IP
+ * literals: resolve names first (resolve.ts). Breaking out of the loop closes whatever is still in flight.
  */
 export async function* probeTargets<T extends ProbeTarget>(
   targets: Iterable<T>,
-  options: ProbeOptions,
+  options: ProbeOptions<T>,
 ): AsyncGenerator<ProbeResult<T>, void, undefined> {
   const { signal } = options;
   signal?.throwIfAborted();
-  const concurrency = Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY);
+  const slots = options.slots ?? new ProbeSlots(options.concurrency ?? DEFAULT_CONCURRENCY);
   const clock = options.clock ?? systemClock;
-  const source = targets[Symbol.iterator]();
   const inFlight = new Set<Attempt<T>>();
   const ordered = options.order === 'input' ? new InputOrder<ProbeResult<T>>() : undefined;
   let ready: ProbeResult<T>[] = [];
-  let exhausted = false;
-  let nextIndex = 0;
+  const feeds = new Map<string | undefined, Feed<T>>();
+  /** Targets not yet started. */
+  let unstarted = 0;
   let wake: (() => void) | undefined;
 
   const run: Run<T> = {
@@ -188,10 +248,16 @@ export async function* probeTargets<T extends ProbeTarget>(
     clock,
     sweep: new DeadlineSweep(clock),
     dialer: options.dialer ?? defaultDialer,
+    begin(feed, target, index) {
+      unstarted--;
+      const attempt = new Attempt(run, feed, target, index);
+      inFlight.add(attempt);
+      attempt.start();
+    },
     finish(attempt, result) {
       inFlight.delete(attempt);
       deliver(attempt.index, result);
-      fill();
+      slots.release(attempt.feed);
       scheduleWake();
     },
   };
@@ -215,28 +281,43 @@ export async function* probeTargets<T extends ProbeTarget>(
     else ready.push(result);
   }
 
-  function fill(): void {
-    while (!exhausted && inFlight.size < concurrency && !signal?.aborted) {
-      const next = source.next();
-      if (next.done) {
-        exhausted = true;
-        return;
-      }
-      const problem = targetProblem(next.value);
-      if (problem)
-        deliver(nextIndex++, { target: next.value, latencyMs: 0, outcome: 'error', cause: problem });
-      else inFlight.add(new Attempt(run, next.value, nextIndex++));
+  /** Gives back this run's slots and queue places: the bound may be shared with runs that go on. */
+  function close(): void {
+    for (const feed of feeds.values()) if (!feed.done) slots.withdraw(feed);
+    feeds.clear();
+    unstarted = 0;
+    const attempts = [...inFlight];
+    inFlight.clear();
+    for (const attempt of attempts) {
+      attempt.cancel();
+      slots.release(attempt.feed);
     }
   }
 
   const onAbort = () => {
-    for (const attempt of inFlight) attempt.cancel();
-    inFlight.clear();
+    close();
     wake?.();
   };
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    fill();
+    let index = 0;
+    for (const target of targets) {
+      const problem = targetProblem(target, options.timeoutMs);
+      if (problem) {
+        deliver(index++, { target, latencyMs: 0, outcome: 'error', cause: problem });
+        continue;
+      }
+      const namespace = options.namespaceOf?.(target);
+      let feed = feeds.get(namespace);
+      if (!feed) {
+        feed = new Feed(run, namespace);
+        feeds.set(namespace, feed);
+      }
+      feed.targets.push(target);
+      feed.indexes.push(index++);
+      unstarted++;
+    }
+    for (const feed of feeds.values()) slots.add(feed);
     for (;;) {
       if (ready.length > 0) {
         const batch = ready;
@@ -247,7 +328,7 @@ export async function* probeTargets<T extends ProbeTarget>(
         continue;
       }
       signal?.throwIfAborted();
-      if (exhausted && inFlight.size === 0) return;
+      if (unstarted === 0 && inFlight.size === 0) return;
       await new Promise<void>((resolve) => {
         wake = resolve;
       });
@@ -255,7 +336,7 @@ export async function* probeTargets<T extends ProbeTarget>(
     }
   } finally {
     signal?.removeEventListener('abort', onAbort);
-    for (const attempt of inFlight) attempt.cancel();
+    close();
     run.sweep.close();
   }
 }
@@ -263,7 +344,7 @@ export async function* probeTargets<T extends ProbeTarget>(
 /** All results, in the targets' order. */
 export async function probeAll<T extends ProbeTarget>(
   targets: Iterable<T>,
-  options: ProbeOptions,
+  options: ProbeOptions<T>,
 ): Promise<ProbeResult<T>[]> {
   const results: ProbeResult<T>[] = [];
   for await (const result of probeTargets(targets, { ...options, order: 'input' })) results.push(result);
@@ -273,7 +354,7 @@ export async function probeAll<T extends ProbeTarget>(
 /** One target, one result. */
 export async function probeOne<T extends ProbeTarget>(
   target: T,
-  options: ProbeOptions,
+  options: ProbeOptions<T>,
 ): Promise<ProbeResult<T>> {
   const [result] = await probeAll([target], options);
   if (!result) throw new Error(`probe of ${target.ip}:${target.port} produced no result`);

@@ -1,7 +1,7 @@
-import type { Clock } from './clock.ts';
+import type { ProbeClock } from './clock.ts';
 
 /** A clock for unit tests: time moves only when `advance` is called; deferred work runs on `flush`. */
-export class FakeClock implements Clock {
+export class FakeClock implements ProbeClock {
   #now = 0;
   #timers = new Map<number, { at: number; callback: () => void }>();
   #deferred: (() => void)[] = [];

@@ -14,6 +14,8 @@ export function isTargetFailure(outcome: Outcome): boolean {
 export interface ProbeTarget {
   readonly ip: string;
   readonly port: number;
+  /** This target's own deadline in milliseconds (e.g. from `sockeye.dev/timeout`); the run's otherwise. */
+  readonly timeoutMs?: number | undefined;
 }
 
 /** What an optional application check saw on an `open` target. */

@@ -60,7 +60,21 @@ export const REASONS = {
     summary: 'a Service targetPort matches no containerPort of the selected pods',
     hint: "compare spec.ports[].targetPort with the containers' ports",
   },
-  /** A declared containerPort, or a Service target port, refuses connections on the pod IP. */
+  /**
+   * The selector also matches pods of another workload: the failing backends of a port declare none of
+   * the Service's target ports, the ones that declare it answer, and they belong to different owners (or
+   * differ in a label outside the selector). The Service's selector is at fault, not those pods.
+   */
+  SelectorMatchesOtherWorkloads: {
+    severity: 'Warning',
+    on: ['Service'],
+    summary: "the selector also matches another workload's pods, which refuse the Service's port",
+    hint: 'add a label only the serving pods carry to the Service selector',
+  },
+  /**
+   * A port the pod claims refuses on the pod IP: a declared containerPort, or a Service target port of a
+   * pod that declares no ports at all (then sockeye cannot tell it from the pod's own port).
+   */
   PortNotListening: {
     severity: 'Warning',
     on: ['Pod'],
@@ -74,7 +88,11 @@ export const REASONS = {
     summary: 'the app listens on 127.0.0.1 only, so the pod IP refuses',
     hint: 'make the app bind 0.0.0.0 (or ::) instead of localhost',
   },
-  /** The pod is Ready yet a Service port it serves refuses: the readiness probe checks another port or none. */
+  /**
+   * The pod claims a Service's target port (declares it, or declares no ports), is Ready, and the port
+   * refuses. The message says what the readiness probe checks; the hint tells to point it at the serving
+   * port only when it checks another port or none.
+   */
   ReadyButRefusing: {
     severity: 'Warning',
     on: ['Pod'],
@@ -117,10 +135,31 @@ export function severityOf(reason: Reason): Severity {
   return REASONS[reason].severity;
 }
 
-/** The hint every finding carries; it always ends with the `sockeye explain` command. */
-export function hintFor(reason: Reason): string {
-  return `${REASONS[reason].hint}; run: sockeye explain ${reason}`;
+/**
+ * The hint every finding carries: the reason's, or `next` where the case knows better what to change;
+ * it always ends with the `sockeye explain` command.
+ */
+export function hintFor(reason: Reason, next: string = REASONS[reason].hint): string {
+  return `${next}; run: sockeye explain ${reason}`;
 }
+
+/** Hints of particular cases, where the reason's own would send the user to the wrong object. */
+export const HINTS = {
+  targetPortWrong: "set the Service's targetPort to the port the pods declare and listen on",
+  readinessSamePort:
+    'look at why the app stopped listening (kubectl logs POD); its readiness probe will notice',
+} as const;
+
+/** Reasons that rest on a probe outcome: recovered only when the port has an outcome again. */
+export const PROBE_REASONS: ReadonlySet<Reason> = new Set<Reason>([
+  'NoHealthyTargets',
+  'TargetsRefusing',
+  'SelectorMatchesOtherWorkloads',
+  'PortNotListening',
+  'ListeningOnLoopbackOnly',
+  'ReadyButRefusing',
+  'ConnectTimeout',
+]);
 
 /** "a, b, c and 2 more": names in messages stay short and deterministic. */
 export function nameList(names: readonly string[], max = 3): string {
@@ -129,8 +168,14 @@ export function nameList(names: readonly string[], max = 3): string {
   return `${sorted.slice(0, max).join(', ')} and ${sorted.length - max} more`;
 }
 
-function plural(n: number, one: string, many = `${one}s`): string {
+/** `1 pod`, `2 pods`. */
+export function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
+}
+
+/** The verb (or word) that agrees with `n`: `agree(1, 'does', 'do')`. */
+export function agree(n: number, one: string, many: string): string {
+  return n === 1 ? one : many;
 }
 
 /** Message templates, next to the reasons they belong to. */
@@ -150,17 +195,26 @@ export const MESSAGES = {
   },
   NoHealthyTargets: {
     allFail: (port: string, total: number, tally: string) =>
-      `port ${port}: all ${plural(total, 'ready target')} fail (${tally})`,
+      `port ${port}: ${total === 1 ? '1 ready target fails' : `all ${total} ready targets fail`} (${tally})`,
   },
   TargetsRefusing: {
     someFail: (port: string, failed: number, total: number, tally: string) =>
-      `port ${port}: ${failed} of ${plural(total, 'ready target')} fail (${tally})`,
+      `port ${port}: ${failed} of ${plural(total, 'ready target')} ${agree(failed, 'fails', 'fail')} (${tally})`,
+  },
+  /** Why targets fail that do not claim the port: appended to NoHealthyTargets and TargetsRefusing. */
+  Undeclared: {
+    /** No probed pod declares the port, yet they declare others. */
+    targetPortWrong: (target: string, pods: number, declared: readonly string[]) =>
+      `${pods === 1 ? 'the pod does' : `none of the ${pods} pods`} ${pods === 1 ? 'not declare' : 'declares'} ${target} (${agree(pods, 'it declares', 'they declare')} ${nameList(declared, 5)}): the Service's targetPort is likely wrong`,
+    /** Some failing pods declare other ports, not this one; `workload` when they belong to another. */
+    someUndeclared: (target: string, pods: readonly string[], workload: string | undefined) =>
+      `${nameList(pods)} ${agree(pods.length, 'does', 'do')} not declare ${target}${workload === undefined ? '' : ` (${workload}, which the selector also matches)`}`,
   },
   TargetPortMismatch: {
-    numberNotDeclared: (port: string, target: string, declared: readonly string[]) =>
-      `port ${port}: targetPort ${target} is not declared by any selected pod; they declare ${nameList(declared, 5)}`,
+    numberNotDeclared: (port: string, target: string, pods: number, declared: readonly string[]) =>
+      `port ${port}: targetPort ${target} is not declared by ${pods === 1 ? 'the selected pod; it declares' : `any of the ${pods} selected pods; they declare`} ${nameList(declared, 5)}`,
     nameUndefined: (port: string, target: string, pods: number) =>
-      `port ${port}: targetPort "${target}" is not a containerPort name of any of the ${plural(pods, 'selected pod')}, so the Service has no target for it`,
+      `port ${port}: targetPort "${target}" is not a containerPort name of ${pods === 1 ? 'the selected pod' : `any of the ${pods} selected pods`}, so the Service has no target for it`,
     rolloutSkew: (
       port: string,
       target: string,
@@ -168,7 +222,20 @@ export const MESSAGES = {
       total: number,
       missing: readonly string[],
     ) =>
-      `port ${port}: targetPort "${target}" is defined by ${defining} of ${total} selected pods; ${nameList(missing)} ${missing.length === 1 ? 'does' : 'do'} not define it (rollout skew?) and get no traffic on this port`,
+      `port ${port}: targetPort "${target}" is defined by ${defining} of ${total} selected pods; ${nameList(missing)} ${agree(missing.length, 'does', 'do')} not define it (rollout skew?) and ${agree(missing.length, 'gets', 'get')} no traffic on this port`,
+  },
+  SelectorMatchesOtherWorkloads: {
+    alsoMatches: (
+      port: string,
+      selector: string,
+      foreign: number,
+      workload: string,
+      tally: string,
+      claimers: number,
+      target: string,
+      label: string | undefined,
+    ) =>
+      `port ${port}: selector ${selector} also matches ${plural(foreign, 'pod')} of ${workload}, which ${agree(foreign, 'declares', 'declare')} none of the Service's target ports and ${agree(foreign, 'fails', 'fail')} (${tally}); the ${plural(claimers, 'pod')} that ${agree(claimers, 'declares', 'declare')} ${target} ${agree(claimers, 'answers', 'answer')}; ${label === undefined ? 'no label outside the selector tells them apart: give the serving pods one and select on it' : `add ${label} to the selector to leave ${agree(foreign, 'it', 'them')} out`}`,
   },
   PortNotListening: {
     refused: (port: string, ips: readonly string[]) =>
@@ -181,11 +248,12 @@ export const MESSAGES = {
       `port ${port} is open on loopback but refuses on the pod IP ${ips.join(' and ')}: the app is bound to localhost`,
   },
   ReadyButRefusing: {
-    refusing: (port: string, service: string, ips: readonly string[], readiness: string) =>
-      `pod is Ready but port ${port}, a target of Service ${service}, refuses on ${ips.join(' and ')}; ${readiness}`,
+    refusing: (port: string, services: readonly string[], ips: readonly string[], readiness: string) =>
+      `pod is Ready but port ${port}, a target of ${agree(services.length, 'Service', 'Services')} ${nameList(services)}, refuses on ${ips.join(' and ')}; ${readiness}`,
     noProbe: () => 'the pod has no readiness probe',
     execProbe: () => 'its readiness probe runs a command, not a connection to this port',
-    otherPort: (ports: readonly string[]) => `its readiness probe checks port ${ports.join(', ')}`,
+    otherPort: (ports: readonly string[]) =>
+      `its readiness probe checks ${agree(ports.length, 'port', 'ports')} ${ports.join(', ')}`,
     samePort: () => 'its readiness probe checks this port: the app stopped listening since the last probe',
   },
   ConnectTimeout: {
@@ -195,7 +263,7 @@ export const MESSAGES = {
       policies: readonly string[],
       direction: 'ingress' | 'egress',
     ) =>
-      `port ${port} times out on ${ips.join(' and ')}: dropped by NetworkPolicy ${policies.join(', ')} (${direction === 'ingress' ? 'ingress to the pod' : "egress from sockeye's pod"})`,
+      `port ${port} times out on ${ips.join(' and ')}: dropped by ${agree(policies.length, 'NetworkPolicy', 'NetworkPolicies')} ${policies.join(', ')} (${direction === 'ingress' ? 'ingress to the pod' : "egress from sockeye's pod"})`,
     unexplained: (port: string, ips: readonly string[]) =>
       `port ${port} times out on ${ips.join(' and ')}; no NetworkPolicy explains it: look at the CNI, node firewall or security groups`,
   },
@@ -207,4 +275,4 @@ export const MESSAGES = {
     recovered: (reason: string, port: string | undefined) =>
       port === undefined ? `${reason} no longer holds` : `${reason} no longer holds for port ${port}`,
   },
-} as const satisfies Record<Reason, Record<string, (...args: never[]) => string>>;
+} as const satisfies Record<Reason | 'Undeclared', Record<string, (...args: never[]) => string>>;

@@ -8,6 +8,7 @@ import type { Outcome } from '../probe/outcome.ts';
 import { forbiddenAddress } from './address.ts';
 import type { EvaluateInput, OutcomeEvidence } from './types.ts';
 import {
+  claimsPort,
   declaredPorts,
   type Index,
   indexState,
@@ -19,7 +20,11 @@ import {
   targetKey,
 } from './view.ts';
 
-/** One port of a pod: declared, and/or the target of Service ports. */
+/**
+ * One port of a pod: declared, and/or the target of Service ports the pod claims (it declares the port,
+ * or no ports at all). A Service target the pod does not declare, beside ports it does, is left out: it
+ * is probed as the Service's target and judged on the Service, never on the pod.
+ */
 export interface PodPortView {
   readonly number: number;
   /** The declared containerPort name, or '' when undeclared or unnamed. */
@@ -112,7 +117,9 @@ function podView(
     for (const pv of v.ports) {
       if (pv.skip !== undefined) continue;
       const n = resolveTargetPort(pv.port, pod);
-      if (n !== undefined) entry(n).serving.push({ service: v.service, port: pv.port });
+      // Only ports the pod claims: it is not told about traffic it never asked for (evaluate.ts, top).
+      if (n !== undefined && claimsPort(pv.port, pod))
+        entry(n).serving.push({ service: v.service, port: pv.port });
     }
   }
   const views = [...ports.entries()]

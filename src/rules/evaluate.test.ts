@@ -25,6 +25,74 @@ const allOpen = probes(['10.0.0.1', 8080, 'open'], ['10.0.0.2', 8080, 'open'], [
 const outcomes = (o1: Outcome, o2: Outcome, o3: Outcome) =>
   probes(['10.0.0.1', 8080, o1], ['10.0.0.2', 8080, o2], ['10.0.0.3', 8080, o3]);
 
+// Service orders sends to 8081; its pods declare (and serve) 8080, as in the demo's shop.
+const orders = svc('orders', { selector: { app: 'orders' }, ports: [[80, 8081, 'http']] });
+const ordersPod = (name: string, ip: string) =>
+  pod(name, { ip, labels: { app: 'orders' }, ports: [[8080, 'http']] });
+// Service api selects tier=backend: Deployment api's pods, and Deployment worker's, which serve metrics only.
+const api = svc('api', { selector: { tier: 'backend' } });
+const apiPod = (name: string, ip: string, extra: PodSpec = {}) =>
+  pod(name, {
+    ip,
+    labels: { tier: 'backend', app: 'api', 'pod-template-hash': '5f7c' },
+    ports: [[8080, 'http']],
+    owner: 'Deployment/api',
+    ...extra,
+  });
+const workerPod = (name: string, ip: string, extra: PodSpec = {}) =>
+  pod(name, {
+    ip,
+    labels: { tier: 'backend', app: 'worker', 'pod-template-hash': '9b2d' },
+    ports: [[9100, 'metrics']],
+    owner: 'Deployment/worker',
+    ...extra,
+  });
+
+/** Service api over api-1 (and api-2 unless undefined) and worker-1, with these outcomes on 8080. */
+const backend = (
+  api1: Outcome,
+  api2: Outcome | undefined,
+  worker: Outcome,
+  previous?: EvaluateInput['previous'],
+) =>
+  world({
+    services: [api],
+    pods: [
+      apiPod('api-1', '10.0.3.1'),
+      ...(api2 ? [apiPod('api-2', '10.0.3.2')] : []),
+      workerPod('worker-1', '10.0.3.9'),
+    ],
+    probes: probes(
+      ['10.0.3.1', 8080, api1],
+      ...(api2 ? [['10.0.3.2', 8080, api2] as const] : []),
+      ['10.0.3.9', 8080, worker],
+      ['10.0.3.9', 9100, 'open'],
+    ),
+    previous,
+  });
+const ALSO_MATCHES_WORKER = (answering: string) =>
+  `port http (80/TCP): selector tier=backend also matches 1 pod of Deployment worker, which declares none of the Service's target ports and fails (1 refused: worker-1); ${answering}; add app=api to the selector to leave it out`;
+/** Service orders over orders-1 alone, refusing the 8081 it does not declare. */
+const ordersAlone = (previous?: EvaluateInput['previous']) =>
+  world({
+    services: [orders],
+    pods: [ordersPod('orders-1', '10.0.2.1')],
+    probes: probes(['10.0.2.1', 8081, 'refused'], ['10.0.2.1', 8080, 'open']),
+    previous,
+  });
+const ORDERS_ALONE: readonly Row[] = [
+  [
+    'TargetPortMismatch',
+    'orders',
+    'port http (80/TCP): targetPort 8081/TCP is not declared by the selected pod; it declares 8080/TCP (http)',
+  ],
+  [
+    'NoHealthyTargets',
+    'orders',
+    "port http (80/TCP): 1 ready target fails (1 refused: orders-1); the pod does not declare 8081/TCP (it declares 8080/TCP (http)): the Service's targetPort is likely wrong",
+  ],
+];
+
 interface Case {
   readonly name: string;
   readonly input: EvaluateInput;
@@ -142,7 +210,7 @@ const cases: readonly Case[] = [
       probes: probes(['10.0.0.1', 8080, 'refused']),
     }),
     expected: [
-      ['NoHealthyTargets', 'web', 'port http (80/TCP): all 1 ready target fail (1 refused: web-1)'],
+      ['NoHealthyTargets', 'web', 'port http (80/TCP): 1 ready target fails (1 refused: web-1)'],
       [
         'PortNotListening',
         'web-1',
@@ -201,7 +269,7 @@ const cases: readonly Case[] = [
       probes: outcomes('open', 'open', 'refused'),
     }),
     expected: [
-      ['TargetsRefusing', 'web', 'port http (80/TCP): 1 of 3 ready targets fail (1 refused: web-3)'],
+      ['TargetsRefusing', 'web', 'port http (80/TCP): 1 of 3 ready targets fails (1 refused: web-3)'],
       [
         'ReadyButRefusing',
         'web-3',
@@ -238,7 +306,7 @@ const cases: readonly Case[] = [
       [
         'TargetPortMismatch',
         'web',
-        'port http (80/TCP): targetPort 8000/TCP is not declared by any selected pod; they declare 8080/TCP (http)',
+        'port http (80/TCP): targetPort 8000/TCP is not declared by the selected pod; it declares 8080/TCP (http)',
       ],
     ],
   },
@@ -280,7 +348,7 @@ const cases: readonly Case[] = [
       [
         'TargetPortMismatch',
         'web',
-        'port http (80/TCP): targetPort "http" is defined by 1 of 2 selected pods; web-old does not define it (rollout skew?) and get no traffic on this port',
+        'port http (80/TCP): targetPort "http" is defined by 1 of 2 selected pods; web-old does not define it (rollout skew?) and gets no traffic on this port',
       ],
     ],
   },
@@ -293,6 +361,214 @@ const cases: readonly Case[] = [
       probes: probes(['10.0.0.1', 8080, 'open'], ['10.0.0.2', 9000, 'open']),
     }),
     expected: [],
+  },
+  // Blame the object whose change fixes it: pods that do not declare the port a Service sends to get nothing.
+  {
+    name: 'a numeric targetPort no pod declares is the Service’s: TargetPortMismatch and NoHealthyTargets say so, the pods get nothing',
+    about: 'NoHealthyTargets',
+    input: world({
+      services: [orders],
+      pods: [ordersPod('orders-1', '10.0.2.1'), ordersPod('orders-2', '10.0.2.2')],
+      probes: probes(
+        ['10.0.2.1', 8081, 'refused'],
+        ['10.0.2.2', 8081, 'refused'],
+        ['10.0.2.1', 8080, 'open'],
+        ['10.0.2.2', 8080, 'open'],
+      ),
+    }),
+    expected: [
+      [
+        'TargetPortMismatch',
+        'orders',
+        'port http (80/TCP): targetPort 8081/TCP is not declared by any of the 2 selected pods; they declare 8080/TCP (http)',
+      ],
+      [
+        'NoHealthyTargets',
+        'orders',
+        "port http (80/TCP): all 2 ready targets fail (2 refused: orders-1, orders-2); none of the 2 pods declares 8081/TCP (they declare 8080/TCP (http)): the Service's targetPort is likely wrong",
+      ],
+    ],
+  },
+  {
+    name: 'a numeric targetPort its only pod does not declare is the Service’s, in the singular',
+    about: 'TargetPortMismatch',
+    input: ordersAlone(),
+    expected: ORDERS_ALONE,
+  },
+  {
+    name: 'a named targetPort two old pods do not define is rollout skew, in the plural',
+    about: 'TargetPortMismatch',
+    input: world({
+      services: [svc('web', { ports: [[80, 'http', 'http']] })],
+      pods: [
+        w1,
+        pod('web-old-1', { ip: '10.0.0.7', ports: [[8080, 'web']] }),
+        pod('web-old-2', { ip: '10.0.0.8', ports: [[8080, 'web']] }),
+      ],
+      probes: probes(['10.0.0.1', 8080, 'open'], ['10.0.0.7', 8080, 'open'], ['10.0.0.8', 8080, 'open']),
+    }),
+    expected: [
+      [
+        'TargetPortMismatch',
+        'web',
+        'port http (80/TCP): targetPort "http" is defined by 1 of 3 selected pods; web-old-1, web-old-2 do not define it (rollout skew?) and get no traffic on this port',
+      ],
+    ],
+  },
+  {
+    name: 'a selector that also matches another Deployment’s pod is SelectorMatchesOtherWorkloads, naming it and the telling label',
+    about: 'SelectorMatchesOtherWorkloads',
+    input: backend('open', 'open', 'refused'),
+    expected: [
+      [
+        'SelectorMatchesOtherWorkloads',
+        'api',
+        ALSO_MATCHES_WORKER('the 2 pods that declare 8080/TCP answer'),
+      ],
+    ],
+  },
+  {
+    name: 'pods without controllers told apart by a label are another workload too, in the plural',
+    about: 'SelectorMatchesOtherWorkloads',
+    input: world({
+      services: [api],
+      pods: [
+        apiPod('api-1', '10.0.3.1', { owner: undefined }),
+        workerPod('worker-1', '10.0.3.8', { owner: undefined }),
+        workerPod('worker-2', '10.0.3.9', { owner: undefined }),
+      ],
+      probes: probes(
+        ['10.0.3.1', 8080, 'open'],
+        ['10.0.3.8', 8080, 'refused'],
+        ['10.0.3.9', 8080, 'timeout'],
+      ),
+    }),
+    expected: [
+      [
+        'SelectorMatchesOtherWorkloads',
+        'api',
+        "port http (80/TCP): selector tier=backend also matches 2 pods of another workload (app=worker), which declare none of the Service's target ports and fail (1 refused: worker-1; 1 timeout: worker-2); the 1 pod that declares 8080/TCP answers; add app=api to the selector to leave them out",
+      ],
+    ],
+  },
+  {
+    name: 'another Deployment’s pod with the same labels is still named, and the message says no label tells them apart',
+    about: 'SelectorMatchesOtherWorkloads',
+    input: world({
+      services: [api],
+      pods: [
+        apiPod('api-1', '10.0.3.1'),
+        workerPod('worker-1', '10.0.3.9', { labels: { tier: 'backend', app: 'api' } }),
+      ],
+      probes: probes(['10.0.3.1', 8080, 'open'], ['10.0.3.9', 8080, 'refused']),
+    }),
+    expected: [
+      [
+        'SelectorMatchesOtherWorkloads',
+        'api',
+        "port http (80/TCP): selector tier=backend also matches 1 pod of Deployment worker, which declares none of the Service's target ports and fails (1 refused: worker-1); the 1 pod that declares 8080/TCP answers; no label outside the selector tells them apart: give the serving pods one and select on it",
+      ],
+    ],
+  },
+  {
+    name: 'a Deployment’s old pods that do not declare a changed numeric targetPort are its rollout, not another workload',
+    about: 'SelectorMatchesOtherWorkloads',
+    input: world({
+      services: [api],
+      pods: [
+        apiPod('api-new', '10.0.3.1'),
+        apiPod('api-old-1', '10.0.3.5', { ports: [[8000, 'http']] }),
+        apiPod('api-old-2', '10.0.3.6', { ports: [[8000, 'http']] }),
+      ],
+      probes: probes(
+        ['10.0.3.1', 8080, 'open'],
+        ['10.0.3.5', 8080, 'refused'],
+        ['10.0.3.6', 8080, 'refused'],
+      ),
+    }),
+    expected: [
+      [
+        'TargetsRefusing',
+        'api',
+        'port http (80/TCP): 2 of 3 ready targets fail (2 refused: api-old-1, api-old-2); api-old-1, api-old-2 do not declare 8080/TCP',
+      ],
+    ],
+  },
+  {
+    name: 'when pods that declare the port fail too, TargetsRefusing blames them and names the other workload',
+    about: 'TargetsRefusing',
+    input: backend('open', 'refused', 'refused'),
+    expected: [
+      [
+        'TargetsRefusing',
+        'api',
+        'port http (80/TCP): 2 of 3 ready targets fail (2 refused: api-2, worker-1); worker-1 does not declare 8080/TCP (Deployment worker, which the selector also matches)',
+      ],
+      [
+        'ReadyButRefusing',
+        'api-2',
+        'pod is Ready but port http (8080/TCP), a target of Service api, refuses on 10.0.3.2; the pod has no readiness probe',
+      ],
+    ],
+  },
+  {
+    name: 'a pod that declares no ports keeps its pod-level finding: nothing says the port is not its own',
+    about: 'ReadyButRefusing',
+    input: world({
+      services: [web],
+      pods: [pod('legacy-1', { ip: '10.0.0.5' })],
+      probes: probes(['10.0.0.5', 8080, 'refused']),
+    }),
+    expected: [
+      ['NoHealthyTargets', 'web', 'port http (80/TCP): 1 ready target fails (1 refused: legacy-1)'],
+      [
+        'ReadyButRefusing',
+        'legacy-1',
+        'pod is Ready but port 8080/TCP, a target of Service web, refuses on 10.0.0.5; the pod has no readiness probe',
+      ],
+    ],
+  },
+  {
+    name: 'a pod that declares the port and refuses keeps its pod-level finding, beside a pod that does not declare it',
+    about: 'ReadyButRefusing',
+    input: world({
+      services: [orders],
+      pods: [
+        pod('orders-1', { ip: '10.0.2.1', labels: { app: 'orders' }, ports: [[8081, 'http']] }),
+        ordersPod('orders-2', '10.0.2.2'),
+      ],
+      probes: probes(['10.0.2.1', 8081, 'refused'], ['10.0.2.2', 8081, 'refused']),
+    }),
+    expected: [
+      [
+        'NoHealthyTargets',
+        'orders',
+        'port http (80/TCP): all 2 ready targets fail (2 refused: orders-1, orders-2); orders-2 does not declare 8081/TCP',
+      ],
+      [
+        'ReadyButRefusing',
+        'orders-1',
+        'pod is Ready but port http (8081/TCP), a target of Service orders, refuses on 10.0.2.1; the pod has no readiness probe',
+      ],
+    ],
+  },
+  {
+    name: 'a pod two Services send to names both, in the plural',
+    about: 'ReadyButRefusing',
+    input: world({
+      services: [web, svc('web-internal')],
+      pods: [ready('web-1', '10.0.0.1', { readiness: { kind: 'port', port: 9090 } })],
+      probes: probes(['10.0.0.1', 8080, 'refused']),
+    }),
+    expected: [
+      ['NoHealthyTargets', 'web', 'port http (80/TCP): 1 ready target fails (1 refused: web-1)'],
+      ['NoHealthyTargets', 'web-internal', 'port http (80/TCP): 1 ready target fails (1 refused: web-1)'],
+      [
+        'ReadyButRefusing',
+        'web-1',
+        'pod is Ready but port http (8080/TCP), a target of Services web, web-internal, refuses on 10.0.0.1; its readiness probe checks port 9090',
+      ],
+    ],
   },
   // PortNotListening
   {
@@ -384,7 +660,7 @@ const cases: readonly Case[] = [
       probes: probes(['10.0.0.1', 8080, 'open'], ['10.0.0.2', 8080, 'refused']),
     }),
     expected: [
-      ['TargetsRefusing', 'web', 'port http (80/TCP): 1 of 2 ready targets fail (1 refused: web-2)'],
+      ['TargetsRefusing', 'web', 'port http (80/TCP): 1 of 2 ready targets fails (1 refused: web-2)'],
       [
         'ReadyButRefusing',
         'web-2',
@@ -499,7 +775,7 @@ const cases: readonly Case[] = [
         'web',
         'annotation sockeye.dev/timeout="2 seconds" is ignored: want a duration such as 1500ms, 2s or 1m; defaults apply',
       ],
-      ['NoHealthyTargets', 'web', 'port http (80/TCP): all 1 ready target fail (1 refused: web-1)'],
+      ['NoHealthyTargets', 'web', 'port http (80/TCP): 1 ready target fails (1 refused: web-1)'],
       [
         'ReadyButRefusing',
         'web-1',
@@ -654,11 +930,46 @@ const cases: readonly Case[] = [
       ],
     }),
     expected: [
-      ['NoHealthyTargets', 'web', 'port http (80/TCP): all 1 ready target fail (1 refused: web-1)'],
+      ['NoHealthyTargets', 'web', 'port http (80/TCP): 1 ready target fails (1 refused: web-1)'],
       [
         'ReadyButRefusing',
         'web-1',
         'pod is Ready but port http (8080/TCP), a target of Service web, refuses on 10.0.0.1; the pod has no readiness probe',
+      ],
+    ],
+  },
+  {
+    name: 'a ReadyButRefusing a pod got for a port it does not declare (before this rule) is TargetsRecovered',
+    about: 'TargetsRecovered',
+    input: ordersAlone([
+      {
+        reason: 'ReadyButRefusing',
+        severity: 'Warning',
+        object: { kind: 'Pod', namespace: 'shop', name: 'orders-1', uid: 'uid-orders-1' },
+        port: { name: '', number: 8081, protocol: 'TCP' },
+      },
+    ]),
+    expected: [
+      ...ORDERS_ALONE,
+      ['TargetsRecovered', 'orders-1', 'ReadyButRefusing no longer holds for port 8081/TCP'],
+    ],
+  },
+  {
+    name: 'a previous TargetsRefusing now explained as SelectorMatchesOtherWorkloads is not a recovery',
+    about: 'TargetsRecovered',
+    input: backend('open', undefined, 'refused', [
+      {
+        reason: 'TargetsRefusing',
+        severity: 'Warning',
+        object: { kind: 'Service', namespace: 'shop', name: 'api', uid: 'uid-api' },
+        port: { name: 'http', number: 80, protocol: 'TCP' },
+      },
+    ]),
+    expected: [
+      [
+        'SelectorMatchesOtherWorkloads',
+        'api',
+        ALSO_MATCHES_WORKER('the 1 pod that declares 8080/TCP answers'),
       ],
     ],
   },
@@ -708,6 +1019,48 @@ describe('evaluate', () => {
       if (f.reason !== 'InvalidConfiguration')
         expect(f.message).not.toMatch(/\d+(\.\d+)?\s?(ms|s)\b|\d{4}-\d{2}-\d{2}/);
     }
+  });
+
+  it.each([
+    [
+      'a wrong numeric targetPort: set the targetPort',
+      ordersAlone(),
+      'NoHealthyTargets',
+      "set the Service's targetPort to the port the pods declare and listen on; run: sockeye explain NoHealthyTargets",
+    ],
+    [
+      'a selector that also matches another workload: narrow the selector',
+      backend('open', undefined, 'refused'),
+      'SelectorMatchesOtherWorkloads',
+      'add a label only the serving pods carry to the Service selector; run: sockeye explain SelectorMatchesOtherWorkloads',
+    ],
+    [
+      'a readiness probe on another port: point it at the serving port',
+      world({
+        services: [web],
+        pods: [ready('web-1', '10.0.0.1', { readiness: { kind: 'port', port: 9090 } })],
+        probes: probes(['10.0.0.1', 8080, 'refused']),
+      }),
+      'ReadyButRefusing',
+      'point the readiness probe at the serving port; run: sockeye explain ReadyButRefusing',
+    ],
+    [
+      'a readiness probe on the serving port already: not told to point it there',
+      world({
+        services: [web],
+        pods: [ready('web-1', '10.0.0.1', { readiness: { kind: 'port', port: 'http' } })],
+        probes: probes(['10.0.0.1', 8080, 'refused']),
+      }),
+      'ReadyButRefusing',
+      'look at why the app stopped listening (kubectl logs POD); its readiness probe will notice; run: sockeye explain ReadyButRefusing',
+    ],
+  ] as const)('hints at the object and change that fix it: %s', (_, input, reason, hint) => {
+    expect(evaluate(input).find((f) => f.reason === reason)?.hint).toBe(hint);
+  });
+
+  it('names the pods of the other workload, not the serving ones, in SelectorMatchesOtherWorkloads evidence', () => {
+    const [f] = evaluate(backend('open', 'open', 'refused'));
+    expect(f?.evidence.pods).toEqual([{ namespace: 'shop', name: 'worker-1' }]);
   });
 
   it('names the NetworkPolicy it blames in the evidence', () => {

@@ -2,11 +2,18 @@
  * evaluate(): cluster state + probe outcomes -> findings. Rules are pure functions kept in ordered chains
  * (cert-manager's policy chains): within a chain the first rule that finds something wins, so one problem
  * is reported once, by its most specific reason. Separate chains report independent problems.
+ *
+ * Blame the object whose change fixes it. A finding is a promise: change this object and the problem goes
+ * away; its hint says what to change there. So a pod gets a pod-level finding for a port only when it is
+ * plausibly at fault: it declares that port (by number, or by the name the Service uses), or it declares
+ * no ports at all (then nothing tells the port is not its own). A pod that declares other ports, not the
+ * one a Service sends to, is not told to fix itself: the Service's targetPort or selector is at fault,
+ * and the Service's finding says which and names those pods (claimsPort, in view.ts, draws the line).
  */
 import { type AnnotationLayer, type KnownPorts, parseLayer } from '../config/annotations.ts';
 import type { ObjectRef, Pod, Service } from '../model/types.ts';
 import { isTargetFailure, type Outcome } from '../probe/outcome.ts';
-import { hintFor, MESSAGES, nameList, type Reason, severityOf } from './catalog.ts';
+import { HINTS, hintFor, MESSAGES, nameList, PROBE_REASONS, type Reason, severityOf } from './catalog.ts';
 import {
   buildContext,
   type Context,
@@ -22,6 +29,7 @@ import { networkPolicyVerdict } from './netpol.ts';
 import { formatSelector } from './selectors.ts';
 import type { EvaluateInput, Evidence, Finding, PortRef, PreviousFinding } from './types.ts';
 import {
+  claimsPort,
   declaredPorts,
   hasSelector,
   isLive,
@@ -32,7 +40,10 @@ import {
   type ServicePortView,
   type ServiceView,
   servicePortLabel,
+  type TargetView,
+  targetPortLabel,
 } from './view.ts';
+import { otherWorkload } from './workloads.ts';
 
 export function evaluate(input: EvaluateInput): Finding[] {
   const ctx = buildContext(input);
@@ -66,6 +77,7 @@ function finding(
   message: string,
   port?: PortRef,
   evidence: Partial<Evidence> = {},
+  hint?: string,
 ): Finding {
   return {
     reason,
@@ -73,7 +85,7 @@ function finding(
     object,
     port,
     message,
-    hint: hintFor(reason),
+    hint: hintFor(reason, hint),
     evidence: {
       pods: evidence.pods ?? [],
       outcomes: evidence.outcomes ?? [],
@@ -135,32 +147,91 @@ function servicePortRef(pv: ServicePortView): PortRef {
   return { name: pv.port.name, number: pv.port.port, protocol: pv.port.protocol };
 }
 
-/** NoHealthyTargets when every judged target of a port fails, TargetsRefusing when some do. */
+type Probed = { readonly target: TargetView; readonly outcome: Outcome };
+
+/**
+ * Per port: SelectorMatchesOtherWorkloads when only pods of another workload fail (pods that declare none
+ * of the Service's target ports, while the ones that declare this one answer); otherwise NoHealthyTargets
+ * when every judged target fails, TargetsRefusing when some do, each saying which failing pods do not
+ * declare the port (then the Service's targetPort or selector is at fault, not those pods).
+ */
 function portHealth(v: ServiceView, ctx: Context): Finding[] {
   return v.ports.flatMap((pv) => {
     if (pv.skip !== undefined) return [];
     const probed = probedTargets(judgedTargets(pv.targets), ctx);
     const failed = probed.filter((p) => isTargetFailure(p.outcome));
     if (failed.length === 0) return [];
+    const sp = pv.port;
+    const claims = (p: Probed) => p.target.pod === undefined || claimsPort(sp, p.target.pod);
+    const claimers = probed.filter(claims);
+    const foreign = failed.filter((p) => !claims(p));
     const tally = tallyFailures(failed);
-    const label = servicePortLabel(pv.port);
+    const label = servicePortLabel(sp);
     const evidence = {
       pods: podRefs(failed.flatMap((f) => (f.target.pod ? [f.target.pod] : []))),
       outcomes: probed.map((p) => targetEvidence(p.target, p.outcome)),
     };
-    if (failed.length === probed.length) {
-      const message = MESSAGES.NoHealthyTargets.allFail(label, probed.length, tally);
-      return [finding('NoHealthyTargets', v.ref, message, servicePortRef(pv), evidence)];
+    const at = servicePortRef(pv);
+    const foreignPods = podsOf(foreign);
+    const other = otherWorkload(v.service, podsOf(claimers), foreignPods);
+    if (
+      other !== undefined &&
+      foreign.length === failed.length &&
+      claimers.length > 0 &&
+      foreignPods.every((p) => v.service.ports.every((port) => !claimsPort(port, p)))
+    ) {
+      const message = MESSAGES.SelectorMatchesOtherWorkloads.alsoMatches(
+        label,
+        formatSelector(v.service.selector ?? {}),
+        foreignPods.length,
+        other.workload,
+        tally,
+        podsOf(claimers).length,
+        targetPortLabel(sp),
+        other.label,
+      );
+      return [
+        finding('SelectorMatchesOtherWorkloads', v.ref, message, at, {
+          ...evidence,
+          pods: podRefs(foreignPods),
+        }),
+      ];
     }
-    const message = MESSAGES.TargetsRefusing.someFail(label, failed.length, probed.length, tally);
-    return [finding('TargetsRefusing', v.ref, message, servicePortRef(pv), evidence)];
+    const u = MESSAGES.Undeclared;
+    const wrongTarget = foreign.length > 0 && claimers.length === 0;
+    const cause = wrongTarget
+      ? u.targetPortWrong(targetPortLabel(sp), podsOf(probed).length, declaredList(podsOf(probed)))
+      : foreign.length > 0
+        ? u.someUndeclared(
+            targetPortLabel(sp),
+            foreignPods.map((p) => p.name),
+            other?.workload,
+          )
+        : undefined;
+    const why = (message: string) => (cause === undefined ? message : `${message}; ${cause}`);
+    const hint = wrongTarget ? HINTS.targetPortWrong : undefined;
+    if (failed.length === probed.length) {
+      const message = why(MESSAGES.NoHealthyTargets.allFail(label, probed.length, tally));
+      return [finding('NoHealthyTargets', v.ref, message, at, evidence, hint)];
+    }
+    const message = why(MESSAGES.TargetsRefusing.someFail(label, failed.length, probed.length, tally));
+    return [finding('TargetsRefusing', v.ref, message, at, evidence, hint)];
   });
 }
 
+/** The distinct pods behind some targets (a dual-stack pod is two targets), in order. */
+function podsOf(targets: readonly Probed[]): Pod[] {
+  return [...new Set(targets.flatMap((t) => (t.target.pod ? [t.target.pod] : [])))];
+}
+
+/** `8080/TCP (http)` for each distinct declared port of the pods. */
+function declaredList(pods: readonly Pod[]): string[] {
+  const declared = pods.flatMap((p) => declaredPorts(p));
+  return [...new Set(declared.map((d) => `${d.containerPort}/${d.protocol}${d.name ? ` (${d.name})` : ''}`))];
+}
+
 /** "2 refused: web-1, web-2; 1 timeout: web-3", outcomes in a fixed order. */
-function tallyFailures(
-  failed: readonly { target: Parameters<typeof targetName>[0]; outcome: Outcome }[],
-): string {
+function tallyFailures(failed: readonly Probed[]): string {
   const order: Outcome[] = ['refused', 'timeout', 'unreachable', 'reset'];
   return order
     .map((o) => failed.filter((f) => f.outcome === o).map((f) => targetName(f.target)))
@@ -186,10 +257,12 @@ function targetPortMismatch(v: ServiceView): Finding[] {
       ) {
         return [];
       }
-      const list = [
-        ...new Set(declared.map((d) => `${d.containerPort}/${d.protocol}${d.name ? ` (${d.name})` : ''}`)),
-      ];
-      const message = m.numberNotDeclared(label, `${sp.targetPort}/${sp.protocol}`, list);
+      const message = m.numberNotDeclared(
+        label,
+        targetPortLabel(sp),
+        v.selected.length,
+        declaredList(v.selected),
+      );
       return [finding('TargetPortMismatch', v.ref, message, at, { pods: podRefs(v.selected) })];
     }
     const missing = v.selected.filter((p) => resolveTargetPort(sp, p) === undefined);
@@ -243,6 +316,7 @@ function podFinding(
   o: PortOutcomes,
   message: string,
   policies: string[] = [],
+  hint?: string,
 ): Finding {
   const { pod } = s.view;
   const outcomes = [
@@ -256,7 +330,7 @@ function podFinding(
     })),
   ];
   const port: PortRef = { name: s.port.name, number: s.port.number, protocol: 'TCP' };
-  return finding(reason, refOf(pod), message, port, { pods: podRefs([pod]), outcomes, policies });
+  return finding(reason, refOf(pod), message, port, { pods: podRefs([pod]), outcomes, policies }, hint);
 }
 
 const ipsWith = (o: PortOutcomes, outcome: Outcome) =>
@@ -270,17 +344,22 @@ function listeningOnLoopbackOnly(s: PodPort, ctx: Context): Finding[] {
   return [podFinding('ListeningOnLoopbackOnly', s, o, message)];
 }
 
-/** What the pod's readiness probes check, in words, relative to `port`. */
-function readinessText(pod: Pod, port: PodPortView): string {
+/** What the pod's readiness probes check, in words, relative to `port`; `same` when they check it. */
+function readinessText(pod: Pod, port: PodPortView): { readonly text: string; readonly same: boolean } {
   const m = MESSAGES.ReadyButRefusing;
   const checks = pod.containers.map((c) => c.readiness);
   const ports = checks.flatMap((c) => (c.kind === 'port' ? [c.port] : []));
   const resolved = ports.map((p) =>
     typeof p === 'number' ? p : (declaredPorts(pod).find((d) => d.name === p)?.containerPort ?? p),
   );
-  if (resolved.includes(port.number)) return m.samePort();
-  if (resolved.length > 0) return m.otherPort([...new Set(resolved.map(String))]);
-  return checks.some((c) => c.kind === 'exec') ? m.execProbe() : m.noProbe();
+  if (resolved.includes(port.number)) return { text: m.samePort(), same: true };
+  const text =
+    resolved.length > 0
+      ? m.otherPort([...new Set(resolved.map(String))])
+      : checks.some((c) => c.kind === 'exec')
+        ? m.execProbe()
+        : m.noProbe();
+  return { text, same: false };
 }
 
 function readyButRefusing(s: PodPort, ctx: Context): Finding[] {
@@ -289,14 +368,12 @@ function readyButRefusing(s: PodPort, ctx: Context): Finding[] {
   const o = ctx.podOutcomes(pod, s.port.number);
   const refused = ipsWith(o, 'refused');
   if (refused.length === 0) return [];
-  const services = nameList([...new Set(s.port.serving.map((x) => x.service.name))]);
-  const message = MESSAGES.ReadyButRefusing.refusing(
-    podPortLabel(s.port),
-    services,
-    refused,
-    readinessText(pod, s.port),
-  );
-  return [podFinding('ReadyButRefusing', s, o, message)];
+  const services = [...new Set(s.port.serving.map((x) => x.service.name))];
+  const readiness = readinessText(pod, s.port);
+  const message = MESSAGES.ReadyButRefusing.refusing(podPortLabel(s.port), services, refused, readiness.text);
+  // "Point the readiness probe at the serving port" only when it does not check it already.
+  const hint = readiness.same ? HINTS.readinessSamePort : undefined;
+  return [podFinding('ReadyButRefusing', s, o, message, [], hint)];
 }
 
 /** A pod that is not Ready yet and started moments ago is still booting: refusing is expected. */
@@ -374,15 +451,6 @@ function invalidConfiguration(ctx: Context): Finding[] {
 
 // ---------------------------------------------------------------------------------------------------------
 // Recovery: a previous Warning that no longer holds, on an object that is still judged.
-
-const PROBE_REASONS: ReadonlySet<Reason> = new Set([
-  'NoHealthyTargets',
-  'TargetsRefusing',
-  'PortNotListening',
-  'ListeningOnLoopbackOnly',
-  'ReadyButRefusing',
-  'ConnectTimeout',
-]);
 
 const sameObject = (a: ObjectRef, b: ObjectRef) =>
   a.kind === b.kind && a.namespace === b.namespace && a.name === b.name;

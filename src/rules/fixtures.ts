@@ -39,6 +39,8 @@ export interface PodSpec {
   readonly annotations?: Labels;
   readonly startTime?: Date;
   readonly uid?: string;
+  /** The controller, e.g. `Deployment/web`. */
+  readonly owner?: `${string}/${string}` | undefined;
 }
 
 export function pod(name: string, spec: PodSpec = {}): Pod {
@@ -66,6 +68,10 @@ export function pod(name: string, spec: PodSpec = {}): Pod {
     deletionTimestamp: spec.terminating ? new Date('2025-06-01T11:59:50Z') : undefined,
     startTime: spec.startTime ?? STARTED,
     nodeName: 'node-1',
+    owner: spec.owner && {
+      kind: spec.owner.slice(0, spec.owner.indexOf('/')),
+      name: spec.owner.slice(spec.owner.indexOf('/') + 1),
+    },
   };
 }
 

@@ -56,7 +56,7 @@ export const GUIDES: Record<Reason, Guide> = {
     meaning:
       'Every ready backend of one Service port refused or timed out when sockeye connected to it. A load balancer or kube-proxy in front has nothing healthy to send to.',
     causes: [
-      'The targetPort is not the port the application listens on.',
+      'The targetPort is not the port the application listens on (the message says so when no pod declares it).',
       'The application listens on 127.0.0.1 only.',
       'A NetworkPolicy, node firewall or security group drops the traffic (timeouts).',
       'The readiness probe checks something else, so broken pods stay Ready.',
@@ -69,7 +69,7 @@ export const GUIDES: Record<Reason, Guide> = {
     fix: [
       'Point targetPort at the port the application listens on, or make it listen there.',
       'Bind the application to 0.0.0.0 (or ::).',
-      'See the pod findings (PortNotListening, ReadyButRefusing, ConnectTimeout) for each backend.',
+      'See the pod findings (PortNotListening, ReadyButRefusing, ConnectTimeout) for each backend that declares the port; pods that do not declare it get none.',
     ],
   },
   TargetsRefusing: {
@@ -79,6 +79,7 @@ export const GUIDES: Record<Reason, Guide> = {
       'Pods from two generations of a rollout behave differently (new port, new bind address).',
       'Some pods crashed their listener but stay Ready (the readiness probe does not check the serving port).',
       'A NetworkPolicy or firewall applies on some nodes only.',
+      'Some selected pods do not declare the port: an older generation (numeric targetPort changed), or another workload the selector also matches (the message names them).',
     ],
     confirm: [
       'kubectl get pods -n NS -l KEY=VALUE -o wide   # compare failing pods with healthy ones: image, node, age',
@@ -108,9 +109,26 @@ export const GUIDES: Record<Reason, Guide> = {
       'When renaming a port, keep the old name in the pod template until the Service uses the new one.',
     ],
   },
+  SelectorMatchesOtherWorkloads: {
+    meaning:
+      "The Service's selector also matches pods of another workload. Those pods declare none of the ports the Service sends to and refuse them, while the pods that declare the port answer: clients of the Service fail whenever kube-proxy picks one of the other workload's pods. The fix is the Service's selector, not those pods.",
+    causes: [
+      'A selector on a label several workloads share (tier=backend, part-of=shop) and nothing more specific.',
+      'A worker, metrics or migration Deployment given the same labels as the serving pods (copied from the same template).',
+    ],
+    confirm: [
+      'kubectl get svc SVC -n NS -o jsonpath={.spec.selector}',
+      'kubectl get pods -n NS -l KEY=VALUE --show-labels   # which workloads the selector matches',
+      'kubectl get endpointslices -n NS -l kubernetes.io/service-name=SVC -o wide',
+    ],
+    fix: [
+      'Add the label the message names (one only the serving pods carry) to the Service selector.',
+      "Or change the other workload's pod template labels so the selector no longer matches them.",
+    ],
+  },
   PortNotListening: {
     meaning:
-      'A port the pod declares, or a Service sends to, refused the connection on the pod IP: the pod is reachable, but nothing listens on that port at that address.',
+      'A port the pod declares (or, for a pod that declares no ports, a port a Service sends to) refused the connection on the pod IP: the pod is reachable, but nothing listens on that port at that address. A pod that declares other ports only is not blamed for a Service port it never declared: the Service gets the finding (its targetPort or selector is wrong).',
     causes: [
       'The application listens on another port than the one declared.',
       'The application crashed or has not started its listener.',
@@ -142,7 +160,7 @@ export const GUIDES: Record<Reason, Guide> = {
   },
   ReadyButRefusing: {
     meaning:
-      'The pod is Ready, so Services send it traffic, yet the port they send to refuses. The readiness probe checks another port, runs a command, or there is none: it cannot see that the serving port is down.',
+      'The pod claims the port a Service sends to (it declares it, or declares no ports), is Ready, so the Service sends it traffic, and the port refuses. The message says what the readiness probe checks: another port, a command, or nothing, so it cannot see that the serving port is down; or this very port, so the listener went away since the last probe.',
     causes: [
       'No readiness probe: a running container counts as Ready.',
       'The readiness probe checks an admin or metrics port, not the serving one.',
@@ -154,7 +172,7 @@ export const GUIDES: Record<Reason, Guide> = {
       'kubectl run probe --rm -it --image=busybox -- nc -vz -w 2 IP PORT',
     ],
     fix: [
-      'Give the container a readiness probe on the serving port (tcpSocket or httpGet on the port the Service targets).',
+      'Give the container a readiness probe on the serving port (tcpSocket or httpGet on the port the Service targets), unless it checks it already.',
       'Then fix why the port refuses (see PortNotListening).',
     ],
   },

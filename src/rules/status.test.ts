@@ -94,6 +94,26 @@ const serviceCases: readonly Case[] = [
 
 const podCases: readonly Case[] = [
   {
+    name: "a Service's target the pod does not declare (beside one it does) leaves the pod Healthy",
+    input: world({
+      services: [svc('web', { ports: [[80, 8081, 'http']] })],
+      pods: [w('web-1', '10.0.0.1')],
+      probes: probes(['10.0.0.1', 8080, 'open'], ['10.0.0.1', 8081, 'refused']),
+    }),
+    status: 'Healthy',
+    summary: 'http: open',
+  },
+  {
+    name: "a Service's target on a pod that declares no ports is the pod's: NotListening",
+    input: world({
+      services: [svc('web', { ports: [[80, 8081, 'http']] })],
+      pods: [pod('web-1', { ip: '10.0.0.1' })],
+      probes: probes(['10.0.0.1', 8081, 'refused']),
+    }),
+    status: 'NotListening',
+    summary: '8081: refused',
+  },
+  {
     name: 'an open port is Healthy',
     input: world({ pods: [w('web-1', '10.0.0.1')], probes: probes(['10.0.0.1', 8080, 'open']) }),
     status: 'Healthy',

@@ -17,6 +17,8 @@ export interface PlannedTarget {
   readonly ip: string;
   readonly port: number;
   readonly family: Family;
+  /** The namespace of the Service or Pod it is planned for: whose share of the probe bound it takes. */
+  readonly namespace: string;
   /** From `sockeye.dev/timeout` (Pod, then Service, then Namespace) or the default. */
   readonly timeoutMs: number;
   /** Undefined only for an opted-in selector-less Service whose endpoint names no pod. */
@@ -55,6 +57,7 @@ function serviceTargets(service: Service, index: Index): PlannedTarget[] {
       ip: t.ip,
       port: t.port,
       family: t.family,
+      namespace: service.namespace,
       timeoutMs: t.timeoutMs,
       pod: t.pod ? { namespace: t.pod.namespace, name: t.pod.name, uid: t.pod.uid } : undefined,
     })),
@@ -79,6 +82,7 @@ function podTargets(pod: Pod, index: Index): PlannedTarget[] {
         ip,
         port,
         family,
+        namespace: pod.namespace,
         timeoutMs: config.timeoutMs,
         pod: { namespace: pod.namespace, name: pod.name, uid: pod.uid },
       });

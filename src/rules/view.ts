@@ -130,6 +130,24 @@ export function resolveTargetPort(sp: ServicePort, pod: Pod): number | undefined
     ?.containerPort;
 }
 
+/**
+ * Whether the pod claims the port `sp` sends to, and so may be blamed for it: it declares that port (a
+ * named targetPort resolves only to a declared one), or it declares no ports at all (declaring is
+ * optional, so nothing says the port is not its own). A pod that declares other ports only is sent
+ * traffic it never asked for: the Service's targetPort or selector is at fault, not the pod.
+ */
+export function claimsPort(sp: ServicePort, pod: Pod): boolean {
+  const declared = declaredPorts(pod);
+  if (declared.length === 0) return true;
+  const n = resolveTargetPort(sp, pod);
+  return declared.some((d) => d.containerPort === n && d.protocol === sp.protocol);
+}
+
+/** What a Service port sends to, in messages: `8080/TCP`, or `"http"` for a named targetPort. */
+export function targetPortLabel(sp: ServicePort): string {
+  return typeof sp.targetPort === 'number' ? `${sp.targetPort}/${sp.protocol}` : `"${sp.targetPort}"`;
+}
+
 /** `http (80/TCP)`, or `80/TCP` for an unnamed port. */
 export function portLabel(name: string, number: number, protocol: string): string {
   return name === '' ? `${number}/${protocol}` : `${name} (${number}/${protocol})`;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyPatch, loopbackResultsOf, sidecarAnnotationPatch } from './annotations.ts';
+import { applyPatch, sidecarAnnotationPatch } from './annotations.ts';
 import { eventBody, microTime } from './events.ts';
 
 const now = new Date('2026-03-01T10:00:00.250Z');
@@ -39,22 +39,6 @@ describe('sidecarAnnotationPatch', () => {
     expect(sidecarAnnotationPatch(current, { ...desired, summary: 'changed' }, now)).toEqual({
       'sockeye.dev/sidecar-summary': 'changed',
     });
-  });
-});
-
-describe('loopbackResultsOf (the operator’s fold-in)', () => {
-  it('turns the annotation into loopback results, skipping what is not a port', () => {
-    expect(
-      loopbackResultsOf({
-        namespace: 'shop',
-        name: 'web-1',
-        annotations: { 'sockeye.dev/loopback-only': '8080, x,70000,9090,8080' },
-      }),
-    ).toEqual([
-      { namespace: 'shop', pod: 'web-1', port: 8080, outcome: 'open' },
-      { namespace: 'shop', pod: 'web-1', port: 9090, outcome: 'open' },
-    ]);
-    expect(loopbackResultsOf({ namespace: 'shop', name: 'web-1' })).toEqual([]);
   });
 });
 

@@ -4,7 +4,7 @@
  * The sidecar's keys are its own (`sockeye.dev/sidecar-*`), not the operator's `sockeye.dev/status`
  * family: when both run, two writers of one key would overwrite each other every round. The
  * machine-readable `sockeye.dev/loopback-only` lists the declared ports open on loopback but not on the
- * pod IP; the operator turns it into `LoopbackResult`s (`loopbackResultsOf`) so that
+ * pod IP; the operator turns it into `LoopbackResult`s (rules/loopback.ts) so that
  * `ListeningOnLoopbackOnly` reaches the Service's diagnosis.
  */
 
@@ -15,7 +15,6 @@ import {
   SIDECAR_STATUS_ANNOTATION as SIDECAR_STATUS,
   SIDECAR_SUMMARY_ANNOTATION as SIDECAR_SUMMARY,
 } from '../model/annotation-keys.ts';
-import type { LoopbackResult } from '../rules/types.ts';
 import type { SidecarStatus } from './classify.ts';
 
 export { LOOPBACK_ONLY, SIDECAR_ANNOTATIONS, SIDECAR_SINCE, SIDECAR_STATUS, SIDECAR_SUMMARY };
@@ -57,30 +56,4 @@ export function applyPatch(
   const next: Record<string, string | undefined> = { ...current };
   for (const [key, value] of Object.entries(patch)) next[key] = value ?? undefined;
   return next;
-}
-
-/**
- * For the operator: the sidecar's `sockeye.dev/loopback-only` of one pod as loopback probe results
- * (`open` on loopback), to pass as `EvaluateInput.loopback`. Entries that are not port numbers are
- * skipped: the annotation is written by a sidecar, but anyone can edit it.
- */
-export function loopbackResultsOf(pod: {
-  readonly namespace: string;
-  readonly name: string;
-  readonly annotations?: Readonly<Record<string, string>> | undefined;
-}): LoopbackResult[] {
-  const value = pod.annotations?.[LOOPBACK_ONLY];
-  if (!value) return [];
-  const ports = value
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => /^\d+$/.test(s))
-    .map(Number)
-    .filter((n) => n >= 1 && n <= 65535);
-  return [...new Set(ports)].map((port) => ({
-    namespace: pod.namespace,
-    pod: pod.name,
-    port,
-    outcome: 'open',
-  }));
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '../cli/io.ts';
+import { UsageError } from '../config/usage-error.ts';
 import { loadSidecarConfig, parsePorts, podIdentity } from './config.ts';
 
 describe('loadSidecarConfig', () => {

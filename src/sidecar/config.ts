@@ -3,9 +3,9 @@
  * A bad value fails start-up with a message naming the flag or env var. Pure: argv and env come in.
  */
 import type { ParseArgsOptionsConfig } from 'node:util';
-import { UsageError } from '../cli/io.ts';
 import { parseDuration } from '../config/annotations.ts';
 import { booleanSetting, readFlags } from '../config/flags.ts';
+import { UsageError } from '../config/usage-error.ts';
 import type { DeclaredPort } from './classify.ts';
 
 export interface SidecarConfig {

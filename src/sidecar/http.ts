@@ -3,8 +3,7 @@
  * GET routes do not need express, and the sidecar's footprint is part of its contract.
  */
 import { createServer, type Server } from 'node:http';
-import type { Server as HttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { listenOn } from '../http/listen.ts';
 import type { Logger } from '../log.ts';
 import type { SidecarMetrics } from './metrics.ts';
 
@@ -52,26 +51,4 @@ export function startHttp(
     }
   });
   return listenOn(server, host, port);
-}
-
-/** Listens (HTTP or HTTPS); resolves with the bound port once connections are accepted. */
-export function listenOn<S extends Server | HttpsServer>(
-  server: S,
-  host: string | undefined,
-  port: number,
-): Promise<{ server: S; port: number }> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host, port }, () => {
-      server.off('error', reject);
-      resolve({ server, port: (server.address() as AddressInfo).port });
-    });
-  });
-}
-
-export function closeHttp(server: Server | HttpsServer): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
 }

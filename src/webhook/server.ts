@@ -3,8 +3,8 @@
  * patch (inject.ts); GET /healthz. The API server only speaks TLS to webhooks.
  */
 import { createServer, type Server } from 'node:https';
+import { closeServer, listenOn } from '../http/listen.ts';
 import { componentLogger, type Logger } from '../log.ts';
-import { closeHttp, listenOn } from '../sidecar/http.ts';
 import { admissionResponse, type InjectOptions } from './inject.ts';
 
 export interface WebhookServerOptions {
@@ -56,4 +56,4 @@ export function startWebhook(o: WebhookServerOptions): Promise<{ server: Server;
   return listenOn(server, o.host, o.port);
 }
 
-export const stopWebhook = closeHttp;
+export const stopWebhook = closeServer;

@@ -137,7 +137,9 @@ describe('charts/sockeye against the API server', () => {
     expect(notes).toContain('kubectl describe service');
     expect(notes).toContain('sockeye.dev/status');
     expect(notes).toContain('/metrics');
-    expect(notes).toContain(`kubectl -n ${namespace} port-forward service/sockeye-metrics 8080`);
+    expect(notes).toContain(`kubectl -n ${namespace} port-forward service/sockeye-metrics 8443`);
+    expect(notes).toContain('--clusterrole=sockeye-metrics-reader');
+    expect(notes).toContain('https://localhost:8443/metrics');
     expect(notes).toContain('sockeye explain');
   });
 });

@@ -13,6 +13,7 @@ import {
   rbacRules,
   renderChart,
   tryTemplate,
+  VAP_API,
 } from './helm.ts';
 
 const NAMESPACE = 'sockeye-system';
@@ -157,7 +158,14 @@ describe('charts/sockeye', () => {
       expect(rule.verbs, where).not.toContain('*');
       expect(rule.resources ?? [], where).not.toContain('*');
       expect(rule.apiGroups ?? [], where).not.toContain('*');
-      expect(rule.nonResourceURLs, where).toBeUndefined();
+      // Non-resource URLs only in the metrics reader role: get on what sockeye serves.
+      if (rule.nonResourceURLs) {
+        expect(role.metadata.name, where).toBe('sockeye-metrics-reader');
+        expect(rule, where).toEqual({
+          nonResourceURLs: ['/metrics', '/sockeye/v1/findings'],
+          verbs: ['get'],
+        });
+      }
       // Nothing that holds credentials or configuration, and no workload controllers.
       for (const forbidden of ['secrets', 'configmaps', 'serviceaccounts', 'nodes/proxy', 'pods/exec']) {
         expect(rule.resources ?? [], where).not.toContain(forbidden);
@@ -181,7 +189,11 @@ describe('charts/sockeye', () => {
   it('grants the default operator exactly what its features need, cluster-wide', async () => {
     const objects = await render('default-values.yaml');
     expect(find(objects, 'Role').map((r) => r.metadata.name)).toEqual(['sockeye-operator-leader-election']);
-    expect(find(objects, 'ClusterRole').map((r) => r.metadata.name)).toEqual(['sockeye-operator']);
+    expect(
+      find(objects, 'ClusterRole')
+        .map((r) => r.metadata.name)
+        .sort(),
+    ).toEqual(['sockeye-metrics-reader', 'sockeye-operator', 'sockeye-operator-delegated-auth']);
     const verbs = (group: string, resource: string) =>
       [...grantedVerbs(objects, 'operator', group, resource)].sort();
     expect(verbs('', 'services')).toEqual(['get', 'list', 'patch', 'watch']);
@@ -190,7 +202,11 @@ describe('charts/sockeye', () => {
     expect(verbs('networking.k8s.io', 'networkpolicies')).toEqual(['get', 'list', 'watch']);
     expect(verbs('', 'namespaces')).toEqual(['get', 'list', 'watch']);
     expect(verbs('events.k8s.io', 'events')).toEqual(['create', 'list', 'patch']);
-    expect(verbs('', 'events')).toEqual(['create', 'patch']);
+    // sockeye writes events.k8s.io/v1 only (src/kube/events.ts): no grant on core Events.
+    expect(verbs('', 'events')).toEqual([]);
+    // Secure metrics: a TokenReview and a SubjectAccessReview per caller.
+    expect(verbs('authentication.k8s.io', 'tokenreviews')).toEqual(['create']);
+    expect(verbs('authorization.k8s.io', 'subjectaccessreviews')).toEqual(['create']);
     expect(verbs('coordination.k8s.io', 'leases')).toEqual(['create', 'get', 'update']);
     expect(verbs('', 'secrets')).toEqual([]);
     // The Lease Role lives in the release namespace and names its Lease for get/update.
@@ -208,8 +224,11 @@ describe('charts/sockeye', () => {
 
   it('writes nothing to workload namespaces when Events and annotations are off', async () => {
     const objects = await render('report-only-values.yaml');
+    // The token and access reviews of secure metrics create nothing that is stored.
+    const reviews = ['tokenreviews', 'subjectaccessreviews'];
     const writes = rbacRules(objects)
       .filter(({ role }) => role.kind === 'ClusterRole')
+      .filter(({ rule }) => !rule.resources?.every((r) => reviews.includes(r)))
       .flatMap(({ rule }) => rule.verbs.filter((v) => !['get', 'list', 'watch'].includes(v)));
     expect(writes).toEqual([]);
     const env = operatorEnv(objects);
@@ -217,10 +236,18 @@ describe('charts/sockeye', () => {
     expect(env.SOCKEYE_ANNOTATIONS).toBe('false');
   });
 
-  it('uses Roles in the listed namespaces, and no ClusterRole, in namespace-scoped mode', async () => {
+  it('uses Roles in the listed namespaces, and no ClusterRole on namespaced objects, in namespace-scoped mode', async () => {
     const objects = await render('namespaced-values.yaml');
-    expect(find(objects, 'ClusterRole')).toEqual([]);
-    expect(find(objects, 'ClusterRoleBinding')).toEqual([]);
+    // Cluster-wide, only the reviews of secure metrics (cluster-scoped) and the metrics reader role:
+    // nothing on any namespaced object.
+    expect(
+      rbacRules(find(objects, 'ClusterRole'))
+        .flatMap(({ rule }) => rule.resources ?? rule.nonResourceURLs ?? [])
+        .sort(),
+    ).toEqual(['/metrics', '/sockeye/v1/findings', 'subjectaccessreviews', 'tokenreviews']);
+    expect(find(objects, 'ClusterRoleBinding').map((b) => b.metadata.name)).toEqual([
+      'sockeye-operator-delegated-auth',
+    ]);
     const roles = find(objects, 'Role').map((r) => `${r.metadata.namespace}/${r.metadata.name}`);
     expect(roles.sort()).toEqual(
       [
@@ -281,10 +308,19 @@ describe('charts/sockeye', () => {
     });
     const container = pod.containers[0];
     expect(container?.args).toEqual(['operator']);
-    expect(container?.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
-    expect(container?.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http' });
-    expect(container?.ports).toEqual([{ name: 'http', containerPort: 8080, protocol: 'TCP' }]);
+    expect(container?.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'health' });
+    expect(container?.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'health' });
+    expect(container?.ports).toEqual([
+      { name: 'health', containerPort: 8080, protocol: 'TCP' },
+      { name: 'metrics', containerPort: 8443, protocol: 'TCP' },
+    ]);
     expect(env.SOCKEYE_HTTP_PORT).toBe('8080');
+    expect(env.SOCKEYE_HTTP_HOST).toBe('::');
+    expect(env.SOCKEYE_METRICS_SECURE).toBe('true');
+    expect(env.SOCKEYE_METRICS_PORT).toBe('8443');
+    expect(specOf<{ ports: unknown[] }>(objects, 'Service').ports).toEqual([
+      { name: 'https-metrics', port: 8443, targetPort: 'metrics', protocol: 'TCP' },
+    ]);
     expect(specOf<{ selector: unknown }>(objects, 'Service').selector).toEqual(spec.selector.matchLabels);
     // The pod labels the operator is told about are the ones its pods carry (NetworkPolicy checks).
     const podLabels = spec.template.metadata.labels;
@@ -332,7 +368,17 @@ describe('charts/sockeye', () => {
       port: servicePort,
       path: '/metrics',
       honorLabels: true,
+      scheme: 'https',
+      bearerTokenFile: '/var/run/secrets/kubernetes.io/serviceaccount/token',
+      tlsConfig: { insecureSkipVerify: true },
     });
+    // The reader role is bound to the Prometheus ServiceAccount the values name.
+    const reader = find(objects, 'ClusterRoleBinding').find(
+      (b) => b.metadata.name === 'sockeye-metrics-reader',
+    );
+    expect(reader?.subjects).toEqual([
+      { kind: 'ServiceAccount', name: 'prometheus-k8s', namespace: 'monitoring' },
+    ]);
     const rules = specOf<{ groups: { rules: { alert?: string; record?: string; expr: string }[] }[] }>(
       objects,
       'PrometheusRule',
@@ -362,6 +408,83 @@ describe('charts/sockeye', () => {
     expect(rules?.at(-1)).toMatchObject({ record: 'sockeye:service_open_ratio' });
   });
 
+  it('scrapes plain HTTP without tokens when metrics.secure is off, and grants no reviews', async () => {
+    const objects = await render('default-values.yaml', [
+      'metrics.secure=false',
+      'metrics.serviceMonitor.enabled=true',
+    ]);
+    expect(grantedVerbs(objects, 'operator', 'authentication.k8s.io', 'tokenreviews')).toEqual(new Set());
+    expect(operatorEnv(objects).SOCKEYE_METRICS_SECURE).toBe('false');
+    const endpoint = specOf<{ endpoints: Record<string, unknown>[] }>(objects, 'ServiceMonitor').endpoints[0];
+    expect(endpoint).toMatchObject({ port: 'http-metrics', scheme: 'http' });
+    expect(endpoint).not.toHaveProperty('bearerTokenFile');
+  });
+
+  it('lets only the listed namespaces reach the metrics port, anyone the health port, and egress out', async () => {
+    const policy = specOf<{
+      podSelector: unknown;
+      policyTypes: string[];
+      ingress: { ports: { port: string }[]; from?: unknown[] }[];
+      egress: unknown[];
+    }>(await render('default-values.yaml'), 'NetworkPolicy');
+    const deployment = specOf<{ selector: unknown }>(await render('default-values.yaml'), 'Deployment');
+    expect(policy.podSelector).toEqual(deployment.selector);
+    expect(policy.policyTypes).toEqual(['Ingress', 'Egress']);
+    expect(policy.ingress).toEqual([
+      { ports: [{ port: 'health', protocol: 'TCP' }] },
+      {
+        ports: [{ port: 'metrics', protocol: 'TCP' }],
+        from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }],
+      },
+    ]);
+    expect(policy.egress).toEqual([{}]);
+    const custom = await render('default-values.yaml', [
+      'networkPolicy.metricsNamespaceSelectors[0].matchLabels.team=observability',
+    ]);
+    expect(specOf<{ ingress: { from?: unknown[] }[] }>(custom, 'NetworkPolicy').ingress[1]?.from).toEqual([
+      { namespaceSelector: { matchLabels: { team: 'observability' } } },
+    ]);
+    expect(
+      find(await render('default-values.yaml', ['networkPolicy.enabled=false']), 'NetworkPolicy'),
+    ).toEqual([]);
+  });
+
+  it('renders the admission policy only where the API server serves it, for the operator ServiceAccount', async () => {
+    expect(find(await render('default-values.yaml'), 'ValidatingAdmissionPolicy')).toEqual([]);
+    const objects = parseObjects(
+      await renderChart({
+        namespace: NAMESPACE,
+        valuesFiles: [`${ciDir}default-values.yaml`],
+        apiVersions: [VAP_API],
+      }),
+    );
+    const policy = specOf<{ matchConditions: { expression: string }[]; failurePolicy: string }>(
+      objects,
+      'ValidatingAdmissionPolicy',
+    );
+    expect(policy.failurePolicy).toBe('Fail');
+    expect(policy.matchConditions[0]?.expression).toBe(
+      `request.userInfo.username == "system:serviceaccount:${NAMESPACE}:sockeye"`,
+    );
+    expect(
+      specOf<{ policyName: string; validationActions: string[] }>(
+        objects,
+        'ValidatingAdmissionPolicyBinding',
+      ),
+    ).toEqual({
+      policyName: 'sockeye-operator-writes',
+      validationActions: ['Deny'],
+    });
+    const off = parseObjects(
+      await renderChart({
+        namespace: NAMESPACE,
+        set: ['admissionPolicy.enabled=false'],
+        apiVersions: [VAP_API],
+      }),
+    );
+    expect(find(off, 'ValidatingAdmissionPolicy')).toEqual([]);
+  });
+
   it('renders the audit as a read-only Job per revision, or as a CronJob', async () => {
     const job = await render('audit-job-values.yaml');
     const [auditJob] = find(job, 'Job');
@@ -388,7 +511,9 @@ describe('charts/sockeye', () => {
       containers: { args: string[] }[];
     };
     expect(cronPod.containers[0]?.args).toContain('--namespace=sockeye-ci-team-a');
-    expect(find(cron, 'ClusterRole')).toEqual([]);
+    expect(
+      find(cron, 'ClusterRole').filter((r) => r.metadata.labels?.['app.kubernetes.io/component'] === 'audit'),
+    ).toEqual([]);
   });
 
   it('pins the image by digest when one is given', async () => {

@@ -81,6 +81,7 @@ describe('charts/sockeye and sockeye operator agree on the configuration', () =>
     expect(config.prober).toEqual({ podName: POD_NAME, namespace: NAMESPACE, labels: podLabels });
     expect(config.leaderElection.leaseNamespace).toBe(NAMESPACE);
     expect(config.http.port).toBe(8080);
+    expect(config.metrics).toEqual({ secure: true, port: 8443 });
   });
 
   it('turns the defaults into the operator settings the chart documents', async () => {

@@ -8,6 +8,8 @@ export const chartDir = fileURLToPath(new URL('../../charts/sockeye/', import.me
 export const ciDir = `${chartDir}ci/`;
 /** The local cluster's API server version; our helm is built without a default one (it says v1.20). */
 export const KUBE_VERSION = 'v1.36.3';
+/** The API version `helm template` must be told of for the chart to render its admission policy. */
+export const VAP_API = 'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy';
 
 export interface Result {
   readonly code: number;
@@ -52,6 +54,8 @@ export interface RenderOptions {
   readonly namespace: string;
   readonly valuesFiles?: readonly string[];
   readonly set?: readonly string[];
+  /** `--api-versions`: what the API server would serve (helm template knows only the built-in ones). */
+  readonly apiVersions?: readonly string[];
 }
 
 /** `helm template` of the chart with `--set` values, for the cases where helm must refuse. */
@@ -78,6 +82,7 @@ export async function renderChart(options: RenderOptions): Promise<string> {
     KUBE_VERSION,
     ...(options.valuesFiles ?? []).flatMap((f) => ['--values', f]),
     ...(options.set ?? []).flatMap((s) => ['--set', s]),
+    ...(options.apiVersions ?? []).flatMap((v) => ['--api-versions', v]),
   ];
   return mustExec(binaryPath('helm'), args);
 }

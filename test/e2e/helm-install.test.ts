@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { CoreV1Event } from '@kubernetes/client-node';
+import { Agent, fetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { binaryPath } from '../../cluster/binaries.ts';
 import { brokenShop } from '../../scripts/shop.ts';
@@ -8,6 +9,8 @@ import { deleteNamespace, eventually, type TestKube, testKube, uniqueNamespace }
 
 const exec = promisify(execFile);
 const chart = new URL('../../charts/sockeye', import.meta.url).pathname;
+/** The operator's metrics certificate is self-signed: the test checks the token, not the chain. */
+const insecure = new Agent({ connect: { rejectUnauthorized: false } });
 
 /**
  * sockeye as users install it: `helm install` of the chart into the local cluster, whose pod
@@ -104,6 +107,57 @@ describe.each([
     expect(payment?.message).toContain('run: sockeye explain NoHealthyTargets');
   });
 
+  it('serves health openly, and metrics over HTTPS only to a token bound to the metrics-reader role', async () => {
+    const pod = (await kube.core.listNamespacedPod({ namespace: release })).items.find(
+      (p) => p.status?.phase === 'Running' && p.status.podIP,
+    );
+    const ip = pod?.status?.podIP ?? '';
+    await kubectl(['-n', release, 'create', 'serviceaccount', 'reader']);
+    await kubectl(['-n', release, 'create', 'serviceaccount', 'stranger']);
+    await kubectl([
+      'create',
+      'clusterrolebinding',
+      `${release}-reader`,
+      '--clusterrole=sockeye-metrics-reader',
+      `--serviceaccount=${release}:reader`,
+    ]);
+    const token = async (sa: string) => (await kubectl(['-n', release, 'create', 'token', sa])).trim();
+    const get = async (url: string, bearer?: string) =>
+      (
+        await fetch(url, {
+          dispatcher: insecure,
+          signal: AbortSignal.timeout(5000),
+          ...(bearer ? { headers: { authorization: `Bearer ${bearer}` } } : {}),
+        })
+      ).status;
+    try {
+      expect(await get(`http://${ip}:8080/healthz`)).toBe(200);
+      expect(await get(`https://${ip}:8443/metrics`)).toBe(401);
+      expect(await get(`https://${ip}:8443/metrics`, await token('stranger'))).toBe(403);
+      expect(await get(`https://${ip}:8443/metrics`, await token('reader'))).toBe(200);
+      expect(await get(`https://${ip}:8443/sockeye/v1/findings`, await token('reader'))).toBe(200);
+    } finally {
+      await kubectl(['delete', 'clusterrolebinding', `${release}-reader`]).catch(() => undefined);
+    }
+  });
+
+  it('fences the operator ServiceAccount with the admission policy', async () => {
+    const sa = `system:serviceaccount:${release}:sockeye`;
+    const result = await kubectl([
+      '-n',
+      shop,
+      'label',
+      'service',
+      'payments',
+      'owner=sockeye',
+      `--as=${sa}`,
+    ]).then(
+      () => 'allowed',
+      (err: Error) => err.message,
+    );
+    expect(result).toContain(`${sa} may change only sockeye.dev/ annotations on Pods and Services`);
+  });
+
   it('gives the operator no more than it needs', async () => {
     const sa = `system:serviceaccount:${release}:sockeye`;
     // `kubectl auth can-i` answers on stdout and exits 1 for "no".
@@ -119,6 +173,11 @@ describe.each([
     expect(await can('patch', 'deployments', '-n', shop)).toBe('no');
     expect(await can('delete', 'pods', '-n', shop)).toBe('no');
     expect(await can('list', 'pods', '-n', shop)).toBe('yes');
+    // Events go through events.k8s.io only; secure metrics need the two reviews.
+    expect(await can('create', 'events', '-n', shop)).toBe('no');
+    expect(await can('create', 'events.events.k8s.io', '-n', shop)).toBe('yes');
+    expect(await can('create', 'tokenreviews.authentication.k8s.io')).toBe('yes');
+    expect(await can('create', 'subjectaccessreviews.authorization.k8s.io')).toBe('yes');
     // Namespace-scoped: nothing outside the listed namespaces.
     expect(await can('list', 'pods', '-n', 'default')).toBe(namespaced ? 'no' : 'yes');
   });

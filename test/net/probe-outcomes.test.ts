@@ -1,30 +1,13 @@
 import { execFile } from 'node:child_process';
-import { createServer, type Server, type Socket } from 'node:net';
+import type { Server } from 'node:net';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultDialer, socketDialer } from '../../src/probe/dialer.ts';
 import { probeAll, probeOne } from '../../src/probe/engine.ts';
+import { listen, portOf } from './listeners.ts';
 import { createDropNamespace, type DropNamespace } from './netns.ts';
 
 const exec = promisify(execFile);
-
-async function listen(host: string, onConnection: (socket: Socket) => void = () => {}): Promise<Server> {
-  const server = createServer((socket) => {
-    socket.on('error', () => {}); // the prober's RST surfaces here
-    onConnection(socket);
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host, port: 0 }, resolve);
-  });
-  return server;
-}
-
-function portOf(server: Server): number {
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('server has no port');
-  return address.port;
-}
 
 /** A port nothing listens on: bound once to learn a free number, then closed. */
 async function closedPort(host: string): Promise<number> {

@@ -43,6 +43,8 @@ function startOperatorProcess(namespace: string, kubeconfig: string): Promise<Op
       '--interval=1s',
       '--timeout=500ms',
       '--confirmations=1',
+      // Plain HTTP on one port, as the test reads it (secure serving: test/operator/secure-metrics.test.ts).
+      '--no-metrics-secure',
       `--pod-name=sockeye-${namespace}`,
       '--pod-namespace=sockeye-system',
     ],

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { EventsV1Event } from '@kubernetes/client-node';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { AUDIT_LOG } from '../../cluster/controlplane.ts';
+import { FINDINGS_PATH } from '../../src/http/app.ts';
 import { REPORTING_CONTROLLER } from '../../src/kube/events.ts';
 import { eventually, patchPodAnnotations, type TestKube } from '../support/kube.ts';
 import { CuttableProxy, type CuttableProxyOptions, viaProxy } from '../support/proxy.ts';
@@ -165,7 +166,7 @@ describe('sockeye operator: losing the Lease stops every write of the old leader
     const code = await exitWithin(a, 30_000);
     // It exits 1 (lost the Lease) or, still running, is a follower.
     if (code === undefined) {
-      const { leading } = (await (await fetch(`http://127.0.0.1:${a.port}/api/v1/findings`)).json()) as {
+      const { leading } = (await (await fetch(`http://127.0.0.1:${a.port}${FINDINGS_PATH}`)).json()) as {
         leading: boolean;
       };
       expect(leading).toBe(false);
@@ -218,7 +219,7 @@ describe('sockeye operator: SIGTERM hands over without losing or duplicating an 
     await allAnnotated(s.kube, ns, 'NoHealthyTargets');
     // The successor has judged every Service (its findings say so) and written what it had to.
     await eventually('the successor to judge every Service', async () => {
-      const { findings } = (await (await fetch(`http://127.0.0.1:${b.port}/api/v1/findings`)).json()) as {
+      const { findings } = (await (await fetch(`http://127.0.0.1:${b.port}${FINDINGS_PATH}`)).json()) as {
         findings: { reason: string; object: { kind: string } }[];
       };
       const judged = findings.filter((f) => f.reason === 'NoHealthyTargets' && f.object.kind === 'Service');

@@ -121,7 +121,7 @@ describe('sockeye operator: one Event and status per reason', () => {
   it('NoHealthyTargets and ReadyButRefusing: every backend refuses', async () => {
     const e = await eventFor(s.kube, s.ns, 'Service', 'payments', 'NoHealthyTargets');
     expect(e.type).toBe('Warning');
-    expect(e.note).toMatch(/^port http \(80\/TCP\): all 1 ready target fail \(1 refused: payments-1\); /);
+    expect(e.note).toMatch(/^port http \(80\/TCP\): 1 ready target fails \(1 refused: payments-1\); /);
     expect(e.note).toMatch(explain('NoHealthyTargets'));
     const a = await annotationsWhen(s.kube, 'Service', s.ns, 'payments', 'NoHealthyTargets');
     expect(a['sockeye.dev/summary']).toBe('http: 0/1 open, 1 refused (pod payments-1 8080)');
@@ -138,7 +138,7 @@ describe('sockeye operator: one Event and status per reason', () => {
   it('TargetsRefusing: one of two backends refuses', async () => {
     const e = await eventFor(s.kube, s.ns, 'Service', 'web', 'TargetsRefusing');
     expect(e.type).toBe('Warning');
-    expect(e.note).toMatch(/^port http \(80\/TCP\): 1 of 2 ready targets fail \(1 refused: web-b\); /);
+    expect(e.note).toMatch(/^port http \(80\/TCP\): 1 of 2 ready targets fails \(1 refused: web-b\); /);
     const a = await annotationsWhen(s.kube, 'Service', s.ns, 'web', 'Degraded');
     expect(a['sockeye.dev/summary']).toBe('http: 1/2 open, 1 refused (pod web-b 8080)');
   });
@@ -147,7 +147,7 @@ describe('sockeye operator: one Event and status per reason', () => {
     const e = await eventFor(s.kube, s.ns, 'Service', 'orders', 'TargetPortMismatch');
     expect(e.type).toBe('Warning');
     expect(e.note).toMatch(
-      /^port http \(80\/TCP\): targetPort 9090\/TCP is not declared by any selected pod; they declare 8080\/TCP \(http\), 9100\/TCP \(metrics\); /,
+      /^port http \(80\/TCP\): targetPort 9090\/TCP is not declared by the selected pod; it declares 8080\/TCP \(http\), 9100\/TCP \(metrics\); /,
     );
   });
 

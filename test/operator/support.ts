@@ -25,6 +25,8 @@ export function testConfig(namespaces: readonly string[], extra: readonly string
       '--timeout=500ms',
       '--no-leader-elect',
       '--http-host=127.0.0.1',
+      // Plain HTTP on one port, as the test reads it (secure serving: test/operator/secure-metrics.test.ts).
+      '--no-metrics-secure',
       '--http-port=0',
       '--pod-namespace=sockeye-system',
       '--pod-labels=app=sockeye',
@@ -250,6 +252,8 @@ export function spawnReplica(
       `--retry-period=${lease.retryPeriod}`,
       '--interval=1s',
       '--timeout=500ms',
+      // Plain HTTP on one port, as the tests read it (secure serving: test/operator/secure-metrics.test.ts).
+      '--no-metrics-secure',
       `--pod-name=${name}`,
       '--pod-namespace=sockeye-system',
       ...extra,

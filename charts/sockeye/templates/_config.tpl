@@ -45,10 +45,15 @@ changed value rolls the Deployment by itself. Keep this list in step with OPERAT
   value: {{ .Values.leaderElection.renewDeadline | quote }}
 - name: SOCKEYE_RETRY_PERIOD
   value: {{ .Values.leaderElection.retryPeriod | quote }}
+{{- /* Both address families: an IPv6-only cluster's kubelet must reach /healthz. */}}
 - name: SOCKEYE_HTTP_HOST
-  value: "0.0.0.0"
+  value: "::"
 - name: SOCKEYE_HTTP_PORT
   value: {{ .Values.operator.httpPort | toString | quote }}
+- name: SOCKEYE_METRICS_SECURE
+  value: {{ .Values.metrics.secure | toString | quote }}
+- name: SOCKEYE_METRICS_PORT
+  value: {{ .Values.operator.metricsPort | toString | quote }}
 {{- /* Who the prober is: Event reportingInstance, Lease holder, and the source its NetworkPolicy checks assume. */}}
 - name: SOCKEYE_POD_NAME
   valueFrom:

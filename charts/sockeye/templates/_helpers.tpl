@@ -97,3 +97,8 @@ app.kubernetes.io/component: audit
 {{- fail "with rbac.create and serviceAccount.create both false, set serviceAccount.name to an account that already has sockeye's permissions" }}
 {{- end }}
 {{- end }}
+
+{{/* The metrics Service port's name, which says its scheme. */}}
+{{- define "sockeye.metrics.portName" -}}
+{{- if .Values.metrics.secure }}https-metrics{{ else }}http-metrics{{ end }}
+{{- end }}

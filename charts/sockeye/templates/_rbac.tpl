@@ -23,14 +23,11 @@ wildcards: test/chart/chart.test.ts checks every render of ci/ for that.
   verbs: [patch]
 {{- end }}
 {{- if .Values.operator.events }}
-{{- /* events.k8s.io/v1 is what sockeye writes; core v1 for clusters and tools that still read only it. */}}
+{{- /* events.k8s.io/v1 is all sockeye writes (src/kube/events.ts); the API server shows them as core v1 too. */}}
 {{- /* list: a new leader reads the Warnings the previous one wrote, so it does not write them twice. */}}
 - apiGroups: [events.k8s.io]
   resources: [events]
   verbs: [create, patch, list]
-- apiGroups: [""]
-  resources: [events]
-  verbs: [create, patch]
 {{- end }}
 {{- end }}
 

@@ -1,0 +1,146 @@
+import { execFile } from 'node:child_process';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { binaryPath } from '../../cluster/binaries.ts';
+import {
+  applyYaml,
+  createNamespace,
+  deleteNamespace,
+  eventually,
+  type TestKube,
+  testKube,
+  uniqueNamespace,
+} from '../support/kube.ts';
+import { parseObjects, renderChart, VAP_API } from './helm.ts';
+
+/**
+ * The chart's ValidatingAdmissionPolicy on the local API server (v1.36): the operator's
+ * ServiceAccount, impersonated with kubectl --as and granted patch on Services by a Role, may change
+ * sockeye.dev/ annotations and nothing else.
+ */
+describe('charts/sockeye: the admission policy fencing the operator', () => {
+  let kube: TestKube;
+  const ns = uniqueNamespace('sockeye-vap');
+  // A release name with "sockeye" in it: the chart's fullname, ServiceAccount and policy are that name.
+  const release = ns;
+  const asOperator = `system:serviceaccount:${ns}:${release}`;
+  const cleanup: KubernetesObject[] = [];
+
+  const kubectl = (args: readonly string[]) =>
+    new Promise<{ code: number; out: string }>((resolve) => {
+      execFile(
+        binaryPath('kubectl'),
+        ['--kubeconfig', inject('kubeconfig'), ...args],
+        (err, stdout, stderr) => resolve({ code: err ? 1 : 0, out: `${stdout}${stderr}` }),
+      );
+    });
+  const patchAsOperator = (kind: string, name: string, patch: unknown) =>
+    kubectl([
+      '-n',
+      ns,
+      'patch',
+      kind,
+      name,
+      '--type=merge',
+      '-p',
+      JSON.stringify(patch),
+      `--as=${asOperator}`,
+    ]);
+
+  beforeAll(async () => {
+    kube = testKube();
+    await createNamespace(kube, ns);
+    const objects = parseObjects(await renderChart({ release, namespace: ns, apiVersions: [VAP_API] }));
+    for (const obj of objects.filter((o) => o.kind.startsWith('ValidatingAdmissionPolicy'))) {
+      cleanup.push(await kube.objects.create(obj as KubernetesObject));
+    }
+    expect(cleanup.map((o) => o.kind)).toEqual([
+      'ValidatingAdmissionPolicy',
+      'ValidatingAdmissionPolicyBinding',
+    ]);
+    await applyYaml(
+      kube,
+      `
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: ${release}}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: patch-services}
+rules: [{apiGroups: [""], resources: [services, pods], verbs: [get, patch, create, delete]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: patch-services}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: patch-services}
+subjects: [{kind: ServiceAccount, name: ${release}, namespace: ${ns}}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: warm-up}
+spec: {selector: {app: warm-up}, ports: [{port: 80}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, labels: {app: web}, annotations: {team: shop}}
+spec: {selector: {app: web}, ports: [{name: http, port: 80, targetPort: 8080}]}
+`,
+      ns,
+    );
+    // The policy takes effect once the API server has compiled it: wait for the first denial, on a
+    // Service of its own (a change let through before then must not touch `web`).
+    await eventually(
+      'the policy to deny a label change',
+      async () => {
+        const patch = { metadata: { labels: { try: String(Date.now()) } } };
+        return (await patchAsOperator('service', 'warm-up', patch)).code ? true : undefined;
+      },
+      30_000,
+    );
+  });
+
+  afterAll(async () => {
+    for (const obj of cleanup.reverse()) await kube?.objects.delete(obj).catch(() => undefined);
+    if (kube) await deleteNamespace(kube, ns);
+  });
+
+  it.each([
+    ['a label', { metadata: { labels: { app: 'other' } } }],
+    ['a port', { spec: { ports: [{ name: 'http', port: 81, targetPort: 8080 }] } }],
+    ['the selector', { spec: { selector: { app: 'db' } } }],
+    ['an annotation outside sockeye.dev/', { metadata: { annotations: { team: 'payments' } } }],
+    ['a new annotation outside sockeye.dev/', { metadata: { annotations: { 'example.com/x': 'y' } } }],
+    ['removing an annotation outside sockeye.dev/', { metadata: { annotations: { team: null } } }],
+    ['a finalizer', { metadata: { finalizers: ['example.com/hold'] } }],
+  ])('denies the operator changing %s', async (_what, patch) => {
+    const result = await patchAsOperator('service', 'web', patch);
+    expect(result.code).toBe(1);
+    expect(result.out).toContain(
+      `${asOperator} may change only sockeye.dev/ annotations on Pods and Services`,
+    );
+  });
+
+  it('lets the operator write, change and remove its sockeye.dev/ annotations', async () => {
+    for (const value of ['NoHealthyTargets', 'Healthy', null]) {
+      const result = await patchAsOperator('service', 'web', {
+        metadata: { annotations: { 'sockeye.dev/status': value } },
+      });
+      expect(result, result.out).toMatchObject({ code: 0 });
+    }
+    const web = await kube.core.readNamespacedService({ name: 'web', namespace: ns });
+    expect(web.metadata?.labels).toEqual({ app: 'web' });
+    expect(web.metadata?.annotations).toEqual({ team: 'shop' });
+  });
+
+  it('denies the operator deleting a Service its RBAC would allow', async () => {
+    const result = await kubectl(['-n', ns, 'delete', 'service', 'web', `--as=${asOperator}`]);
+    expect(result.code).toBe(1);
+    expect(result.out).toContain('may only update Pods and Services');
+  });
+
+  it('leaves every other user alone', async () => {
+    const result = await kubectl(['-n', ns, 'label', 'service', 'web', 'tier=frontend']);
+    expect(result, result.out).toMatchObject({ code: 0 });
+  });
+});
