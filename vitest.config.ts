@@ -16,6 +16,7 @@ export default defineConfig({
             'cluster/**/*.test.ts',
             'bench/**/*.test.ts',
             'test/setup/**/*.test.ts',
+            'test/structure/**/*.test.ts',
           ],
           environment: 'node',
           // A ceiling, not a target: the entry-point tests start node processes and property tests
@@ -37,7 +38,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/net/**', 'test/launch/**', 'test/setup/**'],
+          exclude: ['test/net/**', 'test/launch/**', 'test/setup/**', 'test/structure/**'],
           environment: 'node',
           globalSetup: ['test/setup/cluster.global.ts'],
           testTimeout: 120_000,

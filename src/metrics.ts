@@ -1,5 +1,5 @@
 /**
- * sockeye's Prometheus metrics (DESIGN "Metrics", prefix `sockeye_`), on a registry of their own.
+ * sockeye's Prometheus metrics (docs/design.md "Metrics", prefix `sockeye_`), on a registry of their own.
  * No label may grow with the number of pods: a Service port (namespace, service, port) is the finest
  * grain; outcomes, reasons, write kinds and results are closed sets.
  */

@@ -1,5 +1,5 @@
 /**
- * The `sockeye.dev/*` annotations users set on a Service, Pod or Namespace (DESIGN "Annotations").
+ * The `sockeye.dev/*` annotations users set on a Service, Pod or Namespace (docs/design.md "Annotations").
  * Nearest wins: Pod, then Service, then Namespace. A value that cannot be parsed is reported as a
  * problem (the rules turn it into an `InvalidConfiguration` finding) and ignored as if absent, so the
  * next layer's value or the default applies. Never throws.

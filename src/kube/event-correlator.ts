@@ -32,7 +32,7 @@ export interface EventInput {
   readonly regarding: EventObjectRef;
   readonly related?: EventObjectRef;
   readonly type: EventType;
-  /** UpperCamelCase and stable (DESIGN "Findings"). */
+  /** UpperCamelCase and stable (docs/design.md "Findings"). */
   readonly reason: string;
   /** What sockeye did about the object, e.g. `Probe`. */
   readonly action: string;

@@ -1,6 +1,6 @@
 /**
  * The reconcile of one Service key, level-based (controller-runtime): read the Service and what it
- * depends on from the caches, plan targets (the DESIGN "Safety" policy lives in planTargets), probe with
+ * depends on from the caches, plan targets (the docs/design.md "Safety" policy lives in planTargets), probe with
  * confirmation, read the caches again, evaluate, then write: an Event per state change (through the
  * non-blocking recorder) and the annotations of the Service and its pods when a value changes.
  *

@@ -4,7 +4,7 @@ import type { Outcome } from './outcome.ts';
 export type ProbePhase = 'connect' | 'established';
 
 /**
- * Reads one socket error code as an outcome (DESIGN.md "Probe outcomes"). Only codes that a packet
+ * Reads one socket error code as an outcome (docs/design.md "Probe outcomes"). Only codes that a packet
  * from the network can cause blame the target; everything else (EMFILE, EADDRNOTAVAIL, ENOBUFS, EPERM
  * from a local firewall, …) is the prober's own `error`.
  */

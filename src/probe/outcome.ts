@@ -1,6 +1,6 @@
 /**
  * How one TCP connect ended, read from the socket error (what getsockopt(SO_ERROR) reports after a
- * non-blocking connect). The contract is ../shared/DESIGN.md "Probe outcomes"; these names are public.
+ * non-blocking connect). The contract is docs/design.md "Probe outcomes"; these names are public.
  */
 export const OUTCOMES = ['open', 'refused', 'timeout', 'unreachable', 'reset', 'error'] as const;
 export type Outcome = (typeof OUTCOMES)[number];

@@ -91,7 +91,7 @@ function prefixEqual(a: readonly number[], b: readonly number[], prefix: number)
   return true;
 }
 
-/** Addresses sockeye never connects to, whatever an EndpointSlice says (DESIGN "Safety"). */
+/** Addresses sockeye never connects to, whatever an EndpointSlice says (docs/design.md "Safety"). */
 const FORBIDDEN: readonly { readonly cidr: string; readonly why: string }[] = [
   { cidr: '0.0.0.0/8', why: 'unspecified' },
   { cidr: '127.0.0.0/8', why: 'loopback' },

@@ -1,5 +1,5 @@
 /**
- * The catalog of findings (DESIGN "Findings"). Reason strings are public and stable: users write alerts
+ * The catalog of findings (docs/design.md "Findings"). Reason strings are public and stable: users write alerts
  * and switch statements on them. Each reason sits next to its message templates; messages carry no times
  * or latencies, so identical findings aggregate into one Event.
  */

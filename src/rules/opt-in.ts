@@ -1,5 +1,5 @@
 /**
- * The limits on what the opt-in modes reach (DESIGN "Safety"). A selector-less Service's endpoints are
+ * The limits on what the opt-in modes reach (docs/design.md "Safety"). A selector-less Service's endpoints are
  * written by anyone who may write an EndpointSlice, and a hostNetwork pod's IP is its node's: without
  * these limits `--probe-selectorless-services` and `--probe-host-network-pods` would let a namespace
  * user point sockeye at the kubelet, the API server or another Service's virtual IP, a port scanner

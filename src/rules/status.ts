@@ -1,5 +1,5 @@
 /**
- * The `sockeye.dev/status` and `sockeye.dev/summary` annotation values (DESIGN "Annotations") of a
+ * The `sockeye.dev/status` and `sockeye.dev/summary` annotation values (docs/design.md "Annotations") of a
  * Service or Pod, from the same input evaluate() read and the findings it returned. Pure; the writer
  * patches only when a value changes, so nothing here may vary between identical inputs.
  */

@@ -1,7 +1,7 @@
 /**
  * What to probe. Only pod IPs Kubernetes vouches for (a live pod the Service selects, named by the slice's
  * targetRef), only declared or resolved ports, never loopback, link-local, metadata, unspecified or
- * multicast addresses; hostNetwork pods and selector-less Services only when opted in (DESIGN "Safety").
+ * multicast addresses; hostNetwork pods and selector-less Services only when opted in (docs/design.md "Safety").
  */
 
 import { isIgnored } from '../config/annotations.ts';

@@ -1,6 +1,6 @@
 /**
  * The rules' read model: the cluster state indexed once, and each Service seen as ports -> targets by the
- * DESIGN "Safety" rules. planTargets (what to probe) and evaluate (what the probes mean) both stand on it,
+ * docs/design.md "Safety" rules. planTargets (what to probe) and evaluate (what the probes mean) both stand on it,
  * so they cannot disagree about which targets exist.
  */
 import {

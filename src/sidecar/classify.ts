@@ -197,7 +197,7 @@ export function podStatus(reports: readonly PortReport[]): { status: SidecarStat
   return { status: declared.every((r) => r.class === 'Listening') ? 'Healthy' : 'NotListening', summary };
 }
 
-/** The Event reason a port class reports under (DESIGN "Findings"); undefined: nothing to warn about. */
+/** The Event reason a port class reports under (docs/design.md "Findings"); undefined: nothing to warn about. */
 export function reasonOf(c: PortClass): Reason | undefined {
   switch (c) {
     case 'ListeningOnLoopbackOnly':

@@ -395,7 +395,7 @@ describe('charts/sockeye', () => {
     );
     for (const r of rules ?? []) {
       if (r.alert === 'SockeyeOperatorDown') continue;
-      // Every metric an alert reads is one of sockeye's (DESIGN.md: prefix sockeye_).
+      // Every metric an alert reads is one of sockeye's (docs/design.md: prefix sockeye_).
       const tokens = r.expr
         .replace(/\b(by|without)\s*\([^)]*\)/g, ' ')
         .replace(/\{[^}]*\}/g, ' ')

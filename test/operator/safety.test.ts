@@ -14,7 +14,7 @@ import {
 import { annotationsWhen, podIPs, startOperator } from './support.ts';
 
 /**
- * DESIGN "Safety": sockeye dials only pod IPs Kubernetes vouches for. Hand-made EndpointSlices point a
+ * docs/design.md "Safety": sockeye dials only pod IPs Kubernetes vouches for. Hand-made EndpointSlices point a
  * selector Service and a selector-less one at another namespace's pod and at a cloud metadata address;
  * a dialer wrapper records every dial and passes on only those to this namespace's own pods, so even a
  * bug could not reach anything else.

@@ -82,7 +82,7 @@ changed value rolls the Deployment by itself. Keep this list in step with OPERAT
 {{- end }}
 
 {{/*
-The metric names the PrometheusRule alerts use (DESIGN.md "Metrics", prefix sockeye_). Keep in step
+The metric names the PrometheusRule alerts use (docs/design.md "Metrics", prefix sockeye_). Keep in step
 with the operator's /metrics.
 */}}
 {{- define "sockeye.metric.serviceTargets" -}}sockeye_service_targets{{- end }}

@@ -1,7 +1,7 @@
 /**
- * The layer order of src/, bottom first, and the check that every import points down (or stays in its
- * own folder) and that no import cycle exists. `npm test` runs it over the tree (architecture.test.ts);
- * README › Contributing › Layers explains the order.
+ * The layer order of src/, bottom first, and the checks that every import points down (or stays in its
+ * own folder), that no import cycle exists, and what the build ships. `npm test` runs them over the
+ * tree (layers.test.ts); docs/design.md › Layers explains the order.
  */
 export const LAYERS: readonly (readonly string[])[] = [
   ['model', 'log.ts', 'version.ts', 'clock.ts'], // plain domain types, the logger, the release, the clock
@@ -10,7 +10,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['rules'], // pure analysis: state + outcomes -> findings
   ['http'], // listeners, the operator's endpoints and their authorization
   ['kube'], // every @kubernetes/client-node use
-  ['controller', 'metrics.ts', 'architecture.ts'], // work queue, leader election; the operator's metrics
+  ['controller', 'metrics.ts'], // work queue, leader election; the operator's metrics
   ['audit', 'operator', 'sidecar', 'webhook'], // the modes, side by side: none imports another
   ['cli'], // commands, flags, help
   ['bin'], // the entry point
@@ -70,4 +70,16 @@ export function importCycles(imports: ReadonlyMap<string, readonly string[]>): s
   };
   for (const file of [...imports.keys()].sort()) if (!state.has(file)) visit(file);
   return cycles;
+}
+
+/** The files `entry` reaches through imports (itself included). */
+export function reachable(imports: ReadonlyMap<string, readonly string[]>, entry: string): Set<string> {
+  const seen = new Set<string>();
+  const todo = [entry];
+  for (let file = todo.pop(); file !== undefined; file = todo.pop()) {
+    if (seen.has(file)) continue;
+    seen.add(file);
+    todo.push(...(imports.get(file) ?? []));
+  }
+  return seen;
 }

@@ -1,10 +1,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, normalize, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
-import { importCycles, LAYERS, layerViolations, unitOf } from './architecture.ts';
+import { importCycles, LAYERS, layerViolations, reachable, unitOf } from './layers.ts';
 
-const src = dirname(fileURLToPath(import.meta.url));
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const src = join(root, 'src');
 
 /** Every non-test .ts file under src/ with the src/ files it imports (static, re-exports and import()). */
 function readImports(): Map<string, string[]> {
@@ -48,6 +50,26 @@ describe('the import graph of src/', () => {
 
   it('has no import cycle', () => {
     expect(importCycles(graph)).toEqual([]);
+  });
+});
+
+describe('the build (tsconfig.build.json)', () => {
+  it('ships exactly what the entry point reaches: no test helper, fixture or fake in dist', () => {
+    const config = ts.getParsedCommandLineOfConfigFile(
+      join(root, 'tsconfig.build.json'),
+      {},
+      {
+        ...ts.sys,
+        onUnRecoverableConfigFileDiagnostic: (d) => {
+          throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+        },
+      },
+    );
+    const built = new Set((config?.fileNames ?? []).map((f) => relative(src, f).split('\\').join('/')));
+    const shipped = reachable(readImports(), 'bin/sockeye.ts');
+    expect(shipped.size).toBeGreaterThan(50);
+    expect([...built].filter((f) => !shipped.has(f)).sort()).toEqual([]);
+    expect([...shipped].filter((f) => !built.has(f)).sort()).toEqual([]);
   });
 });
 
