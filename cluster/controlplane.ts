@@ -66,6 +66,30 @@ current-context: sockeye-local
 `;
 }
 
+/**
+ * The API server's audit log: one JSON line per write the operator can make (Events and Leases;
+ * Service and Pod updates and patches, not creates or the simulator's pods/status), at Metadata
+ * level, so a test can count the writes of one client by its source address (test/support/proxy.ts
+ * connects from 127.0.0.2). Everything else, reads and watches first, is not logged: cheap.
+ */
+export const AUDIT_LOG = 'kube-apiserver-audit.log';
+const AUDIT_POLICY = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+- level: Metadata
+  verbs: [create, update, patch, delete]
+  resources:
+  - {group: "events.k8s.io", resources: [events]}
+  - {group: "", resources: [events]}
+  - {group: "coordination.k8s.io", resources: [leases]}
+- level: Metadata
+  verbs: [update, patch]
+  resources:
+  - {group: "", resources: [services, pods]}
+- level: None
+`;
+
 /** What `startControlPlane` and a restart of the API server alone run: the kube-apiserver command line. */
 export function apiServerArgv(o: {
   readonly binary: string;
@@ -96,6 +120,11 @@ export function apiServerArgv(o: {
     '--disable-admission-plugins=ServiceAccount',
     '--allow-privileged=true',
     `--cert-dir=${join(dir, 'pki')}`,
+    `--audit-policy-file=${join(dir, 'audit-policy.yaml')}`,
+    `--audit-log-path=${join(dir, AUDIT_LOG)}`,
+    '--audit-log-format=json',
+    '--audit-log-maxsize=200',
+    '--audit-log-maxbackup=1',
     '--v=1',
   ];
 }
@@ -107,6 +136,7 @@ export function apiServerArgv(o: {
  */
 export async function startControlPlane(dir: string, advertiseAddress: string): Promise<ControlPlane> {
   await mkdir(join(dir, 'pki'), { recursive: true });
+  await writeFile(join(dir, 'audit-policy.yaml'), AUDIT_POLICY);
   const bins = await ensureBinaries(['etcd', 'kube-apiserver', 'kube-controller-manager', 'kubectl']);
   const pki = await makePki(join(dir, 'pki'), [advertiseAddress]);
   const [etcdPort, peerPort, apiPort] = [await freePort(), await freePort(), await freePort()];

@@ -24,11 +24,20 @@ Settings: flags > environment > --config file > defaults. A boolean flag is --FL
 ${operatorHelp()}
   -h, --help
 
-On SIGTERM it stops taking work, finishes the reconciles in flight, flushes Events, releases the Lease
-and exits 0. It exits 1 when it loses the Lease (another replica leads), 2 on a bad setting.`;
+On SIGTERM it stops taking work, finishes the reconciles and writes in flight and flushes queued Events
+(10 s at most; what is left is dropped), then releases the Lease and exits 0, within 15 s in all. When
+it loses the Lease it drops all of its work at once, writes nothing more and exits 1 (another replica
+leads); 2 on a bad setting.`;
 
-/** Grace for in-flight reconciles and queued Events on SIGTERM (the pod's grace period is 30 s). */
-const SHUTDOWN_GRACE_MS = 20_000;
+/** Grace on SIGTERM for the reconciles and writes in flight and the queued Events. */
+export const SHUTDOWN_GRACE_MS = 10_000;
+/**
+ * The whole shutdown at most: the grace, the Lease release (2 s at most, see leader.ts), then
+ * stopping the watches and HTTP. Past it the process exits anyway; the chart's
+ * terminationGracePeriodSeconds is above it, so the kubelet never has to SIGKILL a replica that
+ * may still be writing.
+ */
+export const SHUTDOWN_BOUND_MS = 15_000;
 
 export const operatorCommand: Command = async (argv, io) => {
   if (argv.includes('--help') || argv.includes('-h')) {
@@ -57,6 +66,12 @@ export const operatorCommand: Command = async (argv, io) => {
     io.signal.addEventListener('abort', () => resolve(), { once: true });
     done.signal.addEventListener('abort', () => resolve(), { once: true });
   });
+  const code = lost ? 1 : ExitCode.ok;
+  // Unref'd: it fires only when something (a hung request, a socket) would keep the process alive.
+  setTimeout(() => {
+    logger.error({ boundMs: SHUTDOWN_BOUND_MS }, 'shutdown took too long; exiting anyway');
+    process.exit(code);
+  }, SHUTDOWN_BOUND_MS).unref();
   await operator.stop(SHUTDOWN_GRACE_MS);
-  return lost ? 1 : ExitCode.ok;
+  return code;
 };

@@ -9,6 +9,7 @@ import {
   type LeaseStore,
   type LeaseWrite,
 } from './leader.ts';
+import type { Term } from './term.ts';
 
 beforeEach(() => {
   vi.useFakeTimers({ now: Date.parse('2026-03-01T12:00:00Z') });
@@ -65,15 +66,15 @@ class FakeLeaseServer {
 function candidate(server: FakeLeaseServer, identity: string, extra: Partial<LeaderElectorOptions> = {}) {
   const store = server.store(identity);
   const events: string[] = [];
-  let leadingSignal: AbortSignal | undefined;
+  let term: Term | undefined;
   const elector = new LeaderElector({
     store,
     identity,
     clock: { now: () => Date.now() },
     random: () => 0,
     logger: pino({ level: 'silent' }),
-    onStartedLeading: (signal) => {
-      leadingSignal = signal;
+    onStartedLeading: (t) => {
+      term = t;
       events.push('started');
     },
     onStoppedLeading: (reason) => events.push(`stopped:${reason}`),
@@ -81,7 +82,7 @@ function candidate(server: FakeLeaseServer, identity: string, extra: Partial<Lea
   });
   const cancel = new AbortController();
   const done = elector.run(cancel.signal);
-  return { elector, store, events, cancel, done, leading: () => leadingSignal };
+  return { elector, store, events, cancel, done, term: () => term };
 }
 
 describe('LeaderElector', () => {
@@ -121,7 +122,7 @@ describe('LeaderElector', () => {
     expect(a.events).toEqual(['started']);
     await vi.advanceTimersByTimeAsync(2_001);
     expect(a.events).toEqual(['started', 'stopped:lost']);
-    expect(a.leading()?.aborted).toBe(true);
+    expect(a.term()?.signal.aborted).toBe(true);
     await vi.waitUntil(
       async () => {
         await vi.advanceTimersByTimeAsync(100);
@@ -183,6 +184,48 @@ describe('LeaderElector', () => {
     a.store.failing = false;
     await vi.advanceTimersByTimeAsync(30_000);
     expect(a.events).toEqual(['started']);
+  });
+
+  it('fences the term at the renew deadline the last renewal bought, before the renew loop notices', async () => {
+    const server = new FakeLeaseServer();
+    const a = candidate(server, 'a');
+    await vi.advanceTimersByTimeAsync(0);
+    const term = a.term();
+    if (!term) throw new Error('a did not lead');
+    await vi.advanceTimersByTimeAsync(4_000);
+    // Renewed at +4 s: the term holds until +4 s + RetryPeriod (2 s) + RenewDeadline (10 s).
+    expect(term.expiresAt).toBe(Date.now() + 12_000);
+    a.store.failing = true;
+    // The event loop stalls (no timer runs) across the deadline: the clock alone closes the fence.
+    vi.setSystemTime(Date.now() + 11_999);
+    expect(term.holds()).toBe(true);
+    vi.setSystemTime(Date.now() + 1);
+    expect(term.holds()).toBe(false);
+    expect(term.signal.aborted).toBe(false);
+    await vi.advanceTimersByTimeAsync(0);
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(a.events).toEqual(['started', 'stopped:lost']);
+    expect(term.signal.aborted).toBe(true);
+  });
+
+  it('ends the term before it releases the Lease, and cancels a hung release', async () => {
+    const server = new FakeLeaseServer();
+    const order: string[] = [];
+    const a = candidate(server, 'a', { onStoppedLeading: (reason) => order.push(`stopped:${reason}`) });
+    await vi.advanceTimersByTimeAsync(0);
+    a.term()?.signal.addEventListener('abort', () =>
+      order.push(`term ended, holder ${server.lease?.write.holderIdentity}`),
+    );
+    let cancelled: AbortSignal | undefined;
+    a.store.replace = (_rv, _write, signal) => {
+      cancelled = signal;
+      return new Promise(() => {});
+    };
+    a.cancel.abort();
+    await vi.advanceTimersByTimeAsync(2_000);
+    await a.done;
+    expect(order).toEqual(['term ended, holder a', 'stopped:cancelled']);
+    expect(cancelled?.aborted).toBe(true);
   });
 
   it('releases on cancel so that a successor takes over without waiting the lease out', async () => {

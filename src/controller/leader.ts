@@ -6,6 +6,10 @@
  *   last saw it change (clock skew between replicas does not matter);
  * - every update carries the resourceVersion we read, so two candidates racing get a 409 and one wins;
  * - the leader renews every RetryPeriod; when no renewal succeeds within RenewDeadline it has lost;
+ * - each term of leadership is a `Term`: its expiry is the renew deadline the last successful
+ *   renewal bought (when that renewal was sent + RetryPeriod + RenewDeadline), so the writers it
+ *   fences stop at that instant even before the renew loop notices; it ends (its signal aborts)
+ *   before the Lease is released, so no write of this replica overlaps a successor's term;
  * - on cancel it releases the Lease (holder empty, leaseDurationSeconds 1) so a successor need not
  *   wait out the full duration (ReleaseOnCancel).
  *
@@ -18,7 +22,9 @@ import { type Clock, monotonicClock } from '../clock.ts';
 import { globalTimers, jittered, sleep, type Timers } from '../kube/backoff.ts';
 import { classifyKubeError, isConflict, isNotFound } from '../kube/errors.ts';
 import { FIELD_MANAGER } from '../kube/field-manager.ts';
+import { withSignal } from '../kube/request-options.ts';
 import { componentLogger, type Logger, logger as rootLogger } from '../log.ts';
+import { Term } from './term.ts';
 
 /** The Lease as the elector reads it. */
 export interface LeaseState {
@@ -40,12 +46,15 @@ export interface LeaseWrite {
   readonly renewTimeMs: number;
 }
 
-/** The three Lease calls leader election needs. `replace` must send `resourceVersion` (409 on a race). */
+/**
+ * The three Lease calls leader election needs. `replace` must send `resourceVersion` (409 on a race).
+ * `signal` cancels a call the elector no longer waits for (past its deadline).
+ */
 export interface LeaseStore {
   /** `undefined` when the Lease does not exist. */
-  get(): Promise<LeaseState | undefined>;
-  create(write: LeaseWrite): Promise<LeaseState>;
-  replace(resourceVersion: string, write: LeaseWrite): Promise<LeaseState>;
+  get(signal?: AbortSignal): Promise<LeaseState | undefined>;
+  create(write: LeaseWrite, signal?: AbortSignal): Promise<LeaseState>;
+  replace(resourceVersion: string, write: LeaseWrite, signal?: AbortSignal): Promise<LeaseState>;
   /** For logs: `namespace/name`. */
   describe(): string;
 }
@@ -65,8 +74,11 @@ export interface LeaderElectorOptions {
   readonly now?: () => number;
   readonly timers?: Timers;
   readonly random?: () => number;
-  /** Called when this replica becomes leader; `signal` aborts when it stops leading. */
-  readonly onStartedLeading: (signal: AbortSignal) => void | Promise<void>;
+  /**
+   * Called when this replica becomes leader, with its term: writes check `term.holds()` right before
+   * they are sent; `term.signal` aborts when it stops leading (before the Lease is released).
+   */
+  readonly onStartedLeading: (term: Term) => void | Promise<void>;
   /**
    * Called once when this replica stops leading (lost, or `run` cancelled). Not called when it never
    * led. Whether to exit is the caller's choice; client-go's users exit.
@@ -79,6 +91,8 @@ export interface LeaderElectorOptions {
 
 /** client-go's JitterFactor for the acquire loop. */
 const ACQUIRE_JITTER = 1.2;
+/** How long releasing the Lease may take on shutdown (the API server may be gone). */
+const RELEASE_TIMEOUT_MS = 2_000;
 
 export class LeaderElector {
   readonly #store: LeaseStore;
@@ -136,71 +150,90 @@ export class LeaderElector {
    * the Lease. Resolves when it no longer leads; run again to campaign again.
    */
   async run(signal: AbortSignal): Promise<void> {
-    if (!(await this.#acquire(signal))) return;
-    const leading = new AbortController();
+    const sentAt = await this.#acquire(signal);
+    if (sentAt === undefined) return;
+    const term = new Term({ clock: this.#clock, expiresAt: this.#renewedUntil(sentAt) });
     this.#log.info({ identity: this.#identity }, 'became leader');
     Promise.resolve()
-      .then(() => this.#options.onStartedLeading(leading.signal))
+      .then(() => this.#options.onStartedLeading(term))
       .catch((err: unknown) => this.#log.error({ err }, 'onStartedLeading failed'));
-    const reason = await this.#renew(signal);
-    leading.abort();
+    const reason = await this.#renew(term, signal);
+    // The term ends before the Lease is released: nothing of it is written once a successor may lead.
+    term.end();
     if (reason === 'cancelled' && this.#releaseOnCancel) await this.#release();
     this.#log.info({ identity: this.#identity, reason }, 'stopped leading');
     this.#options.onStoppedLeading(reason);
   }
 
-  async #acquire(signal: AbortSignal): Promise<boolean> {
+  /** Campaigns until this replica holds the Lease; resolves when the winning write was sent. */
+  async #acquire(signal: AbortSignal): Promise<number | undefined> {
     while (!signal.aborted) {
-      if (await this.#tryAcquireOrRenew()) return true;
+      const sentAt = this.#clock.now();
+      if (await this.#tryAcquireOrRenew()) return sentAt;
       await sleep(jittered(this.#retryPeriodMs, ACQUIRE_JITTER, this.#random), this.#timers, signal);
     }
-    return false;
+    return undefined;
   }
 
   /**
-   * Renews every RetryPeriod; each renewal may take retries up to RenewDeadline. (client-go renews
-   * right after acquiring too; that write says nothing new, so the first renewal waits a period.)
+   * The renew deadline a successful write sent at `sentAt` buys: the next renewal starts a
+   * RetryPeriod later and has RenewDeadline to succeed. Measured from the send, not the answer, so
+   * a slow answer never stretches it; it stays below the LeaseDuration another replica waits.
    */
-  async #renew(signal: AbortSignal): Promise<'lost' | 'cancelled'> {
-    await sleep(this.#retryPeriodMs, this.#timers, signal);
+  #renewedUntil(sentAt: number): number {
+    return sentAt + this.#retryPeriodMs + this.#renewDeadlineMs;
+  }
+
+  /**
+   * Renews every RetryPeriod, retrying until the term's expiry (the renew deadline); each success
+   * moves the expiry on. (client-go renews right after acquiring too; that write says nothing new,
+   * so the first renewal waits a period.)
+   */
+  async #renew(term: Term, signal: AbortSignal): Promise<'lost' | 'cancelled'> {
     while (!signal.aborted) {
-      const deadline = this.#clock.now() + this.#renewDeadlineMs;
+      await sleep(this.#retryPeriodMs, this.#timers, signal);
       let renewed = false;
       while (!signal.aborted && !renewed) {
-        const remaining = deadline - this.#clock.now();
+        const sentAt = this.#clock.now();
+        const remaining = term.expiresAt - sentAt;
         if (remaining <= 0) break;
-        renewed = await this.#withDeadline(this.#tryAcquireOrRenew(), remaining);
-        if (!renewed && !this.isLeader()) return 'lost';
-        if (!renewed) await sleep(Math.min(this.#retryPeriodMs, remaining), this.#timers, signal);
+        renewed = await this.#withDeadline((s) => this.#tryAcquireOrRenew(s), remaining);
+        if (renewed) term.extend(this.#renewedUntil(sentAt));
+        else if (!this.isLeader()) return 'lost';
+        else await sleep(Math.min(this.#retryPeriodMs, remaining), this.#timers, signal);
       }
       if (signal.aborted) return 'cancelled';
       if (!renewed) {
         this.#log.warn({ renewDeadlineMs: this.#renewDeadlineMs }, 'failed to renew the lease in time');
         return 'lost';
       }
-      await sleep(this.#retryPeriodMs, this.#timers, signal);
     }
     return 'cancelled';
   }
 
-  /** `false` when `attempt` has not settled within `ms` (a hung request counts as a failed renewal). */
-  async #withDeadline(attempt: Promise<boolean>, ms: number): Promise<boolean> {
+  /**
+   * `false` when `attempt` has not settled within `ms` (a hung request counts as a failed renewal);
+   * then its requests are cancelled.
+   */
+  async #withDeadline(attempt: (signal: AbortSignal) => Promise<boolean>, ms: number): Promise<boolean> {
     const expired = new AbortController();
     const timeout = sleep(ms, this.#timers, expired.signal).then(() => false);
     try {
-      return await Promise.race([attempt, timeout]);
+      return await Promise.race([attempt(expired.signal).catch(() => false), timeout]);
     } finally {
       expired.abort();
     }
   }
 
-  async #tryAcquireOrRenew(): Promise<boolean> {
+  async #tryAcquireOrRenew(signal?: AbortSignal): Promise<boolean> {
     const now = this.#now();
     const observed = this.#observed;
     // Fast path: a valid leader updates with the resourceVersion it already has, without a read.
     if (observed && this.isLeader() && this.#leaseValid()) {
       try {
-        this.#observe(await this.#store.replace(observed.resourceVersion, this.#renewal(observed, now)));
+        this.#observe(
+          await this.#store.replace(observed.resourceVersion, this.#renewal(observed, now), signal),
+        );
         return true;
       } catch (err) {
         this.#logFailure(err, 'renew');
@@ -208,7 +241,7 @@ export class LeaderElector {
     }
     let current: LeaseState | undefined;
     try {
-      current = await this.#store.get();
+      current = await this.#store.get(signal);
     } catch (err) {
       this.#logFailure(err, 'read');
       return false;
@@ -216,13 +249,16 @@ export class LeaderElector {
     if (!current) {
       try {
         this.#observe(
-          await this.#store.create({
-            holderIdentity: this.#identity,
-            leaseDurationSeconds: this.#leaseDurationMs / 1000,
-            leaseTransitions: 0,
-            acquireTimeMs: now,
-            renewTimeMs: now,
-          }),
+          await this.#store.create(
+            {
+              holderIdentity: this.#identity,
+              leaseDurationSeconds: this.#leaseDurationMs / 1000,
+              leaseTransitions: 0,
+              acquireTimeMs: now,
+              renewTimeMs: now,
+            },
+            signal,
+          ),
         );
         return true;
       } catch (err) {
@@ -233,7 +269,7 @@ export class LeaderElector {
     if (current.resourceVersion !== this.#observed?.resourceVersion) this.#observe(current);
     if (current.holderIdentity && !this.isLeader() && this.#leaseValid()) return false;
     try {
-      this.#observe(await this.#store.replace(current.resourceVersion, this.#renewal(current, now)));
+      this.#observe(await this.#store.replace(current.resourceVersion, this.#renewal(current, now), signal));
       return true;
     } catch (err) {
       this.#logFailure(err, 'update');
@@ -253,24 +289,28 @@ export class LeaderElector {
     };
   }
 
+  /** Bounded (RELEASE_TIMEOUT_MS): with the API server gone the Lease simply expires. */
   async #release(): Promise<void> {
     const observed = this.#observed;
     if (!observed || !this.isLeader()) return;
     const now = this.#now();
-    try {
-      this.#observe(
-        await this.#store.replace(observed.resourceVersion, {
+    const released = await this.#withDeadline(async (signal) => {
+      try {
+        const write = {
           holderIdentity: '',
           leaseDurationSeconds: 1,
           leaseTransitions: observed.leaseTransitions,
           acquireTimeMs: now,
           renewTimeMs: now,
-        }),
-      );
-      this.#log.info('released the lease');
-    } catch (err) {
-      this.#logFailure(err, 'release');
-    }
+        };
+        this.#observe(await this.#store.replace(observed.resourceVersion, write, signal));
+        return true;
+      } catch (err) {
+        this.#logFailure(err, 'release');
+        return false;
+      }
+    }, RELEASE_TIMEOUT_MS);
+    if (released) this.#log.info('released the lease');
   }
 
   #leaseValid(): boolean {
@@ -346,26 +386,31 @@ export function coordinationLeaseStore(
   };
   return {
     describe: () => `${namespace}/${name}`,
-    async get() {
+    async get(signal) {
       try {
-        return remember(await api.readNamespacedLease({ name, namespace }));
+        return remember(await api.readNamespacedLease({ name, namespace }, withSignal(signal)));
       } catch (err) {
         if (isNotFound(err)) return undefined;
         throw err;
       }
     },
-    async create(write) {
+    async create(write, signal) {
       const body: V1Lease = { metadata: { name, namespace }, spec: toLeaseSpec(write) };
-      return remember(await api.createNamespacedLease({ namespace, body, fieldManager: FIELD_MANAGER }));
+      return remember(
+        await api.createNamespacedLease({ namespace, body, fieldManager: FIELD_MANAGER }, withSignal(signal)),
+      );
     },
-    async replace(resourceVersion, write) {
+    async replace(resourceVersion, write, signal) {
       const body: V1Lease = {
         ...last,
         metadata: { ...last?.metadata, name, namespace, resourceVersion },
         spec: { ...last?.spec, ...toLeaseSpec(write) },
       };
       return remember(
-        await api.replaceNamespacedLease({ name, namespace, body, fieldManager: FIELD_MANAGER }),
+        await api.replaceNamespacedLease(
+          { name, namespace, body, fieldManager: FIELD_MANAGER },
+          withSignal(signal),
+        ),
       );
     },
   };

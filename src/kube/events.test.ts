@@ -3,6 +3,7 @@ import { ApiException, type EventsV1Api, V1MicroTime } from '@kubernetes/client-
 import { ObjectSerializer } from '@kubernetes/client-node/dist/gen/models/ObjectSerializer.js';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { Term } from '../controller/term.ts';
 import type { EventInput, PlannedEvent } from './event-correlator.ts';
 import {
   EventRecorder,
@@ -243,6 +244,60 @@ describe('EventRecorder', () => {
     r.record(input());
     r.record(input());
     expect(results).toEqual(['spam-filtered']);
+  });
+
+  it('drops the writes queued in a term when it ends, and cancels the one in flight', async () => {
+    const sent: AbortSignal[] = [];
+    const sink: EventSink = {
+      create: (_event, signal) =>
+        new Promise((_resolve, reject) => {
+          if (signal) sent.push(signal);
+          signal?.addEventListener('abort', () => reject(signal.reason));
+        }),
+      patchSeries: async () => {},
+    };
+    const term = new Term();
+    const { r, results } = recorder(sink, { fence: () => term });
+    r.record(input('a'));
+    r.record(input('b'));
+    r.record(input('c'));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(sent).toHaveLength(1);
+    term.end();
+    await r.idle();
+    expect(sent).toHaveLength(1);
+    expect(sent[0]?.aborted).toBe(true);
+    expect(results).toEqual(['fenced', 'fenced', 'fenced']);
+  });
+
+  it('never sends a write started after its term expired, even before the term is ended', async () => {
+    const { sink, calls, failures } = fakeSink();
+    failures.push(apiError(503));
+    const term = new Term({ clock: { now: () => Date.now() }, expiresAt: T0 + 5_000 });
+    const { r, results } = recorder(sink, { fence: () => term, retry: { baseMs: 1000, maxMs: 1000 } });
+    r.record(input('a'));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(calls).toHaveLength(1);
+    // The retry is due in 1 s; the renew deadline passes first (the clock moves, no timer runs).
+    vi.setSystemTime(T0 + 5_000);
+    await vi.advanceTimersByTimeAsync(2_000);
+    await r.idle();
+    r.record(input('b'));
+    await r.idle();
+    expect(calls).toHaveLength(1);
+    expect(results).toEqual(['retry', 'fenced', 'fenced']);
+  });
+
+  it('a fenced recorder writes nothing outside a term, and a new term writes again', async () => {
+    const { sink, calls } = fakeSink();
+    let term: Term | undefined;
+    const { r, results } = recorder(sink, { fence: () => term });
+    r.record(input('a'));
+    term = new Term();
+    r.record(input('b'));
+    await r.idle();
+    expect(calls).toHaveLength(1);
+    expect(results).toEqual(['fenced', 'created']);
   });
 
   it('close stops retrying when the grace period ends and counts what is left', async () => {

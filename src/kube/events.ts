@@ -4,6 +4,11 @@
  * Recording never blocks or fails the caller. Writes are retried with backoff on retryable errors
  * (409/429/5xx/network, honouring Retry-After), given up after a bounded number of attempts, and
  * every write that does not happen is logged and counted (`onWrite`).
+ *
+ * With a `fence` (the operator's term of leadership) every write belongs to the term it was recorded
+ * in and is sent only while that term holds, checked right before each try: when the term ends its
+ * queued writes are dropped, its retries stop and its request in flight is cancelled (the next
+ * leader judges everything again and writes what is still true).
  */
 import {
   type EventsV1Api,
@@ -24,7 +29,9 @@ import {
   type EventObjectRef,
   type PlannedEvent,
 } from './event-correlator.ts';
+import type { Fence } from './fence.ts';
 import { FIELD_MANAGER } from './field-manager.ts';
+import { withSignal } from './request-options.ts';
 
 export type { EventInput, EventObjectRef, EventType } from './event-correlator.ts';
 
@@ -32,27 +39,34 @@ export const REPORTING_CONTROLLER = 'sockeye.dev/operator';
 
 /**
  * The two API calls the recorder makes; `eventsV1Sink` implements them over client-node, as field
- * manager `sockeye`.
+ * manager `sockeye`. `signal` cancels the request (the term that recorded the Event ended).
  */
 export interface EventSink {
-  create(event: EventsV1Event & { metadata: { name: string; namespace: string } }): Promise<void>;
-  patchSeries(namespace: string, name: string, series: EventsV1EventSeries): Promise<void>;
+  create(
+    event: EventsV1Event & { metadata: { name: string; namespace: string } },
+    signal?: AbortSignal,
+  ): Promise<void>;
+  patchSeries(
+    namespace: string,
+    name: string,
+    series: EventsV1EventSeries,
+    signal?: AbortSignal,
+  ): Promise<void>;
 }
 
 export function eventsV1Sink(api: EventsV1Api): EventSink {
   const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
   return {
-    async create(event) {
-      await api.createNamespacedEvent({
-        namespace: event.metadata.namespace,
-        body: event,
-        fieldManager: FIELD_MANAGER,
-      });
+    async create(event, signal) {
+      await api.createNamespacedEvent(
+        { namespace: event.metadata.namespace, body: event, fieldManager: FIELD_MANAGER },
+        withSignal(signal),
+      );
     },
-    async patchSeries(namespace, name, series) {
+    async patchSeries(namespace, name, series, signal) {
       await api.patchNamespacedEvent(
         { name, namespace, body: { series }, fieldManager: FIELD_MANAGER },
-        mergePatch,
+        withSignal(signal, mergePatch),
       );
     },
   };
@@ -62,7 +76,7 @@ export function eventsV1Sink(api: EventsV1Api): EventSink {
  * What happened to one recorded event, for `sockeye_api_writes_total{kind="event",result}`:
  * written (`created`, `patched`, `exists`: a retried create had landed), one failed try that will be
  * retried (`retry`), or not written (`rejected` by the server, `gave-up` after retries or on close,
- * `overflow` of the queue, `spam-filtered`).
+ * `overflow` of the queue, `spam-filtered`, `fenced`: its term of leadership ended).
  */
 export type EventWriteResult =
   | 'created'
@@ -72,7 +86,8 @@ export type EventWriteResult =
   | 'rejected'
   | 'gave-up'
   | 'overflow'
-  | 'spam-filtered';
+  | 'spam-filtered'
+  | 'fenced';
 
 export interface EventRecorderOptions {
   readonly sink: EventSink;
@@ -92,6 +107,11 @@ export interface EventRecorderOptions {
   readonly retry?: BackoffOptions;
   readonly onWrite?: (result: EventWriteResult) => void;
   readonly logger?: Logger;
+  /**
+   * The current term of leadership (undefined: none). When given, an Event is recorded only while a
+   * term holds and written only while the term it was recorded in still holds.
+   */
+  readonly fence?: () => Fence | undefined;
 }
 
 /** The events.k8s.io/v1 body of a planned Event; times as `V1MicroTime` (a plain Date is rejected). */
@@ -134,6 +154,8 @@ interface Write {
   plan: PlannedEvent;
   /** `patch` continues a series; it falls back to `create` when the server no longer has the Event. */
   mode: 'create' | 'patch';
+  /** The term it was recorded in, when the recorder is fenced. */
+  readonly term: Fence | undefined;
 }
 
 export class EventRecorder {
@@ -147,6 +169,7 @@ export class EventRecorder {
   readonly #backoff: Backoff;
   readonly #onWrite: (result: EventWriteResult) => void;
   readonly #log: Logger;
+  readonly #fence: (() => Fence | undefined) | undefined;
   /** Writes not yet started, in order; `#pending` indexes them by Event name to fold repeats. */
   readonly #queue: Write[] = [];
   readonly #pending = new Map<string, Write>();
@@ -172,6 +195,7 @@ export class EventRecorder {
     );
     this.#onWrite = options.onWrite ?? (() => {});
     this.#log = componentLogger(options.logger ?? rootLogger, 'events');
+    this.#fence = options.fence;
   }
 
   /** Records an event. Returns at once; never throws. */
@@ -179,6 +203,11 @@ export class EventRecorder {
     const fields = { reason: input.reason, regarding: `${input.regarding.kind}/${input.regarding.name}` };
     if (this.#closed) {
       this.#drop('gave-up', 'event recorded after close; not written', fields);
+      return;
+    }
+    const term = this.#fence?.();
+    if (this.#fence && !term?.holds()) {
+      this.#drop('fenced', 'event recorded outside a term of leadership; not written', fields);
       return;
     }
     const decision = this.#correlator.observe(input, this.#now());
@@ -196,7 +225,11 @@ export class EventRecorder {
       this.#drop('overflow', 'event queue full; not written', { ...fields, queueSize: this.#queueSize });
       return;
     }
-    const write: Write = { plan: decision.event, mode: decision.kind === 'series' ? 'patch' : 'create' };
+    const write: Write = {
+      plan: decision.event,
+      mode: decision.kind === 'series' ? 'patch' : 'create',
+      term,
+    };
     this.#queue.push(write);
     this.#pending.set(write.plan.name, write);
     // Start writing after the caller's turn: no part of a write runs on the caller's stack.
@@ -246,7 +279,12 @@ export class EventRecorder {
 
   async #write(write: Write): Promise<void> {
     const fields = { event: write.plan.name, namespace: write.plan.namespace, reason: write.plan.reason };
+    const stop = write.term
+      ? AbortSignal.any([this.#closing.signal, write.term.signal])
+      : this.#closing.signal;
     for (let attempt = 1; ; attempt++) {
+      // Right before each try: the fence (a clock read) and the shutdown grace.
+      if (this.#fenced(write, fields)) return;
       if (this.#closing.signal.aborted) {
         this.#drop('gave-up', 'shutting down; event not written', fields);
         return;
@@ -256,6 +294,7 @@ export class EventRecorder {
         this.#backoff.reset();
         return;
       } catch (err) {
+        if (this.#fenced(write, fields)) return;
         const failure = classifyKubeError(err, this.#now());
         if (failure.kind !== 'retryable') {
           this.#drop('rejected', 'event write rejected; not retried', { ...fields, err: failure });
@@ -268,16 +307,24 @@ export class EventRecorder {
         const delayMs = this.#backoff.next(failure.retryAfterMs);
         this.#onWrite('retry');
         this.#log.warn({ ...fields, attempt, delayMs, err: failure }, 'event write failed; will retry');
-        await sleep(delayMs, this.#timers, this.#closing.signal);
+        await sleep(delayMs, this.#timers, stop);
       }
     }
   }
 
+  /** Drops `write` when the term it was recorded in no longer holds. */
+  #fenced(write: Write, fields: object): boolean {
+    if (!write.term || write.term.holds()) return false;
+    this.#drop('fenced', 'term of leadership ended; event not written', fields);
+    return true;
+  }
+
   async #attempt(write: Write): Promise<EventWriteResult> {
     const { plan } = write;
+    const signal = write.term?.signal;
     if (write.mode === 'patch' && plan.series) {
       try {
-        await this.#sink.patchSeries(plan.namespace, plan.name, toSeries(plan.series));
+        await this.#sink.patchSeries(plan.namespace, plan.name, toSeries(plan.series), signal);
         return 'patched';
       } catch (err) {
         // The Event expired or was deleted: write it again, series included.
@@ -286,7 +333,7 @@ export class EventRecorder {
       }
     }
     try {
-      await this.#sink.create(toEventsV1(plan, this.#reporting));
+      await this.#sink.create(toEventsV1(plan, this.#reporting), signal);
       return 'created';
     } catch (err) {
       // A create that timed out may have landed: the name is ours, so the Event is there.
@@ -297,7 +344,7 @@ export class EventRecorder {
 
   #drop(result: EventWriteResult, message: string, fields: object): void {
     this.#onWrite(result);
-    if (result === 'spam-filtered') {
+    if (result === 'spam-filtered' || result === 'fenced') {
       this.#log.debug(fields, message);
     } else {
       this.#log.warn(fields, message);

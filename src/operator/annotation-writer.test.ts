@@ -1,5 +1,6 @@
 import { ApiException } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
+import { type Fence, Term } from '../controller/term.ts';
 import { logger } from '../log.ts';
 import { NOW, pod, svc } from '../rules/fixtures.ts';
 import { AnnotationWriter } from './annotation-writer.ts';
@@ -11,20 +12,38 @@ const refusing: Desired = { status: 'NotListening', summary: 'http: 8080 refused
 const failure = (code: number) =>
   new ApiException(code, 'failed', JSON.stringify({ kind: 'Status', code }), {});
 
-/** A cache with one Service and `pods` pods, and a patcher that records and feeds writes back. */
-function setup(pods = 0) {
+/**
+ * A cache with one Service and `pods` pods, and a patcher that records and feeds writes back;
+ * `fence` as the operator passes it.
+ */
+function setup(pods = 0, fence?: () => Fence | undefined) {
   const cache = new ClusterCache();
   cache.upsert('Service', svc('api'));
   for (let i = 0; i < pods; i++) cache.upsert('Pod', pod(`api-${i}`));
   const written: { kind: PatchKind; name: string; patch: AnnotationPatch }[] = [];
   const results: string[] = [];
-  /** Per object, errors to throw before writing; a pending promise holds the write until released. */
-  const faults = new Map<string, (Error | Promise<void>)[]>();
+  /**
+   * Per object, errors to throw before writing (or a function run then); a pending promise holds
+   * the write until released, or until the request is cancelled.
+   */
+  const faults = new Map<string, (Error | Promise<void> | (() => void))[]>();
+  const cancelled: string[] = [];
   const patcher: Patcher = {
-    async patch(kind, namespace, name, patch) {
+    async patch(kind, namespace, name, patch, signal) {
       const fault = faults.get(name)?.shift();
       if (fault instanceof Error) throw fault;
-      if (fault) await fault;
+      if (typeof fault === 'function') fault();
+      else if (fault) {
+        await Promise.race([
+          fault,
+          new Promise((_, reject) =>
+            signal?.addEventListener('abort', () => {
+              cancelled.push(name);
+              reject(signal.reason);
+            }),
+          ),
+        ]);
+      }
       written.push({ kind, name, patch });
       const cached = cache.get(kind, namespace, name);
       if (!cached) return;
@@ -42,12 +61,13 @@ function setup(pods = 0) {
     logger: logger.child({ test: 'annotation-writer' }),
     workers: { Service: 1, Pod: 1 },
     onPatch: (kind, result) => results.push(`${kind}:${result}`),
+    ...(fence ? { fence } : {}),
   });
   const drained = async () => {
     for (let i = 0; i < 500 && writer.pending() > 0; i++) await new Promise((r) => setTimeout(r, 5));
     expect(writer.pending()).toBe(0);
   };
-  return { cache, writer, written, results, faults, drained };
+  return { cache, writer, written, results, faults, cancelled, drained };
 }
 
 describe('AnnotationWriter', () => {
@@ -143,5 +163,74 @@ describe('AnnotationWriter', () => {
     release();
     await closed;
     expect(t.written.map((w) => w.name)).toEqual(['api-0']);
+  });
+
+  it('drops the writes queued in a term when it ends, and cancels the one in flight', async () => {
+    const term = new Term();
+    const t = setup(2, () => term);
+    t.faults.set('api', [new Promise<void>(() => {})]);
+    t.writer.submit('Service', 'shop', 'api', healthy, NOW);
+    for (let i = 0; i < 2; i++) t.writer.submit('Pod', 'shop', `api-${i}`, healthy, NOW);
+    for (let i = 0; i < 100 && t.faults.get('api')?.length !== 0; i++)
+      await new Promise((r) => setTimeout(r, 5));
+    expect(t.writer.pending()).toBe(3);
+    term.end();
+    // Dropped at once, not when a worker comes round to them.
+    expect(t.writer.pending()).toBe(0);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(t.cancelled).toEqual(['api']);
+    expect(t.written).toEqual([]);
+    expect(t.results).toEqual([]);
+    await t.writer.close();
+  });
+
+  it('never sends a write started after its term expired, even before the term is ended', async () => {
+    let now = 0;
+    const term = new Term({ clock: { now: () => now }, expiresAt: 10 });
+    const t = setup(1, () => term);
+    let release = () => {};
+    t.faults.set('api', [new Promise<void>((r) => (release = r))]);
+    t.writer.submit('Service', 'shop', 'api', healthy, NOW);
+    // Queued behind the Service write; the renew deadline passes before its turn.
+    t.writer.submit('Pod', 'shop', 'api-0', healthy, NOW);
+    for (let i = 0; i < 100 && t.faults.get('api')?.length !== 0; i++)
+      await new Promise((r) => setTimeout(r, 5));
+    now = 10;
+    release();
+    await t.drained();
+    expect(t.written.map((w) => w.name)).toEqual(['api']);
+    // Nothing is taken once the term no longer holds, though it has not been ended yet.
+    expect(t.writer.submit('Pod', 'shop', 'api-0', refusing, NOW)).toBe(false);
+    expect(t.writer.pending()).toBe(0);
+    await t.writer.close();
+  });
+
+  it('drops a failed write whose term expired meanwhile instead of retrying it', async () => {
+    let now = 0;
+    const term = new Term({ clock: { now: () => now }, expiresAt: 10 });
+    const t = setup(0, () => term);
+    t.faults.set('api', [
+      () => {
+        now = 10;
+        throw failure(503);
+      },
+    ]);
+    expect(t.writer.submit('Service', 'shop', 'api', healthy, NOW)).toBe(true);
+    await t.drained();
+    // Not retried, and not counted as a failed write: it ended with its term.
+    expect(t.written).toEqual([]);
+    expect(t.results).toEqual([]);
+    await t.writer.close();
+  });
+
+  it('a fenced writer takes nothing outside a term', async () => {
+    let term: Term | undefined;
+    const t = setup(0, () => term);
+    expect(t.writer.submit('Service', 'shop', 'api', healthy, NOW)).toBe(false);
+    term = new Term();
+    expect(t.writer.submit('Service', 'shop', 'api', healthy, NOW)).toBe(true);
+    await t.drained();
+    expect(t.written.map((w) => w.name)).toEqual(['api']);
+    await t.writer.close();
   });
 });

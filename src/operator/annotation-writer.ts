@@ -12,10 +12,16 @@
  *   queue behind (or share the API server with) 20,000 pod patches: the Service's status is what
  *   `kubectl get` shows;
  * - a failed write is retried with the work queue's per-key backoff (the server's Retry-After wins),
- *   never dropped and never in a hot loop; a NotFound means the object is gone: nothing to write.
+ *   never dropped and never in a hot loop; a NotFound means the object is gone: nothing to write;
+ * - with a `fence` (the operator's term of leadership) an intent belongs to the term it was submitted
+ *   in and is written only while that term holds, checked right before the patch is sent: when the
+ *   term ends its intents are dropped at once and its patches in flight cancelled (the next leader
+ *   judges every object again).
  */
+
 import { WorkQueue } from '../controller/workqueue.ts';
 import { classifyKubeError, isNotFound } from '../kube/errors.ts';
+import type { Fence } from '../kube/fence.ts';
 import type { Logger } from '../log.ts';
 import type { Labels } from '../model/types.ts';
 import {
@@ -37,12 +43,19 @@ export interface AnnotationWriterOptions {
   readonly onPatch?: (kind: PatchKind, result: 'ok' | 'error') => void;
   /** Each retry, for metrics. */
   readonly onRetry?: () => void;
+  /**
+   * The current term of leadership (undefined: none). When given, intents are taken only while a
+   * term holds and written only while the term they were submitted in still holds.
+   */
+  readonly fence?: () => Fence | undefined;
 }
 
 interface Intent {
   readonly desired: Desired | undefined;
   /** When the status was judged: `sockeye.dev/since` when the status changes. */
   readonly at: Date;
+  /** The term it was submitted in, when the writer is fenced. */
+  readonly term: Fence | undefined;
 }
 
 const DEFAULT_WORKERS: Record<PatchKind, number> = { Service: 8, Pod: 8 };
@@ -56,6 +69,8 @@ export class AnnotationWriter {
   /** Service writes in flight; pod workers wait for zero (with nothing queued). */
   #serviceWrites = 0;
   readonly #servicesIdle: (() => void)[] = [];
+  /** Terms whose end drops their intents (a listener each). */
+  readonly #terms = new WeakSet<Fence>();
 
   constructor(options: AnnotationWriterOptions) {
     this.#options = options;
@@ -72,6 +87,9 @@ export class AnnotationWriter {
    * write is needed against what the cache holds now; when not, nothing is queued.
    */
   submit(kind: PatchKind, namespace: string, name: string, desired: Desired | undefined, at: Date): boolean {
+    const term = this.#options.fence?.();
+    if (this.#options.fence && !term?.holds()) return false;
+    if (term) this.#dropWhenEnded(term);
     const written = this.#written(kind, namespace, name);
     if (!written || !annotationPatch(written, desired, at)) {
       // Satisfied: a queued older intent must not undo it.
@@ -79,7 +97,7 @@ export class AnnotationWriter {
       return false;
     }
     const key = `${namespace}/${name}`;
-    this.#intents.set(keyOf(kind, namespace, name), { desired, at });
+    this.#intents.set(keyOf(kind, namespace, name), { desired, at, term });
     this.#queues[kind].add(key);
     return true;
   }
@@ -99,6 +117,26 @@ export class AnnotationWriter {
     for (const wake of this.#servicesIdle.splice(0)) wake();
     if (!signal) return void (await stopped);
     await Promise.race([stopped, new Promise((r) => signal.addEventListener('abort', r, { once: true }))]);
+  }
+
+  /** When `term` ends, its intents are dropped: nothing of it is written any more. */
+  #dropWhenEnded(term: Fence): void {
+    if (this.#terms.has(term)) return;
+    this.#terms.add(term);
+    term.signal.addEventListener(
+      'abort',
+      () => {
+        let dropped = 0;
+        for (const [id, intent] of this.#intents) {
+          if (intent.term !== term) continue;
+          this.#intents.delete(id);
+          dropped++;
+        }
+        if (dropped > 0)
+          this.#options.logger.info({ dropped }, 'term ended; queued annotation writes dropped');
+      },
+      { once: true },
+    );
   }
 
   async #work(kind: PatchKind): Promise<void> {
@@ -168,12 +206,13 @@ export class AnnotationWriter {
     const written = this.#written(kind, namespace, name);
     const patch: AnnotationPatch | undefined =
       intent && written ? annotationPatch(written, intent.desired, intent.at) : undefined;
-    if (!patch) {
-      this.#intents.delete(id);
+    // The fence, right before the write: a term that ended or expired writes nothing more.
+    if (!patch || (intent?.term && !intent.term.holds())) {
+      if (this.#intents.get(id) === intent) this.#intents.delete(id);
       return;
     }
     try {
-      await this.#options.patcher.patch(kind, namespace, name, patch);
+      await this.#options.patcher.patch(kind, namespace, name, patch, intent?.term?.signal);
       this.#options.onPatch?.(kind, 'ok');
       this.#expected.set(id, {
         values: applyPatch(written ?? {}, patch),
@@ -183,7 +222,8 @@ export class AnnotationWriter {
       if (this.#intents.get(id) === intent) this.#intents.delete(id);
     } catch (err) {
       // The object went away between the read and the write: nothing left to annotate.
-      if (isNotFound(err)) {
+      // Or the term ended while it was in flight (cancelled): the next leader writes what is due.
+      if (isNotFound(err) || (intent?.term && !intent.term.holds())) {
         if (this.#intents.get(id) === intent) this.#intents.delete(id);
         return;
       }

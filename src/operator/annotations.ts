@@ -5,6 +5,7 @@
  */
 import { type CoreV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { FIELD_MANAGER } from '../kube/field-manager.ts';
+import { withSignal } from '../kube/request-options.ts';
 import { SINCE_ANNOTATION, STATUS_ANNOTATION, SUMMARY_ANNOTATION } from '../model/annotation-keys.ts';
 import type { Labels } from '../model/types.ts';
 import type { ObjectStatus } from '../rules/status.ts';
@@ -51,7 +52,14 @@ export function rfc3339(d: Date): string {
 export type PatchKind = 'Service' | 'Pod';
 
 export interface Patcher {
-  patch(kind: PatchKind, namespace: string, name: string, annotations: AnnotationPatch): Promise<void>;
+  /** `signal` cancels the request (the term that decided it ended). */
+  patch(
+    kind: PatchKind,
+    namespace: string,
+    name: string,
+    annotations: AnnotationPatch,
+    signal?: AbortSignal,
+  ): Promise<void>;
 }
 
 /**
@@ -61,10 +69,11 @@ export interface Patcher {
 export function corePatcher(core: CoreV1Api): Patcher {
   const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
   return {
-    async patch(kind, namespace, name, annotations) {
+    async patch(kind, namespace, name, annotations, signal) {
       const request = { name, namespace, body: { metadata: { annotations } }, fieldManager: FIELD_MANAGER };
-      if (kind === 'Service') await core.patchNamespacedService(request, merge);
-      else await core.patchNamespacedPod(request, merge);
+      const options = withSignal(signal, merge);
+      if (kind === 'Service') await core.patchNamespacedService(request, options);
+      else await core.patchNamespacedPod(request, options);
     },
   };
 }

@@ -3,6 +3,12 @@
  * touches; workers (only on the leader) reconcile keys; every judged Service is queued again after the
  * interval (with jitter); the event recorder and the annotation writer do the writing; HTTP serves
  * health, readiness, metrics and findings.
+ *
+ * Every write belongs to a term of leadership (`Term`, from the leader elector, or one term for the
+ * whole run without leader election): the reconciles, the annotation writer and the event recorder
+ * check it right before each write and drop their work when it ends. Losing the Lease ends the term
+ * at once (the next leader judges everything again); a shutdown ends it only after the writes in
+ * flight had their grace, and releases the Lease after that.
  */
 import {
   CoordinationV1Api,
@@ -18,6 +24,7 @@ import {
 } from '@kubernetes/client-node';
 import type { OperatorConfig } from '../config/operator.ts';
 import { coordinationLeaseStore, LeaderElector } from '../controller/leader.ts';
+import { Term } from '../controller/term.ts';
 import { WorkQueue } from '../controller/workqueue.ts';
 import { type OperatorHttp, serveOperatorHttp } from '../http/serve.ts';
 import { jittered } from '../kube/backoff.ts';
@@ -27,6 +34,7 @@ import { EventRecorder, eventsV1Sink, REPORTING_CONTROLLER } from '../kube/event
 import { SupervisedInformer } from '../kube/informer.ts';
 import { apiServerAddressesOf } from '../kube/kubeconfig.ts';
 import { listRaw } from '../kube/raw-requests.ts';
+import { withSignal } from '../kube/request-options.ts';
 import { kubeReviewer } from '../kube/reviews.ts';
 import { componentLogger, type Logger, logger as rootLogger } from '../log.ts';
 import { SockeyeMetrics } from '../metrics.ts';
@@ -96,7 +104,12 @@ export class Operator {
   readonly #reconciler: Reconciler;
   readonly #informers: SupervisedInformer<KubernetesObject>[] = [];
   #namespacePoller: NamespacePoller | undefined;
+  /** Aborted when `stop()` begins. */
   readonly #stopping = new AbortController();
+  /** Aborted once the writes are done on shutdown: the elector then releases the Lease. */
+  readonly #campaign = new AbortController();
+  /** The current (or last) term of leadership: every write checks it. */
+  #term: Term | undefined;
   readonly #writes: WriteCounts = { patches: 0, patchErrors: 0, events: 0 };
   #http: OperatorHttp | undefined;
   #synced = false;
@@ -117,6 +130,7 @@ export class Operator {
         sink: eventsV1Sink(kc.makeApiClient(EventsV1Api)),
         reportingInstance: config.prober.podName,
         logger: this.#log,
+        fence: () => this.#term,
         onWrite: (result) => {
           this.#metrics.write('event', result);
           if (result === 'created' || result === 'patched') this.#writes.events++;
@@ -128,6 +142,7 @@ export class Operator {
         cache: this.#cache,
         patcher: options.patcher ?? corePatcher(kc.makeApiClient(CoreV1Api)),
         logger: this.#log,
+        fence: () => this.#term,
         onRetry: () => this.#metrics.retry(),
         onPatch: (_kind, result) => {
           this.#metrics.write('patch', result);
@@ -220,17 +235,23 @@ export class Operator {
   }
 
   /**
-   * Stops taking work, lets in-flight reconciles finish within `graceMs`, flushes Events, releases the
-   * Lease and stops watching.
+   * Shuts down in this order: stop taking work; let the reconciles and writes in flight finish and
+   * flush the queued Events, all within `graceMs` (then the term ends: what is left is dropped and
+   * requests in flight are cancelled); release the Lease (bounded by the elector); stop watching
+   * and serving. A successor starts only after this replica's last write.
    */
   async stop(graceMs = 10_000): Promise<void> {
     if (this.#stopping.signal.aborted) return;
-    const grace = AbortSignal.timeout(graceMs);
-    grace.addEventListener('abort', () => this.#stopping.abort(), { once: true });
-    await Promise.race([this.#queue.shutDown(), new Promise((r) => grace.addEventListener('abort', r))]);
     this.#stopping.abort();
+    const grace = AbortSignal.timeout(graceMs);
+    const term = this.#term;
+    // Past the grace, reconciles still probing are cancelled with the term.
+    grace.addEventListener('abort', () => term?.end(), { once: true });
+    await untilAborted(this.#queue.shutDown(), grace);
     await Promise.allSettled(this.#workers);
     await Promise.all([this.#recorder?.close(grace), this.#writer?.close(grace)]);
+    term?.end();
+    this.#campaign.abort();
     await this.#elector;
     await Promise.all(this.#informers.map((i) => i.stop()));
     await this.#namespacePoller?.stop();
@@ -247,7 +268,8 @@ export class Operator {
     );
     const le = this.#config.leaderElection;
     if (!le.enabled) {
-      void this.#lead(this.#stopping.signal);
+      // One term for the whole run: it ends when stop() has flushed.
+      void this.#lead(new Term());
       return;
     }
     const elector = new LeaderElector({
@@ -261,7 +283,7 @@ export class Operator {
       renewDeadlineMs: le.renewDeadlineMs,
       retryPeriodMs: le.retryPeriodMs,
       logger: this.#log,
-      onStartedLeading: (signal) => this.#lead(signal),
+      onStartedLeading: (term) => this.#lead(term),
       onStoppedLeading: (reason) => {
         this.#leading = false;
         this.#metrics.leader(false);
@@ -271,25 +293,40 @@ export class Operator {
         }
       },
     });
-    this.#elector = elector.run(this.#stopping.signal);
+    this.#elector = elector.run(this.#campaign.signal);
   }
 
-  /** Starts the workers and queues every Service: the first full sweep. */
-  async #lead(signal: AbortSignal): Promise<void> {
-    if (signal.aborted) return;
+  /**
+   * Starts the workers and queues every Service: the first full sweep. The work queue serves one
+   * term: a replica that lost the Lease exits (see onLostLeadership) rather than lead again.
+   */
+  async #lead(term: Term): Promise<void> {
+    if (!term.holds() || this.#stopping.signal.aborted) return;
+    this.#term = term;
     this.#leading = true;
     this.#metrics.leader(true);
     this.#log.info('leading: probing and writing');
-    await this.#inheritEvents();
-    signal.addEventListener('abort', () => void this.#queue.shutDown(), { once: true });
+    term.signal.addEventListener('abort', () => this.#endTerm(), { once: true });
+    await this.#inheritEvents(term.signal);
+    if (!term.holds()) return;
     for (const key of this.#cache.serviceKeys())
       if (this.#watched(key.split('/')[0] ?? '')) this.#queue.add(key);
     const n = this.#options.workers ?? DEFAULT_WORKERS;
-    this.#workers = Array.from({ length: n }, () => this.#work());
+    this.#workers = Array.from({ length: n }, () => this.#work(term.signal));
+  }
+
+  /** The term ended: no more work is taken (the writers drop their own queued work). */
+  #endTerm(): void {
+    this.#leading = false;
+    this.#metrics.leader(false);
+    const events = this.#recorder?.pending() ?? 0;
+    const annotations = this.#writer?.pending() ?? 0;
+    this.#log.info({ events, annotations }, 'term of leadership ended; dropping its remaining work');
+    void this.#queue.shutDown();
   }
 
   /** Reads the Warning Events sockeye already wrote (a previous leader), so they are not written twice. */
-  async #inheritEvents(): Promise<void> {
+  async #inheritEvents(signal: AbortSignal): Promise<void> {
     if (!this.#recorder) return;
     const api = this.#options.kc.makeApiClient(EventsV1Api);
     const { include } = this.#config.namespaces;
@@ -298,9 +335,10 @@ export class Operator {
         let cont: string | undefined;
         do {
           const page = { limit: 500, ...(cont ? { _continue: cont } : {}) };
+          const options = withSignal(signal);
           const list = scope
-            ? await api.listNamespacedEvent({ namespace: scope, ...page })
-            : await api.listEventForAllNamespaces(page);
+            ? await api.listNamespacedEvent({ namespace: scope, ...page }, options)
+            : await api.listEventForAllNamespaces(page, options);
           for (const e of list.items) {
             if (e.reportingController !== REPORTING_CONTROLLER || e.type !== 'Warning' || !e.regarding)
               continue;
@@ -327,20 +365,20 @@ export class Operator {
     }
   }
 
-  async #work(): Promise<void> {
+  async #work(signal: AbortSignal): Promise<void> {
     for (;;) {
       const key = await this.#queue.get();
       if (key === undefined) return;
       try {
-        await this.#reconcile(key);
+        await this.#reconcile(key, signal);
       } finally {
         this.#queue.done(key);
       }
     }
   }
 
-  async #reconcile(key: string): Promise<void> {
-    const signal = this.#stopping.signal;
+  /** `signal` is the term's: a reconcile in flight stops probing when the term ends. */
+  async #reconcile(key: string, signal: AbortSignal): Promise<void> {
     try {
       const result = await this.#reconciler.reconcile(key, signal);
       if (result.kind === 'changed') {
@@ -511,4 +549,10 @@ export class Operator {
       });
     }
   }
+}
+
+/** Resolves when `promise` settles or `signal` aborts, whichever comes first. */
+function untilAborted(promise: Promise<unknown>, signal: AbortSignal): Promise<unknown> {
+  if (signal.aborted) return Promise.resolve();
+  return Promise.race([promise, new Promise((r) => signal.addEventListener('abort', r, { once: true }))]);
 }

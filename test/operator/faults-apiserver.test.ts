@@ -21,6 +21,7 @@ import {
   type OperatorProcess,
   podIPs,
   running,
+  servicesWithPods,
   spawnOperator,
   stopOperatorProcess,
 } from './support.ts';
@@ -32,24 +33,6 @@ import {
  * can learn only through its watches (a new Service and pod) proves the watches came back; a backend
  * that stops listening proves probing and writing did.
  */
-
-/** A Service and its one pod per name; the pod listens on its port unless `refusing`. */
-const scenario = (names: readonly string[], refusing = false) =>
-  names
-    .map(
-      (name) => `
-apiVersion: v1
-kind: Service
-metadata: {name: ${name}}
-spec: {selector: {app: ${name}}, ports: [{name: http, port: 80, targetPort: 8080}]}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: ${name}-1, labels: {app: ${name}}${refusing ? '' : ', annotations: {sim.sockeye.dev/listen: "8080"}'}}
-spec: {containers: [{name: app, image: web, ports: [{name: http, containerPort: 8080}]}]}
-`,
-    )
-    .join('---');
 
 /** The operator under test, as its own process on the suite's cluster (or `kubeconfig`'s proxy). */
 function startOperatorProcess(namespace: string, kubeconfig: string): Promise<OperatorProcess> {
@@ -71,7 +54,7 @@ function startOperatorProcess(namespace: string, kubeconfig: string): Promise<Op
 
 /** The scenario: `web` healthy, `pay` refusing; the operator has listed, probed and written both. */
 async function applyAndConverge(kube: TestKube, ns: string): Promise<void> {
-  await applyYaml(kube, `${scenario(['web'])}---${scenario(['pay'], true)}`, ns);
+  await applyYaml(kube, `${servicesWithPods(['web'])}---${servicesWithPods(['pay'], true)}`, ns);
   await podIPs(kube, ns, 2);
 }
 
@@ -87,7 +70,7 @@ async function converged(kube: TestKube, ns: string): Promise<void> {
  */
 async function changeAndExpectFindings(kube: TestKube, ns: string, late: string): Promise<void> {
   await patchPodAnnotations(kube, ns, 'web-1', { 'sim.sockeye.dev/listen': null });
-  await applyYaml(kube, scenario([late], true), ns);
+  await applyYaml(kube, servicesWithPods([late], true), ns);
   const refused = await eventFor(kube, ns, 'Service', 'web', 'NoHealthyTargets');
   expect(refused.type).toBe('Warning');
   await annotationsWhen(kube, 'Service', ns, 'web', 'NoHealthyTargets');
@@ -187,7 +170,7 @@ describe('sockeye operator: its watches dropped', () => {
     await proxy.close();
     // While it cannot reach the API server: the web backend listens again, a new healthy Service appears.
     await patchPodAnnotations(kube, ns, 'web-1', { 'sim.sockeye.dev/listen': '8080' });
-    await applyYaml(kube, scenario(['later']), ns);
+    await applyYaml(kube, servicesWithPods(['later']), ns);
     await new Promise((r) => setTimeout(r, 3_000));
     expect(running(op)).toBe(true);
     await proxy.open();

@@ -1,29 +1,17 @@
-import { CoordinationV1Api } from '@kubernetes/client-node';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { eventually, patchPodAnnotations } from '../support/kube.ts';
 import {
   annotationsWhen,
   eventFor,
+  leaseHolder,
   listEvents,
-  type OperatorProcess,
+  metricSum,
   REFUSING_WEB,
+  type Replica,
   scenarioNamespace,
-  spawnOperator,
+  spawnReplica,
   stopOperatorProcess,
 } from './support.ts';
-
-interface Replica extends OperatorProcess {
-  readonly name: string;
-}
-
-/** Sums a counter family from /metrics text, e.g. all `sockeye_probes_total{…}` samples. */
-async function metric(port: number, name: string): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  return text
-    .split('\n')
-    .filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `))
-    .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
-}
 
 describe('sockeye operator: two replicas with leader election', () => {
   const s = scenarioNamespace('op-leader', REFUSING_WEB, 1);
@@ -31,34 +19,12 @@ describe('sockeye operator: two replicas with leader election', () => {
   const replicas: Replica[] = [];
 
   async function start(name: string): Promise<Replica> {
-    const op = await spawnOperator(
-      [
-        `--namespace=${ns}`,
-        `--lease-namespace=${ns}`,
-        '--leader-elect',
-        '--lease-duration=4s',
-        '--renew-deadline=3s',
-        '--retry-period=1s',
-        '--interval=1s',
-        '--timeout=500ms',
-        // Plain HTTP on one port, as the test reads it (secure serving: test/operator/secure-metrics.test.ts).
-        '--no-metrics-secure',
-        `--pod-name=${name}`,
-        '--pod-namespace=sockeye-system',
-      ],
-      { KUBECONFIG: inject('kubeconfig') },
-    );
-    const replica = { name, ...op };
+    const replica = await spawnReplica(name, ns, inject('kubeconfig'));
     replicas.push(replica);
     return replica;
   }
 
-  const holder = async () =>
-    (
-      await s.kube.kc
-        .makeApiClient(CoordinationV1Api)
-        .readNamespacedLease({ name: 'sockeye-operator', namespace: ns })
-    ).spec?.holderIdentity ?? '';
+  const holder = () => leaseHolder(s.kube, ns);
 
   afterAll(async () => {
     for (const r of replicas) await stopOperatorProcess(r);
@@ -76,9 +42,9 @@ describe('sockeye operator: two replicas with leader election', () => {
     await eventually('the follower ready', async () =>
       (await fetch(`http://127.0.0.1:${follower.port}/readyz`)).ok ? true : undefined,
     );
-    expect(await metric(follower.port, 'sockeye_probes_total')).toBe(0);
-    expect(await metric(follower.port, 'sockeye_api_writes_total')).toBe(0);
-    expect(await metric(leader.port, 'sockeye_probes_total')).toBeGreaterThan(0);
+    expect(await metricSum(follower.port, 'sockeye_probes_total')).toBe(0);
+    expect(await metricSum(follower.port, 'sockeye_api_writes_total')).toBe(0);
+    expect(await metricSum(leader.port, 'sockeye_probes_total')).toBeGreaterThan(0);
 
     // The leader dies without releasing the Lease: the follower takes over once it expires.
     leader.child.kill('SIGKILL');
@@ -87,7 +53,7 @@ describe('sockeye operator: two replicas with leader election', () => {
       (await holder()) === follower.name ? true : undefined,
     );
     await eventually('the new leader to probe', async () =>
-      (await metric(follower.port, 'sockeye_probes_total')) > 0 ? true : undefined,
+      (await metricSum(follower.port, 'sockeye_probes_total')) > 0 ? true : undefined,
     );
     // It found the same Warning and did not write its Event again.
     await patchPodAnnotations(s.kube, ns, 'web-1', { 'sim.sockeye.dev/listen': '8080' });

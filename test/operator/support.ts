@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { EventsV1Api, type EventsV1Event, KubeConfig } from '@kubernetes/client-node';
+import { CoordinationV1Api, EventsV1Api, type EventsV1Event, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { freePort } from '../../cluster/controlplane.ts';
 import { loadOperatorConfig } from '../../src/config/operator.ts';
@@ -218,3 +218,81 @@ export async function stopOperatorProcess(op: OperatorProcess | undefined): Prom
 }
 
 export const running = (op: OperatorProcess) => op.child.exitCode === null && op.child.signalCode === null;
+
+/** One replica of a leader-elected operator, by its pod name (its Lease identity and Events' reportingInstance). */
+export interface Replica extends OperatorProcess {
+  readonly name: string;
+}
+
+/** Lease timings, short so that tests see hand-overs in seconds. */
+export interface LeaseTimings {
+  readonly duration: string;
+  readonly renewDeadline: string;
+  readonly retryPeriod: string;
+}
+
+/**
+ * `sockeye operator` as replica `name` watching `ns`, with leader election on the Lease
+ * `sockeye-operator` in `ns`, through `kubeconfig`; `extra` flags are added.
+ */
+export function spawnReplica(
+  name: string,
+  ns: string,
+  kubeconfig: string,
+  lease: LeaseTimings = { duration: '4s', renewDeadline: '3s', retryPeriod: '1s' },
+  extra: readonly string[] = [],
+): Promise<Replica> {
+  return spawnOperator(
+    [
+      `--namespace=${ns}`,
+      `--lease-namespace=${ns}`,
+      '--leader-elect',
+      `--lease-duration=${lease.duration}`,
+      `--renew-deadline=${lease.renewDeadline}`,
+      `--retry-period=${lease.retryPeriod}`,
+      '--interval=1s',
+      '--timeout=500ms',
+      // Plain HTTP on one port, as the tests read it (secure serving: test/operator/secure-metrics.test.ts).
+      '--no-metrics-secure',
+      `--pod-name=${name}`,
+      '--pod-namespace=sockeye-system',
+      ...extra,
+    ],
+    { KUBECONFIG: kubeconfig },
+  ).then((op) => ({ name, ...op }));
+}
+
+/** The holder of the operator's Lease in `ns` ('' when released). */
+export async function leaseHolder(kube: TestKube, ns: string): Promise<string> {
+  const lease = await kube.kc
+    .makeApiClient(CoordinationV1Api)
+    .readNamespacedLease({ name: 'sockeye-operator', namespace: ns });
+  return lease.spec?.holderIdentity ?? '';
+}
+
+/** Sums a metric family from an operator's /metrics text, e.g. all `sockeye_probes_total{…}` samples. */
+export async function metricSum(port: number, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `))
+    .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+}
+
+/** A Service and its one pod per name; the pod listens on its port unless `refusing`. */
+export const servicesWithPods = (names: readonly string[], refusing = false) =>
+  names
+    .map(
+      (name) => `
+apiVersion: v1
+kind: Service
+metadata: {name: ${name}}
+spec: {selector: {app: ${name}}, ports: [{name: http, port: 80, targetPort: 8080}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: ${name}-1, labels: {app: ${name}}${refusing ? '' : ', annotations: {sim.sockeye.dev/listen: "8080"}'}}
+spec: {containers: [{name: app, image: web, ports: [{name: http, containerPort: 8080}]}]}
+`,
+    )
+    .join('---');

@@ -1,26 +1,59 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 
-/** A TCP proxy to the API server whose connections can be cut and whose port can be closed and reopened. */
+export interface CuttableProxyOptions {
+  /**
+   * The loopback address the proxy connects to the API server from (e.g. 127.0.0.2), so the API
+   * server's audit log tells the proxied client's requests (`sourceIPs`) from everyone else's.
+   */
+  readonly localAddress?: string;
+  /** Delay, in ms, of every chunk sent to the API server (a slow link; order is kept). */
+  readonly delayMs?: number;
+}
+
+/**
+ * A TCP proxy to the API server whose connections can be cut, whose port can be closed and reopened,
+ * and which can be partitioned: connections are accepted and what is sent into them is swallowed,
+ * as on a network that drops packets, until it heals.
+ */
 export class CuttableProxy {
   readonly #sockets = new Set<Socket>();
+  /** Client connections accepted while partitioned: never forwarded, reset when it heals. */
+  readonly #swallowing = new Set<Socket>();
   readonly #target: { host: string; port: number };
+  readonly #options: CuttableProxyOptions;
   #server: Server | undefined;
+  #partitioned = false;
   port = 0;
 
-  constructor(target: { host: string; port: number }) {
+  constructor(target: { host: string; port: number }, options: CuttableProxyOptions = {}) {
     this.#target = target;
+    this.#options = options;
   }
 
   async open(): Promise<void> {
     const server = createServer((client) => {
-      const upstream = connect(this.#target.port, this.#target.host);
-      for (const s of [client, upstream]) {
-        this.#sockets.add(s);
-        s.on('error', () => s.destroy());
-        s.on('close', () => this.#sockets.delete(s));
+      this.#track(client);
+      if (this.#partitioned) {
+        this.#swallowing.add(client);
+        client.resume();
+        return;
       }
-      client.pipe(upstream).pipe(client);
+      const { localAddress, delayMs = 0 } = this.#options;
+      const upstream = connect({
+        port: this.#target.port,
+        host: this.#target.host,
+        ...(localAddress ? { localAddress } : {}),
+      });
+      this.#track(upstream);
+      if (delayMs > 0) {
+        // The same delay for every chunk: the timers fire in order, so the stream stays in order.
+        client.on('data', (chunk) => setTimeout(() => upstream.write(chunk), delayMs));
+        client.on('end', () => setTimeout(() => upstream.end(), delayMs));
+      } else {
+        client.pipe(upstream);
+      }
+      upstream.pipe(client);
       client.on('close', () => upstream.destroy());
       upstream.on('close', () => client.destroy());
     });
@@ -30,9 +63,33 @@ export class CuttableProxy {
     this.#server = server;
   }
 
+  #track(s: Socket): void {
+    this.#sockets.add(s);
+    s.on('error', () => s.destroy());
+    s.on('close', () => {
+      this.#sockets.delete(s);
+      this.#swallowing.delete(s);
+    });
+  }
+
   /** Resets every open connection (the watch among them). */
   cut(): void {
     for (const s of this.#sockets) s.resetAndDestroy();
+  }
+
+  /**
+   * Cuts every connection, then swallows whatever the client sends on new ones: its requests hang
+   * (nothing reaches the API server) instead of failing fast.
+   */
+  partition(): void {
+    this.#partitioned = true;
+    this.cut();
+  }
+
+  /** Forwards again; the connections accepted during the partition are reset, their bytes lost. */
+  heal(): void {
+    this.#partitioned = false;
+    for (const s of this.#swallowing) s.resetAndDestroy();
   }
 
   /** Stops listening: new connections are refused. */
