@@ -28,7 +28,6 @@ import { downLocalCluster, TEST_RANGES, upLocalCluster } from '../cluster/local.
 import { withCleanup } from '../cluster/with-cleanup.ts';
 import { shareConnections } from '../src/kube/connections.ts';
 import {
-  median,
   parseK8sgpt,
   parsePopeye,
   parseSockeye,
@@ -39,6 +38,8 @@ import {
   score,
   type Truth,
 } from './audit-score.ts';
+import { mapBounded } from './pool.ts';
+import { MIB, median } from './stats.ts';
 
 const sockeyeBin = fileURLToPath(new URL('../bin/sockeye.js', import.meta.url));
 const scenarioFile = fileURLToPath(new URL('../test/audit/testdata/scenario.yaml', import.meta.url));
@@ -192,17 +193,6 @@ function healthyNamespace(namespace: string, services: number, first: number): K
   return objects;
 }
 
-async function pool<T>(items: readonly T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await fn(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
-}
-
 async function create(api: KubernetesObjectApi, obj: KubernetesObject): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     try {
@@ -228,7 +218,7 @@ async function seed(kc: KubeConfig): Promise<Seed> {
   const api = KubernetesObjectApi.makeApiClient(kc);
   const broken = Array.from({ length: BROKEN }, (_, i) => `bench-broken-${String(i).padStart(2, '0')}`);
   const healthy = Array.from({ length: HEALTHY }, (_, i) => `bench-healthy-${String(i).padStart(2, '0')}`);
-  await pool([...broken, ...healthy], CONCURRENCY, (name) =>
+  await mapBounded([...broken, ...healthy], CONCURRENCY, (name) =>
     create(api, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }),
   );
 
@@ -250,10 +240,10 @@ async function seed(kc: KubeConfig): Promise<Seed> {
   }
   // ServiceAccounts before the Deployments that name them; the rest in any order.
   const sas = objects.filter((o) => o.kind === 'ServiceAccount');
-  await pool(sas, CONCURRENCY, (o) => create(api, o));
+  await mapBounded(sas, CONCURRENCY, (o) => create(api, o));
   let done = 0;
   const rest = objects.filter((o) => o.kind !== 'ServiceAccount');
-  await pool(rest, CONCURRENCY, async (o) => {
+  await mapBounded(rest, CONCURRENCY, async (o) => {
     await create(api, o);
     if (++done % 500 === 0) note(`created ${done}/${rest.length} objects`);
   });
@@ -406,7 +396,7 @@ const version = async (tool: ToolName): Promise<string> =>
     ? `${(JSON.parse(await readFile(packageJson, 'utf8')) as { version: string }).version} (this checkout)`
     : pinnedVersion(tool);
 
-const mib = (b: number | undefined) => (b === undefined ? 'n/a' : `${(b / 1048576).toFixed(0)} MiB`);
+const mib = (b: number | undefined) => (b === undefined ? 'n/a' : `${(b / MIB).toFixed(0)} MiB`);
 
 // ---- main ----
 
@@ -493,7 +483,7 @@ async function main(): Promise<void> {
         version: versions.get(tool) ?? '?',
         wallMs: mine.map((r) => Math.round(r.wallMs)),
         medianWallMs: Math.round(median(mine.map((r) => r.wallMs))),
-        peakRssMiB: Math.round(Math.max(...rss) / 1048576),
+        peakRssMiB: Math.round(Math.max(...rss) / MIB),
         exitCodes: mine.map((r) => r.code),
         seeded: last?.score.seeded ?? 0,
         found: mine.map((r) => r.score.found),

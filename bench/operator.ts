@@ -31,6 +31,8 @@ import { downLocalCluster, readState, TEST_RANGES, upLocalCluster } from '../clu
 import { withCleanup } from '../cluster/with-cleanup.ts';
 import { shareConnections } from '../src/kube/connections.ts';
 import { getRaw } from '../src/kube/raw-list.ts';
+import { mapBounded } from './pool.ts';
+import { MIB, percentile, roundTo } from './stats.ts';
 
 const { values: flags } = parseArgs({
   options: {
@@ -83,25 +85,12 @@ const sockeye = fileURLToPath(new URL('../bin/sockeye.js', import.meta.url));
 
 const note = (line: string) => process.stderr.write(`bench: ${line}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const mb = (bytes: number) => Math.round((bytes / 2 ** 20) * 10) / 10;
+const mb = (bytes: number) => roundTo(bytes / MIB, 1);
 const ms1 = (ms: number) => Math.round(ms);
 
 const namespaceOf = (i: number) => `bench-${i % NAMESPACES}`;
 const serviceName = (i: number) => `svc-${i}`;
 const podName = (i: number, j: number) => `svc-${i}-${j}`;
-
-/** Runs `work` for every item with at most `limit` in flight. */
-async function bounded<T>(
-  items: readonly T[],
-  limit: number,
-  work: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const lane = async () => {
-    while (next < items.length) await work(items[next++] as T);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-}
 
 /** Retries a call a few times (the API server may answer 429 or 5xx under this load). */
 async function retrying<T>(what: string, call: () => Promise<T>): Promise<T> {
@@ -114,11 +103,6 @@ async function retrying<T>(what: string, call: () => Promise<T>): Promise<T> {
       await sleep(200 * 2 ** attempt);
     }
   }
-}
-
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
 }
 
 /** Sums the samples of one metric family in Prometheus text, optionally grouped by a label function. */
@@ -235,7 +219,7 @@ async function main(): Promise<void> {
         for (let n = 0; n < NAMESPACES; n++)
           await core.createNamespace({ body: { metadata: { name: `bench-${n}` } } });
         const serviceIndexes = Array.from({ length: SERVICES }, (_, i) => i);
-        await bounded(serviceIndexes, CREATE_CONCURRENCY, (i) =>
+        await mapBounded(serviceIndexes, CREATE_CONCURRENCY, (i) =>
           retrying(`create Service ${serviceName(i)}`, () =>
             core.createNamespacedService({
               namespace: namespaceOf(i),
@@ -253,7 +237,7 @@ async function main(): Promise<void> {
         const podKeys = serviceIndexes.flatMap((i) =>
           Array.from({ length: PODS_PER_SERVICE }, (_, j) => [i, j] as const),
         );
-        await bounded(podKeys, CREATE_CONCURRENCY, ([i, j]) =>
+        await mapBounded(podKeys, CREATE_CONCURRENCY, ([i, j]) =>
           retrying(`create Pod ${podName(i, j)}`, () =>
             core.createNamespacedPod({
               namespace: namespaceOf(i),
@@ -472,7 +456,7 @@ async function main(): Promise<void> {
       );
       const detectDeadline = performance.now() + 3 * (INTERVAL_S + TIMEOUT_S) * 1000 + 30_000;
       while (detected.size < SAMPLES && performance.now() < detectDeadline) await sleep(200);
-      const latencies = [...detected.values()].sort((a, b) => a - b);
+      const latencies = [...detected.values()];
       note(`detected ${detected.size}/${SAMPLES}`);
 
       // ---- back to steady: the backends listen again; wait for every Service Healthy ----
@@ -568,7 +552,7 @@ async function main(): Promise<void> {
         [
           'RSS / heap at the end',
           `${mb(memEnd.rssBytes)} / ${mb(memEnd.heapUsedBytes)} MB`,
-          `aim < 200 MB RSS: ${Math.max(memAfterSync.rssBytes, memEnd.rssBytes) < 200 * 2 ** 20 ? 'met' : 'missed'}`,
+          `aim < 200 MB RSS: ${Math.max(memAfterSync.rssBytes, memEnd.rssBytes) < 200 * MIB ? 'met' : 'missed'}`,
         ],
         ['steady: probes per sweep', `${Math.round(probes / STEADY_SWEEPS)}`, ''],
         [
@@ -609,7 +593,7 @@ async function main(): Promise<void> {
           nodes: NODES,
           intervalMs: INTERVAL_S * 1000,
           timeoutMs: TIMEOUT_S * 1000,
-          podsPerSecond: existing === undefined ? Math.round(podsPerSecond * 10) / 10 : null,
+          podsPerSecond: existing === undefined ? roundTo(podsPerSecond, 1) : null,
           syncedMs: syncedMs === undefined ? null : ms1(syncedMs),
           judgedMs: ms1(judgedMs),
           firstSweepMs: firstSweepMs === undefined ? null : ms1(firstSweepMs),
