@@ -32,6 +32,7 @@ import { withCleanup } from '../cluster/with-cleanup.ts';
 import { shareConnections } from '../src/kube/connections.ts';
 import { getRaw } from '../src/kube/raw-list.ts';
 import { mapBounded } from './pool.ts';
+import { difference, increase, requestCounts, samples, sumValues, total } from './prometheus.ts';
 import { MIB, percentile, roundTo } from './stats.ts';
 
 const { values: flags } = parseArgs({
@@ -105,43 +106,8 @@ async function retrying<T>(what: string, call: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Sums the samples of one metric family in Prometheus text, optionally grouped by a label function. */
-function samples(text: string, name: string): { labels: string; value: number }[] {
-  return text
-    .split('\n')
-    .filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `))
-    .map((l) => ({
-      labels: l.startsWith(`${name}{`) ? l.slice(name.length + 1, l.lastIndexOf('}')) : '',
-      value: Number(l.slice(l.lastIndexOf(' ') + 1)),
-    }));
-}
-const total = (text: string, name: string) => samples(text, name).reduce((s, x) => s + x.value, 0);
-
 /** kube-apiserver's own /metrics (plain text through the raw GET the operator's lists use). */
 const apiServerMetrics = (kc: KubeConfig) => getRaw(kc, '/metrics');
-
-/** apiserver_request_total by `VERB resource[/subresource]`. */
-function requestCounts(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const s of samples(text, 'apiserver_request_total')) {
-    const label = (k: string) => new RegExp(`(?:^|,)${k}="([^"]*)"`).exec(s.labels)?.[1] ?? '';
-    const sub = label('subresource');
-    const key = `${label('verb')} ${label('resource')}${sub ? `/${sub}` : ''}`;
-    out.set(key, (out.get(key) ?? 0) + s.value);
-  }
-  return out;
-}
-
-function delta(after: Map<string, number>, before: Map<string, number>): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const [k, v] of after) {
-    const d = v - (before.get(k) ?? 0);
-    if (d > 0) out.set(k, d);
-  }
-  return out;
-}
-
-const sum = (m: ReadonlyMap<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
 
 /** A long-running watch, re-established when the server ends it. */
 function keepWatching(
@@ -307,7 +273,7 @@ async function main(): Promise<void> {
       note(`baseline: API requests without the operator over ${windowMs / 1000} s`);
       const baseBefore = requestCounts(await apiServerMetrics(kc));
       await sleep(windowMs);
-      const baseline = delta(requestCounts(await apiServerMetrics(kc)), baseBefore);
+      const baseline = increase(requestCounts(await apiServerMetrics(kc)), baseBefore);
 
       // ---- watches: Service annotations (first sweep) and sockeye's Events (detection) ----
       const annotated = new Set<string>();
@@ -496,12 +462,8 @@ async function main(): Promise<void> {
       const [opAfter, apiAfter] = [await metrics(), requestCounts(await apiServerMetrics(kc))];
       const writes = total(opAfter, 'sockeye_api_writes_total') - total(opBefore, 'sockeye_api_writes_total');
       const probes = total(opAfter, 'sockeye_probes_total') - total(opBefore, 'sockeye_probes_total');
-      const withOperator = delta(apiAfter, apiBefore);
-      const attributable = new Map<string, number>();
-      for (const k of new Set([...withOperator.keys(), ...baseline.keys()])) {
-        const d = (withOperator.get(k) ?? 0) - (baseline.get(k) ?? 0);
-        if (d !== 0) attributable.set(k, d);
-      }
+      const withOperator = increase(apiAfter, apiBefore);
+      const attributable = difference(withOperator, baseline);
       const memEnd = {
         rssBytes: total(opAfter, 'process_resident_memory_bytes'),
         heapUsedBytes: total(opAfter, 'nodejs_heap_size_used_bytes'),
@@ -562,7 +524,7 @@ async function main(): Promise<void> {
         ],
         [
           'steady: API requests per sweep',
-          `${(sum(attributable) / STEADY_SWEEPS).toFixed(1)} (all: ${(sum(withOperator) / STEADY_SWEEPS).toFixed(1)}, baseline: ${(sum(baseline) / STEADY_SWEEPS).toFixed(1)})`,
+          `${(sumValues(attributable) / STEADY_SWEEPS).toFixed(1)} (all: ${(sumValues(withOperator) / STEADY_SWEEPS).toFixed(1)}, baseline: ${(sumValues(baseline) / STEADY_SWEEPS).toFixed(1)})`,
           'apiserver_request_total, minus the no-operator baseline',
         ],
         [
@@ -610,9 +572,9 @@ async function main(): Promise<void> {
             sweeps: STEADY_SWEEPS,
             probesPerSweep: Math.round(probes / STEADY_SWEEPS),
             writesPerSweep: writes / STEADY_SWEEPS,
-            apiRequestsPerSweep: sum(attributable) / STEADY_SWEEPS,
-            apiRequestsAllPerSweep: sum(withOperator) / STEADY_SWEEPS,
-            baselinePerSweep: sum(baseline) / STEADY_SWEEPS,
+            apiRequestsPerSweep: sumValues(attributable) / STEADY_SWEEPS,
+            apiRequestsAllPerSweep: sumValues(withOperator) / STEADY_SWEEPS,
+            baselinePerSweep: sumValues(baseline) / STEADY_SWEEPS,
             leaseRequestsPerSweep: leaseRequests / STEADY_SWEEPS,
             byVerbResource: Object.fromEntries(attributable),
           },
