@@ -13,6 +13,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
@@ -202,7 +203,7 @@ async function create(api: KubernetesObjectApi, obj: KubernetesObject): Promise<
       const code = (err as { code?: number }).code;
       if (code === 409) return; // already there (a retry after a lost response)
       if (attempt >= 5 || (code !== undefined && code < 429)) throw err;
-      await new Promise((r) => setTimeout(r, 500 * 2 ** attempt));
+      await sleep(500 * 2 ** attempt);
     }
   }
 }
@@ -304,7 +305,7 @@ async function settle(kc: KubeConfig, s: Seed): Promise<void> {
       );
     }
     if (Date.now() > deadline) throw new Error(`the seed did not settle: ${running}/${s.pods} pods running`);
-    await new Promise((r) => setTimeout(r, 2000));
+    await sleep(2000);
   }
 }
 
