@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import {
   classify,
   label,
-  median,
   parseK8sgpt,
   parsePopeye,
   parseSockeye,
@@ -180,7 +179,5 @@ describe('parsers', () => {
     expect(label('Service has   no endpoints, expected label app=ghost here')).toBe(
       'Service has no endpoints, expected label',
     );
-    expect(median([3, 1, 2])).toBe(2);
-    expect(median([4, 1, 2, 3])).toBe(2.5);
   });
 });

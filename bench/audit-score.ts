@@ -222,9 +222,3 @@ export function parseTimeV(stderr: string): number | undefined {
   const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
   return m?.[1] === undefined ? undefined : Number(m[1]) * 1024;
 }
-
-export function median(values: readonly number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length === 0 ? Number.NaN : s.length % 2 ? (s[mid] ?? 0) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
-}

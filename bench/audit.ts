@@ -13,6 +13,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
@@ -28,7 +29,6 @@ import { downLocalCluster, TEST_RANGES, upLocalCluster } from '../cluster/local.
 import { withCleanup } from '../cluster/with-cleanup.ts';
 import { shareConnections } from '../src/kube/connections.ts';
 import {
-  median,
   parseK8sgpt,
   parsePopeye,
   parseSockeye,
@@ -39,6 +39,8 @@ import {
   score,
   type Truth,
 } from './audit-score.ts';
+import { mapBounded } from './pool.ts';
+import { MIB, median } from './stats.ts';
 
 const sockeyeBin = fileURLToPath(new URL('../bin/sockeye.js', import.meta.url));
 const scenarioFile = fileURLToPath(new URL('../test/audit/testdata/scenario.yaml', import.meta.url));
@@ -192,17 +194,6 @@ function healthyNamespace(namespace: string, services: number, first: number): K
   return objects;
 }
 
-async function pool<T>(items: readonly T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await fn(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
-}
-
 async function create(api: KubernetesObjectApi, obj: KubernetesObject): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     try {
@@ -212,7 +203,7 @@ async function create(api: KubernetesObjectApi, obj: KubernetesObject): Promise<
       const code = (err as { code?: number }).code;
       if (code === 409) return; // already there (a retry after a lost response)
       if (attempt >= 5 || (code !== undefined && code < 429)) throw err;
-      await new Promise((r) => setTimeout(r, 500 * 2 ** attempt));
+      await sleep(500 * 2 ** attempt);
     }
   }
 }
@@ -228,7 +219,7 @@ async function seed(kc: KubeConfig): Promise<Seed> {
   const api = KubernetesObjectApi.makeApiClient(kc);
   const broken = Array.from({ length: BROKEN }, (_, i) => `bench-broken-${String(i).padStart(2, '0')}`);
   const healthy = Array.from({ length: HEALTHY }, (_, i) => `bench-healthy-${String(i).padStart(2, '0')}`);
-  await pool([...broken, ...healthy], CONCURRENCY, (name) =>
+  await mapBounded([...broken, ...healthy], CONCURRENCY, (name) =>
     create(api, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }),
   );
 
@@ -250,10 +241,10 @@ async function seed(kc: KubeConfig): Promise<Seed> {
   }
   // ServiceAccounts before the Deployments that name them; the rest in any order.
   const sas = objects.filter((o) => o.kind === 'ServiceAccount');
-  await pool(sas, CONCURRENCY, (o) => create(api, o));
+  await mapBounded(sas, CONCURRENCY, (o) => create(api, o));
   let done = 0;
   const rest = objects.filter((o) => o.kind !== 'ServiceAccount');
-  await pool(rest, CONCURRENCY, async (o) => {
+  await mapBounded(rest, CONCURRENCY, async (o) => {
     await create(api, o);
     if (++done % 500 === 0) note(`created ${done}/${rest.length} objects`);
   });
@@ -314,7 +305,7 @@ async function settle(kc: KubeConfig, s: Seed): Promise<void> {
       );
     }
     if (Date.now() > deadline) throw new Error(`the seed did not settle: ${running}/${s.pods} pods running`);
-    await new Promise((r) => setTimeout(r, 2000));
+    await sleep(2000);
   }
 }
 
@@ -406,7 +397,7 @@ const version = async (tool: ToolName): Promise<string> =>
     ? `${(JSON.parse(await readFile(packageJson, 'utf8')) as { version: string }).version} (this checkout)`
     : pinnedVersion(tool);
 
-const mib = (b: number | undefined) => (b === undefined ? 'n/a' : `${(b / 1048576).toFixed(0)} MiB`);
+const mib = (b: number | undefined) => (b === undefined ? 'n/a' : `${(b / MIB).toFixed(0)} MiB`);
 
 // ---- main ----
 
@@ -493,7 +484,7 @@ async function main(): Promise<void> {
         version: versions.get(tool) ?? '?',
         wallMs: mine.map((r) => Math.round(r.wallMs)),
         medianWallMs: Math.round(median(mine.map((r) => r.wallMs))),
-        peakRssMiB: Math.round(Math.max(...rss) / 1048576),
+        peakRssMiB: Math.round(Math.max(...rss) / MIB),
         exitCodes: mine.map((r) => r.code),
         seeded: last?.score.seeded ?? 0,
         found: mine.map((r) => r.score.found),

@@ -17,6 +17,7 @@ import { withCleanup } from '../cluster/with-cleanup.ts';
 import { probeTargets } from '../src/probe/engine.ts';
 import type { Outcome, ProbeTarget } from '../src/probe/outcome.ts';
 import { createDropNamespace, type DropNamespace } from '../test/net/netns.ts';
+import { median, roundTo } from './stats.ts';
 
 const exec = promisify(execFile);
 const letter: Readonly<Record<Outcome, string>> = {
@@ -300,17 +301,11 @@ async function startListeners(set: TargetSet, dir: string): Promise<ChildProcess
   return child;
 }
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
 function summarize(runs: readonly RunFigures[]) {
   return {
     probesPerSecond: Math.round(median(runs.map((r) => r.probesPerSecond))),
     misclassified: Math.max(...runs.map((r) => r.misclassified)),
-    peakRssMiB: Math.round(Math.max(...runs.map((r) => r.peakRssMiB)) * 10) / 10,
+    peakRssMiB: roundTo(Math.max(...runs.map((r) => r.peakRssMiB)), 1),
     timeWaitLeft: Math.max(...runs.map((r) => r.timeWaitLeft)),
     runs: runs.length,
     ...(runs[0]?.engineProbesPerSecond

@@ -10,6 +10,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 
 const { values } = parseArgs({
@@ -70,9 +71,9 @@ const child = spawn(
 const pid = child.pid!;
 try {
   // Start-up (type stripping, first round) is not the steady state: measure from 5 s on.
-  await new Promise((r) => setTimeout(r, 5000));
+  await sleep(5000);
   const start = sample(pid);
-  await new Promise((r) => setTimeout(r, seconds * 1000));
+  await sleep(seconds * 1000);
   const end = sample(pid);
   const cpuPerMinute = ((end.cpuS - start.cpuS) / seconds) * 60;
   console.log(

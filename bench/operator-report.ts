@@ -1,0 +1,253 @@
+// Pure logic of `npm run bench:operator`: its settings from the command line, what it reads from the
+// operator's metrics, and the report (table and JSON line) from the figures the phases measured. No I/O
+// here (see bench/operator-report.test.ts).
+import { parseArgs } from 'node:util';
+import { nodeAddresses, parseCidr, splitCidr } from '../cluster/addresses.ts';
+import { TEST_RANGES } from '../cluster/local.ts';
+import { samples, sumValues, total } from './prometheus.ts';
+import { MIB, percentile, roundTo } from './stats.ts';
+
+export interface Settings {
+  readonly services: number;
+  readonly podsPerService: number;
+  /** At most one per Service. */
+  readonly namespaces: number;
+  readonly nodes: number;
+  readonly intervalS: number;
+  readonly timeoutS: number;
+  /** Backends stopped for the detection figures: at most one per Service. */
+  readonly samples: number;
+  readonly steadySweeps: number;
+  readonly createConcurrency: number;
+  /** Keep the cluster here and use it again on the next run (undefined: a temporary one, removed). */
+  readonly clusterDir: string | undefined;
+  readonly pods: number;
+  /** The steady window, and the no-operator baseline window: --steady-sweeps intervals. */
+  readonly windowMs: number;
+  /** The simulator's pod ranges: one test range for each cluster node's share, or a wider pair. */
+  readonly podRanges: readonly string[];
+}
+
+// A /18 test range holds 16,368 pods on 4 nodes: a larger run takes a /17 made of two adjacent test
+// ranges (a cluster holding either half makes it unavailable: its routes lie inside).
+const WIDE_RANGES = ['198.18.128.0/17', '198.19.0.0/17'] as const;
+
+/** How many pods the simulator can address in `cidr` over `nodes` nodes. */
+export const podsFit = (cidr: string, nodes: number): number =>
+  splitCidr(parseCidr(cidr), nodes).reduce(
+    (n, r) => n + nodeAddresses(r).lastPod - nodeAddresses(r).firstPod + 1,
+    0,
+  );
+
+/** The bench's flags (`args`: the command line after the script); throws naming a bad one. */
+export function settingsFrom(args: readonly string[]): Settings {
+  const { values: flags } = parseArgs({
+    args: [...args],
+    options: {
+      services: { type: 'string', default: '2000' },
+      'pods-per-service': { type: 'string', default: '10' },
+      namespaces: { type: 'string', default: '10' },
+      nodes: { type: 'string', default: '4' },
+      interval: { type: 'string', default: '10' },
+      timeout: { type: 'string', default: '1' },
+      samples: { type: 'string', default: '20' },
+      'steady-sweeps': { type: 'string', default: '3' },
+      'create-concurrency': { type: 'string', default: '16' },
+      // Keep the cluster (and its pods) in this directory, and use it again on the next run: the
+      // operator's part is measured in a minute instead of the setup's minutes (for profiling).
+      'cluster-dir': { type: 'string' },
+    },
+  });
+  const num = (name: Exclude<keyof typeof flags, 'cluster-dir'>) => {
+    const n = Number(flags[name]);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
+    return n;
+  };
+  const services = num('services');
+  const podsPerService = num('pods-per-service');
+  const nodes = num('nodes');
+  const intervalS = num('interval');
+  const steadySweeps = num('steady-sweeps');
+  const pods = services * podsPerService;
+  const podRanges = [TEST_RANGES, WIDE_RANGES].find((ranges) => podsFit(ranges[0], nodes) >= pods);
+  if (podRanges === undefined)
+    throw new Error(`${pods} pods (--services x --pods-per-service) do not fit a /17 on ${nodes} --nodes`);
+  return {
+    services,
+    podsPerService,
+    namespaces: Math.min(num('namespaces'), services),
+    nodes,
+    intervalS,
+    timeoutS: num('timeout'),
+    samples: Math.min(num('samples'), services),
+    steadySweeps,
+    createConcurrency: num('create-concurrency'),
+    clusterDir: flags['cluster-dir'],
+    pods,
+    windowMs: steadySweeps * intervalS * 1000,
+    podRanges,
+  };
+}
+
+// ---- what the bench reads from the operator's /metrics ----
+
+export interface Memory {
+  readonly rssBytes: number;
+  readonly heapUsedBytes: number;
+}
+
+export const memoryOf = (metrics: string): Memory => ({
+  rssBytes: total(metrics, 'process_resident_memory_bytes'),
+  heapUsedBytes: total(metrics, 'nodejs_heap_size_used_bytes'),
+});
+
+/**
+ * The bench's Services (`namespace/name`) the operator has judged: probed and evaluated, so that its
+ * sockeye_service_targets series exist.
+ */
+export const judgedServices = (metrics: string): Set<string> =>
+  new Set(
+    samples(metrics, 'sockeye_service_targets')
+      .map((x) => /namespace="(bench-[^"]*)",service="([^"]*)"/.exec(x.labels))
+      .flatMap((m) => (m ? [`${m[1]}/${m[2]}`] : [])),
+  );
+
+// ---- the report ----
+
+export interface Figures {
+  /** The simulator's pace; undefined on a kept cluster (its pods were made by an earlier run). */
+  readonly podsMade: { readonly perSecond: number; readonly ms: number } | undefined;
+  /** Operator start -> /readyz answers (caches synced); undefined if it never did before the sweep. */
+  readonly syncedMs: number | undefined;
+  /** Operator start -> every Service judged. */
+  readonly judgedMs: number;
+  /** Operator start -> every Service annotated; undefined on a kept cluster (annotated before). */
+  readonly firstSweepMs: number | undefined;
+  /** Operator start -> no annotation writes pending; undefined if they never drained. */
+  readonly drainedMs: number | undefined;
+  /** Backend stopped -> sockeye's Warning Event, one per Service seen. */
+  readonly latencies: readonly number[];
+  readonly memAfterSync: Memory;
+  readonly memEnd: Memory;
+  readonly steady: SteadyFigures;
+  /** Warning Events after the backends listened again. */
+  readonly recoveryWarnings: number;
+}
+
+/** The steady window: operator counters' growth, and API requests by `VERB resource`. */
+export interface SteadyFigures {
+  readonly probes: number;
+  readonly writes: number;
+  /** Every API request in the window, the operator running. */
+  readonly withOperator: ReadonlyMap<string, number>;
+  /** The same window's requests before the operator started. */
+  readonly baseline: ReadonlyMap<string, number>;
+  /** withOperator minus baseline. */
+  readonly attributable: ReadonlyMap<string, number>;
+  readonly leaseRequests: number;
+}
+
+const ms1 = (ms: number) => Math.round(ms);
+const mb = (bytes: number) => roundTo(bytes / MIB, 1);
+
+/** The report's lines: a blank line, a title, the table, requests by verb and resource, one JSON object. */
+export function reportLines(s: Settings, f: Figures): string[] {
+  const seen = f.latencies.length;
+  const p50 = percentile(f.latencies, 50);
+  const p99 = percentile(f.latencies, 99);
+  const detectAimMs = (s.intervalS + s.timeoutS + 1) * 1000;
+  const perSweep = (n: number) => n / s.steadySweeps;
+  const { steady } = f;
+  const rows: [string, string, string][] = [
+    [
+      'size',
+      `${s.services} Services, ${s.pods} pods/endpoints, ${s.namespaces} namespaces, ${s.nodes} nodes`,
+      '',
+    ],
+    [
+      'pods made by the simulator',
+      f.podsMade === undefined
+        ? 'n/a (kept cluster)'
+        : `${f.podsMade.perSecond.toFixed(1)} pods/s (${ms1(f.podsMade.ms / 1000)} s)`,
+      '',
+    ],
+    ['caches synced (/readyz)', f.syncedMs === undefined ? 'n/a' : `${ms1(f.syncedMs)} ms`, ''],
+    [
+      'first full sweep: every Service judged',
+      `${ms1(f.judgedMs)} ms`,
+      `aim < 10000 ms: ${f.judgedMs < 10_000 ? 'met' : 'missed'}`,
+    ],
+    [
+      'first sweep: every Service annotated',
+      f.firstSweepMs === undefined ? 'n/a (kept cluster)' : `${ms1(f.firstSweepMs)} ms`,
+      'sockeye.dev/status seen on every Service by a watch',
+    ],
+    [
+      'first sweep: every pod annotated too',
+      f.drainedMs === undefined ? 'n/a' : `${ms1(f.drainedMs)} ms`,
+      'sockeye_annotation_writes_pending back to 0',
+    ],
+    [
+      'detection p50 / p99',
+      `${ms1(p50)} / ${ms1(p99)} ms (${seen}/${s.samples} seen)`,
+      `aim p99 < ${detectAimMs} ms: ${seen === s.samples && p99 < detectAimMs ? 'met' : 'missed'}`,
+    ],
+    ['RSS / heap after sync', `${mb(f.memAfterSync.rssBytes)} / ${mb(f.memAfterSync.heapUsedBytes)} MB`, ''],
+    [
+      'RSS / heap at the end',
+      `${mb(f.memEnd.rssBytes)} / ${mb(f.memEnd.heapUsedBytes)} MB`,
+      `aim < 200 MB RSS: ${Math.max(f.memAfterSync.rssBytes, f.memEnd.rssBytes) < 200 * MIB ? 'met' : 'missed'}`,
+    ],
+    ['steady: probes per sweep', `${Math.round(perSweep(steady.probes))}`, ''],
+    [
+      'steady: sockeye writes per sweep',
+      perSweep(steady.writes).toFixed(1),
+      `aim 0: ${steady.writes === 0 ? 'met' : 'missed'}`,
+    ],
+    [
+      'steady: API requests per sweep',
+      `${perSweep(sumValues(steady.attributable)).toFixed(1)} (all: ${perSweep(sumValues(steady.withOperator)).toFixed(1)}, baseline: ${perSweep(sumValues(steady.baseline)).toFixed(1)})`,
+      'apiserver_request_total, minus the no-operator baseline',
+    ],
+    [
+      'steady: Lease requests per sweep',
+      `${perSweep(steady.leaseRequests).toFixed(1)}`,
+      'leader election renewals (GET+PUT every 2 s)',
+    ],
+    ['recovery warnings seen', `${f.recoveryWarnings}`, 'Warning Events after the backends listened again'],
+  ];
+  const width = Math.max(...rows.map((r) => r[0].length));
+  const width2 = Math.max(...rows.map((r) => r[1].length));
+  const json = {
+    services: s.services,
+    pods: s.pods,
+    namespaces: s.namespaces,
+    nodes: s.nodes,
+    intervalMs: s.intervalS * 1000,
+    timeoutMs: s.timeoutS * 1000,
+    podsPerSecond: f.podsMade === undefined ? null : roundTo(f.podsMade.perSecond, 1),
+    syncedMs: f.syncedMs === undefined ? null : ms1(f.syncedMs),
+    judgedMs: ms1(f.judgedMs),
+    firstSweepMs: f.firstSweepMs === undefined ? null : ms1(f.firstSweepMs),
+    writesDrainedMs: f.drainedMs === undefined ? null : ms1(f.drainedMs),
+    detection: { samples: s.samples, seen, p50Ms: ms1(p50), p99Ms: ms1(p99), aimMs: detectAimMs },
+    memory: { afterSync: f.memAfterSync, end: f.memEnd },
+    steady: {
+      sweeps: s.steadySweeps,
+      probesPerSweep: Math.round(perSweep(steady.probes)),
+      writesPerSweep: perSweep(steady.writes),
+      apiRequestsPerSweep: perSweep(sumValues(steady.attributable)),
+      apiRequestsAllPerSweep: perSweep(sumValues(steady.withOperator)),
+      baselinePerSweep: perSweep(sumValues(steady.baseline)),
+      leaseRequestsPerSweep: perSweep(steady.leaseRequests),
+      byVerbResource: Object.fromEntries(steady.attributable),
+    },
+  };
+  return [
+    '',
+    `sockeye operator benchmark (interval ${s.intervalS}s, timeout ${s.timeoutS}s, confirmations 2)`,
+    ...rows.map(([a, b, c]) => `${a.padEnd(width)}  ${b.padEnd(width2)}  ${c}`),
+    `steady API requests by verb/resource (with operator, per window): ${[...steady.withOperator].map(([k, v]) => `${k}=${v}`).join(', ') || 'none'}`,
+    JSON.stringify(json),
+  ];
+}
