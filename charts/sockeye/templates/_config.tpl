@@ -92,6 +92,7 @@ with the operator's /metrics.
 {{/*
 The `result` values of sockeye_api_writes_total that are not failures: a patch that went through
 (ok), an Event created, patched or found already there (a retried create had landed), a try that
-will be retried, and an Event the spam filter held back on purpose (src/kube/events.ts).
+will be retried, an Event the spam filter held back on purpose, and a write dropped because its
+term of leadership ended (`fenced`: the next leader judges everything again) (src/kube/events.ts).
 */}}
-{{- define "sockeye.metric.apiWriteNotFailed" -}}ok|created|patched|exists|retry|spam-filtered{{- end }}
+{{- define "sockeye.metric.apiWriteNotFailed" -}}ok|created|patched|exists|retry|spam-filtered|fenced{{- end }}
