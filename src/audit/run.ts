@@ -9,11 +9,11 @@ import type { Pod } from '../model/types.ts';
 import { type ProbeOptions, probeTargets } from '../probe/engine.ts';
 import { OUTCOMES, type Outcome } from '../probe/outcome.ts';
 import { PROBE_REASONS } from '../rules/catalog.ts';
-import { evaluate } from '../rules/evaluate.ts';
+import { rulesFor } from '../rules/rules.ts';
 import { selectsPod } from '../rules/selectors.ts';
-import { describeAll, type StatusReport } from '../rules/status.ts';
-import { type PlannedTarget, planAllTargets } from '../rules/targets.ts';
-import type { ClusterState, EvaluateInput, Finding, ProbeObservation } from '../rules/types.ts';
+import type { StatusReport } from '../rules/status.ts';
+import type { PlannedTarget } from '../rules/targets.ts';
+import type { ClusterState, Finding, ProbeObservation } from '../rules/types.ts';
 import { type AccessProblem, type Gathered, type GatherOptions, gather, type Resource } from './gather.ts';
 
 /** How many of the first results decide whether pod IPs are routable from here. */
@@ -75,18 +75,19 @@ export async function runAudit(listers: ClusterListers, options: AuditOptions): 
   });
   const state = auditState(gathered, options);
   const audited = auditedPods(state, gathered.labelledPods);
-  const targets = planAllTargets(state).filter((t) => t.pod === undefined || audited(t.pod));
+  const rules = rulesFor(state);
+  const targets = rules.planAllTargets().filter((t) => t.pod === undefined || audited(t.pod));
   const probe = await probeAll(targets, options);
-  const input: EvaluateInput = {
-    ...state,
-    probes: probe.reachability.routable ? probe.observations : [],
-    prober: OUTSIDE_PROBER,
-    now: options.now,
-  };
-  const findings = evaluate(input)
-    .filter((f) => f.object.kind !== 'Pod' || audited(f.object))
-    .filter((f) => probe.reachability.routable || !PROBE_REASONS.has(f.reason))
-    .map((f) => withCaveat(f, gathered.problems));
+  const judgement = rules.judge(
+    {
+      probes: probe.reachability.routable ? probe.observations : [],
+      prober: OUTSIDE_PROBER,
+      now: options.now,
+    },
+    (f) =>
+      (f.object.kind !== 'Pod' || audited(f.object)) &&
+      (probe.reachability.routable || !PROBE_REASONS.has(f.reason)),
+  );
   return {
     namespaces: gathered.namespaces,
     services: state.services.length,
@@ -95,8 +96,8 @@ export async function runAudit(listers: ClusterListers, options: AuditOptions): 
     outcomes: probe.outcomes,
     reachability: probe.reachability,
     problems: gathered.problems,
-    findings,
-    statuses: describeAll(input, findings).filter((s) => s.object.kind !== 'Pod' || audited(s.object)),
+    findings: judgement.findings.map((f) => withCaveat(f, gathered.problems)),
+    statuses: judgement.statuses.filter((s) => s.object.kind !== 'Pod' || audited(s.object)),
   };
 }
 

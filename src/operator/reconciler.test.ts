@@ -2,12 +2,13 @@ import { describe, expect, it } from 'vitest';
 import type { EventInput } from '../kube/events.ts';
 import type { Outcome } from '../probe/outcome.ts';
 import { NOW, pod, slicesFor, svc } from '../rules/fixtures.ts';
+import type { PlannedTarget } from '../rules/targets.ts';
 import { type AnnotationPatch, annotationPatch } from './annotations.ts';
 import { ClusterCache } from './cache.ts';
 import { Reconciler } from './reconciler.ts';
 
 /** Two Services over one pod; the prober answers from a table the test changes. */
-function world() {
+function world(options?: ConstructorParameters<typeof Reconciler>[0]['options']) {
   const cache = new ClusterCache();
   const p = pod('api-1', { ip: '10.0.0.1', labels: { app: 'api' }, ports: [[8080, 'http']] });
   const a = svc('api', { selector: { app: 'api' } });
@@ -18,11 +19,16 @@ function world() {
     for (const slice of slicesFor(s, [p])) cache.upsert('EndpointSlice', slice);
   }
   let outcome: Outcome = 'refused';
+  const planned: PlannedTarget[] = [];
   const events: EventInput[] = [];
   const patches: { name: string; patch: AnnotationPatch }[] = [];
   const reconciler = new Reconciler({
     cache,
-    prober: async (targets) => targets.map((t) => ({ target: { ip: t.ip, port: t.port }, outcome })),
+    prober: async (targets) => {
+      planned.push(...targets);
+      return targets.map((t) => ({ target: { ip: t.ip, port: t.port }, outcome }));
+    },
+    ...(options ? { options } : {}),
     // Writes at once, and feeds the write back as the informer would (the AnnotationWriter's own
     // queueing and retries are annotation-writer.test.ts's subject).
     annotations: {
@@ -44,10 +50,17 @@ function world() {
     identity: { namespace: 'sockeye', labels: {} },
     now: () => NOW,
   });
-  return { cache, reconciler, events, patches, setOutcome: (o: Outcome) => (outcome = o) };
+  return { cache, reconciler, events, patches, planned, setOutcome: (o: Outcome) => (outcome = o) };
 }
 
 describe('Reconciler', () => {
+  it("plans with the operator's options, as it judges: --timeout is the probes' deadline", async () => {
+    const w = world({ defaultTimeoutMs: 700 });
+    await w.reconciler.reconcile('shop/api');
+    expect(w.planned.length).toBeGreaterThan(0);
+    expect(new Set(w.planned.map((t) => t.timeoutMs))).toEqual(new Set([700]));
+  });
+
   it('writes an Event per state change, once per object, whichever Service is reconciled', async () => {
     const w = world();
     await w.reconciler.reconcile('shop/api');

@@ -9,20 +9,10 @@
  */
 import type { EventInput } from '../kube/events.ts';
 import type { ObjectRef, Service } from '../model/types.ts';
-import { judgedTargets } from '../rules/context.ts';
-import { evaluate } from '../rules/evaluate.ts';
 import { loopbackResultsOf } from '../rules/loopback.ts';
-import { describeAll, type StatusReport } from '../rules/status.ts';
-import { planAllTargets, planTargets, targetKey } from '../rules/targets.ts';
-import type {
-  ClusterState,
-  EvaluateInput,
-  Finding,
-  ProbeObservation,
-  ProberIdentity,
-  RuleOptions,
-} from '../rules/types.ts';
-import { indexState, podSkip, serviceView } from '../rules/view.ts';
+import { type Rules, rulesFor, targetKey } from '../rules/rules.ts';
+import type { StatusReport } from '../rules/status.ts';
+import type { ClusterState, Finding, ProbeObservation, ProberIdentity, RuleOptions } from '../rules/types.ts';
 import type { Desired, PatchKind } from './annotations.ts';
 import type { ClusterCache } from './cache.ts';
 import type { Prober } from './prober.ts';
@@ -114,27 +104,21 @@ export class Reconciler {
     }
     const service = state.services[0];
     if (!service) return { kind: 'skipped', why: 'gone' };
-    const index = indexState(state);
-    const view = serviceView(service, index);
-    if (view.skip !== undefined) {
+    const rules = this.#rules(state);
+    const skip = rules.skip(service);
+    if (skip !== undefined) {
       this.forget(key);
       const now = this.#deps.now?.() ?? new Date();
       this.#deps.annotations.submit('Service', namespace, name, undefined, now);
       // Pods only this Service judged, now opted out themselves, lose their annotations too.
-      for (const pod of view.matched) {
-        if (podSkip(pod, index) !== undefined)
-          this.#deps.annotations.submit('Pod', namespace, pod.name, undefined, now);
-      }
-      return { kind: 'skipped', why: view.skip };
+      for (const pod of skip.pods) this.#deps.annotations.submit('Pod', namespace, pod.name, undefined, now);
+      return { kind: 'skipped', why: skip.why };
     }
 
-    const own = planTargets(service, state);
+    const own = rules.planTargets(service);
     const pods = new Set(own.flatMap((t) => (t.pod ? [t.pod.name] : [])));
     const ownKeys = new Set(own.map((t) => targetKey(t.ip, t.port)));
-    const targets = planAllTargets(state).filter(
-      (t) => ownKeys.has(targetKey(t.ip, t.port)) || (t.pod !== undefined && pods.has(t.pod.name)),
-    );
-    const probes = await this.#deps.prober(targets, signal);
+    const probes = await this.#deps.prober(rules.planService(service), signal);
     signal?.throwIfAborted();
 
     // Level-based: judge on the state after probing. A pod deleted or replaced meanwhile changes the
@@ -145,7 +129,8 @@ export class Reconciler {
       this.forget(key);
       return { kind: 'skipped', why: 'gone' };
     }
-    const freshKeys = planTargets(freshService, fresh).map((t) => targetKey(t.ip, t.port));
+    const freshRules = this.#rules(fresh);
+    const freshKeys = freshRules.planTargets(freshService).map((t) => targetKey(t.ip, t.port));
     if (freshKeys.length !== ownKeys.size || freshKeys.some((k) => !ownKeys.has(k)))
       return { kind: 'changed' };
 
@@ -156,37 +141,41 @@ export class Reconciler {
     judged.add(`Namespace//${namespace}`);
     const previous = [...judged].flatMap((k) => this.#warnings.get(k) ?? []);
     const now = this.#deps.now?.() ?? new Date();
-    const input: EvaluateInput = {
-      ...fresh,
-      ...(this.#deps.options ? { options: this.#deps.options } : {}),
-      probes,
-      // A sockeye sidecar in a pod says which ports answer on loopback only (sockeye.dev/loopback-only):
-      // with our refused probe on the pod IP that is ListeningOnLoopbackOnly, the cause, not just the symptom.
-      loopback: fresh.pods.flatMap(loopbackResultsOf),
-      prober: identity,
-      previous,
-      now,
-    };
-    const findings = evaluate(input).filter((f) => judged.has(objectKey(f.object)));
+    const judgement = freshRules.judge(
+      {
+        probes,
+        // A sockeye sidecar in a pod says which ports answer on loopback only (sockeye.dev/loopback-only):
+        // with our refused probe on the pod IP that is ListeningOnLoopbackOnly, the cause, not just the symptom.
+        loopback: fresh.pods.flatMap(loopbackResultsOf),
+        prober: identity,
+        previous,
+        now,
+      },
+      (f) => judged.has(objectKey(f.object)),
+    );
+    const { findings } = judgement;
     this.#recordChanges(judged, findings);
     this.#byService.set(key, findings);
-    this.#reportPorts(freshService, fresh, probes);
+    this.#reportPorts(freshService, freshRules, probes);
 
-    const reports = describeAll(input, findings).filter((r) => judged.has(objectKey(r.object)));
-    for (const report of reports) this.#writeReport(report, now);
+    for (const report of judgement.statuses)
+      if (judged.has(objectKey(report.object))) this.#writeReport(report, now);
     return { kind: 'done', findings };
   }
 
-  #reportPorts(service: Service, state: ClusterState, probes: readonly ProbeObservation[]): void {
+  #reportPorts(service: Service, rules: Rules, probes: readonly ProbeObservation[]): void {
     if (!this.#deps.onServicePorts) return;
     const outcomes = new Map(probes.map((p) => [targetKey(p.target.ip, p.target.port), p.outcome]));
-    const ports = serviceView(service, indexState(state)).ports.flatMap((pv) => {
-      if (pv.skip !== undefined) return [];
-      const judged = judgedTargets(pv.targets);
-      const open = judged.filter((t) => outcomes.get(targetKey(t.ip, t.port)) === 'open').length;
-      return [{ port: pv.port.name || String(pv.port.port), targets: judged.length, open }];
-    });
+    const ports = rules.tally(service, (ip, port) => outcomes.get(targetKey(ip, port)));
     this.#deps.onServicePorts(service.namespace, service.name, ports);
+  }
+
+  /**
+   * The rules over a gathered state with the operator's options (opt-in modes, default timeout): the
+   * same options for planning and judging, so what is probed is what is judged.
+   */
+  #rules(state: ClusterState): Rules {
+    return rulesFor(this.#deps.options ? { ...state, options: this.#deps.options } : state);
   }
 
   #state(namespace: string, name: string) {

@@ -18,8 +18,6 @@ import {
   buildContext,
   type Context,
   judgedTargets,
-  type PodPortView,
-  type PodView,
   type PortOutcomes,
   probedTargets,
   targetEvidence,
@@ -34,6 +32,8 @@ import {
   hasSelector,
   isLive,
   namespaceRef,
+  type PodPortView,
+  type PodView,
   portLabel,
   refOf,
   resolveTargetPort,
@@ -45,8 +45,7 @@ import {
 } from './view.ts';
 import { otherWorkload } from './workloads.ts';
 
-export function evaluate(input: EvaluateInput): Finding[] {
-  const ctx = buildContext(input);
+export function evaluate(input: EvaluateInput, ctx: Context = buildContext(input)): Finding[] {
   const findings = [
     ...invalidConfiguration(ctx),
     ...ctx.services.flatMap((v) => (v.skip === undefined ? runChains(SERVICE_CHAINS, v, ctx) : [])),

@@ -6,9 +6,9 @@
 import type { ObjectRef, Pod, Service } from '../model/types.ts';
 import { isTargetFailure, type Outcome } from '../probe/outcome.ts';
 import type { Reason } from './catalog.ts';
-import { buildContext, type Context, judgedTargets, type PodView, probedTargets } from './context.ts';
+import { buildContext, type Context, judgedTargets, probedTargets } from './context.ts';
 import type { EvaluateInput, Finding } from './types.ts';
-import { refOf, type ServiceView } from './view.ts';
+import { type PodView, refOf, type ServiceView } from './view.ts';
 
 export const STATUSES = [
   'Healthy',
@@ -43,9 +43,12 @@ export function describePod(input: EvaluateInput, pod: Pod, findings: readonly F
   return view ? podReport(view, findings, ctx) : unknown(refOf(pod), 'not probed');
 }
 
-/** Every Service and Pod of the input, built from one index. */
-export function describeAll(input: EvaluateInput, findings: readonly Finding[]): StatusReport[] {
-  const ctx = buildContext(input);
+/** Every Service and Pod of the input, built from one index (or the evaluation's own context). */
+export function describeAll(
+  input: EvaluateInput,
+  findings: readonly Finding[],
+  ctx: Context = buildContext(input),
+): StatusReport[] {
   return [
     ...ctx.services.map((v) => serviceReport(v, findings, ctx)),
     ...ctx.pods.map((v) => podReport(v, findings, ctx)),

@@ -8,7 +8,7 @@ import { isIgnored } from '../config/annotations.ts';
 import type { Pod, Service } from '../model/types.ts';
 import { type Family, familyOf, forbiddenAddress } from './address.ts';
 import type { ClusterState, PodRef } from './types.ts';
-import { declaredPorts, type Index, indexState, podSkip, serviceView, targetKey } from './view.ts';
+import { declaredPorts, type Index, indexState, podSkip, targetKey } from './view.ts';
 
 export { targetKey };
 
@@ -26,21 +26,22 @@ export interface PlannedTarget {
 }
 
 /** The targets of one Service: each (pod IP, resolved target port) of its TCP ports. */
-export function planTargets(service: Service, state: ClusterState): PlannedTarget[] {
-  return serviceTargets(service, indexState(state));
+export function planTargets(service: Service, state: ClusterState | Index): PlannedTarget[] {
+  return serviceTargets(service, asIndex(state));
 }
 
 /** The declared TCP containerPorts of one pod on each of its IPs (the sidecar's and audit's extra targets). */
-export function planPodTargets(pod: Pod, state: ClusterState): PlannedTarget[] {
-  return podTargets(pod, indexState(state));
+export function planPodTargets(pod: Pod, state: ClusterState | Index): PlannedTarget[] {
+  return podTargets(pod, asIndex(state));
 }
 
 /** Every Service's targets and every eligible pod's declared ports, each ip:port once. */
-export function planAllTargets(state: ClusterState): PlannedTarget[] {
-  const index = indexState(state);
+export function planAllTargets(state: ClusterState | Index): PlannedTarget[] {
+  const index = asIndex(state);
+  const { state: s } = index;
   const all = [
-    ...state.services.flatMap((s) => serviceTargets(s, index)),
-    ...state.pods.flatMap((p) => podTargets(p, index)),
+    ...s.services.flatMap((svc) => serviceTargets(svc, index)),
+    ...s.pods.flatMap((p) => podTargets(p, index)),
   ];
   const seen = new Set<string>();
   return all.filter((t) => {
@@ -51,8 +52,13 @@ export function planAllTargets(state: ClusterState): PlannedTarget[] {
   });
 }
 
+/** An index as given, or one built for a bare state (tests and one-off callers). */
+function asIndex(state: ClusterState | Index): Index {
+  return 'serviceView' in state ? state : indexState(state);
+}
+
 function serviceTargets(service: Service, index: Index): PlannedTarget[] {
-  return serviceView(service, index).ports.flatMap((p) =>
+  return index.serviceView(service).ports.flatMap((p) =>
     p.targets.map((t) => ({
       ip: t.ip,
       port: t.port,

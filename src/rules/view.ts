@@ -36,22 +36,16 @@ export interface Index {
   config(...objects: readonly (Pod | Service | undefined)[]): ProbeConfig;
   /** What a target sockeye reaches only by opt-in (selector-less endpoint, hostNetwork pod) must not be. */
   readonly optIn: OptInPolicy;
+  /** The Service as ports -> targets, built once per index. */
+  serviceView(svc: Service): ServiceView;
 }
 
 /**
- * Memos, by object identity (states and indexes are immutable): one reconcile plans, evaluates and
- * describes the same state, and each of those asked for the same index and Service views again.
+ * Indexes one cluster state. The index also keeps each Service's view once built: planning,
+ * judging and describing one state (rules.ts) all read the same views.
  */
-const indexes = new WeakMap<ClusterState, Index>();
-const views = new WeakMap<Index, Map<Service, ServiceView>>();
-
 export function indexState(state: ClusterState): Index {
-  let index = indexes.get(state);
-  if (!index) {
-    index = buildIndex(state);
-    indexes.set(state, index);
-  }
-  return index;
+  return buildIndex(state);
 }
 
 function buildIndex(state: ClusterState): Index {
@@ -62,7 +56,8 @@ function buildIndex(state: ClusterState): Index {
   const slicesByService = groupBy(state.slices, (s) => `${s.namespace}/${s.serviceName}`);
   const defaults: ProbeConfig = { ...DEFAULT_CONFIG, timeoutMs: options.defaultTimeoutMs };
   let optIn: OptInPolicy | undefined;
-  return {
+  const views = new Map<Service, ServiceView>();
+  const index: Index = {
     state,
     options,
     // Built on first use: only the opt-in modes ask.
@@ -84,7 +79,16 @@ function buildIndex(state: ClusterState): Index {
       if (ns) layers.push({ object: namespaceRef(ns), annotations: ns.annotations });
       return resolveConfig(layers, defaults).config;
     },
+    serviceView(svc) {
+      let view = views.get(svc);
+      if (!view) {
+        view = buildServiceView(svc, index);
+        views.set(svc, view);
+      }
+      return view;
+    },
   };
+  return index;
 }
 
 function definedOnly<T extends object>(o: T): Partial<T> {
@@ -198,20 +202,6 @@ export function hasSelector(svc: Service): boolean {
   return svc.selector !== undefined && Object.keys(svc.selector).length > 0;
 }
 
-export function serviceView(svc: Service, index: Index): ServiceView {
-  let memo = views.get(index);
-  if (!memo) {
-    memo = new Map();
-    views.set(index, memo);
-  }
-  let view = memo.get(svc);
-  if (!view) {
-    view = buildServiceView(svc, index);
-    memo.set(svc, view);
-  }
-  return view;
-}
-
 function buildServiceView(svc: Service, index: Index): ServiceView {
   const ref = refOf(svc);
   const matched = hasSelector(svc)
@@ -307,4 +297,73 @@ export function podSkip(pod: Pod, index: Index): string | undefined {
   if (pod.deletionTimestamp !== undefined) return 'terminating';
   if (!isLive(pod)) return `${pod.phase}`;
   return undefined;
+}
+
+/**
+ * One port of a pod: declared, and/or the target of Service ports the pod claims (it declares the port,
+ * or no ports at all). A Service target the pod does not declare, beside ports it does, is left out: it
+ * is probed as the Service's target and judged on the Service, never on the pod.
+ */
+export interface PodPortView {
+  readonly number: number;
+  /** The declared containerPort name, or '' when undeclared or unnamed. */
+  readonly name: string;
+  readonly declared: boolean;
+  readonly serving: readonly { readonly service: Service; readonly port: ServicePort }[];
+}
+
+export interface PodView {
+  readonly pod: Pod;
+  readonly skip?: string | undefined;
+  readonly ports: readonly PodPortView[];
+}
+
+/** Every pod of the state as ports -> what serves them, beside the Service views. */
+export function podViews(pods: readonly Pod[], services: readonly ServiceView[], index: Index): PodView[] {
+  // Sets, not Array.includes: a large Service over thousands of pods must stay linear.
+  const selected = services.map((v) => ({ view: v, pods: new Set(v.selected) }));
+  return pods.map((p) => podView(p, selected, index));
+}
+
+function podView(
+  pod: Pod,
+  services: readonly { readonly view: ServiceView; readonly pods: ReadonlySet<Pod> }[],
+  index: Index,
+): PodView {
+  const skip = podSkip(pod, index);
+  if (skip !== undefined) return { pod, skip, ports: [] };
+  const config = index.config(pod);
+  const ports = new Map<
+    number,
+    { name: string; declared: boolean; serving: PodPortView['serving'][number][] }
+  >();
+  const entry = (n: number) => {
+    let e = ports.get(n);
+    if (!e) {
+      e = { name: '', declared: false, serving: [] };
+      ports.set(n, e);
+    }
+    return e;
+  };
+  for (const cp of declaredPorts(pod)) {
+    if (cp.protocol !== 'TCP') continue;
+    const e = entry(cp.containerPort);
+    e.declared = true;
+    if (e.name === '' && cp.name) e.name = cp.name;
+  }
+  for (const { view: v, pods } of services) {
+    if (v.skip !== undefined || !pods.has(pod)) continue;
+    for (const pv of v.ports) {
+      if (pv.skip !== undefined) continue;
+      const n = resolveTargetPort(pv.port, pod);
+      // Only ports the pod claims: it is not told about traffic it never asked for (evaluate.ts, top).
+      if (n !== undefined && claimsPort(pv.port, pod))
+        entry(n).serving.push({ service: v.service, port: pv.port });
+    }
+  }
+  const views = [...ports.entries()]
+    .filter(([n, e]) => !isIgnored(config, e.name, n))
+    .sort(([a], [b]) => a - b)
+    .map(([number, e]): PodPortView => ({ number, ...e }));
+  return { pod, ports: views };
 }
