@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { METRIC_LABELS, SockeyeMetrics } from './metrics.ts';
+import { METRIC_LABELS, type ServicePortCount, SockeyeMetrics } from './metrics.ts';
 
 /** Exercises every method, so that every series the operator can produce exists. */
 function busy(): SockeyeMetrics {
@@ -14,8 +14,11 @@ function busy(): SockeyeMetrics {
     { reason: 'NoHealthyTargets' },
     { reason: 'PortNotListening' },
   ]);
-  m.servicePort('shop', 'payments', 'http', 3, 1);
-  m.servicePort('shop', 'payments', '9000', 3, 3);
+  m.servicePorts('shop', 'payments', [
+    { port: 'http', targets: 3, open: 1 },
+    { port: '9000', targets: 3, open: 3 },
+  ]);
+  m.trackedFrom(() => ({ reconciler_warnings: 2 }));
   m.queue(4);
   m.retry();
   m.informerRestart('pods');
@@ -86,11 +89,51 @@ describe('SockeyeMetrics', () => {
 
   it('removes every port series of a forgotten Service', async () => {
     const m = busy();
-    m.servicePort('shop', 'orders', 'grpc', 2, 2);
+    m.servicePorts('shop', 'orders', [{ port: 'grpc', targets: 2, open: 2 }]);
     m.forgetService('shop', 'payments');
     const text = await m.render();
     expect(text).not.toContain('service="payments"');
     expect(text).toContain('service="orders"');
+    expect(m.servicesWithSeries).toBe(1);
+  });
+
+  describe('removes the series of a port the Service no longer reports', () => {
+    const ports = (text: string) =>
+      text
+        .split('\n')
+        .filter((l) => /^sockeye_service_(open_)?targets\{/.test(l))
+        .map((l) => l.replace(/^sockeye_service_|\{namespace="shop",service="payments",port=|\}/g, ''))
+        .sort();
+    it.each<[string, ServicePortCount[], string[]]>([
+      ['removed', [{ port: 'http', targets: 3, open: 0 }], ['open_targets"http" 0', 'targets"http" 3']],
+      [
+        'renamed',
+        [
+          { port: 'web', targets: 3, open: 0 },
+          { port: '9000', targets: 3, open: 3 },
+        ],
+        ['open_targets"9000" 3', 'open_targets"web" 0', 'targets"9000" 3', 'targets"web" 3'],
+      ],
+      ['all gone (opted out, selector lost)', [], []],
+    ])('a port %s', async (_case, now, left) => {
+      const m = busy();
+      m.servicePorts('shop', 'payments', now);
+      expect(ports(await m.render())).toEqual(left);
+      expect(m.servicesWithSeries).toBe(left.length > 0 ? 1 : 0);
+    });
+  });
+
+  it('reads the size of each per-object map at every scrape', async () => {
+    const m = new SockeyeMetrics({ processMetrics: false });
+    let tracked: Record<string, number> = { reconciler_warnings: 3, annotation_expectations: 1 };
+    m.trackedFrom(() => tracked);
+    let text = await m.render();
+    expect(sample(text, 'sockeye_tracked_objects{map="reconciler_warnings"}')).toBe(3);
+    expect(sample(text, 'sockeye_tracked_objects{map="annotation_expectations"}')).toBe(1);
+    tracked = { reconciler_warnings: 0 };
+    text = await m.render();
+    expect(sample(text, 'sockeye_tracked_objects{map="reconciler_warnings"}')).toBe(0);
+    expect(sample(text, 'sockeye_tracked_objects{map="annotation_expectations"}')).toBeUndefined();
   });
 
   it('reads the queue depth at scrape time', async () => {

@@ -20,9 +20,17 @@ export const METRIC_LABELS: Readonly<Record<string, readonly string[]>> = {
   sockeye_workqueue_retries_total: [],
   sockeye_informer_restarts_total: ['informer'],
   sockeye_leader: [],
+  sockeye_tracked_objects: ['map'],
 };
 
 export type WriteKind = 'event' | 'patch';
+
+/** One Service port's counts; `port` is the port's name, or its number. */
+export interface ServicePortCount {
+  readonly port: string;
+  readonly targets: number;
+  readonly open: number;
+}
 
 export interface MetricsOptions {
   /** Also export Node's process metrics (`process_*`, `nodejs_*`), default true. */
@@ -46,6 +54,7 @@ export class SockeyeMetrics {
   #depthSource: (() => number) | undefined;
   #pendingWritesSource: (() => number) | undefined;
   #findingsSource: (() => readonly { readonly reason: string }[]) | undefined;
+  #trackedSource: (() => Readonly<Record<string, number>>) | undefined;
 
   constructor(options: MetricsOptions = {}) {
     const registers = [this.registry];
@@ -117,6 +126,17 @@ export class SockeyeMetrics {
       labelNames: ['informer'],
       registers,
     });
+    new Gauge({
+      name: 'sockeye_tracked_objects',
+      help: 'Entries of each per-object map the operator keeps (deleted objects are forgotten)',
+      labelNames: ['map'],
+      registers,
+      collect() {
+        if (!metrics.#trackedSource) return;
+        this.reset();
+        for (const [map, n] of Object.entries(metrics.#trackedSource())) this.set({ map }, n);
+      },
+    });
     this.#leader = new Gauge({
       name: 'sockeye_leader',
       help: '1 while this replica holds the leader Lease',
@@ -149,27 +169,39 @@ export class SockeyeMetrics {
     for (const [reason, n] of counts) this.#findings.set({ reason }, n);
   }
 
-  /** Targets and open targets of one Service port (`port`: the port's name, or its number). */
-  servicePort(namespace: string, service: string, port: string, targets: number, open: number): void {
+  /**
+   * Targets and open targets of each port a Service has now. The series of a port it no longer has
+   * (removed, renamed, ignored) are removed, so an alert over them stops matching at once.
+   */
+  servicePorts(namespace: string, service: string, ports: readonly ServicePortCount[]): void {
     const key = `${namespace}/${service}`;
-    let ports = this.#servicePorts.get(key);
-    if (!ports) {
-      ports = new Set();
-      this.#servicePorts.set(key, ports);
-    }
-    ports.add(port);
-    this.#targets.set({ namespace, service, port }, targets);
-    this.#open.set({ namespace, service, port }, open);
-  }
-
-  /** Removes a Service's series (deleted, or no longer watched). */
-  forgetService(namespace: string, service: string): void {
-    const key = `${namespace}/${service}`;
+    const now = new Set(ports.map((p) => p.port));
     for (const port of this.#servicePorts.get(key) ?? []) {
+      if (now.has(port)) continue;
       this.#targets.remove({ namespace, service, port });
       this.#open.remove({ namespace, service, port });
     }
-    this.#servicePorts.delete(key);
+    if (now.size === 0) this.#servicePorts.delete(key);
+    else this.#servicePorts.set(key, now);
+    for (const { port, targets, open } of ports) {
+      this.#targets.set({ namespace, service, port }, targets);
+      this.#open.set({ namespace, service, port }, open);
+    }
+  }
+
+  /** Removes a Service's series (deleted, opted out, no longer judged). */
+  forgetService(namespace: string, service: string): void {
+    this.servicePorts(namespace, service, []);
+  }
+
+  /** Services that have port series now (for `sockeye_tracked_objects`). */
+  get servicesWithSeries(): number {
+    return this.#servicePorts.size;
+  }
+
+  /** Reads each per-object map's size at every scrape, e.g. `{ reconciler_warnings: 12, ... }`. */
+  trackedFrom(source: () => Readonly<Record<string, number>>): void {
+    this.#trackedSource = source;
   }
 
   /**

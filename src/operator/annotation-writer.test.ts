@@ -63,11 +63,21 @@ function setup(pods = 0, fence?: () => Fence | undefined) {
     onPatch: (kind, result) => results.push(`${kind}:${result}`),
     ...(fence ? { fence } : {}),
   });
+  /** Waits (up to ~0.5 s) until `done()`. */
+  const until = async (done: () => boolean, tries = 100) => {
+    for (let i = 0; i < tries && !done(); i++) await new Promise((r) => setTimeout(r, 5));
+  };
   const drained = async () => {
-    for (let i = 0; i < 500 && writer.pending() > 0; i++) await new Promise((r) => setTimeout(r, 5));
+    await until(() => writer.pending() === 0, 500);
     expect(writer.pending()).toBe(0);
   };
-  return { cache, writer, written, results, faults, cancelled, drained };
+  /** Holds the next write of `name` until the returned function is called. */
+  const hold = (name: string) => {
+    let release = () => {};
+    faults.set(name, [new Promise<void>((r) => (release = r))]);
+    return () => release();
+  };
+  return { cache, writer, written, results, faults, cancelled, drained, until, hold };
 }
 
 describe('AnnotationWriter', () => {
@@ -114,8 +124,7 @@ describe('AnnotationWriter', () => {
 
   it('writes pods only when no Service write is queued or in flight', async () => {
     const t = setup(2);
-    let release = () => {};
-    t.faults.set('api', [new Promise<void>((r) => (release = r))]);
+    const release = t.hold('api');
     t.writer.submit('Service', 'shop', 'api', healthy, NOW);
     for (let i = 0; i < 2; i++) t.writer.submit('Pod', 'shop', `api-${i}`, healthy, NOW);
     await new Promise((r) => setTimeout(r, 50));
@@ -128,11 +137,10 @@ describe('AnnotationWriter', () => {
 
   it('writes Services while pod writes are held up', async () => {
     const t = setup(3);
-    let release = () => {};
-    t.faults.set('api-0', [new Promise<void>((r) => (release = r))]);
+    const release = t.hold('api-0');
     for (let i = 0; i < 3; i++) t.writer.submit('Pod', 'shop', `api-${i}`, healthy, NOW);
     t.writer.submit('Service', 'shop', 'api', healthy, NOW);
-    for (let i = 0; i < 100 && t.written.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    await t.until(() => t.written.length > 0);
     expect(t.written.map((w) => w.name)).toEqual(['api']);
     release();
     await t.drained();
@@ -154,11 +162,9 @@ describe('AnnotationWriter', () => {
 
   it('close() lets the write in flight finish and drops the queued ones', async () => {
     const t = setup(3);
-    let release = () => {};
-    t.faults.set('api-0', [new Promise<void>((r) => (release = r))]);
+    const release = t.hold('api-0');
     for (let i = 0; i < 3; i++) t.writer.submit('Pod', 'shop', `api-${i}`, healthy, NOW);
-    for (let i = 0; i < 100 && t.faults.get('api-0')?.length !== 0; i++)
-      await new Promise((r) => setTimeout(r, 5));
+    await t.until(() => t.faults.get('api-0')?.length === 0);
     const closed = t.writer.close();
     release();
     await closed;
@@ -232,5 +238,49 @@ describe('AnnotationWriter', () => {
     await t.drained();
     expect(t.written.map((w) => w.name)).toEqual(['api']);
     await t.writer.close();
+  });
+
+  describe('forgets deleted objects', () => {
+    it('drops the intent and the expectation of a deleted pod', async () => {
+      const t = setup(2);
+      for (let i = 0; i < 2; i++) t.writer.submit('Pod', 'shop', `api-${i}`, healthy, NOW);
+      await t.drained();
+      expect(t.writer.tracked()).toEqual({ annotation_intents: 0, annotation_expectations: 2 });
+      t.cache.delete('Pod', 'shop', 'api-0');
+      t.writer.forget('Pod', 'shop', 'api-0');
+      expect(t.writer.tracked()).toEqual({ annotation_intents: 0, annotation_expectations: 1 });
+      await t.writer.close();
+    });
+
+    it('keeps no expectation for a pod deleted while its write was in flight', async () => {
+      const t = setup(1);
+      const release = t.hold('api-0');
+      t.writer.submit('Pod', 'shop', 'api-0', healthy, NOW);
+      await t.until(() => t.faults.get('api-0')?.length === 0);
+      // The informer's delete arrives mid-write: the cache loses the pod, the operator forgets it.
+      t.cache.delete('Pod', 'shop', 'api-0');
+      t.writer.forget('Pod', 'shop', 'api-0');
+      release();
+      await t.until(() => t.results.length > 0);
+      expect(t.results).toEqual(['Pod:ok']);
+      expect(t.writer.tracked()).toEqual({ annotation_intents: 0, annotation_expectations: 0 });
+      await t.writer.close();
+    });
+
+    it('sweeps expectations the watch showed, that ended, or whose object is gone', async () => {
+      const t = setup(3);
+      const stale = t.cache.get('Pod', 'shop', 'api-2');
+      for (let i = 0; i < 3; i++) t.writer.submit('Pod', 'shop', `api-${i}`, healthy, NOW);
+      await t.drained();
+      // api-0: the watch showed the write; api-1: deleted without a delete event; api-2: the watch
+      // lags (its old view is back in the cache), so only the end of the expectation drops it.
+      t.cache.delete('Pod', 'shop', 'api-1');
+      if (stale) t.cache.upsert('Pod', stale.object);
+      t.writer.sweep();
+      expect(t.writer.tracked()).toEqual({ annotation_intents: 0, annotation_expectations: 1 });
+      t.writer.sweep(Date.now() + 60_000);
+      expect(t.writer.tracked()).toEqual({ annotation_intents: 0, annotation_expectations: 0 });
+      await t.writer.close();
+    });
   });
 });

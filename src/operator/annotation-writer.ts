@@ -107,6 +107,27 @@ export class AnnotationWriter {
     return this.#intents.size;
   }
 
+  /** Forgets a deleted object: its wanted annotations and what a write made them. */
+  forget(kind: PatchKind, namespace: string, name: string): void {
+    const id = keyOf(kind, namespace, name);
+    this.#intents.delete(id);
+    this.#expected.delete(id);
+  }
+
+  /** Drops expectations the watch has shown, that ended, or whose object is gone. */
+  sweep(now = Date.now()): void {
+    for (const [id, expected] of this.#expected) {
+      const [kind, namespace = '', name = ''] = id.split('/') as [PatchKind, string?, string?];
+      const cached = this.#options.cache.get(kind, namespace, name)?.written;
+      if (!cached || now > expected.until || sameLabels(cached, expected.values)) this.#expected.delete(id);
+    }
+  }
+
+  /** Entries of each per-object map, for `sockeye_tracked_objects`. */
+  tracked(): Record<string, number> {
+    return { annotation_intents: this.#intents.size, annotation_expectations: this.#expected.size };
+  }
+
   /**
    * Stops writing: the writes in flight finish (or `signal` aborts the wait); queued ones are left,
    * since the next leader judges every object again and writes what is still missing (draining
@@ -185,6 +206,15 @@ export class AnnotationWriter {
     return expected.values;
   }
 
+  /**
+   * Remembers what a write made the annotations, unless the object's delete arrived while the patch was
+   * in flight: then nothing would ever end the expectation.
+   */
+  #expect(kind: PatchKind, namespace: string, name: string, values: Labels): void {
+    if (!this.#options.cache.get(kind, namespace, name)) return;
+    this.#expected.set(keyOf(kind, namespace, name), { values, until: Date.now() + EXPECTATION_MS });
+  }
+
   #servicesBusy(): boolean {
     return this.#serviceWrites > 0 || this.#queues.Service.len() > 0;
   }
@@ -214,10 +244,7 @@ export class AnnotationWriter {
     try {
       await this.#options.patcher.patch(kind, namespace, name, patch, intent?.term?.signal);
       this.#options.onPatch?.(kind, 'ok');
-      this.#expected.set(id, {
-        values: applyPatch(written ?? {}, patch),
-        until: Date.now() + EXPECTATION_MS,
-      });
+      this.#expect(kind, namespace, name, applyPatch(written ?? {}, patch));
       // Written, unless a newer intent arrived meanwhile (then the queue holds the key again).
       if (this.#intents.get(id) === intent) this.#intents.delete(id);
     } catch (err) {

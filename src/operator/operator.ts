@@ -172,11 +172,10 @@ export class Operator {
         hostNetwork: config.optIn.hostNetworkPods,
         apiServerAddresses: apiServerAddressesOf(kc),
       },
-      onServicePorts: (ns, name, ports) => {
-        for (const p of ports) this.#metrics.servicePort(ns, name, p.port, p.targets, p.open);
-      },
+      onServicePorts: (ns, name, ports) => this.#metrics.servicePorts(ns, name, ports),
     });
     this.#metrics.findingsFrom(() => this.#reconciler.findings());
+    this.#metrics.trackedFrom(() => this.#tracked());
     this.#metrics.pendingWritesFrom(() => this.#writer?.pending() ?? 0);
   }
 
@@ -226,6 +225,7 @@ export class Operator {
       serverName: config.prober.podName,
     });
     this.#startInformers();
+    this.#startSweeping();
     const sources = [...this.#informers, ...(this.#namespacePoller ? [this.#namespacePoller] : [])];
     void Promise.all(sources.map((i) => i.whenSynced())).then(() => this.#onSynced());
   }
@@ -399,6 +399,34 @@ export class Operator {
     }
   }
 
+  /** Forgets a deleted Pod or Namespace everywhere state is kept per object. */
+  #forget(kind: 'Pod' | 'Namespace', namespace: string, name: string): void {
+    this.#reconciler.forgetObject(kind, namespace, name);
+    if (kind === 'Pod') this.#writer?.forget(kind, namespace, name);
+  }
+
+  /**
+   * Every interval, forgets what the delete handlers could not: objects judged or written by work that
+   * was in flight when their delete arrived, and expectations the watch never confirmed.
+   */
+  #startSweeping(): void {
+    const timer = setInterval(() => {
+      this.#reconciler.sweep();
+      this.#writer?.sweep();
+    }, this.#config.intervalMs);
+    timer.unref();
+    this.#stopping.signal.addEventListener('abort', () => clearInterval(timer), { once: true });
+  }
+
+  /** Each per-object map's size, for `sockeye_tracked_objects`. */
+  #tracked(): Record<string, number> {
+    return {
+      ...this.#reconciler.tracked(),
+      ...this.#writer?.tracked(),
+      metrics_service_ports: this.#metrics.servicesWithSeries,
+    };
+  }
+
   #enqueue(keys: Iterable<string>): void {
     if (!this.#synced) return;
     for (const key of keys) this.#queue.add(key);
@@ -434,7 +462,7 @@ export class Operator {
         if (deleted) {
           cache.delete('Service', s.namespace, s.name);
           this.#reconciler.forget(key);
-          this.#metrics.forgetService(s.namespace, s.name);
+          this.#writer?.forget('Service', s.namespace, s.name);
           return;
         }
         if (cache.upsert('Service', s).changed) this.#enqueue([key]);
@@ -461,6 +489,7 @@ export class Operator {
       path: (ns) => (ns ? `/api/v1/namespaces/${ns}/pods` : '/api/v1/pods'),
       apply: (p, deleted) => {
         const old = deleted ? cache.delete('Pod', p.namespace, p.name) : undefined;
+        if (deleted) this.#forget('Pod', p.namespace, p.name);
         const change = deleted ? { changed: true, old } : cache.upsert('Pod', p);
         if (!change.changed) return;
         const keys = new Set(
@@ -493,6 +522,7 @@ export class Operator {
         const changed = deleted
           ? cache.delete('Namespace', '', ns.name) !== undefined
           : cache.upsert('Namespace', ns).changed;
+        if (deleted) this.#forget('Namespace', '', ns.name);
         if (changed) this.#enqueue(servicesIn(ns.name));
       },
     };

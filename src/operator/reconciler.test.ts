@@ -22,6 +22,8 @@ function world(options?: ConstructorParameters<typeof Reconciler>[0]['options'])
   const planned: PlannedTarget[] = [];
   const events: EventInput[] = [];
   const patches: { name: string; patch: AnnotationPatch }[] = [];
+  /** The port metrics last reported per Service. */
+  const ports = new Map<string, readonly { port: string; targets: number; open: number }[]>();
   const reconciler = new Reconciler({
     cache,
     prober: async (targets) => {
@@ -49,8 +51,9 @@ function world(options?: ConstructorParameters<typeof Reconciler>[0]['options'])
     record: (e) => events.push(e),
     identity: { namespace: 'sockeye', labels: {} },
     now: () => NOW,
+    onServicePorts: (ns, name, now) => ports.set(`${ns}/${name}`, now),
   });
-  return { cache, reconciler, events, patches, planned, setOutcome: (o: Outcome) => (outcome = o) };
+  return { cache, reconciler, events, patches, planned, ports, setOutcome: (o: Outcome) => (outcome = o) };
 }
 
 describe('Reconciler', () => {
@@ -111,5 +114,75 @@ describe('Reconciler', () => {
         patch: { 'sockeye.dev/status': null, 'sockeye.dev/summary': null, 'sockeye.dev/since': null },
       },
     ]);
+  });
+
+  it('reports the ports of a judged Service, and none once it is no longer judged', async () => {
+    const w = world();
+    await w.reconciler.reconcile('shop/api');
+    expect(w.ports.get('shop/api')).toEqual([{ port: 'http', targets: 1, open: 0 }]);
+    const cached = w.cache.get('Service', 'shop', 'api');
+    if (!cached) throw new Error('api not cached');
+    w.cache.upsert('Service', { ...cached.object, selector: {} });
+    expect((await w.reconciler.reconcile('shop/api')).kind).toBe('skipped');
+    expect(w.ports.get('shop/api')).toEqual([]);
+    await w.reconciler.reconcile('shop/api-internal');
+    w.cache.delete('Service', 'shop', 'api-internal');
+    w.reconciler.forget('shop/api-internal');
+    expect(w.ports.get('shop/api-internal')).toEqual([]);
+  });
+
+  describe('forgets deleted objects', () => {
+    /** Both Services judged with a refusing pod: Warnings on the pod and both Services. */
+    async function judged() {
+      const w = world();
+      await w.reconciler.reconcile('shop/api');
+      await w.reconciler.reconcile('shop/api-internal');
+      expect(w.reconciler.tracked()).toEqual({
+        reconciler_findings: 2,
+        reconciler_warnings: 3,
+        reconciler_judged: 4,
+        reconciler_inherited: 0,
+      });
+      return w;
+    }
+
+    it('on the delete of a pod, a Service and a Namespace', async () => {
+      const w = await judged();
+      w.cache.delete('Pod', 'shop', 'api-1');
+      w.reconciler.forgetObject('Pod', 'shop', 'api-1');
+      for (const name of ['api', 'api-internal']) {
+        w.cache.delete('Service', 'shop', name);
+        w.reconciler.forget(`shop/${name}`);
+      }
+      w.reconciler.forgetObject('Namespace', '', 'shop');
+      expect(Object.values(w.reconciler.tracked())).toEqual([0, 0, 0, 0]);
+    });
+
+    it('in a sweep against the cache, when no delete was seen', async () => {
+      const w = await judged();
+      w.cache.delete('Pod', 'shop', 'api-1');
+      w.reconciler.sweep();
+      expect(w.reconciler.tracked()).toMatchObject({ reconciler_warnings: 2, reconciler_judged: 3 });
+      for (const name of ['api', 'api-internal']) w.cache.delete('Service', 'shop', name);
+      w.reconciler.sweep();
+      expect(Object.values(w.reconciler.tracked())).toEqual([0, 0, 0, 0]);
+      expect([...w.ports.values()]).toEqual([[], []]);
+    });
+
+    it('drops inherited Events once their object is judged, and those of objects that are gone', async () => {
+      const warnings = (await judged()).events.filter((e) => e.type === 'Warning');
+      const w = world();
+      for (const e of warnings) w.reconciler.inherit(e);
+      const [first] = warnings;
+      if (first) w.reconciler.inherit({ ...first, regarding: { ...first.regarding, name: 'gone' } });
+      expect(w.reconciler.tracked().reconciler_inherited).toBe(4);
+      await w.reconciler.reconcile('shop/api');
+      await w.reconciler.reconcile('shop/api-internal');
+      // What the previous leader wrote is not written again.
+      expect(w.events).toEqual([]);
+      expect(w.reconciler.tracked().reconciler_inherited).toBe(1);
+      w.reconciler.sweep();
+      expect(w.reconciler.tracked().reconciler_inherited).toBe(0);
+    });
   });
 });

@@ -8,7 +8,7 @@
  * reconciling either of two Services over one pod yields the same pod annotations and no extra Events.
  */
 import type { EventInput } from '../kube/events.ts';
-import type { ObjectRef, Service } from '../model/types.ts';
+import type { ObjectKind, Service } from '../model/types.ts';
 import { loopbackResultsOf } from '../rules/loopback.ts';
 import { type Rules, rulesFor, targetKey } from '../rules/rules.ts';
 import type { StatusReport } from '../rules/status.ts';
@@ -50,7 +50,8 @@ export type ReconcileResult =
   /** The targets changed while probing: judge again with fresh probes. */
   | { readonly kind: 'changed' };
 
-const objectKey = (o: Pick<ObjectRef, 'kind' | 'namespace' | 'name'>) => `${o.kind}/${o.namespace}/${o.name}`;
+const objectKey = (o: { readonly kind: string; readonly namespace: string; readonly name: string }) =>
+  `${o.kind}/${o.namespace}/${o.name}`;
 const findingKey = (f: Finding) => `${f.reason}|${f.port?.name ?? ''}|${f.port?.number ?? ''}`;
 
 export class Reconciler {
@@ -58,10 +59,11 @@ export class Reconciler {
   /** The Warnings last seen per object (for one Event per state change, and TargetsRecovered). */
   readonly #warnings = new Map<string, readonly Finding[]>();
   /**
-   * Warning Events already on the server when this replica started leading (`object|reason|note`): a new
-   * leader must not write again what its predecessor wrote. Consulted only for an object's first judgement.
+   * Warning Events already on the server when this replica started leading (object → `reason|note`): a
+   * new leader must not write again what its predecessor wrote. Consulted only for an object's first
+   * judgement, then dropped.
    */
-  readonly #inherited = new Set<string>();
+  readonly #inherited = new Map<string, Set<string>>();
   readonly #judgedOnce = new Set<string>();
   /** Every judged Service's current findings, for /sockeye/v1/findings. */
   readonly #byService = new Map<string, readonly Finding[]>();
@@ -84,14 +86,62 @@ export class Reconciler {
   /** Remembers a Warning Event another replica wrote (see #inherited). */
   inherit(event: EventInput): void {
     const r = event.regarding;
-    this.#inherited.add(`${r.kind}/${r.namespace ?? ''}/${r.name}|${event.reason}|${event.note}`);
+    const object = objectKey({ kind: r.kind, namespace: r.namespace ?? '', name: r.name });
+    let events = this.#inherited.get(object);
+    if (!events) {
+      events = new Set();
+      this.#inherited.set(object, events);
+    }
+    events.add(`${event.reason}|${event.note}`);
   }
 
-  /** Forgets a deleted Service. */
+  /** Forgets a Service that is deleted or no longer judged; its port metrics go with it. */
   forget(key: string): void {
+    const [namespace = '', name = ''] = key.split('/');
     this.#byService.delete(key);
-    this.#warnings.delete(`Service/${key}`);
-    this.#judgedOnce.delete(`Service/${key}`);
+    this.forgetObject('Service', namespace, name);
+    this.#deps.onServicePorts?.(namespace, name, []);
+  }
+
+  /** Forgets what is kept about one object (a deleted Pod or Namespace; a Service: `forget`). */
+  forgetObject(kind: ObjectKind, namespace: string, name: string): void {
+    const object = objectKey({ kind, namespace, name });
+    this.#warnings.delete(object);
+    this.#judgedOnce.delete(object);
+    this.#inherited.delete(object);
+  }
+
+  /**
+   * Forgets every object the cache no longer holds: behind the informers' delete handlers, for an
+   * object a reconcile in flight judged after its delete was seen.
+   */
+  sweep(): void {
+    const gone = (object: string) => !this.#live(object);
+    for (const map of [this.#warnings, this.#inherited])
+      for (const object of map.keys()) if (gone(object)) map.delete(object);
+    for (const object of this.#judgedOnce) if (gone(object)) this.#judgedOnce.delete(object);
+    for (const key of this.#byService.keys()) if (gone(`Service/${key}`)) this.forget(key);
+  }
+
+  /** Entries of each per-object map, for `sockeye_tracked_objects`. */
+  tracked(): Record<string, number> {
+    return {
+      reconciler_findings: this.#byService.size,
+      reconciler_warnings: this.#warnings.size,
+      reconciler_judged: this.#judgedOnce.size,
+      reconciler_inherited: this.#inherited.size,
+    };
+  }
+
+  #live(object: string): boolean {
+    const [kind = '', namespace = '', name = ''] = object.split('/');
+    const { cache } = this.#deps;
+    if (kind === 'Service' || kind === 'Pod') return cache.get(kind, namespace, name) !== undefined;
+    // A Namespace is judged with its Services; it stays while it or one of them is cached (the
+    // namespace-scoped poller may not be allowed to read it).
+    if (kind === 'Namespace')
+      return cache.get('Namespace', '', name) !== undefined || cache.list('Service', name).length > 0;
+    return false;
   }
 
   async reconcile(key: string, signal?: AbortSignal): Promise<ReconcileResult> {
@@ -190,12 +240,13 @@ export class Reconciler {
       const warnings = mine.filter((f) => f.severity === 'Warning');
       const first = !this.#judgedOnce.has(object);
       this.#judgedOnce.add(object);
+      const inherited = first ? this.#inherited.get(object) : undefined;
+      this.#inherited.delete(object);
       for (const f of mine) {
         const was = before.get(findingKey(f));
         if (f.severity === 'Warning' && was?.message === f.message) continue;
         const event = toEvent(f);
-        if (first && f.severity === 'Warning' && this.#inherited.has(`${object}|${f.reason}|${event.note}`))
-          continue;
+        if (f.severity === 'Warning' && inherited?.has(`${f.reason}|${event.note}`)) continue;
         this.#deps.record(event);
       }
       if (warnings.length > 0) this.#warnings.set(object, warnings);
