@@ -27,7 +27,8 @@ ${operatorHelp()}
 On SIGTERM it stops taking work, finishes the reconciles and writes in flight and flushes queued Events
 (10 s at most; what is left is dropped), then releases the Lease and exits 0, within 15 s in all. When
 it loses the Lease it drops all of its work at once, writes nothing more and exits 1 (another replica
-leads); 2 on a bad setting.`;
+leads); 2 on a bad setting or when it cannot start (no usable kubeconfig and not in a cluster, unknown
+context, a port in use), with one line on stderr naming the problem.`;
 
 /** Grace on SIGTERM for the reconciles and writes in flight and the queued Events. */
 export const SHUTDOWN_GRACE_MS = 10_000;
@@ -46,7 +47,7 @@ export const operatorCommand: Command = async (argv, io) => {
   }
   // A bad setting throws ConfigError (a UsageError): the entry point prints it and exits 2.
   const config = loadOperatorConfig({ argv, env: io.env, readFile: (p) => readFileSync(p, 'utf8') });
-  const target = loadKubeConfig(config.cluster);
+  const target = loadKubeConfig(config.cluster, { env: io.env });
   if (typeof target === 'string') throw new ConfigError(target);
   const { kc } = target;
   let lost = false;
@@ -60,7 +61,10 @@ export const operatorCommand: Command = async (argv, io) => {
       done.abort();
     },
   });
-  await operator.start();
+  await operator.start().catch((err: unknown) => {
+    const problem = listenProblem(err, config.http);
+    throw problem === undefined ? err : new ConfigError(problem, { cause: err });
+  });
   await new Promise<void>((resolve) => {
     if (io.signal.aborted || done.signal.aborted) resolve();
     io.signal.addEventListener('abort', () => resolve(), { once: true });
@@ -75,3 +79,26 @@ export const operatorCommand: Command = async (argv, io) => {
   await operator.stop(SHUTDOWN_GRACE_MS);
   return code;
 };
+
+/**
+ * Why the HTTP server could not listen, as the flag to change, e.g. `--http-port 8080: address
+ * already in use`; undefined for any other error.
+ */
+export function listenProblem(
+  err: unknown,
+  http: { readonly host: string; readonly port: number },
+): string | undefined {
+  switch ((err as NodeJS.ErrnoException | undefined)?.code) {
+    case 'EADDRINUSE':
+      return `--http-port ${http.port}: address already in use`;
+    case 'EACCES':
+      return `--http-port ${http.port}: permission denied (ports below 1024 need privileges)`;
+    case 'EADDRNOTAVAIL':
+      return `--http-host ${http.host}: no such address on this host`;
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `--http-host ${http.host}: cannot resolve this name`;
+    default:
+      return undefined;
+  }
+}

@@ -1,4 +1,7 @@
+import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { homedir } from 'node:os';
+import { delimiter, join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { shareConnections } from './connections.ts';
 
@@ -16,23 +19,33 @@ export interface ClusterTarget {
   readonly namespace: string;
 }
 
+/** Where the kubeconfig may come from when `--kubeconfig` is not given (tests pass their own). */
+export interface KubeconfigSources {
+  /**
+   * `KUBECONFIG`, `HOME`, `KUBERNETES_SERVICE_HOST`; default the process's (client-node reads the
+   * in-cluster address and port from the process's own).
+   */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Prefix of the ServiceAccount mount (client-node's `pathPrefix`), for tests; default none. */
+  readonly root?: string;
+}
+
+const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+
 /**
  * The kubeconfig every mode that talks to the API uses, as kubectl picks it: `--kubeconfig FILE`, else
- * `$KUBECONFIG`, else `~/.kube/config`, else the in-cluster ServiceAccount; then `--context NAME`, else
- * the file's current context. A problem comes back as one line naming the file or context (the caller
- * decides how to exit), never as an exception.
+ * `$KUBECONFIG` (its files merged), else `~/.kube/config`, else the in-cluster ServiceAccount; then
+ * `--context NAME`, else the file's current context. A problem comes back as one line naming the file
+ * or context (the caller decides how to exit), never as an exception; with none of these there is no
+ * cluster (client-node would quietly fall back to http://localhost:8080).
  */
-export function loadKubeConfig(choice: ClusterChoice): ClusterTarget | string {
+export function loadKubeConfig(choice: ClusterChoice, from: KubeconfigSources = {}): ClusterTarget | string {
   const kc = new KubeConfig();
-  try {
-    if (choice.kubeconfig !== undefined) kc.loadFromFile(choice.kubeconfig);
-    else kc.loadFromDefault();
-    // Keep-alive connections to the API server: client-node would open a new TLS connection per call.
-    shareConnections(kc);
-  } catch (err) {
-    const reason = firstLine(err instanceof Error ? err.message : String(err));
-    return `cannot load kubeconfig${choice.kubeconfig === undefined ? '' : ` ${choice.kubeconfig}`}: ${reason}`;
-  }
+  const problem =
+    choice.kubeconfig !== undefined ? loadFiles(kc, [choice.kubeconfig]) : loadDefault(kc, from);
+  if (problem !== undefined) return problem;
+  // Keep-alive connections to the API server: client-node would open a new TLS connection per call.
+  shareConnections(kc);
   if (choice.context !== undefined) {
     if (!kc.getContextObject(choice.context)) {
       const known = kc.getContexts().map((c) => c.name);
@@ -49,6 +62,38 @@ export function loadKubeConfig(choice: ClusterChoice): ClusterTarget | string {
     server: cluster.server,
     namespace: kc.getContextObject(context)?.namespace || 'default',
   };
+}
+
+/** client-node's `loadFromDefault` without its last resort, localhost:8080. */
+function loadDefault(kc: KubeConfig, from: KubeconfigSources): string | undefined {
+  const env = from.env ?? process.env;
+  const files = (env.KUBECONFIG ?? '').split(delimiter).filter((f) => f !== '');
+  if (files.length > 0) return loadFiles(kc, files);
+  const home = join(env.HOME || homedir(), '.kube', 'config');
+  if (existsSync(home)) return loadFiles(kc, [home]);
+  const host = env.KUBERNETES_SERVICE_HOST;
+  if (!host)
+    return 'no kubeconfig ($KUBECONFIG, ~/.kube/config) and not running in a cluster (KUBERNETES_SERVICE_HOST unset)';
+  const token = `${from.root ?? ''}${SERVICE_ACCOUNT_DIR}/token`;
+  if (!existsSync(token))
+    return `in a cluster (KUBERNETES_SERVICE_HOST=${host}) but no ServiceAccount token at ${token}; mount one or pass --kubeconfig`;
+  kc.loadFromCluster(from.root);
+  return undefined;
+}
+
+/** Loads the first file and merges the others in (as kubectl merges `$KUBECONFIG`: the first context wins). */
+function loadFiles(kc: KubeConfig, [first, ...rest]: readonly string[]): string | undefined {
+  for (const file of [first, ...rest]) {
+    if (file === undefined) continue;
+    try {
+      const into = file === first ? kc : new KubeConfig();
+      into.loadFromFile(file);
+      if (into !== kc) kc.mergeConfig(into, true);
+    } catch (err) {
+      return `cannot load kubeconfig ${file}: ${firstLine(err instanceof Error ? err.message : String(err))}`;
+    }
+  }
+  return undefined;
 }
 
 /** A YAML parse error spans several lines (with a code frame); a usage error is one. */
