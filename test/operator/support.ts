@@ -272,11 +272,7 @@ export async function leaseHolder(kube: TestKube, ns: string): Promise<string> {
 
 /** Sums a metric family from an operator's /metrics text, e.g. all `sockeye_probes_total{…}` samples. */
 export async function metricSum(port: number, name: string): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  return text
-    .split('\n')
-    .filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `))
-    .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+  return (await scrape(port, name)).reduce((sum, s) => sum + s.value, 0);
 }
 
 /** A Service and its one pod per name; the pod listens on its port unless `refusing`. */
@@ -296,3 +292,21 @@ spec: {containers: [{name: app, image: web, ports: [{name: http, containerPort: 
 `,
     )
     .join('---');
+/** One sample of a scrape: its labels and value. */
+export interface Sample {
+  readonly labels: Readonly<Record<string, string>>;
+  readonly value: number;
+}
+
+/** Scrapes the operator's /metrics and returns the samples of metric `name`. */
+export async function scrape(port: number, name: string): Promise<Sample[]> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  return text.split('\n').flatMap((line) => {
+    const m = /^([a-z_]+)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m || m[1] !== name) return [];
+    const labels = Object.fromEntries(
+      [...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1], l[2]]),
+    );
+    return [{ labels, value: Number(m[3]) }];
+  });
+}
