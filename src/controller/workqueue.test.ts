@@ -128,6 +128,18 @@ describe('WorkQueue: rate limiting', () => {
     expect(q.len()).toBe(1);
   });
 
+  it('caps the per-key delay of one call when asked', async () => {
+    const q = queue();
+    for (let i = 0; i < 18; i++) q.addRateLimited('k');
+    vi.advanceTimersByTime(5);
+    q.done((await q.get())!);
+    q.addRateLimited('k', 30_000);
+    vi.advanceTimersByTime(29_999);
+    expect(q.len()).toBe(0);
+    vi.advanceTimersByTime(1);
+    expect(q.len()).toBe(1);
+  });
+
   it('limits everyone together with the global bucket (10 qps, burst 100)', () => {
     const q = queue();
     for (let i = 0; i < 100; i++) q.addRateLimited(`k${i}`);

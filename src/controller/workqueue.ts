@@ -92,12 +92,16 @@ export class WorkQueue {
     this.#waiting.set(key, { readyAt, handle });
   }
 
-  /** Queues `key` after its backoff: the larger of the per-key exponential delay and the global bucket's. */
-  addRateLimited(key: string): void {
+  /**
+   * Queues `key` after its backoff: the larger of the per-key exponential delay and the global bucket's.
+   * `maxDelayMs` caps the per-key delay for this call below the queue's ceiling.
+   */
+  addRateLimited(key: string, maxDelayMs = this.#maxDelayMs): void {
     if (this.#shuttingDown) return;
     const failures = this.#failures.get(key) ?? 0;
     this.#failures.set(key, failures + 1);
-    const perKey = Math.min(this.#baseDelayMs * 2 ** Math.min(failures, 64), this.#maxDelayMs);
+    const ceiling = Math.min(maxDelayMs, this.#maxDelayMs);
+    const perKey = Math.min(this.#baseDelayMs * 2 ** Math.min(failures, 64), ceiling);
     const global = this.#bucket.reserve();
     this.#onRetry?.(key);
     this.addAfter(key, Math.max(perKey, global));

@@ -382,7 +382,9 @@ export class Operator {
     try {
       const result = await this.#reconciler.reconcile(key, signal);
       if (result.kind === 'changed') {
-        this.#queue.addRateLimited(key);
+        // Backoff while the targets keep changing, but never longer than the interval: after a long
+        // churn the uncapped delay reached many minutes, and the Service went unjudged that long.
+        this.#queue.addRateLimited(key, this.#config.intervalMs);
         return;
       }
       this.#queue.forget(key);
