@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { ConfigError, loadOperatorConfig, operatorHelp } from '../config/operator.ts';
+import { ConfigError, loadOperatorConfig, type OperatorConfig, operatorHelp } from '../config/operator.ts';
 import { loadKubeConfig } from '../kube/kubeconfig.ts';
 import { logger } from '../log.ts';
 import { Operator } from '../operator/operator.ts';
@@ -62,7 +62,7 @@ export const operatorCommand: Command = async (argv, io) => {
     },
   });
   await operator.start().catch((err: unknown) => {
-    const problem = listenProblem(err, config.http);
+    const problem = listenProblem(err, config);
     throw problem === undefined ? err : new ConfigError(problem, { cause: err });
   });
   await new Promise<void>((resolve) => {
@@ -81,23 +81,26 @@ export const operatorCommand: Command = async (argv, io) => {
 };
 
 /**
- * Why the HTTP server could not listen, as the flag to change, e.g. `--http-port 8080: address
- * already in use`; undefined for any other error.
+ * Why a listener could not start, as the flag to change, e.g. `--http-port 8080: address already in
+ * use`; undefined for any other error.
  */
 export function listenProblem(
   err: unknown,
-  http: { readonly host: string; readonly port: number },
+  config: Pick<OperatorConfig, 'http' | 'metrics'>,
 ): string | undefined {
-  switch ((err as NodeJS.ErrnoException | undefined)?.code) {
+  const e = err as (NodeJS.ErrnoException & { port?: number }) | undefined;
+  const flag = e?.port !== undefined && e.port === config.metrics.port ? '--metrics-port' : '--http-port';
+  const port = flag === '--metrics-port' ? config.metrics.port : config.http.port;
+  switch (e?.code) {
     case 'EADDRINUSE':
-      return `--http-port ${http.port}: address already in use`;
+      return `${flag} ${port}: address already in use`;
     case 'EACCES':
-      return `--http-port ${http.port}: permission denied (ports below 1024 need privileges)`;
+      return `${flag} ${port}: permission denied (ports below 1024 need privileges)`;
     case 'EADDRNOTAVAIL':
-      return `--http-host ${http.host}: no such address on this host`;
+      return `--http-host ${config.http.host}: no such address on this host`;
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
-      return `--http-host ${http.host}: cannot resolve this name`;
+      return `--http-host ${config.http.host}: cannot resolve this name`;
     default:
       return undefined;
   }

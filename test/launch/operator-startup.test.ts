@@ -22,7 +22,16 @@ function operator(args: readonly string[], env: Record<string, string>): Promise
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [sockeye, 'operator', '--leader-elect=false', '--pod-name=startup-test', ...args],
+      // Any port the case does not name is the kernel's choice: nothing else on the machine is touched.
+      [
+        sockeye,
+        'operator',
+        '--leader-elect=false',
+        '--pod-name=startup-test',
+        '--http-port=0',
+        '--metrics-port=0',
+        ...args,
+      ],
       { env: { PATH: process.env.PATH ?? '', ...env }, timeout: 20_000, killSignal: 'SIGKILL' },
       (err, _stdout, stderr) => {
         const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
@@ -125,13 +134,23 @@ contexts: [{name: dev, context: {cluster: dev, user: me}}]
       await new Promise((resolve) => taken?.close(resolve) ?? resolve(undefined));
     });
 
-    it('names the flag and the port', async () => {
+    const listening = (flags: readonly string[]) =>
+      operator(['--kubeconfig', kubeconfig, '--http-host=127.0.0.1', ...flags], {
+        HOME: home,
+        SOCKEYE_LOG_LEVEL: 'warn',
+      });
+
+    it('names the health port flag and the port', async () => {
       refused(
-        await operator(['--kubeconfig', kubeconfig, '--http-host=127.0.0.1', `--http-port=${port}`], {
-          HOME: home,
-          SOCKEYE_LOG_LEVEL: 'warn',
-        }),
+        await listening([`--http-port=${port}`, '--metrics-port=0']),
         `sockeye: --http-port ${port}: address already in use`,
+      );
+    });
+
+    it('names the metrics port flag and the port', async () => {
+      refused(
+        await listening(['--http-port=0', `--metrics-port=${port}`]),
+        `sockeye: --metrics-port ${port}: address already in use`,
       );
     });
   });
