@@ -22,7 +22,6 @@ Settings: flags > environment > --config file > defaults. A boolean flag is --FL
 --FLAG=true or --FLAG=false; its variable and file key take true or false.
 
 ${operatorHelp()}
-  -h, --help
 
 On SIGTERM it stops taking work, finishes the reconciles in flight, flushes Events, releases the Lease
 and exits 0. It exits 1 when it loses the Lease (another replica leads), 2 on a bad setting.`;
