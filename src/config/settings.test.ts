@@ -220,7 +220,7 @@ describe('settingsHelp', () => {
       '  -i, --interval DURATION  SOCKEYE_INTERVAL    time between rounds (default 10s)',
       '      --workers N          SOCKEYE_WORKERS     workers (default 2)',
       '      --jitter FRACTION                        spread (default 0.1)',
-      '      --[no-]watch         SOCKEYE_WATCH       keep going (default false)',
+      '      --[no-]watch         SOCKEYE_WATCH       keep going',
       '      --name VALUE         SOCKEYE_NAME        who',
       '  -n, --namespace NAME     SOCKEYE_NAMESPACES  where',
       '      --arg VALUE                              passed on as written',

@@ -102,7 +102,8 @@ export const boolean: Kind<boolean> = {
   }),
   arg: 'switch',
   metavar: '',
-  show: String,
+  // `--[no-]x` already says it is off unless given.
+  show: (on) => (on ? 'true' : ''),
 };
 
 /** Any text, trimmed; `what` names it in the error when it is empty or does not match `pattern`. */
