@@ -27,9 +27,10 @@ export interface Kind<T> {
   readonly show: (value: T) => string;
 }
 
-type Parsed<T> = { ok: true; value: T } | { ok: false; problem: string };
+export type Parsed<T> = { ok: true; value: T } | { ok: false; problem: string };
 
-function fromText<T>(parse: (text: string) => Parsed<T>) {
+/** A zod transform from a `Parsed` reader: its problem becomes the issue's message. */
+export function fromText<T>(parse: (text: string) => Parsed<T>) {
   return (value: string, ctx: z.RefinementCtx): T => {
     const parsed = parse(value);
     if (parsed.ok) return parsed.value;

@@ -4,7 +4,7 @@
  * reads it too: the container it injects serves on the sidecar's port, whose default is written here once.
  */
 import { z } from 'zod';
-import { boolean, duration, integer, type Kind, setting, text } from './settings.ts';
+import { boolean, duration, fromText, integer, type Kind, type Parsed, setting, text } from './settings.ts';
 
 /** The port of the sidecar's /healthz, /readyz, /metrics and /status, and of the container the webhook injects. */
 export const DEFAULT_SIDECAR_PORT = 9876;
@@ -16,7 +16,7 @@ export interface PortSpec {
 }
 
 /** `8080,metrics=9090`: numbers, optionally named like a containerPort; each number once. */
-export function readPorts(value: string): { ok: true; value: PortSpec[] } | { ok: false; problem: string } {
+export function readPorts(value: string): Parsed<PortSpec[]> {
   const ports: PortSpec[] = [];
   for (const item of value.split(',').map((s) => s.trim())) {
     if (item === '') continue;
@@ -31,12 +31,7 @@ export function readPorts(value: string): { ok: true; value: PortSpec[] } | { ok
 }
 
 const ports: Kind<readonly PortSpec[]> = {
-  schema: z.string({ error: 'want ports such as 8080,metrics=9090' }).transform((value, ctx) => {
-    const read = readPorts(value);
-    if (read.ok) return read.value;
-    ctx.addIssue({ code: 'custom', message: read.problem });
-    return z.NEVER;
-  }),
+  schema: z.string({ error: 'want ports such as 8080,metrics=9090' }).transform(fromText(readPorts)),
   arg: 'value',
   metavar: 'PORTS',
   show: (list) => list.map((p) => (p.name ? `${p.name}=${p.number}` : String(p.number))).join(','),
