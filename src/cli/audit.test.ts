@@ -34,7 +34,7 @@ describe('sockeye audit flags', () => {
   it('takes -o wide and -o yaml, and names --output for any other format', () => {
     expect(parseAuditFlags(['-o', 'wide']).output).toBe('wide');
     expect(parseAuditFlags(['-o', 'yaml']).output).toBe('yaml');
-    expect(usageError(['-o', 'xml'])).toMatch(/--output must be one of table, wide, json, yaml,/);
+    expect(usageError(['-o', 'xml'])).toMatch(/--output: want one of table, wide, json, yaml,/);
   });
 
   it('takes --manifests DIR and names it when empty', () => {

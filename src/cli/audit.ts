@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import { renderJUnit, renderSarif } from '../audit/ci.ts';
 import { GatherError } from '../audit/gather.ts';
 import { indexManifests, type ManifestIndex, readManifests } from '../audit/manifests.ts';
@@ -13,14 +12,20 @@ import {
 } from '../audit/render.ts';
 import { buildReport, FAIL_ON } from '../audit/report.ts';
 import { type Progress, runAudit } from '../audit/run.ts';
-import { MAX_TIMEOUT_MS, parseTimeout } from '../config/annotations.ts';
+import { DEFAULT_TIMEOUT_MS, MAX_TIMEOUT_MS } from '../config/annotations.ts';
 import {
-  CLUSTER_FLAGS,
-  CLUSTER_FLAGS_HELP,
-  concurrencyFlag,
-  flagValues,
-  readFlags,
-} from '../config/flags.ts';
+  boolean,
+  CLUSTER_SETTINGS,
+  CONCURRENCY_SETTING,
+  duration,
+  loadSettings,
+  namespaces,
+  oneOf,
+  setting,
+  settingsHelp,
+  text,
+  type Values,
+} from '../config/settings.ts';
 import { loadKubeConfig } from '../kube/kubeconfig.ts';
 import { clusterListers } from '../kube/list.ts';
 import { version } from '../version.ts';
@@ -33,71 +38,79 @@ every backend once (TCP connect, no payload), and reports which Services would r
 right now, and why. Progress goes to stderr (a bar on a terminal, nothing when piped).
 
 Flags:
-  -n, --namespace NAME        audit this namespace (repeatable; default: all namespaces)
-  -A, --all-namespaces        audit every namespace (the default without -n; not with -n)
-  -l, --selector SELECTOR     only Services (and pods) matching this label selector, e.g. app=web,tier!=db
-${CLUSTER_FLAGS_HELP.map(([flag, meaning]) => `      ${flag.padEnd(24)}${meaning}`).join('\n')}
-  -t, --timeout DURATION      connect deadline per target without a sockeye.dev/timeout annotation (default 2s)
-  -c, --concurrency N         connects in flight at once (default 256)
-      --include-opted-out     also audit objects annotated sockeye.dev/probe: "false"
-  -o, --output FORMAT         table (default), wide, json, yaml, markdown, junit or sarif
-      --manifests DIR         folder of the YAML manifests: SARIF results point at the file and line
-                              that defines each object (default: kubernetes/NAMESPACE/KIND/NAME.yaml)
-      --fail-on SEVERITY      exit 1 on findings at or above: warning (default), normal, never
-  -h, --help                  this text
+${settingsHelp(AUDIT_SETTINGS)}
 
 Exit codes: 0 no finding at or above --fail-on, 1 findings, 2 the audit could not run (no cluster,
 no permission to read any Service, pod IPs not routable from here, or a bad flag).
 A boolean flag is also written --no-FLAG, --FLAG=true or --FLAG=false.`;
 
-const flagsSchema = z.object({
-  namespace: z
-    .array(z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, '--namespace takes a namespace name'))
-    .default([]),
-  'all-namespaces': z.boolean().default(false),
-  selector: z.string().min(1, '--selector must not be empty').optional(),
-  context: z.string().min(1).optional(),
-  kubeconfig: z.string().min(1).optional(),
-  timeout: z
-    .string()
-    .transform((text, ctx) => {
-      const parsed = parseTimeout(text);
-      if (parsed.ok) return parsed.value;
-      ctx.addIssue({ code: 'custom', message: `--timeout "${text}": ${parsed.problem}` });
-      return z.NEVER;
-    })
-    .default(2000),
-  concurrency: concurrencyFlag,
-  'include-opted-out': z.boolean().default(false),
-  output: z.enum(OUTPUTS, { message: `--output must be one of ${OUTPUTS.join(', ')}` }).default('table'),
-  manifests: z.string().min(1, '--manifests takes a folder').optional(),
-  'fail-on': z
-    .enum(FAIL_ON, { message: `--fail-on must be one of ${FAIL_ON.join(', ')}` })
-    .default('warning'),
-  help: z.boolean().default(false),
-});
+const AUDIT_SETTINGS = {
+  namespace: setting({
+    kind: namespaces,
+    flag: 'namespace',
+    short: 'n',
+    default: [],
+    help: 'audit this namespace (repeatable; default: all namespaces)',
+  }),
+  'all-namespaces': setting({
+    kind: boolean,
+    flag: 'all-namespaces',
+    short: 'A',
+    default: false,
+    help: 'audit every namespace (the default without -n; not with -n)',
+  }),
+  selector: setting({
+    kind: text('a label selector'),
+    flag: 'selector',
+    short: 'l',
+    metavar: 'SELECTOR',
+    default: undefined,
+    help: 'only Services (and pods) matching this label selector, e.g. app=web,tier!=db',
+  }),
+  ...CLUSTER_SETTINGS,
+  timeout: setting({
+    kind: duration(1, MAX_TIMEOUT_MS),
+    flag: 'timeout',
+    short: 't',
+    default: DEFAULT_TIMEOUT_MS,
+    help: 'connect deadline per target without a sockeye.dev/timeout annotation',
+  }),
+  concurrency: CONCURRENCY_SETTING,
+  'include-opted-out': setting({
+    kind: boolean,
+    flag: 'include-opted-out',
+    default: false,
+    help: 'also audit objects annotated sockeye.dev/probe: "false"',
+  }),
+  output: setting({
+    kind: oneOf(OUTPUTS),
+    flag: 'output',
+    short: 'o',
+    metavar: 'FORMAT',
+    default: 'table',
+    help: 'table, wide, json, yaml, markdown, junit or sarif',
+  }),
+  manifests: setting({
+    kind: text('a folder'),
+    flag: 'manifests',
+    metavar: 'DIR',
+    default: undefined,
+    help: 'folder of the YAML manifests: SARIF results point at the file and line that defines each object (default: kubernetes/NAMESPACE/KIND/NAME.yaml)',
+  }),
+  'fail-on': setting({
+    kind: oneOf(FAIL_ON),
+    flag: 'fail-on',
+    metavar: 'SEVERITY',
+    default: 'warning',
+    help: 'exit 1 on findings at or above: warning, normal, never',
+  }),
+} as const;
 
-type Flags = z.infer<typeof flagsSchema>;
+type Flags = Values<typeof AUDIT_SETTINGS> & { readonly help: boolean };
 
 export function parseAuditFlags(argv: readonly string[]): Flags {
-  const { values } = readFlags(
-    argv,
-    {
-      namespace: { type: 'string', short: 'n', multiple: true },
-      'all-namespaces': { type: 'boolean', short: 'A' },
-      selector: { type: 'string', short: 'l' },
-      ...CLUSTER_FLAGS,
-      timeout: { type: 'string', short: 't' },
-      concurrency: { type: 'string', short: 'c' },
-      'include-opted-out': { type: 'boolean' },
-      output: { type: 'string', short: 'o' },
-      manifests: { type: 'string' },
-      'fail-on': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    { command: 'audit' },
-  );
-  const flags = flagValues(flagsSchema, values, 'audit');
+  const { values, help } = loadSettings(AUDIT_SETTINGS, { argv }, { command: 'audit' });
+  const flags = { ...values, help };
   // kubectl's rule: -A already means every namespace, so a -n beside it contradicts it.
   if (flags['all-namespaces'] && flags.namespace.length > 0) {
     throw new UsageError('audit: -A/--all-namespaces and -n/--namespace cannot be used together');
@@ -162,7 +175,7 @@ export const auditCommand: Command = async (argv, io) => {
       namespaces: flags.namespace,
       labelSelector: flags.selector,
       contextNamespace: target.namespace,
-      timeoutMs: Math.min(flags.timeout, MAX_TIMEOUT_MS),
+      timeoutMs: flags.timeout,
       concurrency: flags.concurrency,
       includeOptedOut: flags['include-opted-out'],
       now: new Date(),

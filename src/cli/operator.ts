@@ -22,7 +22,6 @@ Settings: flags > environment > --config file > defaults. A boolean flag is --FL
 --FLAG=true or --FLAG=false; its variable and file key take true or false.
 
 ${operatorHelp()}
-  -h, --help
 
 On SIGTERM it stops taking work, finishes the reconciles and writes in flight and flushes queued Events
 (10 s at most; what is left is dropped), then releases the Lease and exits 0, within 15 s in all. When

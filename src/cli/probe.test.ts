@@ -26,13 +26,13 @@ describe('sockeye probe usage errors', () => {
     [['1.2.3.4:99999'], 'bad target "1.2.3.4:99999": port 99999 is outside 1-65535'],
     [['[::1'], 'bad target "[::1": missing "]"'],
     [[], 'no targets'],
-    [['--timeout', '2', '127.0.0.1:1'], '--timeout "2" is not a duration'],
-    [['--concurrency', '0', '127.0.0.1:1'], '--concurrency must be at least 1'],
-    [['-c', 'many', '127.0.0.1:1'], '--concurrency must be a whole number'],
-    [['-o', 'yaml', '127.0.0.1:1'], '--output must be text or json'],
+    [['--timeout', '2', '127.0.0.1:1'], '--timeout: want a duration such as 1500ms, 2s or 1m (got "2")'],
+    [['--concurrency', '0', '127.0.0.1:1'], '--concurrency: want at least 1 (got "0")'],
+    [['-c', 'many', '127.0.0.1:1'], '--concurrency: want a whole number (got "many")'],
+    [['-o', 'yaml', '127.0.0.1:1'], '--output: want one of text, json (got "yaml")'],
     [['--bogus', '127.0.0.1:1'], "Unknown option '--bogus'"],
     [['--expect-status', '200', '127.0.0.1:1'], '--expect-status needs --http'],
-    [['--http', 'health', '127.0.0.1:1'], '--http takes a path'],
+    [['--http', 'health', '127.0.0.1:1'], '--http: want a path starting with "/" (got "health")'],
     [['-f', '/nonexistent/targets', '127.0.0.1:1'], 'cannot read --file /nonexistent/targets'],
   ])('%j -> %s', async (argv, message) => {
     const run = probe(argv, io());

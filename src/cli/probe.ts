@@ -1,8 +1,19 @@
 import { readFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { z } from 'zod';
-import { parseDuration } from '../config/annotations.ts';
-import { concurrencyFlag, flagValues, readFlags } from '../config/flags.ts';
+import { DEFAULT_TIMEOUT_MS } from '../config/annotations.ts';
+import {
+  boolean,
+  CONCURRENCY_SETTING,
+  duration,
+  type Kind,
+  loadSettings,
+  oneOf,
+  setting,
+  settingsHelp,
+  text,
+  type Values,
+} from '../config/settings.ts';
 import { adviceFor } from '../probe/advice.ts';
 import type { AppCheck } from '../probe/app-check.ts';
 import { probeTargets } from '../probe/engine.ts';
@@ -17,70 +28,83 @@ Connects to each target once (a TCP handshake, closed with RST; no payload) and 
 what that most likely means, and what to check next. Names are resolved once; every address is probed.
 
 Flags:
-  -o, --output text|json      output format (default text)
-  -t, --timeout DURATION      deadline per connect, e.g. 500ms, 2s (default 2s)
-  -c, --concurrency N         connects in flight at once (default 256)
-  -f, --file FILE             read targets from FILE, one per line ("-" for stdin, # starts a comment)
-      --reset-window DURATION after connecting, watch this long for the listener aborting (default 100ms)
-      --http PATH             on open targets also GET PATH and check the status
-      --expect-status LIST    statuses that pass --http, e.g. 200,204 (default 200-399)
-      --tls                   on open targets also complete a TLS handshake (with --http: HTTPS)
-  -h, --help                  this text
+${settingsHelp(PROBE_SETTINGS)}
 
 A boolean flag is also written --no-FLAG, --FLAG=true or --FLAG=false.
 
 Exit codes: 0 every target open, 1 any target not open, 2 usage or local error.`;
 
-function durationFlag(flag: string) {
-  return z.string().transform((text, ctx) => {
-    const parsed = parseDuration(text);
-    const ms = parsed.ok ? parsed.value : Number.NaN;
-    if (!(ms > 0) || ms > 3_600_000) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `--${flag} "${text}" is not a duration like 500ms or 2s (up to 1h)`,
-      });
-      return z.NEVER;
-    }
-    return ms;
-  });
-}
+/** `200,204`: the statuses that pass `--http`. */
+const statuses: Kind<readonly number[]> = {
+  schema: z
+    .string({ error: 'want HTTP statuses like 200,204' })
+    .regex(/^\d{3}(,\d{3})*$/, 'want HTTP statuses like 200,204')
+    .transform((list) => list.split(',').map(Number)),
+  arg: 'value',
+  metavar: 'LIST',
+  show: (list) => list.join(','),
+};
 
-const flagsSchema = z.object({
-  output: z.enum(['text', 'json'], { message: '--output must be text or json' }).default('text'),
-  timeout: durationFlag('timeout').default(2000),
-  concurrency: concurrencyFlag,
-  file: z.string().optional(),
-  'reset-window': durationFlag('reset-window').default(100),
-  http: z.string().startsWith('/', '--http takes a path starting with "/"').optional(),
-  'expect-status': z
-    .string()
-    .regex(/^\d{3}(,\d{3})*$/, '--expect-status takes HTTP statuses like 200,204')
-    .transform((list) => list.split(',').map(Number))
-    .optional(),
-  tls: z.boolean().default(false),
-  help: z.boolean().default(false),
-});
+const PROBE_SETTINGS = {
+  output: setting({
+    kind: oneOf(['text', 'json']),
+    flag: 'output',
+    short: 'o',
+    default: 'text',
+    help: 'output format',
+  }),
+  timeout: setting({
+    kind: duration(1, 3_600_000),
+    flag: 'timeout',
+    short: 't',
+    default: DEFAULT_TIMEOUT_MS,
+    help: 'deadline per connect, e.g. 500ms, 2s',
+  }),
+  concurrency: CONCURRENCY_SETTING,
+  file: setting({
+    kind: text('a file'),
+    flag: 'file',
+    short: 'f',
+    metavar: 'FILE',
+    default: undefined,
+    help: 'read targets from FILE, one per line ("-" for stdin, # starts a comment)',
+  }),
+  'reset-window': setting({
+    kind: duration(1, 3_600_000),
+    flag: 'reset-window',
+    default: 100,
+    help: 'after connecting, watch this long for the listener aborting',
+  }),
+  http: setting({
+    kind: text('a path starting with "/"', { pattern: /^\// }),
+    flag: 'http',
+    metavar: 'PATH',
+    default: undefined,
+    help: 'on open targets also GET PATH and check the status',
+  }),
+  'expect-status': setting({
+    kind: statuses,
+    flag: 'expect-status',
+    default: undefined,
+    help: 'statuses that pass --http, e.g. 200,204 (default 200-399)',
+  }),
+  tls: setting({
+    kind: boolean,
+    flag: 'tls',
+    default: false,
+    help: 'on open targets also complete a TLS handshake (with --http: HTTPS)',
+  }),
+} as const;
 
-type Flags = z.infer<typeof flagsSchema>;
+type Flags = Values<typeof PROBE_SETTINGS> & { readonly help: boolean };
 
 export function parseProbeFlags(argv: readonly string[]): { flags: Flags; positionals: string[] } {
-  const parsed = readFlags(
-    argv,
-    {
-      output: { type: 'string', short: 'o' },
-      timeout: { type: 'string', short: 't' },
-      concurrency: { type: 'string', short: 'c' },
-      file: { type: 'string', short: 'f' },
-      'reset-window': { type: 'string' },
-      http: { type: 'string' },
-      'expect-status': { type: 'string' },
-      tls: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
+  const { values, help, positionals } = loadSettings(
+    PROBE_SETTINGS,
+    { argv },
     { command: 'probe', positionals: true },
   );
-  return { flags: flagValues(flagsSchema, parsed.values, 'probe'), positionals: parsed.positionals };
+  return { flags: { ...values, help }, positionals };
 }
 
 function appCheck(flags: Flags): AppCheck | undefined {

@@ -27,8 +27,7 @@ come from the pod spec (get pods) or, without API access, from --ports.
 Settings: flags > environment > defaults. A boolean flag is --FLAG, --no-FLAG, --FLAG=true or
 --FLAG=false; its variable takes true or false.
 
-${sidecarHelp()}
-  -h, --help`;
+${sidecarHelp()}`;
 
 async function readListeners(): Promise<Listener[] | undefined> {
   const order = endianness();

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { readFlags } from '../config/flags.ts';
+import { loadSettings, settingsHelp } from '../config/settings.ts';
+import { WEBHOOK_SETTINGS } from '../config/webhook.ts';
 import { logger } from '../log.ts';
 import { version } from '../version.ts';
-import { DEFAULT_SIDECAR_PORT } from '../webhook/inject.ts';
 import { startWebhook, stopWebhook } from '../webhook/server.ts';
 import { type Command, ExitCode, UsageError } from './io.ts';
 
@@ -13,46 +13,20 @@ sockeye.dev/inject: "true" that do not have it yet; every other pod is admitted 
 POST /mutate (admission.k8s.io/v1 AdmissionReview) and GET /healthz over TLS. Register it with
 failurePolicy: Ignore so that a webhook that is down never blocks pod creation.
 
-  --cert FILE            TLS certificate (PEM) for the webhook's Service name    SOCKEYE_WEBHOOK_CERT
-  --key FILE             its private key (PEM)                                   SOCKEYE_WEBHOOK_KEY
-  --port N               HTTPS port (default 8443)                               SOCKEYE_WEBHOOK_PORT
-  --host ADDR            address to serve on (default: every address)            SOCKEYE_WEBHOOK_HOST
-  --image IMAGE          sidecar image (default ghcr.io/sockeye-dev/sockeye:VERSION)
-  --sidecar-port N       the sidecar's /healthz /readyz /metrics port (default ${DEFAULT_SIDECAR_PORT})
-  --sidecar-arg ARG      extra sidecar flag, repeatable (e.g. --sidecar-arg=--interval=30s)
-  -h, --help`;
+${settingsHelp(WEBHOOK_SETTINGS)}`;
 
 export const webhookCommand: Command = async (argv, io) => {
-  const { values } = readFlags(
-    argv,
-    {
-      cert: { type: 'string' },
-      key: { type: 'string' },
-      port: { type: 'string' },
-      host: { type: 'string' },
-      image: { type: 'string' },
-      'sidecar-port': { type: 'string' },
-      'sidecar-arg': { type: 'string', multiple: true },
-      help: { type: 'boolean', short: 'h' },
-    },
+  const { values: v, help: wantsHelp } = loadSettings(
+    WEBHOOK_SETTINGS,
+    { argv, env: io.env },
     { command: 'webhook' },
   );
-  if (values.help) {
+  if (wantsHelp) {
     io.stdout.write(`${help(io.program)}\n`);
     return ExitCode.ok;
   }
-  const str = (flag: 'cert' | 'key' | 'port' | 'host' | 'image' | 'sidecar-port', env?: string) =>
-    values[flag] ?? (env ? io.env[env] : undefined);
-  const port = (flag: 'port' | 'sidecar-port', env: string | undefined, fallback: number) => {
-    const raw = str(flag, env);
-    if (raw === undefined) return fallback;
-    const n = Number(raw);
-    if (!/^\d+$/.test(raw) || n > 65535)
-      throw new UsageError(`webhook: --${flag}: want a port 0-65535 (got "${raw}")`);
-    return n;
-  };
-  const certFile = str('cert', 'SOCKEYE_WEBHOOK_CERT');
-  const keyFile = str('key', 'SOCKEYE_WEBHOOK_KEY');
+  const certFile = v.cert;
+  const keyFile = v.key;
   if (!certFile || !keyFile)
     throw new UsageError(
       'webhook: --cert and --key are required (the API server only calls webhooks over TLS)',
@@ -70,13 +44,13 @@ export const webhookCommand: Command = async (argv, io) => {
   const { server, port: bound } = await startWebhook({
     cert: read(certFile, 'cert'),
     key: read(keyFile, 'key'),
-    host: str('host', 'SOCKEYE_WEBHOOK_HOST'),
-    port: port('port', 'SOCKEYE_WEBHOOK_PORT', 8443),
+    host: v.host,
+    port: v.port,
     inject: {
-      image: str('image') ?? `ghcr.io/sockeye-dev/sockeye:${version()}`,
+      image: v.image ?? `ghcr.io/sockeye-dev/sockeye:${version()}`,
       containerName: 'sockeye',
-      port: port('sidecar-port', undefined, DEFAULT_SIDECAR_PORT),
-      args: values['sidecar-arg'] ?? [],
+      port: v.sidecarPort,
+      args: v.sidecarArgs,
     },
     logger,
   });

@@ -1,11 +1,10 @@
 /**
- * The one reader of command-line flags, shared by every mode, so that they all follow kubectl's
- * conventions: a boolean flag is `--x`, `--no-x`, `--x=true` or `--x=false` (`--leader-elect=false`
+ * The one reader of command-line flags, under the settings loader (settings.ts) of every mode, so
+ * that they all follow kubectl's conventions: a boolean flag is `--x`, `--no-x`, `--x=true` or `--x=false` (`--leader-elect=false`
  * is how every Kubernetes controller is told), an environment or file value is a boolean by the same
  * grammar, and a flag sockeye cannot use is a one-line usage error naming it (exit 2).
  */
 import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
-import { z } from 'zod';
 import { parseBoolean } from './annotations.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -40,13 +39,6 @@ export function readFlags<const O extends ParseArgsOptionsConfig>(
   }
 }
 
-/** The flags `readFlags` returned, checked and typed by a zod schema whose messages name the flag. */
-export function flagValues<S extends z.ZodType>(schema: S, values: unknown, command: string): z.output<S> {
-  const parsed = schema.safeParse(values);
-  if (parsed.success) return parsed.data;
-  throw new ConfigError(`${command}: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
-}
-
 /** A boolean setting's text value (`--x=VALUE`, an env var): true or false, else an error naming `where`. */
 export function booleanSetting(value: string, where: string): boolean {
   const parsed = parseBoolean(value);
@@ -78,29 +70,3 @@ function booleansAsSwitches(argv: readonly string[], options: ParseArgsOptionsCo
   }
   return out;
 }
-
-/** `--context` and `--kubeconfig`: which cluster and credentials, for every mode that talks to the API. */
-export const CLUSTER_FLAGS = {
-  context: { type: 'string' },
-  kubeconfig: { type: 'string' },
-} as const satisfies ParseArgsOptionsConfig;
-
-/** Their `--help` rows, written once for every mode that has them. */
-export const CLUSTER_FLAGS_HELP = [
-  ['--context NAME', 'kubeconfig context to use (default: the current one)'],
-  ['--kubeconfig FILE', 'kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster)'],
-] as const;
-
-/** `--concurrency N`: connects in flight at once, shared by every command that probes. */
-export const concurrencyFlag = z
-  .string()
-  .regex(/^\d+$/, '--concurrency must be a whole number')
-  .transform(Number)
-  .pipe(
-    z
-      .number()
-      .int()
-      .min(1, '--concurrency must be at least 1')
-      .max(100_000, '--concurrency is at most 100000'),
-  )
-  .default(256);

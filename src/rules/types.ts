@@ -1,3 +1,4 @@
+import { DEFAULT_TIMEOUT_MS } from '../config/annotations.ts';
 import type {
   EndpointSlice,
   Labels,
@@ -94,7 +95,7 @@ export const DEFAULT_OPTIONS: RuleOptions = {
   selectorless: false,
   hostNetwork: false,
   startupGraceMs: 30_000,
-  defaultTimeoutMs: 2000,
+  defaultTimeoutMs: DEFAULT_TIMEOUT_MS,
 };
 
 /** The cluster state the rules read: plain data, gathered elsewhere. */

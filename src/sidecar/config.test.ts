@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { readPorts } from '../config/sidecar.ts';
 import { UsageError } from '../config/usage-error.ts';
-import { loadSidecarConfig, parsePorts, podIdentity } from './config.ts';
+import { loadSidecarConfig, podIdentity } from './config.ts';
 
 describe('loadSidecarConfig', () => {
   it('has defaults, and flags win over env', () => {
@@ -23,7 +24,7 @@ describe('loadSidecarConfig', () => {
 
   it.each([
     [['--interval=soon'], {}, '--interval: want a duration'],
-    [[], { SOCKEYE_CONFIRMATIONS: '0' }, 'SOCKEYE_CONFIRMATIONS: want a whole number from 1 to 100'],
+    [[], { SOCKEYE_CONFIRMATIONS: '0' }, 'SOCKEYE_CONFIRMATIONS: want at least 1'],
     [['--ports=http=99999'], {}, '--ports: "http=99999" is not a port'],
     [['--interval=1s', '--timeout=2s'], {}, 'timeout (2000ms) must be shorter than interval (1000ms)'],
     [['--bogus'], {}, "Unknown option '--bogus'"],
@@ -33,12 +34,15 @@ describe('loadSidecarConfig', () => {
   });
 });
 
-describe('parsePorts and podIdentity', () => {
+describe('readPorts and podIdentity', () => {
   it('reads numbers and name=number, each number once', () => {
-    expect(parsePorts('8080, metrics=9090,8080,', '--ports')).toEqual([
-      { name: '', number: 8080 },
-      { name: 'metrics', number: 9090 },
-    ]);
+    expect(readPorts('8080, metrics=9090,8080,')).toEqual({
+      ok: true,
+      value: [
+        { name: '', number: 8080 },
+        { name: 'metrics', number: 9090 },
+      ],
+    });
   });
 
   it('takes the downward API env, POD_IPS before POD_IP', () => {

@@ -7,7 +7,6 @@
 import { INJECT_ANNOTATION } from '../model/annotation-keys.ts';
 
 export { INJECT_ANNOTATION };
-export const DEFAULT_SIDECAR_PORT = 9876;
 
 export interface InjectOptions {
   /** The sidecar image, e.g. ghcr.io/sockeye-dev/sockeye:0.1.0. */
