@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { AddressPool, contains, intToIp, ipToInt, nodeAddresses, parseCidr, splitCidr } from './addresses.ts';
+import {
+  AddressPool,
+  clusterAddressPlan,
+  contains,
+  intToIp,
+  ipToInt,
+  nodeAddresses,
+  parseCidr,
+  splitCidr,
+} from './addresses.ts';
 
 describe('simulator address plan', () => {
   it('round-trips IPv4 addresses through integers', () => {
@@ -47,5 +56,38 @@ describe('IPv6 twins of simulated addresses', () => {
     expect(ipv6TwinCidr(parseCidr('198.18.32.0/19'))).toBe('2001:2:0:20::/59');
     expect(ipv6TwinCidr(parseCidr('198.18.0.0/17'))).toBe('2001:2::/57');
     expect(ipv6TwinCidr(parseCidr('198.19.64.0/18'))).toBe('2001:2:0:140::/58');
+  });
+});
+
+describe('Service ranges and load-balancer pools', () => {
+  it('derives them from the pod range, disjoint for disjoint pod ranges, inside 198.18.0.0/15', () => {
+    const plans = [
+      '198.18.0.0/17',
+      '198.18.128.0/18',
+      '198.18.192.0/18',
+      '198.19.0.0/18',
+      '198.19.64.0/18',
+    ].map((r) => clusterAddressPlan(parseCidr(r)));
+    expect(plans[0]).toMatchObject({
+      services: { text: '198.19.128.0/20' },
+      services6: '2001:2:0:180::/112',
+      lb: { pool: { text: '198.19.176.0/23' }, hostEnd: '198.19.176.1', lbEnd: '198.19.176.2' },
+    });
+    expect(plans[1]?.services.text).toBe('198.19.144.0/21');
+    expect(plans[1]?.lb.pool.text).toBe('198.19.178.0/24');
+    const blocks = plans.flatMap((p) => [p.services, p.lb.pool]);
+    for (const [i, a] of blocks.entries()) {
+      expect(contains(parseCidr('198.19.128.0/18'), intToIp(a.base + a.size - 1))).toBe(true);
+      for (const b of blocks.slice(i + 1))
+        expect(a.base + a.size <= b.base || b.base + b.size <= a.base).toBe(true);
+    }
+    expect(new Set(plans.map((p) => p.services6)).size).toBe(plans.length);
+  });
+
+  it('refuses pod ranges in the derived quarter or too small to derive from', () => {
+    expect(() => clusterAddressPlan(parseCidr('198.19.128.0/18'))).toThrow(
+      'must lie in 198.18.0.0-198.19.127.255',
+    );
+    expect(() => clusterAddressPlan(parseCidr('198.18.0.0/22'))).toThrow('use a /21 or wider');
   });
 });

@@ -131,3 +131,66 @@ export function ipv6TwinCidr(cidr: Cidr): string {
 function canonicalIPv6(ip: string): string {
   return new URL(`http://[${ip}]/`).hostname.slice(1, -1);
 }
+
+/** 198.18.0.0/15, the benchmarking range (RFC 2544): every address a local cluster uses lies in it. */
+export const BENCHMARK_RANGE = parseCidr('198.18.0.0/15');
+/** Pod ranges lie in the first three quarters of it; the last quarter holds what is derived from them. */
+const POD_AREA = { base: BENCHMARK_RANGE.base, size: (BENCHMARK_RANGE.size / 4) * 3 };
+/** Service ranges: a pod range scaled down 8 times, into 198.19.128.0-198.19.175.255. */
+const SERVICE_AREA_BASE = ipToInt('198.19.128.0');
+/** Load-balancer pools: a pod range scaled down 64 times, into 198.19.176.0-198.19.181.255. */
+const LB_AREA_BASE = ipToInt('198.19.176.0');
+
+export interface ClusterAddressPlan {
+  /** kube-apiserver's --service-cluster-ip-range, IPv4 and IPv6. */
+  readonly services: Cidr;
+  readonly services6: string;
+  /** Load-balancer stand-in: its link (host end, namespace end) and the ingress addresses it hands out. */
+  readonly lb: {
+    readonly pool: Cidr;
+    readonly hostEnd: string;
+    readonly lbEnd: string;
+    readonly first: number;
+    readonly last: number;
+  };
+}
+
+/**
+ * The Service range and load-balancer pool of the cluster whose pods take `pods`. Both are the pod
+ * range scaled down (8 and 64 times) into the last quarter of 198.18.0.0/15, which no pod range may
+ * use: disjoint pod ranges give disjoint Service ranges and pools, so the pod range's reservation
+ * (local.ts) covers them too. A /18 of pods gets a /21 of Services (2,045 ClusterIPs) and a /24 pool.
+ */
+export function clusterAddressPlan(pods: Cidr): ClusterAddressPlan {
+  const offset = pods.base - POD_AREA.base;
+  if (offset < 0 || offset + pods.size > POD_AREA.size) {
+    throw new Error(
+      `pod range ${pods.text} must lie in 198.18.0.0-198.19.127.255: the rest of 198.18.0.0/15 holds Service and load-balancer addresses`,
+    );
+  }
+  // Narrower, two clusters' Service ranges would share a /24, and so the /64 of its IPv6 twin.
+  if (pods.bits > 21) throw new Error(`pod range ${pods.text} is too small: use a /21 or wider`);
+  const scaled = (areaBase: number, shift: number): Cidr => {
+    const base = areaBase + offset / 2 ** shift;
+    return {
+      base,
+      bits: pods.bits + shift,
+      size: pods.size / 2 ** shift,
+      text: `${intToIp(base)}/${pods.bits + shift}`,
+    };
+  };
+  const services = scaled(SERVICE_AREA_BASE, 3);
+  const pool = scaled(LB_AREA_BASE, 6);
+  return {
+    services,
+    // The IPv6 twin's /64 of the range's first /24 is the cluster's alone (see ipv6Twin): a /112 of it.
+    services6: `${ipv6Twin(intToIp(services.base))}/112`,
+    lb: {
+      pool,
+      hostEnd: intToIp(pool.base + 1),
+      lbEnd: intToIp(pool.base + 2),
+      first: pool.base + 3,
+      last: pool.base + pool.size - 2,
+    },
+  };
+}

@@ -4,7 +4,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runInherit } from './exec.ts';
 
-export const BINARIES = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kubectl', 'helm'] as const;
+export const BINARIES = [
+  'etcd',
+  'kube-apiserver',
+  'kube-controller-manager',
+  'kube-proxy',
+  'kubectl',
+  'helm',
+] as const;
 /**
  * Built only when asked for by name (`npm run bench:audit`), never by default or by CI: the peers
  * `sockeye audit` is benchmarked against.
@@ -17,6 +24,7 @@ const PINS: Readonly<Record<Binary, readonly [dir: string, module: string]>> = {
   etcd: ['etcd', 'go.etcd.io/etcd/server/v3'],
   'kube-apiserver': ['kubernetes', 'k8s.io/kubernetes'],
   'kube-controller-manager': ['kubernetes', 'k8s.io/kubernetes'],
+  'kube-proxy': ['kubernetes', 'k8s.io/kubernetes'],
   kubectl: ['kubernetes', 'k8s.io/kubernetes'],
   helm: ['helm', 'helm.sh/helm/v3'],
   popeye: ['popeye', 'github.com/derailed/popeye'],

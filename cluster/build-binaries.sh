@@ -6,10 +6,10 @@
 # A binary already present in $KUBEBUILDER_ASSETS (the envtest convention: etcd, kube-apiserver,
 # kubectl) is used as it is; only what is missing is built.
 #
-# Usage: cluster/build-binaries.sh [--check] [etcd kube-apiserver kube-controller-manager kubectl helm popeye k8sgpt]
+# Usage: cluster/build-binaries.sh [--check] [etcd kube-apiserver kube-controller-manager kube-proxy kubectl helm popeye k8sgpt]
 # --check builds nothing: it exits 3 with one line when a binary is missing and Go is not there to
 # build it (scripts/launch.sh asks before the tests or the demo start).
-# With no names it builds the five the tests need; popeye and k8sgpt (the peers that
+# With no names it builds the six the tests need; popeye and k8sgpt (the peers that
 # `npm run bench:audit` compares with) are built only when named.
 set -euo pipefail
 
@@ -22,13 +22,14 @@ export CGO_ENABLED=0
 # Versions come from the pinning modules, so the cache key cannot drift from what is built.
 modver() { sed -n "s|^require $2 \(v[^ ]*\)\$|\1|p" "$tools/$1/go.mod"; }
 declare -A module=(
-  [etcd]=etcd [kube-apiserver]=kubernetes [kube-controller-manager]=kubernetes
+  [etcd]=etcd [kube-apiserver]=kubernetes [kube-controller-manager]=kubernetes [kube-proxy]=kubernetes
   [kubectl]=kubernetes [helm]=helm [popeye]=popeye [k8sgpt]=k8sgpt
 )
 declare -A package=(
   [etcd]=go.etcd.io/etcd/server/v3
   [kube-apiserver]=k8s.io/kubernetes/cmd/kube-apiserver
   [kube-controller-manager]=k8s.io/kubernetes/cmd/kube-controller-manager
+  [kube-proxy]=k8s.io/kubernetes/cmd/kube-proxy
   [kubectl]=k8s.io/kubernetes/cmd/kubectl
   [helm]=helm.sh/helm/v3/cmd/helm
   [popeye]=github.com/derailed/popeye
@@ -38,6 +39,7 @@ declare -A version=(
   [etcd]="$(modver etcd go.etcd.io/etcd/server/v3)"
   [kube-apiserver]="$(modver kubernetes k8s.io/kubernetes)"
   [kube-controller-manager]="$(modver kubernetes k8s.io/kubernetes)"
+  [kube-proxy]="$(modver kubernetes k8s.io/kubernetes)"
   [kubectl]="$(modver kubernetes k8s.io/kubernetes)"
   [helm]="$(modver helm helm.sh/helm/v3)"
   [popeye]="$(modver popeye github.com/derailed/popeye)"
@@ -47,7 +49,7 @@ declare -A version=(
 check=0
 if [ "${1:-}" = --check ]; then check=1; shift; fi
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(etcd kube-apiserver kube-controller-manager kubectl helm)
+[ ${#names[@]} -gt 0 ] || names=(etcd kube-apiserver kube-controller-manager kube-proxy kubectl helm)
 
 if [ "$check" = 1 ]; then
   unbuilt=()

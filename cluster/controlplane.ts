@@ -98,6 +98,8 @@ export function apiServerArgv(o: {
   readonly etcdUrl: string;
   readonly port: number;
   readonly advertiseAddress: string;
+  /** IPv4 and IPv6 ranges inside the benchmarking ranges (addresses.ts clusterAddressPlan). */
+  readonly serviceRanges: readonly string[];
 }): string[] {
   const { dir, pki, etcdUrl, port, advertiseAddress } = o;
   return [
@@ -114,8 +116,9 @@ export function apiServerArgv(o: {
     `--service-account-signing-key-file=${pki.serviceAccountKey}`,
     '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
     '--authorization-mode=RBAC',
-    // Dual-stack, so Services may ask for IPv6 (simulated pods get IPv6 twins on request).
-    '--service-cluster-ip-range=10.96.0.0/16,fd00:10:96::/112',
+    // Dual-stack, so Services may ask for IPv6 (simulated pods get IPv6 twins on request); inside
+    // 198.18.0.0/15 and 2001:2::/48, so nothing a test sends to a ClusterIP can leave the machine.
+    `--service-cluster-ip-range=${o.serviceRanges.join(',')}`,
     // No controller here creates the default ServiceAccount of each namespace.
     '--disable-admission-plugins=ServiceAccount',
     '--allow-privileged=true',
@@ -134,7 +137,11 @@ export function apiServerArgv(o: {
  * in its own process group with its log in `dir`, and waits until the API server is ready.
  * `advertiseAddress` must be non-loopback; with the endpoint reconciler off nothing uses it.
  */
-export async function startControlPlane(dir: string, advertiseAddress: string): Promise<ControlPlane> {
+export async function startControlPlane(
+  dir: string,
+  advertiseAddress: string,
+  serviceRanges: readonly string[],
+): Promise<ControlPlane> {
   await mkdir(join(dir, 'pki'), { recursive: true });
   await writeFile(join(dir, 'audit-policy.yaml'), AUDIT_POLICY);
   const bins = await ensureBinaries(['etcd', 'kube-apiserver', 'kube-controller-manager', 'kubectl']);
@@ -167,6 +174,7 @@ export async function startControlPlane(dir: string, advertiseAddress: string): 
       etcdUrl,
       port: apiPort,
       advertiseAddress,
+      serviceRanges,
     }),
     pki,
   };

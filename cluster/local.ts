@@ -3,12 +3,19 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { nodeAddresses, parseCidr, splitCidr } from './addresses.ts';
-import { cacheDir } from './binaries.ts';
-import { type ControlPlane, startControlPlane, stopControlPlane, waitReady } from './controlplane.ts';
+import { BENCHMARK_RANGE, clusterAddressPlan, nodeAddresses, parseCidr, splitCidr } from './addresses.ts';
+import { binaryPath, cacheDir } from './binaries.ts';
+import {
+  type ControlPlane,
+  kubeconfigYaml,
+  startControlPlane,
+  stopControlPlane,
+  waitReady,
+} from './controlplane.ts';
 import { isAlive, killGroup, run, startDetached } from './exec.ts';
 import { DEFAULT_RUN_IMAGES } from './simulator/containers.ts';
 import { leftovers, sweepNetwork } from './simulator/network.ts';
+import { API_PROXY_PORT } from './simulator/simulator.ts';
 
 /** Everything `down` needs to find what `up` started, also from another process. */
 export interface LocalClusterState {
@@ -31,6 +38,11 @@ export interface LocalClusterOptions {
    */
   readonly cidr?: string | readonly string[];
   readonly nodes?: number;
+  /**
+   * kube-proxy on every node and the load-balancer stand-in (default true). Benchmarks of tens of
+   * thousands of pods turn them off: their syncs on a small machine would be measured with sockeye.
+   */
+  readonly dataPath?: boolean;
   readonly log?: (line: string) => void;
 }
 
@@ -38,12 +50,13 @@ export const DEFAULT_CIDR = '198.18.0.0/17';
 const simulatorMain = fileURLToPath(new URL('./simulator/main.ts', import.meta.url));
 const sockeyeBin = fileURLToPath(new URL('../bin/sockeye.js', import.meta.url));
 const FORWARDING = '/proc/sys/net/ipv4/ip_forward';
-const BENCHMARK_RANGE = parseCidr('198.18.0.0/15');
 
 /**
  * Pod ranges for clusters started by tests, so that several test runs (and a cluster from
  * `npm run cluster -- up`, which defaults to 198.18.0.0/17) can share one machine.
- * 198.19.128.0/17 is left to tests that make their own namespaces without a cluster.
+ * 198.19.128.0/18 holds the Service ranges and load-balancer pools derived from pod ranges
+ * (addresses.ts clusterAddressPlan); 198.19.192.0/18 is left to tests that make their own
+ * namespaces without a cluster.
  */
 export const TEST_RANGES = ['198.18.128.0/18', '198.18.192.0/18', '198.19.0.0/18', '198.19.64.0/18'] as const;
 
@@ -173,7 +186,12 @@ export async function upLocalCluster(opts: LocalClusterOptions): Promise<LocalCl
   const existing = await readState(opts.dir);
   if (existing) await downLocalCluster(opts.dir, log);
   await mkdir(opts.dir, { recursive: true });
-  const cidr = parseCidr(await takeRange(opts.cidr ?? DEFAULT_CIDR, opts.dir));
+  const wanted = opts.cidr ?? DEFAULT_CIDR;
+  // Fails before anything starts when a range cannot hold the Services and pool derived from it.
+  for (const candidate of typeof wanted === 'string' ? [wanted] : wanted)
+    clusterAddressPlan(parseCidr(candidate));
+  const cidr = parseCidr(await takeRange(wanted, opts.dir));
+  const plan = clusterAddressPlan(cidr);
   const id = randomBytes(3).toString('hex').slice(0, 5);
   const nodes = opts.nodes ?? 3;
   let pids: LocalClusterState['pids'] = { etcd: 0, apiserver: 0, controllerManager: 0, simulator: 0 };
@@ -195,7 +213,7 @@ export async function upLocalCluster(opts: LocalClusterOptions): Promise<LocalCl
     // advertises it and is in its certificate.
     const apiHost = nodeAddresses(splitCidr(cidr, nodes)[0]!).hostEnd;
     await enableForwarding();
-    const cp = await startControlPlane(opts.dir, apiHost);
+    const cp = await startControlPlane(opts.dir, apiHost, [plan.services.text, plan.services6]);
     pids = { ...cp.pids, simulator: 0 };
     await save({
       ...partial(),
@@ -203,7 +221,13 @@ export async function upLocalCluster(opts: LocalClusterOptions): Promise<LocalCl
       kubeconfig: cp.kubeconfig,
       apiServer: cp.apiServer,
     });
-    log(`cluster: starting the pod simulator (${nodes} nodes in ${cidr.text})`);
+    const dataPath = opts.dataPath ?? true;
+    log(
+      `cluster: starting the pod simulator (${nodes} nodes in ${cidr.text}; Services in ${plan.services.text}${dataPath ? `, kube-proxy on every node, load balancers from ${plan.lb.pool.text}` : ''})`,
+    );
+    // Node namespaces reach the API server through the simulator's proxy, as pods do.
+    const nodeKubeconfig = join(opts.dir, 'node.kubeconfig');
+    await writeFile(nodeKubeconfig, kubeconfigYaml(`https://${apiHost}:${API_PROXY_PORT}`, cp.pki));
     await writeFile(
       join(opts.dir, 'sim.json'),
       JSON.stringify({
@@ -214,6 +238,7 @@ export async function upLocalCluster(opts: LocalClusterOptions): Promise<LocalCl
         apiServerPort: Number(new URL(cp.apiServerUrl).port),
         caFile: cp.pki.caCert,
         run: { images: [...DEFAULT_RUN_IMAGES], sockeye: [process.execPath, sockeyeBin] },
+        kubeProxy: dataPath ? { binary: binaryPath('kube-proxy'), kubeconfig: nodeKubeconfig } : null,
       }),
     );
     await rm(join(opts.dir, 'sim.ready'), { force: true });
@@ -271,6 +296,9 @@ export async function downLocalCluster(
   // The simulator first: it removes its own namespaces on SIGTERM; the sweep catches the rest.
   if (state.pids.simulator) await step('simulator', () => killGroup(state.pids.simulator, 10_000));
   await step('control plane', () => stopControlPlane(state.pids));
+  // kube-proxy and the load balancer live in the simulator's process group and in the cluster's
+  // namespaces: the sweep kills whatever is left in them, removes their tables with the namespaces,
+  // and the routes of the Service range and load-balancer pool with the pod range's.
   await step('network', () => sweepNetwork(state.id, state.cidr));
   await step('ip forwarding', () => restoreForwarding());
   await step('pod range', () => releaseRange(state.cidr, dir));

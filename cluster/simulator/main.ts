@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { shareConnections } from '../../src/kube/connections.ts';
-import { parseCidr } from '../addresses.ts';
+import { clusterAddressPlan, parseCidr } from '../addresses.ts';
 import { PodSimulator } from './simulator.ts';
 
 interface SimConfig {
@@ -18,6 +18,7 @@ interface SimConfig {
   apiServerPort: number;
   caFile: string;
   run: { images: string[]; sockeye: string[] };
+  kubeProxy: { binary: string; kubeconfig: string } | null;
 }
 
 const dir = process.argv[2];
@@ -39,6 +40,8 @@ const sim = new PodSimulator({
   run: config.run,
   stateDir: dir,
   apiServer: { port: config.apiServerPort, caFile: config.caFile },
+  plan: clusterAddressPlan(parseCidr(config.cidr)),
+  ...(config.kubeProxy ? { kubeProxy: config.kubeProxy } : {}),
 });
 
 let stopping = false;

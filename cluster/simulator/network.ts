@@ -1,4 +1,14 @@
-import { type Cidr, ipv6Twin, ipv6TwinCidr, nodeAddresses, parseCidr } from '../addresses.ts';
+import { readdir, readFile } from 'node:fs/promises';
+import {
+  type Cidr,
+  type ClusterAddressPlan,
+  clusterAddressPlan,
+  intToIp,
+  ipv6Twin,
+  ipv6TwinCidr,
+  nodeAddresses,
+  parseCidr,
+} from '../addresses.ts';
 import { run, tryRun } from '../exec.ts';
 import { AgentClient } from './agent-client.ts';
 import { bindAddresses, type Listener } from './behaviour.ts';
@@ -12,7 +22,9 @@ import { IpRunner } from './ip-runner.ts';
  * - a private namespace for a pod whose loopback must differ from its pod IP (or that runs a
  *   command), joined to the host by its own veth and a /32 route;
  * - an nft table per namespace that drops SYNs to `drop` listeners (clients time out);
- * - an `unreachable` host route for a pod whose network is down (clients get EHOSTUNREACH).
+ * - an `unreachable` host route for a pod whose network is down (clients get EHOSTUNREACH);
+ * - the Service ranges routed from the host into node 0's namespace, where its kube-proxy forwards;
+ * - one `lb` namespace for the load-balancer stand-in, its pool routed into it from the host.
  * Every name carries the cluster id, so clean-up finds exactly what this cluster made.
  */
 export interface NetworkNames {
@@ -48,6 +60,8 @@ interface PodNet {
 }
 
 const NFT_TABLE = 'sockeye_sim';
+/** The load-balancer stand-in's table, in its namespace (load-balancer.ts writes it). */
+export const LB_TABLE = 'sockeye_lb';
 
 export class SimNetwork {
   readonly #names: NetworkNames;
@@ -59,7 +73,7 @@ export class SimNetwork {
     this.#names = networkNames(id);
   }
 
-  async addNode(index: number, name: string, range: Cidr): Promise<void> {
+  async addNode(index: number, name: string, range: Cidr, plan: ClusterAddressPlan): Promise<void> {
     const netns = `${this.#names.netnsPrefix}n${index}`;
     const link = `${this.#names.linkPrefix}n${index}`;
     const { hostEnd, nodeEnd } = nodeAddresses(range);
@@ -87,8 +101,66 @@ export class SimNetwork {
       `route add ${hostEnd6}/128 dev eth0`,
       `route add default via ${hostEnd6} dev eth0`,
     ]);
+    // The node's own connections to a ClusterIP go to a gateway that never answers unless its
+    // kube-proxy translates them first (its nat output hook reroutes them), as on a real node: a
+    // node without Service rules times out instead of borrowing node 0's through the host.
+    await ipBatch(netns, [
+      `route add ${plan.services.text} via ${intToIp(range.base)} dev eth0 onlink`,
+      `route add ${plan.services6} via ${ipv6Twin(intToIp(range.base))} dev eth0 onlink`,
+    ]);
+    // kube-proxy forwards to pods on other nodes (and the lb namespace to nodes): a node routes.
+    await forward(netns);
     await nftSetup(netns);
     this.#nodes.set(name, { name, netns, range, hostEnd, agent: new AgentClient(netns) });
+  }
+
+  /** The node's namespace and InternalIP (the node end of its link). */
+  node(name: string): { netns: string; ip: string } | undefined {
+    const node = this.#nodes.get(name);
+    return node && { netns: node.netns, ip: nodeAddresses(node.range).nodeEnd };
+  }
+
+  /**
+   * Routes the Service ranges from the host into `via`'s namespace: a connection from the host (or a
+   * pod in a namespace of its own, which routes through the host) to a ClusterIP is forwarded by
+   * that node's kube-proxy, as a real node forwards its own traffic.
+   */
+  async routeServices(via: string, plan: ClusterAddressPlan): Promise<void> {
+    const node = this.#nodes.get(via);
+    if (!node) throw new Error(`node ${via} is not simulated here`);
+    const { nodeEnd } = nodeAddresses(node.range);
+    const link = this.#linkOf(node);
+    await ipBatch(null, [
+      `route add ${plan.services.text} via ${nodeEnd} dev ${link} src ${node.hostEnd}`,
+      `route add ${plan.services6} via ${ipv6Twin(nodeEnd)} dev ${link}`,
+    ]);
+  }
+
+  #linkOf(node: NodeNet): string {
+    return `${this.#names.linkPrefix}${node.netns.slice(this.#names.netnsPrefix.length)}`;
+  }
+
+  /** The load-balancer stand-in's namespace: its pool is routed into it; it forwards to NodePorts. */
+  async addLoadBalancer(lb: ClusterAddressPlan['lb']): Promise<string> {
+    const netns = `${this.#names.netnsPrefix}lb`;
+    const link = `${this.#names.linkPrefix}lb`;
+    await run('ip', ['netns', 'add', netns]);
+    await run('ip', ['link', 'add', link, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', netns]);
+    await ipBatch(null, [
+      `addr add ${lb.hostEnd}/32 dev ${link}`,
+      `link set ${link} up`,
+      `route add ${lb.lbEnd}/32 dev ${link} src ${lb.hostEnd}`,
+      `route add ${lb.pool.text} via ${lb.lbEnd} dev ${link} src ${lb.hostEnd}`,
+    ]);
+    await ipBatch(netns, [
+      'link set lo up',
+      'link set eth0 up',
+      `addr add ${lb.lbEnd}/32 dev eth0`,
+      `route add ${lb.hostEnd}/32 dev eth0`,
+      `route add default via ${lb.hostEnd} dev eth0`,
+    ]);
+    await forward(netns);
+    return netns;
   }
 
   nodeNames(): string[] {
@@ -297,11 +369,22 @@ export async function sweepNetwork(id: string, cidr: string): Promise<void> {
   for (const m of links.matchAll(/^\d+: ([^:@]+)[:@]/gm)) {
     if (m[1]?.startsWith(linkPrefix)) await tryRun('ip', ['link', 'del', m[1]]);
   }
-  const cidr6 = ipv6TwinCidr(parseCidr(cidr));
-  for (const range of [cidr, cidr6]) {
+  for (const range of clusterRanges(cidr)) {
     await tryRun('ip', ['route', 'flush', 'root', range, 'type', 'unreachable']);
     await tryRun('ip', ['route', 'flush', 'root', range]);
   }
+}
+
+/** Every range a cluster routes: its pods (and their IPv6 twins), its Services and its load-balancer pool. */
+export function clusterRanges(cidr: string): string[] {
+  const pods = parseCidr(cidr);
+  let plan: ClusterAddressPlan | undefined;
+  try {
+    plan = clusterAddressPlan(pods);
+  } catch {
+    // A range that derives no plan (tests reserving odd ranges) routes only its pods.
+  }
+  return [cidr, ipv6TwinCidr(pods), ...(plan ? [plan.services.text, plan.services6, plan.lb.pool.text] : [])];
 }
 
 /** What a sweep would find: used by `status` and by the test that `down` leaves nothing behind. */
@@ -316,15 +399,25 @@ export async function leftovers(id: string, cidr: string): Promise<string[]> {
   for (const m of links.matchAll(/^\d+: ([^:@]+)[:@]/gm)) {
     if (m[1]?.startsWith(linkPrefix)) found.push(`link ${m[1]}`);
   }
-  for (const range of [cidr, ipv6TwinCidr(parseCidr(cidr))]) {
+  for (const range of clusterRanges(cidr)) {
     for (const type of ['unicast', 'unreachable']) {
       const { stdout: routes } = await run('ip', ['route', 'show', 'root', range, 'type', type]);
       for (const r of routes.split('\n').filter(Boolean)) found.push(`route ${r.trim()}`);
     }
   }
-  // The drop tables live inside the namespaces; none may ever appear in the host's own ruleset.
+  // The drop, kube-proxy and load-balancer tables live inside the namespaces; none may ever appear
+  // in the host's own ruleset.
   const { stdout: tables } = await run('nft', ['list', 'tables']);
-  if (tables.includes(NFT_TABLE)) found.push(`nft table ${NFT_TABLE} in the host namespace`);
+  for (const table of [NFT_TABLE, LB_TABLE, 'kube-proxy']) {
+    if (new RegExp(`^table \\w+ ${table}$`, 'm').test(tables))
+      found.push(`nft table ${table} in the host namespace`);
+  }
+  // A process that outlived its namespace (kube-proxy's command line names it: kube-proxy.ts).
+  for (const pid of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(pid)) continue;
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    if (cmdline.includes(netnsPrefix)) found.push(`process ${pid} ${cmdline.replaceAll('\0', ' ').trim()}`);
+  }
   return found;
 }
 
@@ -408,6 +501,19 @@ async function nftSetup(netns: string): Promise<void> {
   ]);
 }
 
-async function nft(netns: string, commands: readonly string[]): Promise<void> {
+/** Lets a namespace route between its links, as a node (or a load balancer) does. */
+async function forward(netns: string): Promise<void> {
+  await run('ip', [
+    'netns',
+    'exec',
+    netns,
+    'sysctl',
+    '-qw',
+    'net.ipv4.ip_forward=1',
+    'net.ipv6.conf.all.forwarding=1',
+  ]);
+}
+
+export async function nft(netns: string, commands: readonly string[]): Promise<void> {
   await run('ip', ['netns', 'exec', netns, 'nft', '-f', '-'], `${commands.join('\n')}\n`);
 }

@@ -1,5 +1,5 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { request } from 'node:http';
+import type { ChildProcess } from 'node:child_process';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server, connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
 import {
@@ -11,7 +11,15 @@ import {
   type V1Node,
   type V1Pod,
 } from '@kubernetes/client-node';
-import { AddressPool, type Cidr, contains, nodeAddresses, splitCidr } from '../addresses.ts';
+import {
+  AddressPool,
+  type Cidr,
+  type ClusterAddressPlan,
+  contains,
+  ipv6TwinCidr,
+  nodeAddresses,
+  splitCidr,
+} from '../addresses.ts';
 import { parseBehaviour } from './behaviour.ts';
 import {
   containerArgv,
@@ -21,6 +29,14 @@ import {
   readinessProbes,
   runnableContainers,
 } from './containers.ts';
+import {
+  httpStatus,
+  type KubeProxyNode,
+  kubeProxyKubeconfig,
+  startKubeProxy,
+  waitKubeProxyHealthy,
+} from './kube-proxy.ts';
+import { LoadBalancerController } from './load-balancer.ts';
 import { SimNetwork } from './network.ts';
 import { runningStatus, statusDiffers } from './pod-status.ts';
 
@@ -37,6 +53,13 @@ export interface SimulatorOptions {
   readonly stateDir: string;
   /** The API server as the host sees it (loopback), and its CA, for in-cluster clients in pods. */
   readonly apiServer: { readonly port: number; readonly caFile: string };
+  /** Service range and load-balancer pool (addresses.ts clusterAddressPlan). */
+  readonly plan: ClusterAddressPlan;
+  /**
+   * kube-proxy per node, and the load-balancer stand-in: its binary and a kubeconfig whose server
+   * is the API proxy (node namespaces cannot reach the host's loopback). Absent: neither runs.
+   */
+  readonly kubeProxy?: { readonly binary: string; readonly kubeconfig: string };
 }
 
 /** Where the kubelet mounts a pod's ServiceAccount token, CA and namespace. */
@@ -66,6 +89,8 @@ export class PodSimulator {
   readonly #seen = new Map<string, string>();
   #informer?: ReturnType<typeof makeInformer<V1Pod>>;
   #apiProxy?: Server;
+  readonly #kubeProxies: ChildProcess[] = [];
+  #loadBalancer?: LoadBalancerController;
   #apiHost = '';
   #active = 0;
   #nextNode = 0;
@@ -81,13 +106,15 @@ export class PodSimulator {
     const ranges = splitCidr(this.#opts.cidr, this.#opts.nodes);
     for (const [i, range] of ranges.entries()) {
       const name = `sim-node-${i}`;
-      await this.#net.addNode(i, name, range);
+      await this.#net.addNode(i, name, range, this.#opts.plan);
       this.#pools.set(name, new AddressPool(range));
       this.#nodeNames.push(name);
       await this.#ensureNode(name, range);
     }
     this.#apiHost = nodeAddresses(ranges[0]!).hostEnd;
     this.#apiProxy = await startApiProxy(this.#apiHost, this.#opts.apiServer.port);
+    await this.#net.routeServices(this.#nodeNames[0]!, this.#opts.plan);
+    if (this.#opts.kubeProxy) await this.#startDataPath(this.#opts.kubeProxy);
     await mkdir(SERVICE_ACCOUNT_DIR, { recursive: true });
     const informer = makeInformer<V1Pod>(this.#opts.kubeconfig, '/api/v1/pods', () =>
       this.#core.listPodForAllNamespaces(),
@@ -120,8 +147,42 @@ export class PodSimulator {
   async stop(): Promise<void> {
     this.#stopped = true;
     await this.#informer?.stop().catch(() => undefined);
+    await this.#loadBalancer?.stop();
+    await Promise.all(this.#kubeProxies.map(stopChild));
     this.#apiProxy?.close();
     await this.#net.teardown();
+  }
+
+  /** kube-proxy in every node's namespace (healthy before we return), then the load-balancer stand-in. */
+  async #startDataPath(kubeProxy: NonNullable<SimulatorOptions['kubeProxy']>): Promise<void> {
+    const dir = join(this.#opts.stateDir, 'kube-proxy');
+    await mkdir(dir, { recursive: true });
+    const nodes: KubeProxyNode[] = this.#nodeNames.map((name) => ({ name, ...this.#net.node(name)! }));
+    const started = await Promise.all(
+      nodes.map(async (node) => {
+        const kubeconfig = kubeProxyKubeconfig(dir, node.netns);
+        await copyFile(kubeProxy.kubeconfig, kubeconfig);
+        const child = startKubeProxy(node, {
+          binary: kubeProxy.binary,
+          kubeconfig,
+          clusterCidrs: [this.#opts.cidr.text, ipv6TwinCidr(this.#opts.cidr)],
+          logDir: this.#opts.stateDir,
+        });
+        this.#kubeProxies.push(child);
+        return [node, child] as const;
+      }),
+    );
+    await Promise.all(started.map(([node, child]) => waitKubeProxyHealthy(node, child)));
+    const { lb } = this.#opts.plan;
+    this.#loadBalancer = new LoadBalancerController({
+      kubeconfig: this.#opts.kubeconfig,
+      core: this.#core,
+      netns: await this.#net.addLoadBalancer(lb),
+      pool: { cidr: lb.pool.text, first: lb.first, last: lb.last },
+      nodes: () => nodes.map((n) => n.ip),
+      log: this.#opts.log,
+    });
+    await this.#loadBalancer.start();
   }
 
   /** Keys are `namespace/name`; a key already queued or in flight is worked once more, not twice at once. */
@@ -375,15 +436,16 @@ function startApiProxy(host: string, apiPort: number): Promise<Server> {
   });
 }
 
+/** SIGTERM to a child we started, resolved when it has exited. */
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill();
+  return exited;
+}
+
 /** A kubelet-style httpGet probe: any 2xx/3xx within a second is success. */
-function httpOk(ip: string, port: number, path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = request({ host: ip, port, path, timeout: 1000 }, (res) => {
-      res.resume();
-      resolve((res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 400);
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(false));
-    req.end();
-  });
+async function httpOk(ip: string, port: number, path: string): Promise<boolean> {
+  const status = await httpStatus(ip, port, path);
+  return status >= 200 && status < 400;
 }
