@@ -24,8 +24,9 @@ import {
   KubernetesObjectApi,
 } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
+import { clusterIPsFit } from '../cluster/addresses.ts';
 import { binaryPath, ensureBinaries, pinnedVersion } from '../cluster/binaries.ts';
-import { downLocalCluster, TEST_RANGES, upLocalCluster } from '../cluster/local.ts';
+import { downLocalCluster, TEST_RANGES, upLocalCluster, WIDE_TEST_RANGES } from '../cluster/local.ts';
 import { withCleanup } from '../cluster/with-cleanup.ts';
 import { shareConnections } from '../src/kube/connections.ts';
 import {
@@ -215,6 +216,12 @@ interface Seed {
   readonly healthyServices: readonly string[];
 }
 
+async function readObjects(file: string): Promise<KubernetesObject[]> {
+  return parseAllDocuments(await readFile(file, 'utf8'))
+    .map((d) => d.toJS() as KubernetesObject | null)
+    .filter((o): o is KubernetesObject => o !== null);
+}
+
 async function seed(kc: KubeConfig): Promise<Seed> {
   const api = KubernetesObjectApi.makeApiClient(kc);
   const broken = Array.from({ length: BROKEN }, (_, i) => `bench-broken-${String(i).padStart(2, '0')}`);
@@ -223,9 +230,7 @@ async function seed(kc: KubeConfig): Promise<Seed> {
     create(api, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }),
   );
 
-  const scenario = parseAllDocuments(await readFile(scenarioFile, 'utf8'))
-    .map((d) => d.toJS() as KubernetesObject | null)
-    .filter((o): o is KubernetesObject => o !== null);
+  const scenario = await readObjects(scenarioFile);
   const objects: KubernetesObject[] = [];
   for (const ns of broken) {
     for (const o of scenario) objects.push({ ...o, metadata: { ...o.metadata, namespace: ns } });
@@ -416,7 +421,18 @@ async function main(): Promise<void> {
   };
   await withCleanup(cleanup, async () => {
     await ensureBinaries(['etcd', 'kube-apiserver', 'kube-controller-manager', 'kubectl', ...peers], note);
-    const cluster = await upLocalCluster({ dir: join(dir, 'cluster'), cidr: TEST_RANGES, log: note });
+    // No kube-proxy or load balancer: their syncs of thousands of Services would be timed with the tools.
+    // Every Service needs a ClusterIP: the healthy ones and each broken namespace's scenario and shop.
+    const perBroken = [...(await readObjects(scenarioFile)), ...shop('x')].filter(
+      (o) => o.kind === 'Service',
+    );
+    const services = SERVICES + BROKEN * perBroken.length;
+    const cluster = await upLocalCluster({
+      dir: join(dir, 'cluster'),
+      cidr: clusterIPsFit(TEST_RANGES[0]) >= services ? TEST_RANGES : WIDE_TEST_RANGES,
+      dataPath: false,
+      log: note,
+    });
     const kc = new KubeConfig();
     kc.loadFromFile(cluster.kubeconfig);
     shareConnections(kc);

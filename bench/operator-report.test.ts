@@ -70,16 +70,17 @@ describe('settingsFrom', () => {
     expect(() => settingsFrom([flag])).toThrow(message);
   });
 
-  it('takes a /17 when a /18 cannot hold the pods, and refuses more than a /17 holds', () => {
+  it('takes a /17 when a /18 cannot hold the pods or the Services, and refuses more than a /17 holds', () => {
     const fit18 = podsFit(TEST_RANGES[0], 4);
     expect(fit18).toBeGreaterThan(16_000);
-    expect(settingsFrom([`--services=${fit18}`, '--pods-per-service=1']).podRanges).toEqual(TEST_RANGES);
-    expect(settingsFrom([`--services=${fit18 + 1}`, '--pods-per-service=1']).podRanges).toEqual([
-      '198.18.128.0/17',
-      '198.19.0.0/17',
-    ]);
+    const wide = ['198.18.128.0/17', '198.19.0.0/17'];
+    expect(settingsFrom(['--services=1', `--pods-per-service=${fit18}`]).podRanges).toEqual(TEST_RANGES);
+    expect(settingsFrom(['--services=1', `--pods-per-service=${fit18 + 1}`]).podRanges).toEqual(wide);
+    // A /18's Service range holds 2,045 ClusterIPs besides the API server's.
+    expect(settingsFrom(['--services=2045', '--pods-per-service=1']).podRanges).toEqual(TEST_RANGES);
+    expect(settingsFrom(['--services=2046', '--pods-per-service=1']).podRanges).toEqual(wide);
     expect(() => settingsFrom(['--services=100000'])).toThrow(
-      '1000000 pods (--services x --pods-per-service) do not fit a /17 on 4 --nodes',
+      '1000000 pods (--services x --pods-per-service) or 100000 Services do not fit a /17 on 4 --nodes',
     );
   });
 });

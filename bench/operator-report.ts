@@ -2,8 +2,8 @@
 // operator's metrics, and the report (table and JSON line) from the figures the phases measured. No I/O
 // here (see bench/operator-report.test.ts).
 import { parseArgs } from 'node:util';
-import { nodeAddresses, parseCidr, splitCidr } from '../cluster/addresses.ts';
-import { TEST_RANGES } from '../cluster/local.ts';
+import { clusterIPsFit, nodeAddresses, parseCidr, splitCidr } from '../cluster/addresses.ts';
+import { TEST_RANGES, WIDE_TEST_RANGES } from '../cluster/local.ts';
 import { samples, sumValues, total } from './prometheus.ts';
 import { MIB, percentile, roundTo } from './stats.ts';
 
@@ -27,10 +27,6 @@ export interface Settings {
   /** The simulator's pod ranges: one test range for each cluster node's share, or a wider pair. */
   readonly podRanges: readonly string[];
 }
-
-// A /18 test range holds 16,368 pods on 4 nodes: a larger run takes a /17 made of two adjacent test
-// ranges (a cluster holding either half makes it unavailable: its routes lie inside).
-const WIDE_RANGES = ['198.18.128.0/17', '198.19.0.0/17'] as const;
 
 /** How many pods the simulator can address in `cidr` over `nodes` nodes. */
 export const podsFit = (cidr: string, nodes: number): number =>
@@ -69,9 +65,14 @@ export function settingsFrom(args: readonly string[]): Settings {
   const intervalS = num('interval');
   const steadySweeps = num('steady-sweeps');
   const pods = services * podsPerService;
-  const podRanges = [TEST_RANGES, WIDE_RANGES].find((ranges) => podsFit(ranges[0], nodes) >= pods);
+  // A /18 test range holds 16,368 pods on 4 nodes and 2,045 Services: a larger run takes a /17.
+  const podRanges = [TEST_RANGES, WIDE_TEST_RANGES].find(
+    (ranges) => podsFit(ranges[0], nodes) >= pods && clusterIPsFit(ranges[0]) >= services,
+  );
   if (podRanges === undefined)
-    throw new Error(`${pods} pods (--services x --pods-per-service) do not fit a /17 on ${nodes} --nodes`);
+    throw new Error(
+      `${pods} pods (--services x --pods-per-service) or ${services} Services do not fit a /17 on ${nodes} --nodes`,
+    );
   return {
     services,
     podsPerService,

@@ -153,7 +153,10 @@ async function openCluster(
   dir: string,
   existing: LocalClusterState | undefined,
 ): Promise<Cluster> {
-  const state = existing ?? (await upLocalCluster({ dir, cidr: s.podRanges, nodes: s.nodes, log: note }));
+  // No kube-proxy or load balancer: their syncs of 20,000 endpoints would be timed with sockeye.
+  const state =
+    existing ??
+    (await upLocalCluster({ dir, cidr: s.podRanges, nodes: s.nodes, dataPath: false, log: note }));
   const kc = shareConnections(new KubeConfig());
   kc.loadFromFile(state.kubeconfig);
   return { kubeconfig: state.kubeconfig, kc, core: kc.makeApiClient(CoreV1Api) };

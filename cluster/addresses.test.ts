@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   AddressPool,
   clusterAddressPlan,
+  clusterIPsFit,
   contains,
   intToIp,
   ipToInt,
@@ -82,6 +83,11 @@ describe('Service ranges and load-balancer pools', () => {
         expect(a.base + a.size <= b.base || b.base + b.size <= a.base).toBe(true);
     }
     expect(new Set(plans.map((p) => p.services6)).size).toBe(plans.length);
+  });
+
+  it('gives a /18 of pods room for 2,045 Services and a /17 for 4,093', () => {
+    expect(clusterIPsFit('198.18.128.0/18')).toBe(2045);
+    expect(clusterIPsFit('198.18.0.0/17')).toBe(4093);
   });
 
   it('refuses pod ranges in the derived quarter or too small to derive from', () => {

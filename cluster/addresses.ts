@@ -194,3 +194,9 @@ export function clusterAddressPlan(pods: Cidr): ClusterAddressPlan {
     },
   };
 }
+
+/** How many Services a cluster on pod range `cidr` can give a ClusterIP (the `kubernetes` one aside). */
+export function clusterIPsFit(cidr: string): number {
+  // The allocator skips the network and broadcast addresses; `kubernetes` takes the first.
+  return clusterAddressPlan(parseCidr(cidr)).services.size - 3;
+}

@@ -4,7 +4,7 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BENCHMARK_RANGE, clusterAddressPlan, nodeAddresses, parseCidr, splitCidr } from './addresses.ts';
-import { binaryPath, cacheDir } from './binaries.ts';
+import { binaryPath, cacheDir, ensureBinaries } from './binaries.ts';
 import {
   type ControlPlane,
   kubeconfigYaml,
@@ -54,11 +54,16 @@ const FORWARDING = '/proc/sys/net/ipv4/ip_forward';
 /**
  * Pod ranges for clusters started by tests, so that several test runs (and a cluster from
  * `npm run cluster -- up`, which defaults to 198.18.0.0/17) can share one machine.
- * 198.19.128.0/18 holds the Service ranges and load-balancer pools derived from pod ranges
- * (addresses.ts clusterAddressPlan); 198.19.192.0/18 is left to tests that make their own
- * namespaces without a cluster.
+ * 198.19.128.0-198.19.181.255 holds the Service ranges and load-balancer pools derived from pod
+ * ranges (addresses.ts clusterAddressPlan); 198.19.184.0/21 (links) and 198.19.192.0/18 are left
+ * to tests that make their own namespaces without a cluster.
  */
 export const TEST_RANGES = ['198.18.128.0/18', '198.18.192.0/18', '198.19.0.0/18', '198.19.64.0/18'] as const;
+/**
+ * For benchmarks too large for a /18 (pods, or Services: a /18 holds 2,045 ClusterIPs): a /17 made
+ * of two adjacent test ranges (a cluster holding either half makes it unavailable).
+ */
+export const WIDE_TEST_RANGES = ['198.18.128.0/17', '198.19.0.0/17'] as const;
 
 export async function rangeInUse(cidr: string): Promise<boolean> {
   for (const type of ['unicast', 'unreachable']) {
@@ -222,8 +227,10 @@ export async function upLocalCluster(opts: LocalClusterOptions): Promise<LocalCl
       apiServer: cp.apiServer,
     });
     const dataPath = opts.dataPath ?? true;
+    if (dataPath) await ensureBinaries(['kube-proxy'], log);
+    log(`cluster: starting the pod simulator (${nodes} nodes in ${cidr.text})`);
     log(
-      `cluster: starting the pod simulator (${nodes} nodes in ${cidr.text}; Services in ${plan.services.text}${dataPath ? `, kube-proxy on every node, load balancers from ${plan.lb.pool.text}` : ''})`,
+      `cluster: Services in ${plan.services.text}${dataPath ? `, kube-proxy on every node, load balancers from ${plan.lb.pool.text}` : ''}`,
     );
     // Node namespaces reach the API server through the simulator's proxy, as pods do.
     const nodeKubeconfig = join(opts.dir, 'node.kubeconfig');

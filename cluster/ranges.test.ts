@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { releaseRange, takeRange } from './local.ts';
 
 // Reservations live under SOCKEYE_CACHE: a private one keeps this test away from real clusters.
-// The ranges are only reserved (files), never routed; 198.19.184.0/21 is used by no cluster (whose
+// The ranges are only reserved (files), never routed; 198.19.182.0/23 is used by no cluster (whose
 // Service ranges and load-balancer pools end at 198.19.181.255) and no net test.
 describe('pod range reservations', () => {
   let cache = '';
@@ -21,13 +21,13 @@ describe('pod range reservations', () => {
   });
 
   it('refuses a range that overlaps one another cluster holds, either way round', async () => {
-    expect(await takeRange('198.19.184.0/23', '/cluster-a')).toBe('198.19.184.0/23');
-    await expect(takeRange('198.19.184.0/22', '/cluster-b')).rejects.toThrow('in use by another cluster');
+    expect(await takeRange('198.19.182.0/24', '/cluster-a')).toBe('198.19.182.0/24');
+    await expect(takeRange('198.19.182.0/23', '/cluster-b')).rejects.toThrow('in use by another cluster');
     // From a list, the next free candidate.
-    expect(await takeRange(['198.19.184.0/22', '198.19.186.0/23'], '/cluster-b')).toBe('198.19.186.0/23');
-    await releaseRange('198.19.184.0/23', '/cluster-a');
-    await releaseRange('198.19.186.0/23', '/cluster-b');
-    expect(await takeRange('198.19.184.0/22', '/cluster-b')).toBe('198.19.184.0/22');
-    await expect(takeRange('198.19.186.0/23', '/cluster-a')).rejects.toThrow('in use by another cluster');
+    expect(await takeRange(['198.19.182.0/23', '198.19.183.0/24'], '/cluster-b')).toBe('198.19.183.0/24');
+    await releaseRange('198.19.182.0/24', '/cluster-a');
+    await releaseRange('198.19.183.0/24', '/cluster-b');
+    expect(await takeRange('198.19.182.0/23', '/cluster-b')).toBe('198.19.182.0/23');
+    await expect(takeRange('198.19.183.0/24', '/cluster-a')).rejects.toThrow('in use by another cluster');
   });
 });

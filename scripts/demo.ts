@@ -57,7 +57,10 @@ async function main(args: readonly string[]): Promise<void> {
   };
   await withCleanup(cleanup, async () => {
     try {
-      await ensureBinaries(['etcd', 'kube-apiserver', 'kube-controller-manager', 'kubectl'], note);
+      await ensureBinaries(
+        ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-proxy', 'kubectl'],
+        note,
+      );
       const cidr = ['198.18.0.0/17', '198.18.128.0/18', '198.18.192.0/18'];
       const cluster = await upLocalCluster({ dir, cidr, log: note }).catch((err: unknown) => {
         upFailed = true;

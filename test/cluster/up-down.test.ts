@@ -4,7 +4,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { clusterAddressPlan, contains, parseCidr } from '../../cluster/addresses.ts';
 import { binaryPath } from '../../cluster/binaries.ts';
 import { isAlive } from '../../cluster/exec.ts';
 import type { LocalClusterState } from '../../cluster/local.ts';
@@ -54,6 +55,24 @@ describe('npm run cluster -- up, status, down', () => {
       await new Promise((r) => setTimeout(r, 200));
     }
     expect(shown).toMatch(/demo\s+echo-\w+\s+IPv4\s+80\s+198\.1[89]\.\d+\.\d+/);
+
+    // Beside the suite's own cluster, this one has a Service range and pool of its own, and a
+    // kube-proxy in each node namespace (its command line names the namespace).
+    const plan = clusterAddressPlan(parseCidr(cidr));
+    const clusterIP = (await kubectl('get', 'service', 'kubernetes', '-o', 'jsonpath={.spec.clusterIP}'))
+      .stdout;
+    expect(contains(plan.services, clusterIP)).toBe(true);
+    const suite = inject('localCluster');
+    if (suite) {
+      const other = clusterAddressPlan(parseCidr(suite.cidr));
+      for (const [a, b] of [
+        [plan.services, other.services],
+        [plan.lb.pool, other.lb.pool],
+      ] as const)
+        expect(a.base + a.size <= b.base || b.base + b.size <= a.base).toBe(true);
+    }
+    const ps = await exec('ps', ['-eo', 'args']);
+    expect(ps.stdout).toMatch(new RegExp(`kube-proxy .*sockeye-${state.id}-n0\\.kubeconfig`));
 
     const status = await run('status');
     expect(status.stdout).toContain('simulator: running');

@@ -10,7 +10,8 @@ async function run(command: string, ...args: string[]): Promise<string> {
 
 /**
  * A network namespace behind a veth pair that answers for one /24 of 198.19.192.0/18 (inside the
- * benchmark range 198.18.0.0/15, in the part local clusters never use: see cluster/local.ts TEST_RANGES).
+ * benchmark range 198.18.0.0/15, in the part local clusters never use: see cluster/local.ts TEST_RANGES
+ * and cluster/addresses.ts clusterAddressPlan).
  * SYNs to the upper half are dropped by nft (timeout), the lower
  * half has an `unreachable` route, so the namespace answers with ICMP host unreachable.
  */
@@ -30,10 +31,17 @@ export async function createDropNamespace(prefix = 'sockeye-test'): Promise<Drop
   const name = `${prefix}-${id}`;
   const hostIf = `skh${id}`;
   const nsIf = `skn${id}`;
-  const linkOctet = randomInt(128, 192);
-  const linkBase = randomInt(0, 64) * 4;
-  const hostLink = `198.19.${linkOctet}.${linkBase + 1}`;
-  const nsLink = `198.19.${linkOctet}.${linkBase + 2}`;
+  // The link's /30 lies in 198.19.184.0/21, outside the Service ranges and load-balancer pools local
+  // clusters derive from their pod ranges (198.19.128.0-198.19.181.255): one not routed yet.
+  let link = '';
+  for (let attempt = 0; attempt < 8 && !link; attempt++) {
+    const candidate = `198.19.${randomInt(184, 192)}.${randomInt(0, 64) * 4}`;
+    if ((await run('ip', 'route', 'show', 'root', `${candidate}/30`)).trim() === '') link = candidate;
+  }
+  if (!link) throw new Error('no free link /30 in 198.19.184.0/21');
+  const [a, b, c, d] = link.split('.').map(Number) as [number, number, number, number];
+  const hostLink = `${a}.${b}.${c}.${d + 1}`;
+  const nsLink = `${a}.${b}.${c}.${d + 2}`;
   const remove = async () => {
     await exec('ip', ['netns', 'del', name]).catch(() => undefined);
     await exec('ip', ['link', 'del', hostIf]).catch(() => undefined);
