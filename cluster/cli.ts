@@ -30,7 +30,9 @@ Flags:
   --dir DIR     state directory (default $SOCKEYE_CLUSTER_DIR or .cluster/local)
   --cidr CIDR   pod range inside 198.18.0.0/15 (default ${DEFAULT_CIDR}); a comma list takes the
                 first free one; "auto" the first free test range
-  --nodes N     simulated Nodes (default 3)`;
+  --nodes N     simulated Nodes (default 3)
+  --no-kube-proxy  no kube-proxy on the nodes and no load-balancer stand-in (Services get ClusterIPs,
+                nothing forwards them; saves about a second of start-up)`;
 
 async function main(argv: string[]): Promise<number> {
   let parsed: ReturnType<typeof parse>;
@@ -61,6 +63,7 @@ async function main(argv: string[]): Promise<number> {
           ? {}
           : { cidr: values.cidr === 'auto' ? TEST_RANGES : values.cidr.split(',') }),
         ...(nodes === undefined ? {} : { nodes }),
+        ...(values['no-kube-proxy'] ? { dataPath: false } : {}),
       });
       log(`cluster: up: API server ${state.apiServerUrl}, pods in ${state.cidr}`);
       process.stdout.write(`export KUBECONFIG=${state.kubeconfig}\n`);
@@ -94,7 +97,12 @@ function parse(argv: string[]) {
   return parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { dir: { type: 'string' }, cidr: { type: 'string' }, nodes: { type: 'string' } },
+    options: {
+      dir: { type: 'string' },
+      cidr: { type: 'string' },
+      nodes: { type: 'string' },
+      'no-kube-proxy': { type: 'boolean' },
+    },
   });
 }
 
