@@ -1,4 +1,4 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import {
   type Cidr,
   type ClusterAddressPlan,
@@ -91,6 +91,7 @@ export class SimNetwork {
       `route add ${nodeEnd6}/128 dev ${link}`,
       `route add ${ipv6TwinCidr(range)} via ${nodeEnd6} dev ${link}`,
     ]);
+    await forwardIPv6From(link);
     await ipBatch(netns, [
       'link set lo up',
       'link set eth0 up',
@@ -233,6 +234,7 @@ export class SimNetwork {
       `route replace ${ip}/32 dev ${link} src ${node.hostEnd}`,
       ...(ip6 ? [`route replace ${ip6}/128 dev ${link}`] : []),
     ]);
+    if (ip6) await forwardIPv6From(link);
     await ipBatch(netns, [
       'link set lo up',
       'link set eth0 up',
@@ -512,6 +514,16 @@ async function forward(netns: string): Promise<void> {
     'net.ipv4.ip_forward=1',
     'net.ipv6.conf.all.forwarding=1',
   ]);
+}
+
+/**
+ * The host forwards IPv6 arriving on this link of ours (pod to pod across nodes, a ClusterIP's
+ * translated traffic), without turning on IPv6 forwarding for the whole machine, which would stop it
+ * accepting router advertisements. `force_forwarding` exists from Linux 6.17; on older kernels IPv6
+ * reaches only the pods of the node that sends it.
+ */
+async function forwardIPv6From(link: string): Promise<void> {
+  await writeFile(`/proc/sys/net/ipv6/conf/${link}/force_forwarding`, '1').catch(() => undefined);
 }
 
 export async function nft(netns: string, commands: readonly string[]): Promise<void> {

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import type { V1Node, V1Service } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -29,6 +30,16 @@ apiVersion: v1
 kind: Pod
 metadata: {name: web-1, labels: {app: web}, annotations: {sim.sockeye.dev/listen: "8080"}}
 spec: {nodeName: sim-node-1, containers: [{name: app, image: web}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web6, labels: {app: web6}, annotations: {sim.sockeye.dev/listen: "8080", sim.sockeye.dev/ipv6: "true"}}
+spec: {nodeName: sim-node-1, containers: [{name: app, image: web}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web6}
+spec: {ipFamilyPolicy: RequireDualStack, selector: {app: web6}, ports: [{port: 80, targetPort: 8080}]}
 ---
 apiVersion: v1
 kind: Service
@@ -141,6 +152,21 @@ describe.skipIf(local === null)(
       for (const node of nodeIPs.keys())
         expect(await connectFrom(nodeNetns(local!.id, node), ip, 80)).toBe('open');
     });
+
+    // The host forwards IPv6 only on its links to the cluster (Linux >= 6.17: force_forwarding).
+    it.skipIf(!existsSync('/proc/sys/net/ipv6/conf/default/force_forwarding'))(
+      'forwards both ClusterIPs of a dual-stack Service, from the host and from another node',
+      async () => {
+        const svc6 = await kube.core.readNamespacedService({ name: 'web6', namespace: ns });
+        const ips = svc6.spec?.clusterIPs ?? [];
+        expect(ips).toHaveLength(2);
+        expect(ips[1]).toMatch(/^2001:2:0:/);
+        for (const ip of ips) {
+          await untilConnect(ip, 80, 'open');
+          expect(await connectFrom(nodeNetns(local!.id, 'sim-node-2'), ip, 80)).toBe('open');
+        }
+      },
+    );
 
     it('answers a NodePort on every node InternalIP', async () => {
       for (const ip of nodeIPs.values()) expect(await tcpConnect(ip, nodePort('web'))).toBe('open');
