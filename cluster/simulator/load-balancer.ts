@@ -128,8 +128,9 @@ export class IngressPool {
     return ip;
   }
 
-  release(key: string): void {
-    this.#byKey.delete(key);
+  /** Frees the addresses of every key not in `keys` (Services deleted, or no longer LoadBalancers). */
+  retain(keys: ReadonlySet<string>): void {
+    for (const key of [...this.#byKey.keys()]) if (!keys.has(key)) this.#byKey.delete(key);
   }
 }
 
@@ -167,10 +168,7 @@ export class LoadBalancerController {
       this.#opts.core.listServiceForAllNamespaces(),
     );
     for (const event of ['add', 'update'] as const) informer.on(event, () => this.#sync());
-    informer.on('delete', (svc) => {
-      this.#pool.release(`${svc.metadata?.namespace}/${svc.metadata?.name}`);
-      this.#sync();
-    });
+    informer.on('delete', () => this.#sync());
     informer.on('error', (err: unknown) => {
       if (this.#stopped) return;
       this.#opts.log(`load balancer: service watch failed (${String(err)}); restarting in 1 s`);
@@ -239,9 +237,12 @@ export class LoadBalancerController {
   async #syncOnce(): Promise<void> {
     if (this.#stopped) return;
     const targets: LbTarget[] = [];
-    for (const svc of this.#informer?.list() ?? []) {
+    const services = (this.#informer?.list() ?? []).flatMap((svc) => {
       const lb = lbServiceOf(svc);
-      if (!lb) continue;
+      return lb ? [{ svc, lb }] : [];
+    });
+    this.#pool.retain(new Set(services.map((s) => s.lb.key)));
+    for (const { svc, lb } of services) {
       const current = svc.status?.loadBalancer?.ingress?.[0]?.ip;
       const ip = this.#pool.ipOf(lb.key, current);
       if (current !== ip || svc.status?.loadBalancer?.ingress?.length !== 1) {
