@@ -22,7 +22,7 @@ import { type Clock, monotonicClock } from '../clock.ts';
 import { componentLogger, type Logger, logger as rootLogger } from '../log.ts';
 import { Backoff, type BackoffOptions, globalTimers, type Timers } from './backoff.ts';
 import { classifyKubeError, isAbort } from './errors.ts';
-import { type Page, type PageRequest, type PageSource, paginate } from './pager.ts';
+import { mapPages, type Page, type PageRequest, paginate } from './pager.ts';
 
 export interface InformerHandlers<U> {
   add?(obj: U): void;
@@ -342,13 +342,11 @@ export class SupervisedInformer<T extends KubernetesObject, U extends Kubernetes
    * listed state here (objects gone meanwhile reported deleted) before ListWatch sees the items.
    */
   async #pagedList(generation: number): Promise<{ items: U[]; metadata: { resourceVersion: string } }> {
-    // Each page is trimmed as it arrives: memory never holds a whole list of API objects.
-    const trimmed: PageSource<U> = async (request) => {
-      const page = await this.#options.list(request);
+    const trimmed = mapPages(this.#options.list, (page) => {
       if (generation !== this.#generation) throw new DOMException('informer replaced', 'AbortError');
       this.#touch(generation);
-      return { items: page.items.map((item) => this.#trim(item)), metadata: page.metadata };
-    };
+      return page.map((item) => this.#trim(item));
+    });
     const { items, resourceVersion = '' } = await paginate(trimmed, { limit: this.#options.pageSize ?? 500 });
     const names = new Set(items.map((o) => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`));
     for (const gone of this.store.missingFrom(names)) this.#remove(gone);

@@ -37,6 +37,17 @@ export interface PagerOptions {
   readonly onPage?: (items: number) => void;
 }
 
+/**
+ * `source` with each page's items passed through `map` as the page arrives (to trim or filter them:
+ * memory then never holds a whole list of API objects).
+ */
+export function mapPages<T, U>(source: PageSource<T>, map: (items: readonly T[]) => U[]): PageSource<U> {
+  return async (request) => {
+    const page = await source(request);
+    return { items: map(page.items), metadata: page.metadata };
+  };
+}
+
 /** A whole list: every page's items in order, and the last page's resourceVersion. */
 export interface Listed<T> {
   readonly items: T[];

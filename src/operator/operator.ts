@@ -30,11 +30,11 @@ import { type OperatorHttp, serveOperatorHttp } from '../http/serve.ts';
 import { jittered } from '../kube/backoff.ts';
 import { toEndpointSlice, toNamespace, toNetworkPolicy, toPod, toService } from '../kube/convert.ts';
 import { classifyKubeError } from '../kube/errors.ts';
-import { EventRecorder, eventsV1Sink, REPORTING_CONTROLLER } from '../kube/events.ts';
+import { eventsV1Pages, readInheritedWarnings } from '../kube/event-inheritance.ts';
+import { EventRecorder, eventsV1Sink } from '../kube/events.ts';
 import { SupervisedInformer } from '../kube/informer.ts';
 import { apiServerAddressesOf } from '../kube/kubeconfig.ts';
 import { listRaw } from '../kube/raw-requests.ts';
-import { withSignal } from '../kube/request-options.ts';
 import { kubeReviewer } from '../kube/reviews.ts';
 import { componentLogger, type Logger, logger as rootLogger } from '../log.ts';
 import { SockeyeMetrics } from '../metrics.ts';
@@ -328,37 +328,10 @@ export class Operator {
   /** Reads the Warning Events sockeye already wrote (a previous leader), so they are not written twice. */
   async #inheritEvents(signal: AbortSignal): Promise<void> {
     if (!this.#recorder) return;
-    const api = this.#options.kc.makeApiClient(EventsV1Api);
-    const { include } = this.#config.namespaces;
+    const pages = eventsV1Pages(this.#options.kc.makeApiClient(EventsV1Api), signal);
     try {
-      for (const scope of include.length > 0 ? include : [undefined]) {
-        let cont: string | undefined;
-        do {
-          const page = { limit: 500, ...(cont ? { _continue: cont } : {}) };
-          const options = withSignal(signal);
-          const list = scope
-            ? await api.listNamespacedEvent({ namespace: scope, ...page }, options)
-            : await api.listEventForAllNamespaces(page, options);
-          for (const e of list.items) {
-            if (e.reportingController !== REPORTING_CONTROLLER || e.type !== 'Warning' || !e.regarding)
-              continue;
-            const r = e.regarding;
-            this.#reconciler.inherit({
-              regarding: {
-                apiVersion: r.apiVersion ?? 'v1',
-                kind: r.kind ?? '',
-                name: r.name ?? '',
-                namespace: r.namespace ?? '',
-              },
-              type: 'Warning',
-              reason: e.reason ?? '',
-              action: e.action ?? '',
-              note: e.note ?? '',
-            });
-          }
-          cont = list.metadata?._continue || undefined;
-        } while (cont);
-      }
+      const warnings = await readInheritedWarnings(pages, this.#config.namespaces.include, signal);
+      for (const warning of warnings) this.#reconciler.inherit(warning);
     } catch (err) {
       // Not fatal: at worst an Event a previous leader wrote is written once more.
       this.#log.warn({ err }, 'could not read existing Events');
