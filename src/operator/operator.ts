@@ -24,6 +24,7 @@ import {
 } from '@kubernetes/client-node';
 import type { OperatorConfig } from '../config/operator.ts';
 import { coordinationLeaseStore, LeaderElector } from '../controller/leader.ts';
+import { runWorkers, type WorkResult } from '../controller/loop.ts';
 import { Term } from '../controller/term.ts';
 import { WorkQueue } from '../controller/workqueue.ts';
 import { type OperatorHttp, serveOperatorHttp } from '../http/serve.ts';
@@ -114,7 +115,7 @@ export class Operator {
   #http: OperatorHttp | undefined;
   #synced = false;
   #leading = false;
-  #workers: Promise<void>[] = [];
+  #workers: Promise<void> | undefined;
   #elector: Promise<void> | undefined;
 
   constructor(options: OperatorOptions) {
@@ -248,7 +249,7 @@ export class Operator {
     // Past the grace, reconciles still probing are cancelled with the term.
     grace.addEventListener('abort', () => term?.end(), { once: true });
     await untilAborted(this.#queue.shutDown(), grace);
-    await Promise.allSettled(this.#workers);
+    await Promise.allSettled([this.#workers]);
     await Promise.all([this.#recorder?.close(grace), this.#writer?.close(grace)]);
     term?.end();
     this.#campaign.abort();
@@ -311,8 +312,13 @@ export class Operator {
     if (!term.holds()) return;
     for (const key of this.#cache.serviceKeys())
       if (this.#watched(key.split('/')[0] ?? '')) this.#queue.add(key);
-    const n = this.#options.workers ?? DEFAULT_WORKERS;
-    this.#workers = Array.from({ length: n }, () => this.#work(term.signal));
+    this.#workers = runWorkers({
+      queue: this.#queue,
+      workers: this.#options.workers ?? DEFAULT_WORKERS,
+      signal: term.signal,
+      handle: (key, signal) => this.#reconcile(key, signal),
+      onError: (key, err) => this.#reconcileFailed(key, err),
+    });
   }
 
   /** The term ended: no more work is taken (the writers drop their own queued work). */
@@ -338,40 +344,28 @@ export class Operator {
     }
   }
 
-  async #work(signal: AbortSignal): Promise<void> {
-    for (;;) {
-      const key = await this.#queue.get();
-      if (key === undefined) return;
-      try {
-        await this.#reconcile(key, signal);
-      } finally {
-        this.#queue.done(key);
+  /** `signal` is the term's: a reconcile in flight stops probing when the term ends. */
+  async #reconcile(key: string, signal: AbortSignal): Promise<WorkResult> {
+    const result = await this.#reconciler.reconcile(key, signal);
+    switch (result.kind) {
+      case 'changed':
+        // Backoff while the targets keep changing, but never longer than the interval: after a long
+        // churn the uncapped delay reached many minutes, and the Service went unjudged that long.
+        return { kind: 'retry', maxDelayMs: this.#config.intervalMs };
+      case 'done': {
+        const { intervalMs, intervalJitter } = this.#config;
+        return { kind: 'requeue-after', afterMs: jittered(intervalMs, intervalJitter) };
       }
+      case 'skipped':
+        return { kind: 'done' };
     }
   }
 
-  /** `signal` is the term's: a reconcile in flight stops probing when the term ends. */
-  async #reconcile(key: string, signal: AbortSignal): Promise<void> {
-    try {
-      const result = await this.#reconciler.reconcile(key, signal);
-      if (result.kind === 'changed') {
-        // Backoff while the targets keep changing, but never longer than the interval: after a long
-        // churn the uncapped delay reached many minutes, and the Service went unjudged that long.
-        this.#queue.addRateLimited(key, this.#config.intervalMs);
-        return;
-      }
-      this.#queue.forget(key);
-      if (result.kind === 'done') {
-        const { intervalMs, intervalJitter } = this.#config;
-        this.#queue.addAfter(key, jittered(intervalMs, intervalJitter));
-      }
-    } catch (err) {
-      if (signal.aborted) return;
-      const failure = classifyKubeError(err instanceof Error && err.cause !== undefined ? err.cause : err);
-      const retryAfterMs = failure.kind === 'retryable' ? failure.retryAfterMs : undefined;
-      this.#log.warn({ key, err: failure, retryAfterMs }, 'reconcile failed; retrying with backoff');
-      this.#queue.addAfterFailure(key, retryAfterMs);
-    }
+  #reconcileFailed(key: string, err: unknown): WorkResult {
+    const failure = classifyKubeError(err instanceof Error && err.cause !== undefined ? err.cause : err);
+    const retryAfterMs = failure.kind === 'retryable' ? failure.retryAfterMs : undefined;
+    this.#log.warn({ key, err: failure, retryAfterMs }, 'reconcile failed; retrying with backoff');
+    return { kind: 'retry', retryAfterMs };
   }
 
   /** Forgets a deleted Pod or Namespace everywhere state is kept per object. */
