@@ -1,8 +1,8 @@
 /**
- * `sockeye operator` wired together: informers fill the cache and enqueue the Service keys a change
- * touches; workers (only on the leader) reconcile keys; every judged Service is queued again after the
- * interval (with jitter); the event recorder and the annotation writer do the writing; HTTP serves
- * health, readiness, metrics and findings.
+ * `sockeye operator` wired together: informers (one per entry of watched.ts) fill the cache and
+ * enqueue the Service keys a change touches; workers (controller/loop.ts, only on the leader) reconcile
+ * keys; every judged Service is queued again after the interval (with jitter); the event recorder and
+ * the annotation writer do the writing; HTTP serves health, readiness, metrics and findings.
  *
  * Every write belongs to a term of leadership (`Term`, from the leader elector, or one term for the
  * whole run without leader election): the reconciles, the annotation writer and the event recorder
