@@ -7,7 +7,8 @@ import {
   type V1Service,
 } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import type { ClusterListers, NamespacedPageFn, Page } from '../kube/list.ts';
+import type { ClusterListers, NamespacedPageSource } from '../kube/list.ts';
+import type { Page } from '../kube/pager.ts';
 import { GatherError, gather, type Resource } from './gather.ts';
 
 const status = (code: number, reason: string) =>
@@ -28,7 +29,7 @@ function listers(world: World): { listers: ClusterListers; calls: string[] } {
     if (code) throw status(code, code === 403 ? 'Forbidden' : code === 401 ? 'Unauthorized' : 'NotFound');
   };
   const page =
-    <T>(resource: Resource, make: (ns: string) => T): NamespacedPageFn<T> =>
+    <T>(resource: Resource, make: (ns: string) => T): NamespacedPageSource<T> =>
     (ns) =>
     async (): Promise<Page<T>> => {
       check(resource, ns);

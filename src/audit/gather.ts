@@ -8,7 +8,7 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { toEndpointSlice, toNamespace, toNetworkPolicy, toPod, toService } from '../kube/convert.ts';
 import { classifyKubeError, isAbort, isNotFound, statusCodeOf } from '../kube/errors.ts';
-import { type ClusterListers, listAll, type NamespacedPageFn } from '../kube/list.ts';
+import { type ClusterListers, listAll, type NamespacedPageSource } from '../kube/list.ts';
 import type { Namespace } from '../model/types.ts';
 import type { ClusterState } from '../rules/types.ts';
 
@@ -98,7 +98,7 @@ export async function gather(listers: ClusterListers, options: GatherOptions): P
   const counts = new Map<Resource, number>();
   const list = <T>(
     resource: Resource,
-    page: NamespacedPageFn<T>,
+    page: NamespacedPageSource<T>,
     ns: string | undefined,
     selector?: string,
   ) =>
@@ -139,7 +139,7 @@ export async function gather(listers: ClusterListers, options: GatherOptions): P
   const names = namespaces.map((n) => n.name);
 
   // 2. Each resource: one cluster-wide list when allowed, else one list per namespace.
-  async function read<T>(resource: Resource, page: NamespacedPageFn<T>, selector?: string): Promise<T[]> {
+  async function read<T>(resource: Resource, page: NamespacedPageSource<T>, selector?: string): Promise<T[]> {
     if (clusterWide) {
       try {
         return await list(resource, page, undefined, selector);

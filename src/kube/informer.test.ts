@@ -7,7 +7,8 @@ import {
 } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { type InformerOptions, type ListPage, type PageRequest, SupervisedInformer } from './informer.ts';
+import { type InformerOptions, SupervisedInformer } from './informer.ts';
+import type { Page, PageRequest } from './pager.ts';
 
 beforeEach(() => {
   vi.useFakeTimers();
@@ -70,7 +71,7 @@ function cm(name: string, rv: string, data: Record<string, string> = {}): V1Conf
 function pagedServer(initial: V1ConfigMap[], rv = '100') {
   const requests: PageRequest[] = [];
   const state = { objects: initial, rv, fail: undefined as unknown, hang: false };
-  const list = async (page: PageRequest): Promise<ListPage<V1ConfigMap>> => {
+  const list = async (page: PageRequest): Promise<Page<V1ConfigMap>> => {
     requests.push(page);
     if (state.hang) return new Promise(() => {});
     if (state.fail) throw state.fail;

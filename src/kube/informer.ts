@@ -8,8 +8,7 @@
  * - `stop()` makes the aborted watch report an AbortError: ignored;
  * - a watchdog: when nothing at all has happened (no event, no connect, no list page) for `watchdogMs`,
  *   the ListWatch is presumed stuck (a hung list, a hung auth plugin) and replaced by a fresh one;
- * - the initial list is one unpaged call in ListWatch: the list function here pages with
- *   `limit`/`_continue`;
+ * - the initial list is one unpaged call in ListWatch: the list function here pages (pager.ts);
  * - `transform` trims each object (list and watch alike) to the fields the caller needs, before
  *   anything is cached, so memory holds only those;
  * - the cache users read is the supervisor's own `InformerStore`: it survives the ListWatch being
@@ -23,18 +22,7 @@ import { type Clock, monotonicClock } from '../clock.ts';
 import { componentLogger, type Logger, logger as rootLogger } from '../log.ts';
 import { Backoff, type BackoffOptions, globalTimers, type Timers } from './backoff.ts';
 import { classifyKubeError, isAbort } from './errors.ts';
-
-/** One page of a list call, as client-node's `list*` methods return it. */
-export interface ListPage<T> {
-  readonly items: readonly T[];
-  readonly metadata?: { readonly resourceVersion?: string; readonly _continue?: string } | undefined;
-}
-
-/** One request of the paged list: pass both to the client-node `list*` call. */
-export interface PageRequest {
-  readonly limit: number;
-  readonly _continue?: string;
-}
+import { mapPages, type Page, type PageRequest, paginate } from './pager.ts';
 
 export interface InformerHandlers<U> {
   add?(obj: U): void;
@@ -49,7 +37,7 @@ export interface InformerOptions<T extends KubernetesObject, U extends Kubernete
   /** The watch path, e.g. `/api/v1/pods` or `/api/v1/namespaces/shop/services`. */
   readonly path: string;
   /** One page of the list, e.g. `(page) => core.listPodForAllNamespaces({ ...page })`. */
-  readonly list: (page: PageRequest) => Promise<ListPage<T>>;
+  readonly list: (page: PageRequest) => Promise<Page<T>>;
   /** Where the watch connects; alternatively `watch`. */
   readonly kubeConfig?: KubeConfig;
   /** The client-node Watch to use (tests inject one); default `new Watch(kubeConfig)`. */
@@ -354,21 +342,14 @@ export class SupervisedInformer<T extends KubernetesObject, U extends Kubernetes
    * listed state here (objects gone meanwhile reported deleted) before ListWatch sees the items.
    */
   async #pagedList(generation: number): Promise<{ items: U[]; metadata: { resourceVersion: string } }> {
-    const pageSize = this.#options.pageSize ?? 500;
-    const items: U[] = [];
-    let cont: string | undefined;
-    let resourceVersion = '';
-    do {
-      const page = await this.#options.list({ limit: pageSize, ...(cont ? { _continue: cont } : {}) });
+    const trimmed = mapPages(this.#options.list, (page) => {
       if (generation !== this.#generation) throw new DOMException('informer replaced', 'AbortError');
       this.#touch(generation);
-      for (const item of page.items) items.push(this.#trim(item));
-      cont = page.metadata?._continue || undefined;
-      resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
-    } while (cont);
-
-    const listed = new Set(items.map((o) => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`));
-    for (const gone of this.store.missingFrom(listed)) this.#remove(gone);
+      return page.map((item) => this.#trim(item));
+    });
+    const { items, resourceVersion = '' } = await paginate(trimmed, { limit: this.#options.pageSize ?? 500 });
+    const names = new Set(items.map((o) => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`));
+    for (const gone of this.store.missingFrom(names)) this.#remove(gone);
     for (const item of items) this.#apply(item);
     this.#backoff.reset();
     if (!this.#synced) {

@@ -1,8 +1,7 @@
 /**
- * Paged lists: `limit` / `continue` over any list call, restarting a list whose continue token expired
- * (410 Gone, reason Expired: etcd compacted the snapshot the token pointed into), and retrying the
- * transient failures errors.ts calls retryable. The listers at the bottom bind the pager to
- * @kubernetes/client-node; the pager itself knows nothing of the client, so its tests inject pages.
+ * Whole lists for the audit: pager.ts's paging, each page retried on the transient failures errors.ts
+ * calls retryable. The listers at the bottom bind it to @kubernetes/client-node; `listAll` itself
+ * knows nothing of the client, so its tests inject pages.
  */
 import {
   CoreV1Api,
@@ -17,22 +16,8 @@ import {
 } from '@kubernetes/client-node';
 import { backoffDelay, globalTimers, sleep, type Timers } from './backoff.ts';
 import { shareConnections } from './connections.ts';
-import { classifyKubeError, statusCodeOf } from './errors.ts';
-
-/** One request of a paged list. */
-export interface PageRequest {
-  readonly limit: number;
-  readonly _continue?: string;
-  readonly labelSelector?: string;
-}
-
-/** What a list call returns, narrowed to what paging reads. */
-export interface Page<T> {
-  readonly items: readonly T[];
-  readonly metadata?: { readonly _continue?: string | undefined } | undefined;
-}
-
-export type PageFn<T> = (request: PageRequest) => Promise<Page<T>>;
+import { classifyKubeError } from './errors.ts';
+import { type PageSource, paginate } from './pager.ts';
 
 export interface ListOptions {
   /** Items per page (default 500, client-go's pager default). */
@@ -50,58 +35,17 @@ export interface ListOptions {
 
 export const DEFAULT_PAGE_LIMIT = 500;
 
-/** True for the 410 Gone a list with a stale continue token gets. */
-export function isExpired(err: unknown): boolean {
-  return statusCodeOf(err) === 410;
-}
-
 /**
- * Every item of a list, page by page. A 410 on a continued page means the snapshot is gone: the items
- * read so far may be stale, so the list starts again (a consistent snapshot, as one unpaged list would
- * be); after `maxRestarts` a last attempt lists without a limit (client-go's pager does the same).
- * Terminal errors (403, 404, 401, …) are thrown as they came, for the caller to classify.
+ * Every item of a list (pager.ts: pages, restarts on an expired continue token), each page retried on
+ * the transient failures errors.ts calls retryable. Terminal errors (403, 404, 401, …) are thrown as
+ * they came, for the caller to classify.
  */
-export async function listAll<T>(page: PageFn<T>, options: ListOptions = {}): Promise<T[]> {
-  const limit = options.limit ?? DEFAULT_PAGE_LIMIT;
-  const maxRestarts = options.maxRestarts ?? 3;
-  for (let restart = 0; ; restart++) {
-    // 0 means "no limit" to the API server: the last resort when tokens keep expiring.
-    const pageLimit = restart > maxRestarts ? 0 : limit;
-    try {
-      return await pages(page, pageLimit, options);
-    } catch (err) {
-      if (!(err instanceof ExpiredContinue) || restart > maxRestarts) throw unwrap(err);
-    }
-  }
-}
-
-/** Marks a 410 on a continued page, as opposed to one on the first page (which is not ours to fix). */
-class ExpiredContinue extends Error {
-  override readonly name = 'ExpiredContinue';
-}
-
-function unwrap(err: unknown): unknown {
-  return err instanceof ExpiredContinue ? err.cause : err;
-}
-
-async function pages<T>(page: PageFn<T>, limit: number, options: ListOptions): Promise<T[]> {
-  const items: T[] = [];
-  let token: string | undefined;
-  do {
-    const request: PageRequest = {
-      limit,
-      ...(token ? { _continue: token } : {}),
-      ...(options.labelSelector ? { labelSelector: options.labelSelector } : {}),
-    };
-    const continued = token !== undefined;
-    const result = await withRetries(() => page(request), options).catch((err: unknown) => {
-      throw continued && isExpired(err) ? new ExpiredContinue('continue token expired', { cause: err }) : err;
-    });
-    items.push(...result.items);
-    options.onPage?.(result.items.length);
-    token = result.metadata?._continue || undefined;
-  } while (token !== undefined);
-  return items;
+export async function listAll<T>(page: PageSource<T>, options: ListOptions = {}): Promise<T[]> {
+  const listed = await paginate((request) => withRetries(() => page(request), options), {
+    ...options,
+    limit: options.limit ?? DEFAULT_PAGE_LIMIT,
+  });
+  return listed.items;
 }
 
 async function withRetries<R>(call: () => Promise<R>, options: ListOptions): Promise<R> {
@@ -122,15 +66,15 @@ async function withRetries<R>(call: () => Promise<R>, options: ListOptions): Pro
 // The lists the audit (and anything else that reads the whole cluster once) needs, over client-node.
 
 /** A namespaced list: `namespace` undefined lists across all namespaces. */
-export type NamespacedPageFn<T> = (namespace: string | undefined) => PageFn<T>;
+export type NamespacedPageSource<T> = (namespace: string | undefined) => PageSource<T>;
 
 export interface ClusterListers {
-  readonly namespaces: PageFn<V1Namespace>;
+  readonly namespaces: PageSource<V1Namespace>;
   readonly readNamespace: (name: string) => Promise<V1Namespace>;
-  readonly services: NamespacedPageFn<V1Service>;
-  readonly endpointSlices: NamespacedPageFn<V1EndpointSlice>;
-  readonly pods: NamespacedPageFn<V1Pod>;
-  readonly networkPolicies: NamespacedPageFn<V1NetworkPolicy>;
+  readonly services: NamespacedPageSource<V1Service>;
+  readonly endpointSlices: NamespacedPageSource<V1EndpointSlice>;
+  readonly pods: NamespacedPageSource<V1Pod>;
+  readonly networkPolicies: NamespacedPageSource<V1NetworkPolicy>;
 }
 
 /** Listers over one shared keep-alive connection (see connections.ts). */

@@ -9,7 +9,7 @@
  */
 import { ApiException, HttpMethod, type KubeConfig, RequestContext } from '@kubernetes/client-node';
 import { fetch } from 'undici';
-import type { ListPage, PageRequest } from './informer.ts';
+import type { Page, PageRequest } from './pager.ts';
 
 /** A GET of `path` (with `query`), the body as text; a status other than 200 is an ApiException. */
 export async function getRaw(
@@ -40,16 +40,17 @@ export async function getRaw(
   return body;
 }
 
-export async function listRaw<T>(kc: KubeConfig, path: string, page: PageRequest): Promise<ListPage<T>> {
+export async function listRaw<T>(kc: KubeConfig, path: string, page: PageRequest): Promise<Page<T>> {
   const body = await getRaw(kc, path, {
     limit: String(page.limit),
     ...(page._continue ? { continue: page._continue } : {}),
+    ...(page.labelSelector ? { labelSelector: page.labelSelector } : {}),
   });
   const list = JSON.parse(body) as {
     items?: T[];
     metadata?: { resourceVersion?: string; continue?: string };
   };
-  // The wire name is `continue`; client-node's models (and ListPage) call it `_continue`.
+  // The wire name is `continue`; client-node's models (and Page) call it `_continue`.
   const { resourceVersion, continue: cont } = list.metadata ?? {};
   return {
     items: list.items ?? [],

@@ -151,6 +151,20 @@ export class ClusterCache {
     return { changed: old.fingerprint !== entry.fingerprint, old: old.object };
   }
 
+  /**
+   * An informer's add or update (`upsert`) or delete: whether anything the rules read changed (a
+   * delete: whether the object was cached), and the object replaced or removed.
+   */
+  apply<K extends WatchedKind>(
+    kind: K,
+    object: Domain[K],
+    deleted: boolean,
+  ): { readonly changed: boolean; readonly old?: Domain[K] } {
+    if (!deleted) return this.upsert(kind, object);
+    const old = this.delete(kind, namespaceOf(object), object.name);
+    return old === undefined ? { changed: false } : { changed: true, old };
+  }
+
   delete<K extends WatchedKind>(kind: K, namespace: string, name: string): Domain[K] | undefined {
     const byName = this.#maps[kind].get(namespace);
     const old = byName?.get(name);
