@@ -149,8 +149,12 @@ describe.skipIf(local === null)(
       const ip = svc('web').spec!.clusterIP!;
       await untilConnect(ip, 80, 'open');
       expect(await connects(ip, 80, 4)).toEqual(['open', 'open', 'open', 'open']);
-      for (const node of nodeIPs.keys())
-        expect(await connectFrom(nodeNetns(local!.id, node), ip, 80)).toBe('open');
+      // Each node's kube-proxy syncs on its own: wait for every one of them, then it must hold.
+      for (const node of nodeIPs.keys()) {
+        const fromNode = (h: string, p: number) => connectFrom(nodeNetns(local!.id, node), h, p);
+        await untilConnect(ip, 80, 'open', 60_000, fromNode);
+        expect(await fromNode(ip, 80)).toBe('open');
+      }
     });
 
     // The host forwards IPv6 only on its links to the cluster (Linux >= 6.17: force_forwarding).
@@ -161,9 +165,11 @@ describe.skipIf(local === null)(
         const ips = svc6.spec?.clusterIPs ?? [];
         expect(ips).toHaveLength(2);
         expect(ips[1]).toMatch(/^2001:2:0:/);
+        const fromNode2 = (h: string, p: number) => connectFrom(nodeNetns(local!.id, 'sim-node-2'), h, p);
         for (const ip of ips) {
           await untilConnect(ip, 80, 'open');
-          expect(await connectFrom(nodeNetns(local!.id, 'sim-node-2'), ip, 80)).toBe('open');
+          await untilConnect(ip, 80, 'open', 60_000, fromNode2);
+          expect(await fromNode2(ip, 80)).toBe('open');
         }
       },
     );

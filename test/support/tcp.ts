@@ -35,17 +35,21 @@ export function tcpConnect(
   });
 }
 
-/** Waits until a connect to ip:port ends as `wanted` (the simulator converges asynchronously). */
+/**
+ * Waits until a connect to ip:port ends as `wanted` (the simulator and kube-proxy converge
+ * asynchronously); `connect` is how to try (default: from this host).
+ */
 export async function untilConnect(
   ip: string,
   port: number,
   wanted: ConnectResult,
   timeoutMs = 60_000,
+  connect: (ip: string, port: number) => Promise<ConnectResult> = tcpConnect,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last: ConnectResult = 'timeout';
   while (Date.now() < deadline) {
-    last = await tcpConnect(ip, port);
+    last = await connect(ip, port);
     if (last === wanted) return;
     await new Promise((r) => setTimeout(r, 200));
   }
