@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { type Fence, Term } from '../controller/term.ts';
 import { logger } from '../log.ts';
 import { NOW, pod, svc } from '../rules/fixtures.ts';
+import type { AnnotationPatch, Desired, Patcher, PatchKind } from './annotation-patch.ts';
 import { AnnotationWriter } from './annotation-writer.ts';
-import type { AnnotationPatch, Desired, Patcher, PatchKind } from './annotations.ts';
 import { ClusterCache } from './cache.ts';
 
 const healthy: Desired = { status: 'Healthy', summary: 'http: 1/1 open' };

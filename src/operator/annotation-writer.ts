@@ -30,7 +30,7 @@ import {
   type Desired,
   type Patcher,
   type PatchKind,
-} from './annotations.ts';
+} from './annotation-patch.ts';
 import type { ClusterCache } from './cache.ts';
 
 export interface AnnotationWriterOptions {

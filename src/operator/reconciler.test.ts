@@ -3,7 +3,7 @@ import type { EventInput } from '../kube/events.ts';
 import type { Outcome } from '../probe/outcome.ts';
 import { NOW, pod, slicesFor, svc } from '../rules/fixtures.ts';
 import type { PlannedTarget } from '../rules/targets.ts';
-import { type AnnotationPatch, annotationPatch } from './annotations.ts';
+import { type AnnotationPatch, annotationPatch } from './annotation-patch.ts';
 import { ClusterCache } from './cache.ts';
 import { Reconciler } from './reconciler.ts';
 

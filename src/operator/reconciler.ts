@@ -1,8 +1,9 @@
 /**
  * The reconcile of one Service key, level-based (controller-runtime): read the Service and what it
- * depends on from the caches, plan targets (the docs/design.md "Safety" policy lives in planTargets), probe with
- * confirmation, read the caches again, evaluate, then write: an Event per state change (through the
- * non-blocking recorder) and the annotations of the Service and its pods when a value changes.
+ * depends on from the caches, plan its targets through the rules (rules/rules.ts; the docs/design.md
+ * "Safety" policy is theirs: rules/view.ts, address.ts, opt-in.ts), probe with confirmation, read the
+ * caches again, judge, then write: an Event per state change (through the non-blocking recorder) and
+ * the annotations of the Service and its pods when a value changes.
  *
  * A pod's status depends on every Service that sends to it, and the gatherer includes all of them, so
  * reconciling either of two Services over one pod yields the same pod annotations and no extra Events.
@@ -13,7 +14,7 @@ import { loopbackResultsOf } from '../rules/loopback.ts';
 import { type Rules, rulesFor, targetKey } from '../rules/rules.ts';
 import type { StatusReport } from '../rules/status.ts';
 import type { ClusterState, Finding, ProbeObservation, ProberIdentity, RuleOptions } from '../rules/types.ts';
-import type { Desired, PatchKind } from './annotations.ts';
+import type { Desired, PatchKind } from './annotation-patch.ts';
 import type { ClusterCache } from './cache.ts';
 import type { Prober } from './prober.ts';
 

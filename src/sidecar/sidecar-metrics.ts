@@ -1,7 +1,7 @@
 /**
- * The sidecar's Prometheus metrics, on a registry of its own (src/metrics.ts had not landed when this
- * was written). Labels stay bounded: ports are the pod's declared and listening ports, classes and
- * outcomes are fixed lists.
+ * The sidecar's Prometheus metrics, on a registry of its own (the operator's are operator/metrics.ts;
+ * the sidecar does not load them). Labels stay bounded: ports are the pod's declared and listening
+ * ports, classes and outcomes are fixed lists.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { OUTCOMES, type Outcome } from '../probe/outcome.ts';

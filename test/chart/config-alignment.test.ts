@@ -4,7 +4,7 @@ import { OUTPUTS } from '../../src/audit/render.ts';
 import { FAIL_ON } from '../../src/audit/report.ts';
 import { parseAuditFlags } from '../../src/cli/audit.ts';
 import { loadOperatorConfig, OPERATOR_OPTIONS } from '../../src/config/operator.ts';
-import { METRIC_LABELS } from '../../src/metrics.ts';
+import { METRIC_LABELS } from '../../src/operator/metrics.ts';
 import { REASON_NAMES } from '../../src/rules/catalog.ts';
 import {
   chartDir,

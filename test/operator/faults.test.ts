@@ -1,6 +1,6 @@
 import { ApiException, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { corePatcher, type Patcher } from '../../src/operator/annotations.ts';
+import { corePatcher, type Patcher } from '../../src/operator/annotation-patch.ts';
 import type { Operator } from '../../src/operator/operator.ts';
 import { type Dialer, defaultDialer } from '../../src/probe/dialer.ts';
 import {

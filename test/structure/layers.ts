@@ -10,7 +10,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['rules'], // pure analysis: state + outcomes -> findings
   ['http'], // listeners, the operator's endpoints and their authorization
   ['kube'], // every @kubernetes/client-node use
-  ['controller', 'metrics.ts'], // work queue, leader election; the operator's metrics
+  ['controller'], // the work queue, the controller loop, leader election
   ['audit', 'operator', 'sidecar', 'webhook'], // the modes, side by side: none imports another
   ['cli'], // commands, flags, help
   ['bin'], // the entry point

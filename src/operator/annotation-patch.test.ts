@@ -1,7 +1,7 @@
 import type { CoreV1Api } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { recordingApi } from '../kube/recording-api.ts';
-import { annotationPatch, corePatcher } from './annotations.ts';
+import { annotationPatch, corePatcher } from './annotation-patch.ts';
 import { fingerprintOf, splitWritten } from './cache.ts';
 
 const now = new Date('2025-06-01T12:00:00.123Z');

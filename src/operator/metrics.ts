@@ -4,8 +4,8 @@
  * grain; outcomes, reasons, write kinds and results are closed sets.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import { OUTCOMES, type Outcome } from './probe/outcome.ts';
-import { REASON_NAMES } from './rules/catalog.ts';
+import { OUTCOMES, type Outcome } from '../probe/outcome.ts';
+import { REASON_NAMES } from '../rules/catalog.ts';
 
 /** Label names each metric may carry: the test checks the registry against this list. */
 export const METRIC_LABELS: Readonly<Record<string, readonly string[]>> = {
