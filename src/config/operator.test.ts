@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadOperatorConfig, OPERATOR_OPTIONS, operatorHelp } from './operator.ts';
+import { configFailure } from './fixtures.ts';
+import { loadOperatorConfig, OPERATOR_OPTIONS, operatorHelp } from './operator.ts';
 
 function load(argv: string[] = [], env: Record<string, string> = {}, files: Record<string, string> = {}) {
   return loadOperatorConfig({
@@ -11,16 +12,6 @@ function load(argv: string[] = [], env: Record<string, string> = {}, files: Reco
       return text;
     },
   });
-}
-
-function failure(run: () => unknown): string {
-  try {
-    run();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as Error).message;
-  }
-  throw new Error('expected a ConfigError');
 }
 
 describe('defaults', () => {
@@ -58,7 +49,7 @@ describe('defaults', () => {
       secure: false,
       port: 9090,
     });
-    expect(failure(() => load(['--metrics-port=8080']))).toMatch(/metrics-port 8080 is the http-port/);
+    expect(configFailure(() => load(['--metrics-port=8080']))).toMatch(/metrics-port 8080 is the http-port/);
   });
 
   it('put the Lease in the prober namespace unless told otherwise', () => {
@@ -103,7 +94,7 @@ describe('flags', () => {
   });
 
   it('reject unknown flags', () => {
-    expect(failure(() => load(['--intervall', '1s']))).toMatch(/--intervall/);
+    expect(configFailure(() => load(['--intervall', '1s']))).toMatch(/--intervall/);
   });
 });
 
@@ -167,19 +158,19 @@ describe('file', () => {
   });
 
   it('fails on unknown keys, unreadable files and bad YAML, naming them', () => {
-    expect(failure(() => load(['--config', '/c.yaml'], {}, { '/c.yaml': 'intervall: 5s' }))).toBe(
+    expect(configFailure(() => load(['--config', '/c.yaml'], {}, { '/c.yaml': 'intervall: 5s' }))).toBe(
       '/c.yaml: unknown key "intervall"',
     );
     expect(
-      failure(() => load(['--config', '/c.yaml'], {}, { '/c.yaml': 'leaderElection:\n  leaseNme: x' })),
+      configFailure(() => load(['--config', '/c.yaml'], {}, { '/c.yaml': 'leaderElection:\n  leaseNme: x' })),
     ).toMatch(/unknown key "leaderElection.leaseNme"/);
-    expect(failure(() => load(['--config', '/missing.yaml']))).toMatch(
+    expect(configFailure(() => load(['--config', '/missing.yaml']))).toMatch(
       /^--config \/missing.yaml: cannot read it/,
     );
-    expect(failure(() => load(['--config', '/c.yaml'], {}, { '/c.yaml': 'a: [' }))).toMatch(
+    expect(configFailure(() => load(['--config', '/c.yaml'], {}, { '/c.yaml': 'a: [' }))).toMatch(
       /^\/c.yaml: not valid YAML/,
     );
-    expect(failure(() => load(['--config', '/c.yaml'], {}, { '/c.yaml': '- 1' }))).toMatch(
+    expect(configFailure(() => load(['--config', '/c.yaml'], {}, { '/c.yaml': '- 1' }))).toMatch(
       /should be a mapping/,
     );
   });
@@ -204,11 +195,11 @@ describe('error messages name the source', () => {
     [['--pod-labels', 'a=b c'], {}, '--pod-labels: bad label value "b c" for "a" (got "a=b c")'],
     [['--interval-jitter', '2'], {}, '--interval-jitter: want a number from 0 to 1 (got "2")'],
   ] as const)('%j %j', (argv, env, message) => {
-    expect(failure(() => load([...argv], env))).toBe(message);
+    expect(configFailure(() => load([...argv], env))).toBe(message);
   });
 
   it('names the file key', () => {
-    const message = failure(() =>
+    const message = configFailure(() =>
       load(['--config', '/c.yaml'], {}, { '/c.yaml': 'leaderElection:\n  retryPeriod: 2' }),
     );
     expect(message).toBe(
@@ -217,14 +208,16 @@ describe('error messages name the source', () => {
   });
 
   it('checks settings that constrain each other', () => {
-    expect(failure(() => load(['--lease-duration', '10s']))).toMatch(
+    expect(configFailure(() => load(['--lease-duration', '10s']))).toMatch(
       /lease-duration must be longer than renew-deadline/,
     );
-    expect(failure(() => load(['--retry-period', '9s']))).toMatch(/renew-deadline must be longer/);
-    expect(failure(() => load(['--timeout', '5s', '--interval', '5s']))).toMatch(
+    expect(configFailure(() => load(['--retry-period', '9s']))).toMatch(/renew-deadline must be longer/);
+    expect(configFailure(() => load(['--timeout', '5s', '--interval', '5s']))).toMatch(
       /timeout \(5s\) must be shorter/,
     );
-    expect(failure(() => load(['--namespace', 'a', '--exclude-namespace', 'a']))).toMatch(/both included/);
+    expect(configFailure(() => load(['--namespace', 'a', '--exclude-namespace', 'a']))).toMatch(
+      /both included/,
+    );
     // Without leader election its timings do not matter.
     expect(load(['--no-leader-elect', '--lease-duration', '10s']).leaderElection.enabled).toBe(false);
   });

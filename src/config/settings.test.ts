@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { configFailure } from './fixtures.ts';
 import {
   boolean,
-  ConfigError,
   duration,
   fraction,
   integer,
@@ -91,16 +91,6 @@ function load(argv: string[] = [], env: Record<string, string> = {}, files: Reco
   return loadSettings(TABLE, sources, { command: 'demo', positionals: true, configFile: CONFIG });
 }
 
-function failure(run: () => unknown): string {
-  try {
-    run();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as Error).message;
-  }
-  throw new Error('expected a ConfigError');
-}
-
 describe('loadSettings', () => {
   it('gives typed defaults, undefined where a setting has none', () => {
     expect(load().values).toEqual({
@@ -186,25 +176,25 @@ describe('loadSettings', () => {
     ],
     [['-o', 'xml'], {}, 'demo: --output: want one of text, json (got "xml")'],
   ] as const)('%j %j is one line naming the source', (argv, env, message) => {
-    expect(failure(() => load([...argv], env))).toBe(message);
+    expect(configFailure(() => load([...argv], env))).toBe(message);
   });
 
   it('names an unknown flag', () => {
-    expect(failure(() => load(['--bogus']))).toMatch(/^demo: Unknown option '--bogus'/);
+    expect(configFailure(() => load(['--bogus']))).toMatch(/^demo: Unknown option '--bogus'/);
   });
 
   it('names the file and its key', () => {
     const files = { '/s.yaml': 'pool:\n  workers: 11\ninterval: 2' };
-    expect(failure(() => load(['--config', '/s.yaml'], {}, files))).toBe(
+    expect(configFailure(() => load(['--config', '/s.yaml'], {}, files))).toBe(
       'demo: /s.yaml: interval: want a duration such as 1500ms, 2s or 1m (got 2)',
     );
-    expect(failure(() => load(['--config', '/s.yaml', '--interval=1s'], {}, files))).toBe(
+    expect(configFailure(() => load(['--config', '/s.yaml', '--interval=1s'], {}, files))).toBe(
       'demo: /s.yaml: pool.workers: want at most 10 (got 11)',
     );
-    expect(failure(() => load(['--config', '/s.yaml'], {}, { '/s.yaml': 'pool: {workerz: 1}' }))).toBe(
+    expect(configFailure(() => load(['--config', '/s.yaml'], {}, { '/s.yaml': 'pool: {workerz: 1}' }))).toBe(
       '/s.yaml: unknown key "pool.workerz"',
     );
-    expect(failure(() => load(['--config', '/none']))).toMatch(/^--config \/none: cannot read it/);
+    expect(configFailure(() => load(['--config', '/none']))).toMatch(/^--config \/none: cannot read it/);
   });
 
   it('takes settings without the file when the mode has none', () => {
