@@ -74,3 +74,13 @@ describe('-o table', () => {
     expect(renderTable(goldenReport(), false)).toBe(golden('audit.table.golden'));
   });
 });
+
+describe('the table as a kubectl plugin', () => {
+  it('names the program the user ran, in its title and its next step', () => {
+    const report = goldenReport();
+    const plugin = renderTable(report, false, 'kubectl sockeye');
+    expect(plugin.split('\n')[0]).toMatch(/^kubectl sockeye audit of /);
+    expect(plugin).toContain('Next      kubectl sockeye explain REASON');
+    expect(renderTable(report, false)).toContain('Next      sockeye explain REASON');
+  });
+});

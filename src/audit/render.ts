@@ -117,17 +117,23 @@ const WIDE_COLUMNS: readonly Column[] = [
   COLUMN.cause,
 ];
 
-export function renderTable(report: AuditReport, colour: boolean): string {
-  return renderColumns(report, colour, TABLE_COLUMNS);
+/** `program` is how the user ran it (`sockeye`, or `kubectl sockeye` as a plugin): the report says it back. */
+export function renderTable(report: AuditReport, colour: boolean, program = 'sockeye'): string {
+  return renderColumns(report, colour, TABLE_COLUMNS, program);
 }
 
-export function renderWide(report: AuditReport, colour: boolean): string {
-  return renderColumns(report, colour, WIDE_COLUMNS);
+export function renderWide(report: AuditReport, colour: boolean, program = 'sockeye'): string {
+  return renderColumns(report, colour, WIDE_COLUMNS, program);
 }
 
-function renderColumns(report: AuditReport, colour: boolean, columns: readonly Column[]): string {
+function renderColumns(
+  report: AuditReport,
+  colour: boolean,
+  columns: readonly Column[],
+  program: string,
+): string {
   const paint = (code: Tone, text: string) => (colour ? `\u001b[${SGR[code]}m${text}\u001b[0m` : text);
-  const out: string[] = [`sockeye audit of ${report.cluster.context} (${scopeLine(report)})`, ''];
+  const out: string[] = [`${program} audit of ${report.cluster.context} (${scopeLine(report)})`, ''];
   for (const [ns, findings] of groups(report)) {
     const warnings = findings.filter((f) => f.severity === 'Warning').length;
     out.push(
@@ -177,7 +183,7 @@ function renderColumns(report: AuditReport, colour: boolean, columns: readonly C
   out.push(`  Targets   ${targetsLine(report)}`);
   out.push(`  Findings  ${findingsLine(report)}`);
   if (report.findings.length > 0)
-    out.push(`  Next      sockeye explain REASON prints the troubleshooting guide`);
+    out.push(`  Next      ${program} explain REASON prints the troubleshooting guide`);
   return `${out.join('\n')}\n`;
 }
 

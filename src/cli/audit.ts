@@ -208,8 +208,8 @@ export const auditCommand: Command = async (argv, io) => {
     for (const n of notices(report)) io.stderr.write(`${io.program}: audit: ${n}\n`);
   const colour = io.stdout.isTTY === true && io.env.NO_COLOR === undefined;
   const render = {
-    table: () => renderTable(report, colour),
-    wide: () => renderWide(report, colour),
+    table: () => renderTable(report, colour, io.program),
+    wide: () => renderWide(report, colour, io.program),
     json: () => renderJson(report),
     yaml: () => renderYaml(report),
     markdown: () => renderMarkdown(report),
