@@ -11,6 +11,7 @@ export const BINARIES = [
   'kube-proxy',
   'kubectl',
   'helm',
+  'promtool',
 ] as const;
 /**
  * Built only when asked for by name (`npm run bench:audit`), never by default or by CI: the peers
@@ -27,6 +28,7 @@ const PINS: Readonly<Record<Binary, readonly [dir: string, module: string]>> = {
   'kube-proxy': ['kubernetes', 'k8s.io/kubernetes'],
   kubectl: ['kubernetes', 'k8s.io/kubernetes'],
   helm: ['helm', 'helm.sh/helm/v3'],
+  promtool: ['prometheus', 'github.com/prometheus/prometheus'],
   popeye: ['popeye', 'github.com/derailed/popeye'],
   k8sgpt: ['k8sgpt', 'github.com/k8sgpt-ai/k8sgpt'],
 };

@@ -6,10 +6,10 @@
 # A binary already present in $KUBEBUILDER_ASSETS (the envtest convention: etcd, kube-apiserver,
 # kubectl) is used as it is; only what is missing is built.
 #
-# Usage: cluster/build-binaries.sh [--check] [etcd kube-apiserver kube-controller-manager kube-proxy kubectl helm popeye k8sgpt]
+# Usage: cluster/build-binaries.sh [--check] [etcd kube-apiserver kube-controller-manager kube-proxy kubectl helm promtool popeye k8sgpt]
 # --check builds nothing: it exits 3 with one line when a binary is missing and Go is not there to
 # build it (scripts/launch.sh asks before the tests or the demo start).
-# With no names it builds the six the tests need; popeye and k8sgpt (the peers that
+# With no names it builds the seven the tests need; popeye and k8sgpt (the peers that
 # `npm run bench:audit` compares with) are built only when named.
 set -euo pipefail
 
@@ -23,7 +23,7 @@ export CGO_ENABLED=0
 modver() { sed -n "s|^require $2 \(v[^ ]*\)\$|\1|p" "$tools/$1/go.mod"; }
 declare -A module=(
   [etcd]=etcd [kube-apiserver]=kubernetes [kube-controller-manager]=kubernetes [kube-proxy]=kubernetes
-  [kubectl]=kubernetes [helm]=helm [popeye]=popeye [k8sgpt]=k8sgpt
+  [kubectl]=kubernetes [helm]=helm [promtool]=prometheus [popeye]=popeye [k8sgpt]=k8sgpt
 )
 declare -A package=(
   [etcd]=go.etcd.io/etcd/server/v3
@@ -32,6 +32,7 @@ declare -A package=(
   [kube-proxy]=k8s.io/kubernetes/cmd/kube-proxy
   [kubectl]=k8s.io/kubernetes/cmd/kubectl
   [helm]=helm.sh/helm/v3/cmd/helm
+  [promtool]=github.com/prometheus/prometheus/cmd/promtool
   [popeye]=github.com/derailed/popeye
   [k8sgpt]=github.com/k8sgpt-ai/k8sgpt
 )
@@ -42,6 +43,7 @@ declare -A version=(
   [kube-proxy]="$(modver kubernetes k8s.io/kubernetes)"
   [kubectl]="$(modver kubernetes k8s.io/kubernetes)"
   [helm]="$(modver helm helm.sh/helm/v3)"
+  [promtool]="$(modver prometheus github.com/prometheus/prometheus)"
   [popeye]="$(modver popeye github.com/derailed/popeye)"
   [k8sgpt]="$(modver k8sgpt github.com/k8sgpt-ai/k8sgpt)"
 )
@@ -49,7 +51,7 @@ declare -A version=(
 check=0
 if [ "${1:-}" = --check ]; then check=1; shift; fi
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(etcd kube-apiserver kube-controller-manager kube-proxy kubectl helm)
+[ ${#names[@]} -gt 0 ] || names=(etcd kube-apiserver kube-controller-manager kube-proxy kubectl helm promtool)
 
 if [ "$check" = 1 ]; then
   unbuilt=()
@@ -94,6 +96,11 @@ for name in "${names[@]}"; do
   # The peers print their release as upstream's release builds stamp it.
   [ "$name" = popeye ] && ldflags+=" -X github.com/derailed/popeye/cmd.version=${version[$name]}"
   [ "$name" = k8sgpt ] && ldflags+=" -X main.version=${version[$name]}"
+  # Prometheus tags its Go module v0.3MM.P for release 3.MM.P; promtool --version prints the release.
+  if [ "$name" = promtool ]; then
+    v="${version[$name]#v0.}"; major="${v:0:1}"; rest="${v:1}"
+    ldflags+=" -X github.com/prometheus/common/version.Version=$major.${rest#0}"
+  fi
   # go build's -o into a temp name, then rename: an interrupted build never leaves a half binary.
   (cd "$tools/${module[$name]}" && go build -trimpath -ldflags="$ldflags" -o "$out.tmp" "${package[$name]}")
   mv "$out.tmp" "$out"

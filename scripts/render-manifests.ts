@@ -50,6 +50,8 @@ export async function renderManifests(): Promise<string> {
     // those two objects; the Helm chart renders them only where the API server serves them).
     '--api-versions',
     'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy',
+    // The `helm test` hook runs only under `helm test`: kubectl apply would start its Pod at once.
+    '--skip-tests',
   ];
   const { stdout } = await promisify(execFile)(helm, args, { maxBuffer: 64 * 1024 * 1024 });
   // Helm's "# Source:" comments are chart-relative: the output does not depend on the checkout path.

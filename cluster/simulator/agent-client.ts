@@ -4,6 +4,14 @@ import { fileURLToPath } from 'node:url';
 
 const agentScript = fileURLToPath(new URL('./agent.ts', import.meta.url));
 
+/** A process the agent started has exited (see agent.ts). */
+export interface ContainerExit {
+  readonly key: string;
+  readonly uid: string;
+  readonly container: string;
+  readonly code: number;
+}
+
 /** The simulator's end of one namespace agent (see agent.ts): requests out, answers matched by seq. */
 export class AgentClient {
   readonly #child: ChildProcess;
@@ -12,7 +20,7 @@ export class AgentClient {
   #exited = false;
   readonly netns: string;
 
-  constructor(netns: string) {
+  constructor(netns: string, onExit: (exit: ContainerExit) => void = () => undefined) {
     this.netns = netns;
     // Many pods share one node namespace: their listeners count against this process's fd limit
     // (inherited; spread pods over more --nodes when it is too low).
@@ -25,7 +33,11 @@ export class AgentClient {
       this.#pending.clear();
     });
     createInterface({ input: this.#child.stdout! }).on('line', (line) => {
-      const answer = JSON.parse(line) as { seq: number; ok?: true; error?: string };
+      const answer = JSON.parse(line) as { seq: number; ok?: true; error?: string; exited?: ContainerExit };
+      if (answer.exited) {
+        onExit(answer.exited);
+        return;
+      }
       const pending = this.#pending.get(answer.seq);
       this.#pending.delete(answer.seq);
       if (answer.error !== undefined) pending?.reject(new Error(answer.error));

@@ -2,13 +2,16 @@
  * Runs inside one simulated network namespace (`ip netns exec NS node agent.ts`) and holds the
  * listening sockets of the pods that live there. The simulator drives it with JSON lines on stdin:
  *   {"seq":1,"op":"set","key":"ns/pod","listeners":[{"host":"198.18.0.5","port":8080,"mode":"accept"}]}
- *   {"seq":2,"op":"exec","key":"ns/pod","command":["node","x.js"],"env":{...},"log":"/path"}
- * and reads {"seq":1,"ok":true} or {"seq":1,"error":"..."} back. It exits when stdin closes, so it
- * never outlives the simulator.
+ *   {"seq":2,"op":"exec","key":"ns/pod","uid":"…","container":"c","command":["node","x.js"],"env":{...},"log":"/path"}
+ * and reads {"seq":1,"ok":true} or {"seq":1,"error":"..."} back; when a started process exits it
+ * writes {"exited":{"key":"ns/pod","uid":"…","container":"c","code":0}} (a signal counts 128 + its
+ * number, as a container runtime reports it). It exits when stdin closes, so it never outlives the
+ * simulator.
  */
 import { spawn } from 'node:child_process';
 import { openSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
+import { constants } from 'node:os';
 import { createInterface } from 'node:readline';
 
 interface ListenSpec {
@@ -19,7 +22,16 @@ interface ListenSpec {
 
 type Request =
   | { seq: number; op: 'set'; key: string; listeners: ListenSpec[] }
-  | { seq: number; op: 'exec'; key: string; command: string[]; env: Record<string, string>; log: string }
+  | {
+      seq: number;
+      op: 'exec';
+      key: string;
+      uid: string;
+      container: string;
+      command: string[];
+      env: Record<string, string>;
+      log: string;
+    }
   | { seq: number; op: 'kill'; key: string };
 
 const servers = new Map<string, Map<string, Server>>();
@@ -72,7 +84,9 @@ async function set(key: string, wanted: ListenSpec[]): Promise<void> {
   if (errors.length > 0) throw new Error(errors.join('; '));
 }
 
-function exec(key: string, command: string[], env: Record<string, string>, log: string): void {
+type ExecRequest = Extract<Request, { op: 'exec' }>;
+
+function exec({ key, uid, container, command, env, log }: ExecRequest): void {
   const [file, ...args] = command;
   if (!file) throw new Error('empty command');
   const fd = openSync(log, 'a');
@@ -82,6 +96,10 @@ function exec(key: string, command: string[], env: Record<string, string>, log: 
     detached: true,
   });
   child.on('error', () => undefined);
+  child.on('exit', (exitCode, signal) => {
+    const code = exitCode ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0);
+    write({ exited: { key, uid, container, code } });
+  });
   processes.set(key, [...(processes.get(key) ?? []), child.pid ?? -1]);
 }
 
@@ -118,18 +136,24 @@ async function handle(req: Request): Promise<void> {
     case 'set':
       return set(req.key, req.listeners);
     case 'exec':
-      return exec(req.key, req.command, req.env, req.log);
+      return exec(req);
     case 'kill':
       return kill(req.key);
   }
 }
 
+/** One JSON line to the simulator; a closed pipe (the simulator is gone) is no error of ours. */
+function write(line: unknown): void {
+  if (process.stdout.writable) process.stdout.write(`${JSON.stringify(line)}\n`);
+}
+process.stdout.on('error', () => undefined);
+
 const lines = createInterface({ input: process.stdin });
 lines.on('line', (line) => {
   const req = JSON.parse(line) as Request;
   handle(req).then(
-    () => process.stdout.write(`${JSON.stringify({ seq: req.seq, ok: true })}\n`),
-    (err: Error) => process.stdout.write(`${JSON.stringify({ seq: req.seq, error: err.message })}\n`),
+    () => write({ seq: req.seq, ok: true }),
+    (err: Error) => write({ seq: req.seq, error: err.message }),
   );
 });
 lines.on('close', () => void killAll().then(() => process.exit(0)));

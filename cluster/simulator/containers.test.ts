@@ -1,6 +1,13 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { containerArgv, containerEnv, imageName, readinessProbes, runnableContainers } from './containers.ts';
+import {
+  containerArgv,
+  containerEnv,
+  imageName,
+  readinessProbes,
+  runnableContainers,
+  serviceLinkEnv,
+} from './containers.ts';
 
 const config = {
   images: ['sockeye', 'ghcr.io/sockeye-dev/sockeye'],
@@ -75,5 +82,29 @@ describe('runnable simulated containers', () => {
         },
       ]),
     ).toEqual([{ port: 9090, path: '/readyz' }]);
+  });
+
+  it('gives the Service variables a kubelet sets, for Services with a ClusterIP', () => {
+    expect(
+      serviceLinkEnv([
+        {
+          metadata: { name: 'sockeye-test-health' },
+          spec: { clusterIP: '198.19.128.10', ports: [{ name: 'health', port: 8080 }] },
+        },
+        {
+          metadata: { name: 'db' },
+          spec: { clusterIP: '198.19.128.11', ports: [{ port: 5432 }, { name: 'admin-ui', port: 81 }] },
+        },
+        { metadata: { name: 'headless' }, spec: { clusterIP: 'None', ports: [{ port: 80 }] } },
+        { metadata: { name: 'external' }, spec: { type: 'ExternalName', externalName: 'example.com' } },
+      ]),
+    ).toEqual({
+      SOCKEYE_TEST_HEALTH_SERVICE_HOST: '198.19.128.10',
+      SOCKEYE_TEST_HEALTH_SERVICE_PORT: '8080',
+      SOCKEYE_TEST_HEALTH_SERVICE_PORT_HEALTH: '8080',
+      DB_SERVICE_HOST: '198.19.128.11',
+      DB_SERVICE_PORT: '5432',
+      DB_SERVICE_PORT_ADMIN_UI: '81',
+    });
   });
 });

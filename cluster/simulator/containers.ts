@@ -1,4 +1,4 @@
-import type { V1Container, V1Pod } from '@kubernetes/client-node';
+import type { V1Container, V1Pod, V1Service } from '@kubernetes/client-node';
 
 /**
  * Which containers of a simulated pod run for real, as processes inside the pod's namespace, and
@@ -62,6 +62,30 @@ export function containerEnv(
     const path = e.valueFrom?.fieldRef?.fieldPath;
     const value = path === undefined ? undefined : fields[path];
     if (value !== undefined) env[e.name] = value;
+  }
+  return env;
+}
+
+/**
+ * The Service variables a kubelet gives a pod's containers (unless `enableServiceLinks: false`), for
+ * the Services of its namespace that have a ClusterIP when it starts: `NAME_SERVICE_HOST`,
+ * `NAME_SERVICE_PORT` (the first port) and `NAME_SERVICE_PORT_PORTNAME` per named port, the name in
+ * upper case with `-` as `_`. (The Docker-link `NAME_PORT*` variables are left out.) The local
+ * cluster has no DNS, so a pod finds a Service this way.
+ */
+export function serviceLinkEnv(services: readonly V1Service[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const svc of services) {
+    const ip = svc.spec?.clusterIP;
+    const name = svc.metadata?.name;
+    const ports = svc.spec?.ports ?? [];
+    if (!ip || ip === 'None' || !name || ports.length === 0) continue;
+    const prefix = name.toUpperCase().replaceAll('-', '_');
+    env[`${prefix}_SERVICE_HOST`] = ip;
+    env[`${prefix}_SERVICE_PORT`] = String(ports[0]?.port);
+    for (const p of ports) {
+      if (p.name) env[`${prefix}_SERVICE_PORT_${p.name.toUpperCase().replaceAll('-', '_')}`] = String(p.port);
+    }
   }
   return env;
 }

@@ -10,7 +10,7 @@ import {
   parseCidr,
 } from '../addresses.ts';
 import { run, tryRun } from '../exec.ts';
-import { AgentClient } from './agent-client.ts';
+import { AgentClient, type ContainerExit } from './agent-client.ts';
 import { bindAddresses, type Listener } from './behaviour.ts';
 import { IpRunner } from './ip-runner.ts';
 
@@ -69,8 +69,12 @@ export class SimNetwork {
   readonly #pods = new Map<string, PodNet>();
   #privateCount = 0;
 
-  constructor(id: string) {
+  readonly #onExit: (exit: ContainerExit) => void;
+
+  /** `onExit` hears of every process a pod's agent started that has exited. */
+  constructor(id: string, onExit: (exit: ContainerExit) => void = () => undefined) {
     this.#names = networkNames(id);
+    this.#onExit = onExit;
   }
 
   async addNode(index: number, name: string, range: Cidr, plan: ClusterAddressPlan): Promise<void> {
@@ -250,7 +254,7 @@ export class SimNetwork {
         : []),
     ]);
     await nftSetup(netns);
-    const own = { agent: new AgentClient(netns), link };
+    const own = { agent: new AgentClient(netns, this.#onExit), link };
     this.#pods.set(key, { ...base, netns, own });
   }
 
@@ -328,13 +332,22 @@ export class SimNetwork {
   /** Starts a command inside the pod's own namespace (the pod must have a private namespace). */
   async exec(
     key: string,
+    container: { readonly uid: string; readonly name: string },
     command: readonly string[],
     env: Record<string, string>,
     log: string,
   ): Promise<void> {
     const pod = this.#pods.get(key);
     if (!pod?.own) throw new Error(`pod ${key} has no namespace of its own to run a command in`);
-    await pod.own.agent.request({ op: 'exec', key, command, env, log });
+    await pod.own.agent.request({
+      op: 'exec',
+      key,
+      uid: container.uid,
+      container: container.name,
+      command,
+      env,
+      log,
+    });
   }
 
   async teardown(): Promise<void> {

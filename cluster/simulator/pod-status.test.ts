@@ -1,6 +1,6 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { runningStatus, statusDiffers } from './pod-status.ts';
+import { type Exit, podPhase, runningStatus, statusDiffers } from './pod-status.ts';
 
 const pod: V1Pod = { metadata: { name: 'web' }, spec: { containers: [{ name: 'app', image: 'nginx' }] } };
 const now = new Date('2026-01-01T00:00:00Z');
@@ -45,5 +45,46 @@ describe('simulated pod status', () => {
       new Date('2026-01-02T00:00:00Z'),
     );
     expect(later.conditions?.find((c) => c.type === 'Ready')?.lastTransitionTime).toEqual(now);
+  });
+
+  describe('a pod whose containers ran and exited', () => {
+    const job = (restartPolicy: string): V1Pod => ({
+      metadata: { name: 'test' },
+      spec: { restartPolicy, containers: [{ name: 'readyz' }, { name: 'audit' }] },
+    });
+    const exits = (codes: Record<string, number>) =>
+      new Map<string, Exit>(Object.entries(codes).map(([name, code]) => [name, { code, at: now }]));
+
+    it.each([
+      ['Never', {}, 'Running'],
+      ['Never', { readyz: 0 }, 'Running'],
+      ['Never', { readyz: 0, audit: 0 }, 'Succeeded'],
+      ['Never', { readyz: 0, audit: 1 }, 'Failed'],
+      ['OnFailure', { readyz: 0, audit: 0 }, 'Succeeded'],
+      ['OnFailure', { readyz: 0, audit: 1 }, 'Running'],
+      ['Always', { readyz: 0, audit: 0 }, 'Running'],
+    ] as const)('restartPolicy %s, exits %o: %s', (policy, codes, phase) => {
+      expect(podPhase(job(policy), exits(codes))).toBe(phase);
+    });
+
+    it('reports each exited container terminated, with its code, and the pod not ready', () => {
+      const s = runningStatus(job('Never'), ['198.18.0.5'], 'h', true, now, exits({ readyz: 0, audit: 2 }));
+      expect(s.phase).toBe('Failed');
+      expect(s.conditions?.find((c) => c.type === 'Ready')?.status).toBe('False');
+      expect(
+        s.containerStatuses?.map((c) => [c.name, c.state?.terminated?.exitCode, c.state?.terminated?.reason]),
+      ).toEqual([
+        ['readyz', 0, 'Completed'],
+        ['audit', 2, 'Error'],
+      ]);
+    });
+
+    it('needs a write when a container exits, and none once reported', () => {
+      const running = runningStatus(job('Never'), ['198.18.0.5'], 'h', false, now);
+      const oneDone = runningStatus(job('Never'), ['198.18.0.5'], 'h', false, now, exits({ readyz: 0 }));
+      expect(oneDone.phase).toBe('Running');
+      expect(statusDiffers(running, oneDone)).toBe(true);
+      expect(statusDiffers(oneDone, oneDone)).toBe(false);
+    });
   });
 });

@@ -10,6 +10,7 @@ import {
   setHeaderOptions,
   type V1Node,
   type V1Pod,
+  type V1Service,
 } from '@kubernetes/client-node';
 import {
   AddressPool,
@@ -20,6 +21,7 @@ import {
   nodeAddresses,
   splitCidr,
 } from '../addresses.ts';
+import type { ContainerExit } from './agent-client.ts';
 import { parseBehaviour } from './behaviour.ts';
 import {
   containerArgv,
@@ -28,6 +30,7 @@ import {
   type RunConfig,
   readinessProbes,
   runnableContainers,
+  serviceLinkEnv,
 } from './containers.ts';
 import {
   httpStatus,
@@ -38,7 +41,7 @@ import {
 } from './kube-proxy.ts';
 import { LoadBalancerController } from './load-balancer.ts';
 import { SimNetwork } from './network.ts';
-import { runningStatus, statusDiffers } from './pod-status.ts';
+import { type Exit, runningStatus, statusDiffers } from './pod-status.ts';
 
 export interface SimulatorOptions {
   readonly id: string;
@@ -85,6 +88,8 @@ export class PodSimulator {
   readonly #running = new Set<string>();
   readonly #deleting = new Set<string>();
   readonly #started = new Set<string>();
+  /** Per started pod (`namespace/name/uid`), how each of its containers that ran for real exited. */
+  readonly #exits = new Map<string, Map<string, Exit>>();
   /** Per pod, `simulatedFields` of the version last queued. */
   readonly #seen = new Map<string, string>();
   #informer?: ReturnType<typeof makeInformer<V1Pod>>;
@@ -99,7 +104,19 @@ export class PodSimulator {
   constructor(opts: SimulatorOptions) {
     this.#opts = opts;
     this.#core = opts.kubeconfig.makeApiClient(CoreV1Api);
-    this.#net = new SimNetwork(opts.id);
+    this.#net = new SimNetwork(opts.id, (exit) => this.#exited(exit));
+  }
+
+  /** A container's process exited: remember how, and report it in the pod's status. */
+  #exited({ key, uid, container, code }: ContainerExit): void {
+    const startedKey = `${key}/${uid}`;
+    // A pod deleted or replaced meanwhile (its processes are killed on the way out) is not reported.
+    if (!this.#started.has(startedKey)) return;
+    const exits = this.#exits.get(startedKey) ?? new Map<string, Exit>();
+    exits.set(container, { code, at: new Date() });
+    this.#exits.set(startedKey, exits);
+    this.#opts.log(`pod ${key}: container ${container} exited ${code}`);
+    this.#enqueue(key);
   }
 
   async start(): Promise<void> {
@@ -261,7 +278,8 @@ export class PodSimulator {
         setTimeout(() => this.#enqueue(key), 2000).unref();
       }
     }
-    const wanted = runningStatus(pod, this.#net.podIPs(key), hostIP, ready, new Date());
+    const exits = this.#exits.get(`${key}/${pod.metadata?.uid}`);
+    const wanted = runningStatus(pod, this.#net.podIPs(key), hostIP, ready, new Date(), exits);
     if (statusDiffers(pod.status, wanted)) {
       await this.#core.patchNamespacedPodStatus(
         { name, namespace, body: { status: wanted } },
@@ -309,17 +327,52 @@ export class PodSimulator {
         tokenDir,
       ];
     }
+    const services =
+      pod.spec?.enableServiceLinks === false
+        ? []
+        : (await this.#core.listNamespacedService({ namespace })).items;
+    // Marked started before its processes run, so that one exiting at once is reported; a failed
+    // start is retried whole.
+    this.#started.add(startedKey);
+    try {
+      await this.#execContainers(pod, key, containers, { podIPs, hostIP, services, mount, podDir });
+    } catch (err) {
+      this.#started.delete(startedKey);
+      throw err;
+    }
+  }
+
+  async #execContainers(
+    pod: V1Pod,
+    key: string,
+    containers: ReturnType<typeof runnableContainers>,
+    on: {
+      podIPs: readonly string[];
+      hostIP: string;
+      services: readonly V1Service[];
+      mount: readonly string[];
+      podDir: string;
+    },
+  ): Promise<void> {
+    const { podIPs, hostIP, services, mount, podDir } = on;
     for (const container of containers) {
       const env = {
+        ...serviceLinkEnv(services),
         ...containerEnv(container, pod, { podIPs, hostIP }),
         KUBERNETES_SERVICE_HOST: this.#apiHost,
         KUBERNETES_SERVICE_PORT: String(API_PROXY_PORT),
       };
       const argv = [...mount, ...containerArgv(container, this.#opts.run)];
-      await this.#net.exec(key, argv, env, join(podDir, `${container.name}.log`));
+      const uid = pod.metadata?.uid ?? '';
+      await this.#net.exec(
+        key,
+        { uid, name: container.name },
+        argv,
+        env,
+        join(podDir, `${container.name}.log`),
+      );
       this.#opts.log(`pod ${key}: started container ${container.name}: ${argv.join(' ')}`);
     }
-    this.#started.add(startedKey);
   }
 
   async #bind(pod: V1Pod, namespace: string, name: string): Promise<void> {
@@ -355,8 +408,11 @@ export class PodSimulator {
   }
 
   async #release(key: string): Promise<void> {
-    for (const started of [...this.#started])
-      if (started.startsWith(`${key}/`)) this.#started.delete(started);
+    for (const started of [...this.#started]) {
+      if (!started.startsWith(`${key}/`)) continue;
+      this.#started.delete(started);
+      this.#exits.delete(started);
+    }
     const ip = this.#net.podIP(key);
     if (ip === undefined) return;
     await this.#net.detach(key);

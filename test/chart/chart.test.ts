@@ -188,7 +188,11 @@ describe('charts/sockeye', () => {
 
   it('grants the default operator exactly what its features need, cluster-wide', async () => {
     const objects = await render('default-values.yaml');
-    expect(find(objects, 'Role').map((r) => r.metadata.name)).toEqual(['sockeye-operator-leader-election']);
+    // sockeye-test: the helm test hook's read-only Role (test/chart/helm-test-hook.test.ts).
+    expect(find(objects, 'Role').map((r) => r.metadata.name)).toEqual([
+      'sockeye-operator-leader-election',
+      'sockeye-test',
+    ]);
     expect(
       find(objects, 'ClusterRole')
         .map((r) => r.metadata.name)
@@ -252,6 +256,7 @@ describe('charts/sockeye', () => {
     expect(roles.sort()).toEqual(
       [
         `${NAMESPACE}/sockeye-operator-leader-election`,
+        `${NAMESPACE}/sockeye-test`,
         'sockeye-ci-team-a/sockeye-operator',
         'sockeye-ci-team-b/sockeye-operator',
       ].sort(),
@@ -264,7 +269,8 @@ describe('charts/sockeye', () => {
       resourceNames: ['sockeye-ci-team-a'],
       verbs: ['get'],
     });
-    for (const binding of find(objects, 'RoleBinding')) {
+    // The operator's bindings; the helm test hook's binds its own ServiceAccount (helm-test-hook.test.ts).
+    for (const binding of find(objects, 'RoleBinding').filter((b) => b.metadata.name !== 'sockeye-test')) {
       expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'sockeye', namespace: NAMESPACE }]);
     }
     expect(operatorEnv(objects).SOCKEYE_NAMESPACES).toBe('sockeye-ci-team-a,sockeye-ci-team-b');

@@ -140,7 +140,7 @@ export function grantedVerbs(
   return verbs;
 }
 
-/** The pod specs of a render (Deployment, Job, CronJob), with the name of the object they belong to. */
+/** The pod specs of a render (Deployment, Job, CronJob, Pod), with the name of the object they belong to. */
 export function podSpecs(objects: readonly K8sObject[]): { owner: string; spec: Record<string, unknown> }[] {
   const out: { owner: string; spec: Record<string, unknown> }[] = [];
   for (const o of objects) {
@@ -155,7 +155,7 @@ export function podSpecs(objects: readonly K8sObject[]): { owner: string; spec: 
         : o.kind === 'Deployment' || o.kind === 'Job'
           ? spec?.template
           : undefined;
-    const podSpec = (template as Record<string, unknown> | undefined)?.spec;
+    const podSpec = o.kind === 'Pod' ? spec : (template as Record<string, unknown> | undefined)?.spec;
     if (podSpec)
       out.push({ owner: `${o.kind}/${o.metadata.name}`, spec: podSpec as Record<string, unknown> });
   }

@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { CoreV1Event } from '@kubernetes/client-node';
 import { Agent, fetch } from 'undici';
@@ -180,5 +182,28 @@ describe.each([
     expect(await can('create', 'subjectaccessreviews.authorization.k8s.io')).toBe('yes');
     // Namespace-scoped: nothing outside the listed namespaces.
     expect(await can('list', 'pods', '-n', 'default')).toBe(namespaced ? 'no' : 'yes');
+  });
+
+  it('passes helm test: /readyz through a Service, and sockeye audit in its namespace', async () => {
+    const { stdout } = await helm('test', 'sockeye', '--namespace', release, '--timeout', '3m');
+    expect(stdout).toMatch(/TEST SUITE:\s+sockeye-test\n[\s\S]*Phase:\s+Succeeded/);
+    const pod = await kube.core.readNamespacedPod({ name: 'sockeye-test', namespace: release });
+    expect(pod.status?.phase).toBe('Succeeded');
+    expect(
+      Object.fromEntries(
+        (pod.status?.containerStatuses ?? []).map((c) => [c.name, c.state?.terminated?.exitCode]),
+      ),
+    ).toEqual({ readyz: 0, audit: 0 });
+    // Made for the test and removed once it passed: its Service, ServiceAccount and Role.
+    const services = await kube.core.listNamespacedService({ namespace: release });
+    expect(services.items.map((s) => s.metadata?.name)).not.toContain('sockeye-test-health');
+    const local = inject('localCluster');
+    if (local) {
+      const log = (container: string) =>
+        readFile(join(local.dir, 'pods', `${release}_sockeye-test`, `${container}.log`), 'utf8');
+      expect(await log('readyz')).toMatch(/GET http:\/\/198\.19\.[\d.]+:8080\/readyz: 200/);
+      // The audit read the release's namespace with the test's ServiceAccount and probed the operator.
+      expect(await log('audit')).toMatch(/Targets\s+\d+ targets/);
+    }
   });
 });
