@@ -9,8 +9,9 @@
  *   intent already satisfied writes nothing;
  * - Services come first: they have their own queue and workers, and pod writes wait while any
  *   Service write is queued or in flight, so the 2,000 Service patches of a first sweep do not
- *   queue behind (or share the API server with) 20,000 pod patches: the Service's status is what
- *   `kubectl get` shows;
+ *   queue behind (or share the API server with) the pod patches (every failing pod's; after an
+ *   upgrade, the removal of what an older sockeye wrote on every pod): the Service's status is
+ *   what `kubectl get` shows;
  * - a failed write is retried with the work queue's per-key backoff (the server's Retry-After wins),
  *   never dropped and never in a hot loop; a NotFound means the object is gone: nothing to write;
  * - with a `fence` (the operator's term of leadership) an intent belongs to the term it was submitted

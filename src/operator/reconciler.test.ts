@@ -3,7 +3,7 @@ import type { EventInput } from '../kube/events.ts';
 import type { Outcome } from '../probe/outcome.ts';
 import { NOW, pod, slicesFor, svc } from '../rules/fixtures.ts';
 import type { PlannedTarget } from '../rules/targets.ts';
-import { type AnnotationPatch, annotationPatch } from './annotation-patch.ts';
+import { type AnnotationPatch, annotationPatch, rfc3339 } from './annotation-patch.ts';
 import { ClusterCache } from './cache.ts';
 import { Reconciler } from './reconciler.ts';
 
@@ -93,6 +93,64 @@ describe('Reconciler', () => {
     await w.reconciler.reconcile('shop/api');
     expect(w.events).toEqual([]);
     expect(w.patches).toEqual([]);
+  });
+
+  describe("annotates a pod only while a Warning about it holds; a Service's always", () => {
+    const SOCKEYE_KEYS = ['sockeye.dev/status', 'sockeye.dev/summary', 'sockeye.dev/since'];
+    const podAnnotations = (w: ReturnType<typeof world>) =>
+      Object.keys(w.cache.get('Pod', 'shop', 'api-1')?.written ?? {}).filter((k) => SOCKEYE_KEYS.includes(k));
+
+    it('never writes a healthy pod: one patch per Service', async () => {
+      const w = world();
+      w.setOutcome('open');
+      await w.reconciler.reconcile('shop/api');
+      await w.reconciler.reconcile('shop/api-internal');
+      expect(w.patches.map((p) => p.name).sort()).toEqual(['api', 'api-internal']);
+      expect(w.patches.map((p) => p.patch['sockeye.dev/status'])).toEqual(['Healthy', 'Healthy']);
+      expect(podAnnotations(w)).toEqual([]);
+      expect(w.events).toEqual([]);
+    });
+
+    it('annotates a failing pod, and removes its keys with TargetsRecovered when it recovers', async () => {
+      const w = world();
+      await w.reconciler.reconcile('shop/api');
+      expect(w.patches.filter((p) => p.name === 'api-1').map((p) => p.patch)).toEqual([
+        {
+          'sockeye.dev/status': 'NotListening',
+          'sockeye.dev/summary': 'http: refused',
+          'sockeye.dev/since': rfc3339(NOW),
+        },
+      ]);
+      expect(podAnnotations(w).sort()).toEqual([...SOCKEYE_KEYS].sort());
+
+      w.setOutcome('open');
+      w.patches.length = 0;
+      w.events.length = 0;
+      await w.reconciler.reconcile('shop/api');
+      expect(w.patches).toEqual([
+        {
+          name: 'api',
+          patch: {
+            'sockeye.dev/status': 'Healthy',
+            'sockeye.dev/summary': 'http: 1/1 open',
+            'sockeye.dev/since': rfc3339(NOW),
+          },
+        },
+        {
+          name: 'api-1',
+          patch: { 'sockeye.dev/status': null, 'sockeye.dev/summary': null, 'sockeye.dev/since': null },
+        },
+      ]);
+      expect(w.events.map((e) => `${e.regarding.kind}/${e.regarding.name}/${e.reason}/${e.type}`)).toEqual([
+        'Service/api/TargetsRecovered/Normal',
+        'Pod/api-1/TargetsRecovered/Normal',
+      ]);
+      expect(podAnnotations(w)).toEqual([]);
+      // The other Service over the pod finds nothing left to remove.
+      w.patches.length = 0;
+      await w.reconciler.reconcile('shop/api-internal');
+      expect(w.patches.map((p) => p.name)).toEqual(['api-internal']);
+    });
   });
 
   it('skips an opted-out Service and removes what it wrote', async () => {

@@ -3,7 +3,8 @@
  * depends on from the caches, plan its targets through the rules (rules/rules.ts; the docs/design.md
  * "Safety" policy is theirs: rules/view.ts, address.ts, opt-in.ts), probe with confirmation, read the
  * caches again, judge, then write: an Event per state change (through the non-blocking recorder) and
- * the annotations of the Service and its pods when a value changes.
+ * the annotations of the Service, and of its pods while a Warning about them holds, when a value
+ * changes.
  *
  * A pod's status depends on every Service that sends to it, and the gatherer includes all of them, so
  * reconciling either of two Services over one pod yields the same pod annotations and no extra Events.
@@ -255,16 +256,19 @@ export class Reconciler {
     }
   }
 
+  /**
+   * A Service always carries its status; a Pod only while a Warning about it holds (#warnings, the
+   * state whose end is TargetsRecovered), and loses it when that clears. A healthy pod is never
+   * written: each pod patch bumps its resourceVersion and wakes every pod watcher in the cluster
+   * (kubelets, controllers, GitOps tools), and a first sweep of a healthy cluster would otherwise
+   * patch every pod behind every Service.
+   */
   #writeReport(report: StatusReport, now: Date): void {
     const { kind, namespace, name } = report.object;
     if (kind !== 'Service' && kind !== 'Pod') return;
-    this.#deps.annotations.submit(
-      kind,
-      namespace,
-      name,
-      { status: report.status, summary: report.summary },
-      now,
-    );
+    const shown = kind === 'Service' || this.#warnings.has(objectKey(report.object));
+    const desired = shown ? { status: report.status, summary: report.summary } : undefined;
+    this.#deps.annotations.submit(kind, namespace, name, desired, now);
   }
 }
 

@@ -193,6 +193,9 @@ describe('sockeye operator: one Event and status per reason', () => {
     expect(e.note).toMatch(/^NoHealthyTargets no longer holds for port http \(80\/TCP\); /);
     const p = await eventFor(s.kube, s.ns, 'Pod', 'payments-1', 'TargetsRecovered');
     expect(p.note).toMatch(/^ReadyButRefusing no longer holds for port http \(8080\/TCP\); /);
+    // A pod carries sockeye's annotations only while a finding about it holds.
+    const pod = await annotationsWhen(s.kube, 'Pod', s.ns, 'payments-1', undefined);
+    expect(Object.keys(pod).filter((k) => k.startsWith('sockeye.dev/'))).toEqual([]);
     const a = await annotationsWhen(s.kube, 'Service', s.ns, 'payments', 'Healthy');
     expect(a['sockeye.dev/summary']).toBe('http: 1/1 open');
   });

@@ -1,4 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, inject, it } from 'vitest';
+import { AUDIT_LOG } from '../../cluster/controlplane.ts';
+import { FIELD_MANAGER } from '../../src/kube/field-manager.ts';
 import type { Dialer } from '../../src/probe/dialer.ts';
 import { defaultDialer } from '../../src/probe/dialer.ts';
 import { eventually, patchPodAnnotations } from '../support/kube.ts';
@@ -114,5 +118,73 @@ describe('sockeye operator: quiet in steady state, bounded under flapping', () =
     for (const e of events) expect(e.series?.count ?? 1).toBeLessThanOrEqual(10);
     const total = events.reduce((n, e) => n + (e.series?.count ?? 1), 0);
     expect(total).toBeLessThanOrEqual(2 * 25);
+  });
+});
+
+const PODS = 4;
+/** One Service over PODS pods that all listen: healthy from the start. */
+const healthy = [
+  `apiVersion: v1
+kind: Service
+metadata: {name: wide}
+spec: {selector: {app: wide}, ports: [{name: http, port: 80, targetPort: 8080}]}`,
+  ...Array.from(
+    { length: PODS },
+    (_, i) => `apiVersion: v1
+kind: Pod
+metadata: {name: wide-${i + 1}, labels: {app: wide}, annotations: {sim.sockeye.dev/listen: "8080"}}
+spec: {containers: [{name: app, image: web, ports: [{name: http, containerPort: 8080}]}]}`,
+  ),
+].join('\n---\n');
+
+/** `VERB resource/name` of every Service and Pod write the API server's audit log holds in `ns`. */
+async function auditedWrites(dir: string, ns: string): Promise<string[]> {
+  const text = await readFile(join(dir, AUDIT_LOG), 'utf8');
+  return text
+    .split('\n')
+    .filter((l) => l.includes(`"namespace":"${ns}"`))
+    .map(
+      (l) =>
+        JSON.parse(l) as {
+          verb: string;
+          objectRef?: { resource?: string; namespace?: string; name?: string };
+        },
+    )
+    .filter((e) => e.objectRef?.namespace === ns && ['services', 'pods'].includes(e.objectRef.resource ?? ''))
+    .map((e) => `${e.verb} ${e.objectRef?.resource}/${e.objectRef?.name}`);
+}
+
+describe('sockeye operator: a healthy Service costs one patch, its pods none', () => {
+  const counting = countingDialer();
+  const s = operatorScenario('op-quiet', healthy, PODS, { dialer: counting.dialer });
+  const local = inject('localCluster');
+
+  it('patches the Service once in its first judgement and never writes a healthy pod', async () => {
+    await annotationsWhen(s.kube, 'Service', s.ns, 'wide', 'Healthy');
+    // Pod patches would follow the Service's at once: two more probe cycles of every pod leave time for any.
+    const ips = Object.values(s.ips);
+    expect(ips).toHaveLength(PODS);
+    const before = ips.map((ip) => counting.dials.get(ip) ?? 0);
+    await eventually('two more probe cycles of every pod', async () =>
+      ips.every((ip, i) => (counting.dials.get(ip) ?? 0) >= (before[i] ?? 0) + 2) ? true : undefined,
+    );
+    expect(s.operator?.writes).toMatchObject({ patches: 1, patchErrors: 0 });
+    for (const pod of (await s.kube.core.listNamespacedPod({ namespace: s.ns })).items) {
+      const keys = Object.keys(pod.metadata?.annotations ?? {});
+      expect(
+        keys.filter((k) => k.startsWith('sockeye.dev/')),
+        pod.metadata?.name,
+      ).toEqual([]);
+      const managers = (pod.metadata?.managedFields ?? []).map((m) => m.manager);
+      expect(managers, pod.metadata?.name).not.toContain(FIELD_MANAGER);
+    }
+    // The API server's own record (the local cluster's audit log): one patch, on the Service.
+    if (local)
+      expect(
+        await eventually('the Service patch in the audit log', async () => {
+          const writes = await auditedWrites(local.dir, s.ns);
+          return writes.length > 0 ? writes : undefined;
+        }),
+      ).toEqual(['patch services/wide']);
   });
 });

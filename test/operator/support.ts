@@ -83,17 +83,20 @@ export function eventFor(
   );
 }
 
-/** Waits until the object's sockeye.dev/status is `status`; returns its sockeye annotations. */
+/**
+ * Waits until the object's sockeye.dev/status is `status` (undefined: until it has none); returns its
+ * annotations.
+ */
 export function annotationsWhen(
   kube: TestKube,
   kind: 'Service' | 'Pod',
   namespace: string,
   name: string,
-  status: string,
+  status: string | undefined,
   timeoutMs = 60_000,
 ): Promise<Record<string, string>> {
   return eventually(
-    `${kind} ${namespace}/${name} annotated ${status}`,
+    `${kind} ${namespace}/${name} ${status === undefined ? 'without sockeye.dev/status' : `annotated ${status}`}`,
     async () => {
       const obj =
         kind === 'Service'
