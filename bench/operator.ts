@@ -7,7 +7,9 @@
 // controller makes the EndpointSlices. Then it starts one `sockeye operator` process (cluster-wide,
 // leader election on, as the chart runs it) and measures:
 //
-//   first sweep   operator start -> every Service carries sockeye.dev/status (seen by a Service watch)
+//   first sweep   operator start -> every Service carries sockeye.dev/status (seen by a Service watch);
+//                 the annotation patches it took (the operator's count, and the API server's PATCH
+//                 requests on Services and on Pods: about one per Service, none on a healthy pod)
 //   detection     a backend stops listening (its listen annotation removed) -> sockeye's Warning Event
 //                 about its Service or pod seen by an Event watch; --samples samples, p50 / p99
 //   memory        the operator's process_resident_memory_bytes and nodejs_heap_size_used_bytes after
@@ -39,6 +41,7 @@ import {
   type Settings,
   type SteadyFigures,
   settingsFrom,
+  sweepPatches,
 } from './operator-report.ts';
 import { mapBounded } from './pool.ts';
 import { difference, increase, requestCounts, sumValues, total } from './prometheus.ts';
@@ -355,17 +358,23 @@ async function startOperator(cluster: Cluster, s: Settings, dir: string): Promis
   return { pid, startedAt, port };
 }
 
-type FirstSweep = Pick<Figures, 'syncedMs' | 'judgedMs' | 'firstSweepMs' | 'drainedMs' | 'memAfterSync'>;
+type FirstSweep = Pick<
+  Figures,
+  'syncedMs' | 'judgedMs' | 'firstSweepMs' | 'drainedMs' | 'patches' | 'memAfterSync'
+>;
 
 /**
- * First sweep: caches synced, every Service judged and annotated, then every pod annotation written
- * (detection and the steady window are measured once they are done); the memory after it.
+ * First sweep: caches synced, every Service judged and annotated, then every annotation written
+ * (detection and the steady window are measured once they are done); the patches that took, counted
+ * against the API server's requests at operator start (`apiAtStart`); the memory after it.
  */
 async function firstSweep(
+  kc: KubeConfig,
   op: Operator,
   seen: Sightings,
   s: Settings,
   keptCluster: boolean,
+  apiAtStart: ReadonlyMap<string, number>,
 ): Promise<FirstSweep> {
   let syncedMs: number | undefined;
   /** Every Service judged: probed and evaluated (its sockeye_service_targets series exist). */
@@ -403,14 +412,22 @@ async function firstSweep(
   note(
     `first sweep: every annotation written ${drainedMs === undefined ? 'n/a' : `${ms1(drainedMs)} ms`} after start`,
   );
+  const patches = sweepPatches(
+    await operatorMetrics(op),
+    increase(requestCounts(await apiServerMetrics(kc)), apiAtStart),
+  );
+  note(
+    `first sweep: ${patches.written} annotation patches (API server: ${patches.services} on Services, ${patches.pods} on pods)`,
+  );
   await sleep(2000);
   const memAfterSync = memoryOf(await operatorMetrics(op));
-  return { syncedMs, judgedMs, firstSweepMs, drainedMs, memAfterSync };
+  return { syncedMs, judgedMs, firstSweepMs, drainedMs, patches, memAfterSync };
 }
 
 /**
- * When the operator had no annotation writes pending: the first sweep's pod annotations (20,000
- * patches at the default size) are written after the Services'. Undefined after 15 minutes.
+ * When the operator had no annotation writes pending: pod patches (only pods a Warning is about, or
+ * the removal of what an older sockeye wrote) are written after the Services'. Undefined after 15
+ * minutes.
  */
 async function writesDrained(op: Operator): Promise<number | undefined> {
   const deadline = performance.now() + 900_000;
@@ -537,9 +554,10 @@ async function main(): Promise<void> {
         const { seen, watches } = watchSockeye(cluster.kc, s);
         started.watches.push(...watches);
         await sleep(2000);
+        const apiAtStart = requestCounts(await apiServerMetrics(cluster.kc));
         const op = await startOperator(cluster, s, dir);
         started.operatorPid = op.pid;
-        const sweep = await firstSweep(op, seen, s, keptCluster);
+        const sweep = await firstSweep(cluster.kc, op, seen, s, keptCluster, apiAtStart);
         const { chosen, latencies } = await detection(cluster.core, s, seen);
         const warningsBeforeRecovery = seen.warnings;
         await recovery(cluster.core, s, chosen);
