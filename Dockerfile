@@ -40,6 +40,8 @@ EXPOSE 8080
 # node runs as PID 1 (exec form, no npm and no shell in between, which would swallow signals);
 # sockeye handles SIGTERM and SIGINT itself: it stops taking work, finishes in-flight reconciles,
 # releases its Lease and exits. It starts no child processes, so there are no zombies to reap.
+# Node's heap limit comes from NODE_OPTIONS, which node reads itself: the Helm chart derives it from
+# the container's memory limit, so no wrapper re-executes node (`docker run -m` users set it).
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["node", "/app/bin/sockeye.js"]
 CMD ["--help"]

@@ -1,4 +1,6 @@
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   chartDir,
@@ -522,6 +524,61 @@ describe('charts/sockeye', () => {
     ).toEqual([]);
   });
 
+  describe("derives Node's heap limit from the operator's memory limit", () => {
+    it.each([
+      ['256Mi, the default', [], '--max-old-space-size=192'],
+      ['1Gi', ['resources.limits.memory=1Gi'], '--max-old-space-size=768'],
+      ['0.5Gi', ['resources.limits.memory=0.5Gi'], '--max-old-space-size=384'],
+      ['500M (decimal)', ['resources.limits.memory=500M'], '--max-old-space-size=357'],
+      ['268435456 (bytes)', ['resources.limits.memory=268435456'], '--max-old-space-size=192'],
+      ['1e9 (bytes)', ['resources.limits.memory=1e9'], '--max-old-space-size=714'],
+      ['256Mi at heapLimitPercent 50', ['operator.heapLimitPercent=50'], '--max-old-space-size=128'],
+      ['no memory limit: no flag', ['resources.limits=null'], undefined],
+      ['heapLimitPercent 0: no flag', ['operator.heapLimitPercent=0'], undefined],
+    ])('%s', async (_case, set, flag) => {
+      const env = operatorEnv(await render(undefined, set));
+      expect(env.NODE_OPTIONS).toBe(flag);
+      expect(env.MALLOC_ARENA_MAX).toBe('2');
+    });
+
+    /** The chart rendered with `yaml` as a values file. */
+    const renderYaml = async (yaml: string): Promise<K8sObject[]> => {
+      const dir = await mkdtemp(join(tmpdir(), 'sockeye-chart-'));
+      try {
+        const file = join(dir, 'values.yaml');
+        await writeFile(file, yaml);
+        return parseObjects(await renderChart({ namespace: NAMESPACE, valuesFiles: [file] }));
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    };
+
+    it('reads a limit written as a YAML number (helm reads it as a float)', async () => {
+      const objects = await renderYaml('resources:\n  limits:\n    memory: 1073741824\n');
+      expect(operatorEnv(objects).NODE_OPTIONS).toBe('--max-old-space-size=768');
+    });
+
+    it('leaves NODE_OPTIONS and MALLOC_ARENA_MAX to operator.extraEnv when it sets them', async () => {
+      const env = operatorEnvList(
+        await renderYaml(`operator:
+  extraEnv:
+    - {name: NODE_OPTIONS, value: --max-old-space-size=300}
+    - {name: MALLOC_ARENA_MAX, value: "4"}
+`),
+      );
+      expect(env.filter((e) => ['NODE_OPTIONS', 'MALLOC_ARENA_MAX'].includes(e.name))).toEqual([
+        { name: 'NODE_OPTIONS', value: '--max-old-space-size=300' },
+        { name: 'MALLOC_ARENA_MAX', value: '4' },
+      ]);
+    });
+
+    it('refuses a memory limit that is not a quantity, naming it', async () => {
+      const result = await tryTemplate(['resources.limits.memory=lots']);
+      expect(result.code).not.toBe(0);
+      expect(result.stderr).toContain('resources.limits.memory "lots" is not a memory quantity');
+    });
+  });
+
   it('pins the image by digest when one is given', async () => {
     const digest = `sha256:${'a'.repeat(64)}`;
     const objects = await render(undefined, [`image.digest=${digest}`]);
@@ -566,11 +623,16 @@ function undocumentedLeaves(valuesText: string): string[] {
 }
 
 /** The literal environment of the operator container. */
-function operatorEnv(objects: readonly K8sObject[]): Record<string, string> {
+/** The operator container's environment, in order. */
+function operatorEnvList(objects: readonly K8sObject[]): { name: string; value?: string }[] {
   const { containers } = specOf<{
     template: { spec: { containers: { env: { name: string; value?: string }[] }[] } };
   }>(objects, 'Deployment').template.spec;
+  return containers[0]?.env ?? [];
+}
+
+function operatorEnv(objects: readonly K8sObject[]): Record<string, string> {
   return Object.fromEntries(
-    (containers[0]?.env ?? []).flatMap((e) => (e.value === undefined ? [] : [[e.name, e.value]])),
+    operatorEnvList(objects).flatMap((e) => (e.value === undefined ? [] : [[e.name, e.value]])),
   );
 }

@@ -102,3 +102,46 @@ app.kubernetes.io/component: audit
 {{- define "sockeye.metrics.portName" -}}
 {{- if .Values.metrics.secure }}https-metrics{{ else }}http-metrics{{ end }}
 {{- end }}
+
+{{/*
+A Kubernetes memory quantity (256Mi, 1Gi, 500M, 1e9, 268435456; a YAML number arrives as a float)
+in whole MiB, rounded down; fails naming `what` when it is not one.
+*/}}
+{{- define "sockeye.memoryMiB" -}}
+{{- $q := toString .quantity }}
+{{- $pattern := "^([0-9]+(\\.[0-9]+)?([eE][+]?[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$" }}
+{{- if not (regexMatch $pattern $q) }}
+{{- fail (printf "%s %q is not a memory quantity (e.g. 256Mi, 1Gi, 500M, 268435456)" .what $q) }}
+{{- end }}
+{{- $units := dict "" 1.0 "Ki" 1024.0 "Mi" 1048576.0 "Gi" 1073741824.0 "Ti" 1099511627776.0 "Pi" 1125899906842624.0 "Ei" 1152921504606846976.0 "k" 1e3 "M" 1e6 "G" 1e9 "T" 1e12 "P" 1e15 "E" 1e18 }}
+{{- $bytes := mulf (float64 (regexReplaceAll $pattern $q "${1}")) (get $units (regexReplaceAll $pattern $q "${4}")) }}
+{{- divf $bytes 1048576 | floor | int }}
+{{- end }}
+
+{{/*
+Node's memory settings, from the operator container's memory limit. V8 sizes its heap from the
+node's memory, not the container's, and lets it grow far past a small limit between collections, so
+the kernel OOM-kills the pod; --max-old-space-size at operator.heapLimitPercent of
+resources.limits.memory makes V8 collect before that (the rest of the limit is for the young
+generation, code and native memory). MALLOC_ARENA_MAX=2 keeps glibc from holding an arena per
+thread. A changed limit changes the flag; no limit (or heapLimitPercent 0): no flag. A NODE_OPTIONS or
+MALLOC_ARENA_MAX in operator.extraEnv replaces the chart's (the API server keeps only one of two
+entries of the same name, and server-side apply refuses them).
+*/}}
+{{- define "sockeye.operator.memoryEnv" -}}
+{{- $own := list }}
+{{- range .Values.operator.extraEnv }}
+{{- $own = append $own .name }}
+{{- end }}
+{{- $limit := dig "limits" "memory" "" (.Values.resources | default dict) }}
+{{- $percent := .Values.operator.heapLimitPercent | int }}
+{{- if and (toString $limit) (gt $percent 0) (not (has "NODE_OPTIONS" $own)) }}
+{{- $mib := include "sockeye.memoryMiB" (dict "quantity" $limit "what" "resources.limits.memory") | int }}
+- name: NODE_OPTIONS
+  value: {{ printf "--max-old-space-size=%d" (div (mul $mib $percent) 100) | quote }}
+{{- end }}
+{{- if not (has "MALLOC_ARENA_MAX" $own) }}
+- name: MALLOC_ARENA_MAX
+  value: "2"
+{{- end }}
+{{- end }}
