@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, open, readdir, readFile, rm, symlink } from 'node:fs/promises';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -193,6 +194,24 @@ describe('kubectl sockeye as a single executable, on a PATH without Node', () =>
     expect(bad.code).toBe(2);
     const help = await kubectl('sockeye', '--help');
     expect(help.stdout).toContain('Usage: kubectl sockeye COMMAND');
+  });
+
+  it('runs every mode from the bundle: probe on loopback, the others’ help', async () => {
+    const server = createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const probe = await kubectl('sockeye', 'probe', `127.0.0.1:${port}`);
+      expect(probe.code).toBe(0);
+      expect(probe.stdout).toMatch(new RegExp(`^127\\.0\\.0\\.1:${port}\\s+open`, 'm'));
+    } finally {
+      server.close();
+    }
+    for (const mode of ['operator', 'sidecar', 'webhook', 'audit', 'probe', 'explain']) {
+      const help = await kubectl('sockeye', mode, '--help');
+      expect({ mode, code: help.code, stderr: help.stderr }).toEqual({ mode, code: 0, stderr: '' });
+      expect(help.stdout).toContain(`kubectl sockeye ${mode}`);
+    }
   });
 
   it('audits the local cluster: the refusing Service and its Ready pod, exit 1', async () => {
