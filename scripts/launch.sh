@@ -67,6 +67,9 @@ if [ "${SOCKEYE_LAUNCH_DRY_RUN:-}" = 1 ]; then
 fi
 case "$task" in
   test)
+    # The plugin test (test/plugin) packs both linux builds of the pinned Node: fetched here, before
+    # the tests, so no test itself reaches beyond loopback and the local cluster.
+    for arch in x64 arm64; do sockeye_fetch_node "$arch" || exit 3; done
     say "type-check"
     npm run --silent typecheck
     say "lint"
