@@ -32,14 +32,27 @@ describe('defaults', () => {
         renewDeadlineMs: 10_000,
         retryPeriodMs: 2_000,
       },
-      prober: { podName: 'sockeye-7d9-abc', namespace: 'default', labels: {} },
+      prober: { podName: 'sockeye-7d9-abc', nodeName: undefined, namespace: 'default', labels: {} },
       http: { host: '::', port: 8080 },
       metrics: { secure: true, port: 8443 },
       writeAnnotations: true,
       writeEvents: true,
       optIn: { selectorlessServices: false, hostNetworkPods: false },
+      hops: { clusterIP: true, nodePorts: true, loadBalancers: true },
       cluster: {},
     });
+  });
+
+  it('turn each Service data path check off by flag or variable, and take the node name', () => {
+    expect(load(['--no-check-cluster-ip']).hops).toEqual({
+      clusterIP: false,
+      nodePorts: true,
+      loadBalancers: true,
+    });
+    const env = { SOCKEYE_CHECK_NODE_PORTS: 'false', SOCKEYE_CHECK_LOAD_BALANCERS: 'false' };
+    expect(load([], env).hops).toEqual({ clusterIP: true, nodePorts: false, loadBalancers: false });
+    expect(load([], { SOCKEYE_NODE_NAME: 'sim-node-0' }).prober.nodeName).toBe('sim-node-0');
+    expect(failure(() => load(['--node-name', 'Not_A_Node']))).toMatch(/node-name/);
   });
 
   it('serve metrics on a port of their own when secure, on the health port when not', () => {

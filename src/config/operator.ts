@@ -52,6 +52,8 @@ export interface OperatorConfig {
   /** Who sockeye is: the Event reporting instance, the lease holder, and the source NetworkPolicies see. */
   readonly prober: {
     readonly podName: string;
+    /** The node this pod runs on (downward API): named when a ClusterIP does not forward from it. */
+    readonly nodeName: string | undefined;
     readonly namespace: string;
     readonly labels: Readonly<Record<string, string>>;
   };
@@ -64,6 +66,12 @@ export interface OperatorConfig {
   readonly writeAnnotations: boolean;
   readonly writeEvents: boolean;
   readonly optIn: { readonly selectorlessServices: boolean; readonly hostNetworkPods: boolean };
+  /** The Service data path hops probed beside the pods (docs/design.md "Safety"). */
+  readonly hops: {
+    readonly clusterIP: boolean;
+    readonly nodePorts: boolean;
+    readonly loadBalancers: boolean;
+  };
   /**
    * `--kubeconfig` and `--context`, as kubectl takes them: flags only (kubectl's `$KUBECONFIG` is the
    * variable), so neither is in the option table, the chart's environment or the config file.
@@ -233,6 +241,14 @@ export const OPERATOR_SETTINGS = {
     default: undefined,
     help: 'this pod (downward API); default $HOSTNAME',
   }),
+  'prober.nodeName': setting({
+    file: 'prober.nodeName',
+    flag: 'node-name',
+    env: 'SOCKEYE_NODE_NAME',
+    kind: name(DNS_SUBDOMAIN, 'a node name'),
+    default: undefined,
+    help: 'the node this pod runs on (downward API), named when a ClusterIP does not forward from it',
+  }),
   'prober.namespace': setting({
     file: 'prober.namespace',
     flag: 'pod-namespace',
@@ -314,6 +330,30 @@ export const OPERATOR_SETTINGS = {
     default: false,
     help: 'also probe hostNetwork pods (their IP is the node)',
   }),
+  checkClusterIP: setting({
+    file: 'checkClusterIP',
+    flag: 'check-cluster-ip',
+    env: 'SOCKEYE_CHECK_CLUSTER_IP',
+    kind: boolean,
+    default: true,
+    help: "also probe each Service's ClusterIPs on its ports, from this pod's node",
+  }),
+  checkNodePorts: setting({
+    file: 'checkNodePorts',
+    flag: 'check-node-ports',
+    env: 'SOCKEYE_CHECK_NODE_PORTS',
+    kind: boolean,
+    default: true,
+    help: "also probe each NodePort/LoadBalancer Service's own nodePorts (and healthCheckNodePort) on every node InternalIP",
+  }),
+  checkLoadBalancers: setting({
+    file: 'checkLoadBalancers',
+    flag: 'check-load-balancers',
+    env: 'SOCKEYE_CHECK_LOAD_BALANCERS',
+    kind: boolean,
+    default: true,
+    help: "also probe each LoadBalancer Service's ingress IPs (from its status) on its ports",
+  }),
 } as const;
 
 /** The table as a list: every setting the chart may set through its variable. */
@@ -375,7 +415,12 @@ function derive(
       renewDeadlineMs: v['leaderElection.renewDeadline'],
       retryPeriodMs: v['leaderElection.retryPeriod'],
     },
-    prober: { podName, namespace: proberNamespace, labels: v['prober.labels'] },
+    prober: {
+      podName,
+      nodeName: v['prober.nodeName'],
+      namespace: proberNamespace,
+      labels: v['prober.labels'],
+    },
     http: { host: v['http.host'], port: v['http.port'] },
     metrics: {
       secure: v['metrics.secure'],
@@ -386,6 +431,11 @@ function derive(
     optIn: {
       selectorlessServices: v.probeSelectorlessServices,
       hostNetworkPods: v.probeHostNetworkPods,
+    },
+    hops: {
+      clusterIP: v.checkClusterIP,
+      nodePorts: v.checkNodePorts,
+      loadBalancers: v.checkLoadBalancers,
     },
   };
   if (

@@ -1,6 +1,6 @@
 import type { V1EndpointSlice, V1NetworkPolicy, V1Pod, V1Service } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { toEndpointSlice, toNamespace, toNetworkPolicy, toPod, toService } from './convert.ts';
+import { toEndpointSlice, toNamespace, toNetworkPolicy, toNode, toPod, toService } from './convert.ts';
 
 describe('toService', () => {
   it('keeps the selector, ports with defaulted protocol and targetPort, and sockeye annotations', () => {
@@ -39,8 +39,31 @@ describe('toService', () => {
       ],
       publishNotReadyAddresses: true,
       clusterIPs: ['198.19.0.10', '2001:2::a'],
+      loadBalancerIngress: [],
       annotations: { 'sockeye.dev/timeout': '2s' },
     });
+  });
+
+  it('keeps the data path fields: nodePorts, traffic policies, health check port, ingress IPs only', () => {
+    const svc = toService({
+      metadata: { name: 'lb' },
+      spec: {
+        type: 'LoadBalancer',
+        ports: [{ port: 80, targetPort: 8080, nodePort: 30080 }],
+        externalTrafficPolicy: 'Local',
+        internalTrafficPolicy: 'Cluster',
+        healthCheckNodePort: 31000,
+        externalIPs: ['198.19.9.9'],
+      },
+      status: { loadBalancer: { ingress: [{ ip: '198.19.170.1' }, { hostname: 'lb.example.com' }] } },
+    });
+    expect(svc.ports[0]?.nodePort).toBe(30080);
+    expect(svc.externalTrafficPolicy).toBe('Local');
+    expect(svc.internalTrafficPolicy).toBe('Cluster');
+    expect(svc.healthCheckNodePort).toBe(31000);
+    // spec.externalIPs is never read: anyone who may write a Service sets it (CVE-2020-8554).
+    expect(svc.loadBalancerIngress).toEqual(['198.19.170.1']);
+    expect(JSON.stringify(svc)).not.toContain('198.19.9.9');
   });
 
   it('reads clusterIP when clusterIPs is absent, and a headless Service as having none', () => {
@@ -55,6 +78,24 @@ describe('toService', () => {
   it('reads an empty selector as no selector, and a missing type as ClusterIP', () => {
     const s = toService({ metadata: { name: 'db' }, spec: { selector: {} } });
     expect([s.selector, s.type, s.publishNotReadyAddresses]).toEqual([undefined, 'ClusterIP', false]);
+  });
+});
+
+describe('toNode', () => {
+  it('keeps the name and the InternalIPs only', () => {
+    expect(
+      toNode({
+        metadata: { name: 'sim-node-0' },
+        status: {
+          addresses: [
+            { type: 'Hostname', address: 'sim-node-0' },
+            { type: 'InternalIP', address: '198.18.0.1' },
+            { type: 'ExternalIP', address: '198.19.9.1' },
+            { type: 'InternalIP', address: '2001:2::1' },
+          ],
+        },
+      }),
+    ).toEqual({ name: 'sim-node-0', internalIPs: ['198.18.0.1', '2001:2::1'] });
   });
 });
 

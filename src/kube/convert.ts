@@ -11,6 +11,7 @@ import type {
   V1NetworkPolicy,
   V1NetworkPolicyPeer,
   V1NetworkPolicyPort,
+  V1Node,
   V1Pod,
   V1Probe,
   V1Service,
@@ -28,12 +29,14 @@ import type {
   NetworkPolicyPeer,
   NetworkPolicyPort,
   NetworkPolicyRule,
+  Node,
   Pod,
   PodPhase,
   Protocol,
   ReadinessCheck,
   Service,
   ServiceType,
+  TrafficPolicy,
   WorkloadRef,
 } from '../model/types.ts';
 
@@ -54,10 +57,26 @@ export function toService(svc: V1Service): Service {
       port: p.port,
       protocol: protocol(p.protocol),
       targetPort: p.targetPort ?? p.port,
+      nodePort: p.nodePort,
     })),
     publishNotReadyAddresses: spec.publishNotReadyAddresses === true,
     clusterIPs: (spec.clusterIPs ?? (spec.clusterIP ? [spec.clusterIP] : [])).filter((ip) => ip !== 'None'),
+    externalTrafficPolicy: trafficPolicy(spec.externalTrafficPolicy),
+    internalTrafficPolicy: trafficPolicy(spec.internalTrafficPolicy),
+    healthCheckNodePort: spec.healthCheckNodePort,
+    loadBalancerIngress: (svc.status?.loadBalancer?.ingress ?? []).flatMap((i) => (i.ip ? [i.ip] : [])),
     annotations: sockeyeAnnotations(svc.metadata?.annotations),
+  };
+}
+
+function trafficPolicy(p: string | undefined): TrafficPolicy | undefined {
+  return p === 'Local' || p === 'Cluster' ? p : undefined;
+}
+
+export function toNode(node: V1Node): Node {
+  return {
+    name: node.metadata?.name ?? '',
+    internalIPs: (node.status?.addresses ?? []).flatMap((a) => (a.type === 'InternalIP' ? [a.address] : [])),
   };
 }
 

@@ -40,7 +40,11 @@ export interface ServicePort {
   readonly protocol: Protocol;
   /** A number, or the name of a containerPort resolved per pod. Defaults to `port`. */
   readonly targetPort: number | string;
+  /** `nodePort`, allocated by the API server for NodePort and LoadBalancer Services. */
+  readonly nodePort?: number | undefined;
 }
+
+export type TrafficPolicy = 'Cluster' | 'Local';
 
 export interface Service {
   readonly namespace: string;
@@ -53,8 +57,23 @@ export interface Service {
   readonly publishNotReadyAddresses: boolean;
   /** `spec.clusterIPs` as the API server allocated them; empty for headless and ExternalName Services. */
   readonly clusterIPs?: readonly string[] | undefined;
+  /** `spec.externalTrafficPolicy`: with `Local` a node without a local ready endpoint drops the NodePort. */
+  readonly externalTrafficPolicy?: TrafficPolicy | undefined;
+  /** `spec.internalTrafficPolicy`: with `Local` a ClusterIP forwards only to the client node's endpoints. */
+  readonly internalTrafficPolicy?: TrafficPolicy | undefined;
+  /** `spec.healthCheckNodePort`: allocated for LoadBalancer Services with `externalTrafficPolicy: Local`. */
+  readonly healthCheckNodePort?: number | undefined;
+  /** The IPs of `status.loadBalancer.ingress` (hostname-only entries are left out). */
+  readonly loadBalancerIngress?: readonly string[] | undefined;
   /** Only the `sockeye.dev/*` annotations (the only ones rules read). */
   readonly annotations: Labels;
+}
+
+/** A Node, as far as the Service data path checks need it. */
+export interface Node {
+  readonly name: string;
+  /** `status.addresses` of type InternalIP: where kube-proxy serves NodePorts and health checks. */
+  readonly internalIPs: readonly string[];
 }
 
 export type AddressType = 'IPv4' | 'IPv6' | 'FQDN';

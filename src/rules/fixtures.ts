@@ -11,6 +11,7 @@ import type {
   Labels,
   Namespace,
   NetworkPolicy,
+  Node,
   Pod,
   ReadinessCheck,
   Service,
@@ -41,6 +42,8 @@ export interface PodSpec {
   readonly uid?: string;
   /** The controller, e.g. `Deployment/web`. */
   readonly owner?: `${string}/${string}` | undefined;
+  /** `spec.nodeName`; default `node-1`. */
+  readonly node?: string;
 }
 
 export function pod(name: string, spec: PodSpec = {}): Pod {
@@ -67,7 +70,7 @@ export function pod(name: string, spec: PodSpec = {}): Pod {
     hostNetwork: spec.hostNetwork ?? false,
     deletionTimestamp: spec.terminating ? new Date('2025-06-01T11:59:50Z') : undefined,
     startTime: spec.startTime ?? STARTED,
-    nodeName: 'node-1',
+    nodeName: spec.node ?? 'node-1',
     owner: spec.owner && {
       kind: spec.owner.slice(0, spec.owner.indexOf('/')),
       name: spec.owner.slice(spec.owner.indexOf('/') + 1),
@@ -83,6 +86,13 @@ export interface ServiceSpec {
   readonly type?: Service['type'];
   readonly publishNotReadyAddresses?: boolean;
   readonly annotations?: Labels;
+  readonly clusterIPs?: readonly string[];
+  /** The nodePort of each port, in order (NodePort and LoadBalancer Services). */
+  readonly nodePorts?: readonly number[];
+  readonly externalTrafficPolicy?: Service['externalTrafficPolicy'];
+  readonly internalTrafficPolicy?: Service['internalTrafficPolicy'];
+  readonly healthCheckNodePort?: number;
+  readonly ingress?: readonly string[];
 }
 
 export function svc(name: string, spec: ServiceSpec = {}): Service {
@@ -92,15 +102,25 @@ export function svc(name: string, spec: ServiceSpec = {}): Service {
     uid: `uid-${name}`,
     type: spec.type ?? 'ClusterIP',
     selector: 'selector' in spec ? spec.selector : { app: 'web' },
-    ports: (spec.ports ?? [[80, 8080, 'http']]).map(([port, targetPort, portName, protocol]) => ({
+    ports: (spec.ports ?? [[80, 8080, 'http']]).map(([port, targetPort, portName, protocol], i) => ({
       name: portName ?? '',
       port,
       protocol: protocol ?? 'TCP',
       targetPort: targetPort ?? port,
+      nodePort: spec.nodePorts?.[i],
     })),
     publishNotReadyAddresses: spec.publishNotReadyAddresses ?? false,
     annotations: spec.annotations ?? {},
+    clusterIPs: spec.clusterIPs,
+    externalTrafficPolicy: spec.externalTrafficPolicy,
+    internalTrafficPolicy: spec.internalTrafficPolicy,
+    healthCheckNodePort: spec.healthCheckNodePort,
+    loadBalancerIngress: spec.ingress,
   };
+}
+
+export function node(name: string, ...internalIPs: readonly string[]): Node {
+  return { name, internalIPs };
 }
 
 /** The slices the endpointslice controller would write for `service` over `pods` (one per family). */
@@ -197,6 +217,7 @@ export function world(spec: WorldSpec): EvaluateInput {
     loopback: spec.loopback,
     prober: spec.prober ?? { namespace: 'sockeye', labels: { app: 'sockeye' } },
     previous: spec.previous,
+    nodes: spec.nodes,
     options: spec.options,
     now: spec.now ?? NOW,
   };

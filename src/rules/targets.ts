@@ -7,6 +7,7 @@
 import { isIgnored } from '../config/annotations.ts';
 import type { Pod, Service } from '../model/types.ts';
 import { type Family, familyOf, forbiddenAddress } from './address.ts';
+import type { HopKind } from './hops.ts';
 import type { ClusterState, PodRef } from './types.ts';
 import { declaredPorts, type Index, indexState, podSkip, targetKey } from './view.ts';
 
@@ -23,6 +24,8 @@ export interface PlannedTarget {
   readonly timeoutMs: number;
   /** Undefined only for an opted-in selector-less Service whose endpoint names no pod. */
   readonly pod?: (PodRef & { readonly uid: string }) | undefined;
+  /** Set for a hop of the Service's data path (ClusterIP, NodePort, health check, load balancer). */
+  readonly hop?: { readonly kind: HopKind; readonly node?: string | undefined } | undefined;
 }
 
 /** The targets of one Service: each (pod IP, resolved target port) of its TCP ports. */
@@ -58,7 +61,8 @@ function asIndex(state: ClusterState | Index): Index {
 }
 
 function serviceTargets(service: Service, index: Index): PlannedTarget[] {
-  return index.serviceView(service).ports.flatMap((p) =>
+  const view = index.serviceView(service);
+  const pods = view.ports.flatMap((p) =>
     p.targets.map((t) => ({
       ip: t.ip,
       port: t.port,
@@ -68,6 +72,18 @@ function serviceTargets(service: Service, index: Index): PlannedTarget[] {
       pod: t.pod ? { namespace: t.pod.namespace, name: t.pod.name, uid: t.pod.uid } : undefined,
     })),
   );
+  const hops = [...view.ports.flatMap((p) => p.hops), ...view.healthChecks];
+  if (hops.length === 0) return pods;
+  const { timeoutMs } = index.config(service);
+  const seen = new Set<string>();
+  const hopTargets = hops.flatMap((h): PlannedTarget[] => {
+    const key = targetKey(h.ip, h.port);
+    if (seen.has(key)) return [];
+    seen.add(key);
+    const hop = { kind: h.kind, node: h.node };
+    return [{ ip: h.ip, port: h.port, family: h.family, namespace: service.namespace, timeoutMs, hop }];
+  });
+  return [...pods, ...hopTargets];
 }
 
 function podTargets(pod: Pod, index: Index): PlannedTarget[] {

@@ -4,6 +4,7 @@ import type {
   Labels,
   Namespace,
   NetworkPolicy,
+  Node,
   ObjectRef,
   Pod,
   Protocol,
@@ -76,6 +77,8 @@ export interface ProberIdentity {
   readonly labels: Labels;
   /** The prober pod's own IPs, for `ipBlock` peers. */
   readonly ips?: readonly string[] | undefined;
+  /** The node the prober runs on (downward API `spec.nodeName`): whose data path a ClusterIP probe crosses. */
+  readonly nodeName?: string | undefined;
 }
 
 export interface RuleOptions {
@@ -89,6 +92,15 @@ export interface RuleOptions {
   readonly defaultTimeoutMs: number;
   /** The API server's addresses as the caller knows them (its kubeconfig): never an opt-in target. */
   readonly apiServerAddresses?: readonly string[] | undefined;
+  /**
+   * The Service data path hops (docs/design.md "Safety"): each ClusterIP on the Service port; each
+   * node InternalIP on the Service's own nodePort (and healthCheckNodePort); each load-balancer
+   * ingress IP from the Service's status. Off unless the caller can reach them (the operator, in
+   * the cluster): from outside, a ClusterIP failing says nothing about the Service.
+   */
+  readonly checkClusterIP: boolean;
+  readonly checkNodePorts: boolean;
+  readonly checkLoadBalancers: boolean;
 }
 
 export const DEFAULT_OPTIONS: RuleOptions = {
@@ -96,6 +108,9 @@ export const DEFAULT_OPTIONS: RuleOptions = {
   hostNetwork: false,
   startupGraceMs: 30_000,
   defaultTimeoutMs: DEFAULT_TIMEOUT_MS,
+  checkClusterIP: false,
+  checkNodePorts: false,
+  checkLoadBalancers: false,
 };
 
 /** The cluster state the rules read: plain data, gathered elsewhere. */
@@ -107,6 +122,8 @@ export interface ClusterState {
   readonly pods: readonly Pod[];
   readonly networkPolicies: readonly NetworkPolicy[];
   readonly namespaces: readonly Namespace[];
+  /** The Nodes, for the NodePort hops; absent when the caller does not watch them. */
+  readonly nodes?: readonly Node[] | undefined;
   readonly options?: Partial<RuleOptions> | undefined;
 }
 

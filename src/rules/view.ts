@@ -21,6 +21,7 @@ import type {
   ServicePort,
 } from '../model/types.ts';
 import { type Family, familyOf, forbiddenAddress } from './address.ts';
+import { type Hop, healthCheckHops, portHops } from './hops.ts';
 import { type OptInPolicy, optInPolicy } from './opt-in.ts';
 import { selectsPod } from './selectors.ts';
 import { type ClusterState, DEFAULT_OPTIONS, type RuleOptions } from './types.ts';
@@ -178,6 +179,8 @@ export interface ServicePortView {
   /** Why this port is not probed: a protocol other than TCP, or `sockeye.dev/ignore-ports`. */
   readonly skip?: string | undefined;
   readonly targets: readonly TargetView[];
+  /** The data path to this port: ClusterIPs, NodePorts, load-balancer addresses (hops.ts). */
+  readonly hops: readonly Hop[];
 }
 
 export interface ServiceView {
@@ -191,6 +194,8 @@ export interface ServiceView {
   readonly selected: readonly Pod[];
   readonly endpoints: readonly Endpoint[];
   readonly ports: readonly ServicePortView[];
+  /** The healthCheckNodePort on each node (`externalTrafficPolicy: Local`). */
+  readonly healthChecks: readonly Hop[];
 }
 
 /** The key probe outcomes are matched by. */
@@ -211,6 +216,7 @@ function buildServiceView(svc: Service, index: Index): ServiceView {
   const slices = index.slicesOf(svc);
   const endpoints = slices.flatMap((s) => s.endpoints);
   const config = index.config(svc);
+  const nodes = index.state.nodes ?? [];
   const skip =
     svc.type === 'ExternalName'
       ? 'ExternalName Service'
@@ -226,9 +232,19 @@ function buildServiceView(svc: Service, index: Index): ServiceView {
         : isIgnored(config, sp.name, sp.port, sp.targetPort)
           ? 'ignored by sockeye.dev/ignore-ports'
           : undefined;
-    return { port: sp, skip: portSkip, targets: skip || portSkip ? [] : targetsOf(svc, sp, slices, index) };
+    const probed = skip === undefined && portSkip === undefined;
+    return {
+      port: sp,
+      skip: portSkip,
+      targets: probed ? targetsOf(svc, sp, slices, index) : [],
+      hops: probed && hasSelector(svc) ? portHops(svc, sp, nodes, index.options) : [],
+    };
   });
-  return { service: svc, ref, skip, matched, selected, endpoints, ports };
+  const healthChecks =
+    skip === undefined && hasSelector(svc) && ports.some((p) => p.hops.length > 0)
+      ? healthCheckHops(svc, nodes, index.options)
+      : [];
+  return { service: svc, ref, skip, matched, selected, endpoints, ports, healthChecks };
 }
 
 function targetsOf(

@@ -18,6 +18,7 @@ import {
 
 const NAMESPACE = 'sockeye-system';
 const POD_NAME = 'sockeye-operator-7d9f8-abcde';
+const NODE_NAME = 'worker-2';
 
 interface Container {
   readonly args: readonly string[];
@@ -41,7 +42,11 @@ async function operatorOf(
 
 /** The environment the kubelet would give the container: literal values and the downward API. */
 function resolveEnv(container: Container): Record<string, string> {
-  const fields: Record<string, string> = { 'metadata.name': POD_NAME, 'metadata.namespace': NAMESPACE };
+  const fields: Record<string, string> = {
+    'metadata.name': POD_NAME,
+    'metadata.namespace': NAMESPACE,
+    'spec.nodeName': NODE_NAME,
+  };
   const env: Record<string, string> = { HOSTNAME: POD_NAME };
   for (const e of container.env) {
     const value = e.value ?? fields[e.valueFrom?.fieldRef?.fieldPath ?? ''];
@@ -78,7 +83,12 @@ describe('charts/sockeye and sockeye operator agree on the configuration', () =>
         throw new Error('the chart passes no config file');
       },
     });
-    expect(config.prober).toEqual({ podName: POD_NAME, namespace: NAMESPACE, labels: podLabels });
+    expect(config.prober).toEqual({
+      podName: POD_NAME,
+      nodeName: NODE_NAME,
+      namespace: NAMESPACE,
+      labels: podLabels,
+    });
     expect(config.leaderElection.leaseNamespace).toBe(NAMESPACE);
     expect(config.http.port).toBe(8080);
     expect(config.metrics).toEqual({ secure: true, port: 8443 });
@@ -104,6 +114,7 @@ describe('charts/sockeye and sockeye operator agree on the configuration', () =>
       writeAnnotations: true,
       writeEvents: true,
       optIn: { selectorlessServices: false, hostNetworkPods: false },
+      hops: { clusterIP: true, nodePorts: true, loadBalancers: true },
     });
   });
 

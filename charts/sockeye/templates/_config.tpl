@@ -33,6 +33,12 @@ changed value rolls the Deployment by itself. Keep this list in step with OPERAT
   value: {{ .Values.operator.probeSelectorlessServices | toString | quote }}
 - name: SOCKEYE_PROBE_HOST_NETWORK_PODS
   value: {{ .Values.operator.probeHostNetworkPods | toString | quote }}
+- name: SOCKEYE_CHECK_CLUSTER_IP
+  value: {{ .Values.operator.checkClusterIP | toString | quote }}
+- name: SOCKEYE_CHECK_NODE_PORTS
+  value: {{ .Values.operator.checkNodePorts | toString | quote }}
+- name: SOCKEYE_CHECK_LOAD_BALANCERS
+  value: {{ .Values.operator.checkLoadBalancers | toString | quote }}
 - name: SOCKEYE_LEADER_ELECT
   value: {{ .Values.leaderElection.enabled | toString | quote }}
 - name: SOCKEYE_LEASE_NAME
@@ -63,6 +69,11 @@ changed value rolls the Deployment by itself. Keep this list in step with OPERAT
   valueFrom:
     fieldRef:
       fieldPath: metadata.namespace
+{{- /* Whose data path a ClusterIP probe crosses: named when it does not forward. */}}
+- name: SOCKEYE_NODE_NAME
+  valueFrom:
+    fieldRef:
+      fieldPath: spec.nodeName
 - name: SOCKEYE_POD_LABELS
   value: {{ include "sockeye.operator.podLabelList" . | quote }}
 {{- end }}
