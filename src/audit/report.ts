@@ -15,20 +15,26 @@ export const SCHEMA_VERSION = 'sockeye.dev/audit/v1';
 export const FAIL_ON = ['warning', 'normal', 'never'] as const;
 export type FailOn = (typeof FAIL_ON)[number];
 
-/** Worst first: nothing to send to, then every target failing, then partial and per-pod problems. */
+/**
+ * Worst first: nothing to send to, then every target failing, then the path users connect through
+ * failing while the pods answer, then partial and per-pod problems.
+ */
 const RANK: Readonly<Record<Reason, number>> = {
   NoEndpoints: 0,
   NoReadyEndpoints: 1,
   NoHealthyTargets: 2,
-  TargetPortMismatch: 3,
-  TargetsRefusing: 4,
-  SelectorMatchesOtherWorkloads: 5,
-  ReadyButRefusing: 6,
-  ListeningOnLoopbackOnly: 7,
-  PortNotListening: 8,
-  ConnectTimeout: 9,
-  InvalidConfiguration: 10,
-  TargetsRecovered: 11,
+  LoadBalancerFailing: 3,
+  ServiceIPNotForwarding: 4,
+  NodePortFailing: 5,
+  TargetPortMismatch: 6,
+  TargetsRefusing: 7,
+  SelectorMatchesOtherWorkloads: 8,
+  ReadyButRefusing: 9,
+  ListeningOnLoopbackOnly: 10,
+  PortNotListening: 11,
+  ConnectTimeout: 12,
+  InvalidConfiguration: 13,
+  TargetsRecovered: 14,
 };
 
 export interface ReportFinding {

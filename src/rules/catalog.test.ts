@@ -78,6 +78,21 @@ const grammar: readonly (readonly [string, string, string])[] = [
     m.ReadyButRefusing.otherPort(['9090', '9091']),
   ],
   [
+    'NodePortFailing.someNodes',
+    m.NodePortFailing.someNodes('http', 'B', 'F', 1, ['n0']),
+    m.NodePortFailing.someNodes('http', 'B', 'F', 2, ['n0', 'n3']),
+  ],
+  [
+    'NodePortFailing.everyNode',
+    m.NodePortFailing.everyNode('http', 'B', 'F', 1),
+    m.NodePortFailing.everyNode('http', 'B', 'F', 3),
+  ],
+  [
+    'LoadBalancerFailing.ignoresHealthChecks',
+    m.LoadBalancerFailing.ignoresHealthChecks('http', 'B', 'F', ['n1'], ''),
+    m.LoadBalancerFailing.ignoresHealthChecks('http', 'B', 'F', ['n1', 'n2'], ''),
+  ],
+  [
     'ConnectTimeout.dropped',
     m.ConnectTimeout.dropped('grpc', ['10.0.0.1'], ['shop/deny'], 'ingress'),
     m.ConnectTimeout.dropped('grpc', ['10.0.0.1'], ['shop/deny', 'shop/other'], 'ingress'),
@@ -101,6 +116,10 @@ const DISAGREE = [
   /\bport 9090, 9091\b/,
   /\bthe pod does not declare\b.*\bthey declare\b/,
   /\bnone of the 2 pods declares\b.*\bit declares\b/,
+  /\bthose nodes does\b|\bthat node do\b/,
+  /\ball 1 nodes\b/,
+  /\bnode n1, n2\b|\bnodes n1 without\b/,
+  /\bn1 drop\b|\bn1, n2 drops\b/,
 ];
 
 describe('message grammar', () => {
@@ -119,6 +138,15 @@ describe('message grammar', () => {
       'a, b do not declare 8080/TCP (Deployment worker, which the selector also matches)',
     ],
     [m.ReadyButRefusing.otherPort(['9090', '9091']), 'its readiness probe checks ports 9090, 9091'],
+    [
+      m.ServiceIPNotForwarding.notForwarding(
+        '80/TCP',
+        '3/3 pods open on 8080',
+        'ClusterIP 198.19.0.12:80 times out',
+        'sim-a',
+      ),
+      "port 80/TCP: 3/3 pods open on 8080; ClusterIP 198.19.0.12:80 times out from node sim-a: the node's Service data path (kube-proxy or the CNI) does not forward",
+    ],
     [
       m.ConnectTimeout.dropped('grpc', ['10.0.0.1'], ['shop/a', 'shop/b'], 'ingress'),
       'port grpc times out on 10.0.0.1: dropped by NetworkPolicies shop/a, shop/b (ingress to the pod)',

@@ -72,6 +72,39 @@ export const REASONS = {
     hint: 'add a label only the serving pods carry to the Service selector',
   },
   /**
+   * Every probed backend of a Service port answers, yet its ClusterIP refuses or times out from the node
+   * sockeye runs on: that node's Service data path (kube-proxy, or the CNI's service handling) does not
+   * forward. Names the node.
+   */
+  ServiceIPNotForwarding: {
+    severity: 'Warning',
+    on: ['Service'],
+    summary: "the pods answer, but the ClusterIP does not forward from sockeye's node",
+    hint: "check kube-proxy (or the CNI's service handling) on the named node: its logs and rules",
+  },
+  /**
+   * Every probed backend answers, yet the Service's NodePort refuses or times out on some nodes (or all)
+   * that should forward it. With `externalTrafficPolicy: Local` only nodes with a local ready endpoint
+   * should: the others drop it by design, and their health check says so.
+   */
+  NodePortFailing: {
+    severity: 'Warning',
+    on: ['Service'],
+    summary: 'the pods answer, but the NodePort fails on some nodes',
+    hint: 'check kube-proxy and the firewall on the failing nodes',
+  },
+  /**
+   * Every probed backend answers, yet the load balancer's address (from the Service's status) refuses
+   * or times out: it has no healthy target, or it sends to nodes that drop the traffic (with
+   * `externalTrafficPolicy: Local`, nodes without a local endpoint, when it ignores their health checks).
+   */
+  LoadBalancerFailing: {
+    severity: 'Warning',
+    on: ['Service'],
+    summary: "the pods answer, but the load balancer's address refuses or times out",
+    hint: "check the load balancer's target nodes and health checks (kubectl describe svc SVC)",
+  },
+  /**
    * A port the pod claims refuses on the pod IP: a declared containerPort, or a Service target port of a
    * pod that declares no ports at all (then sockeye cannot tell it from the pod's own port).
    */
@@ -153,6 +186,9 @@ export const HINTS = {
 /** Reasons that rest on a probe outcome: recovered only when the port has an outcome again. */
 export const PROBE_REASONS: ReadonlySet<Reason> = new Set<Reason>([
   'NoHealthyTargets',
+  'ServiceIPNotForwarding',
+  'NodePortFailing',
+  'LoadBalancerFailing',
   'TargetsRefusing',
   'SelectorMatchesOtherWorkloads',
   'PortNotListening',
@@ -237,6 +273,38 @@ export const MESSAGES = {
     ) =>
       `port ${port}: selector ${selector} also matches ${plural(foreign, 'pod')} of ${workload}, which ${agree(foreign, 'declares', 'declare')} none of the Service's target ports and ${agree(foreign, 'fails', 'fail')} (${tally}); the ${plural(claimers, 'pod')} that ${agree(claimers, 'declares', 'declare')} ${target} ${agree(claimers, 'answers', 'answer')}; ${label === undefined ? 'no label outside the selector tells them apart: give the serving pods one and select on it' : `add ${label} to the selector to leave ${agree(foreign, 'it', 'them')} out`}`,
   },
+  ServiceIPNotForwarding: {
+    notForwarding: (port: string, backends: string, failures: string, node: string | undefined) =>
+      `port ${port}: ${backends}; ${failures} from ${node === undefined ? "sockeye's node" : `node ${node}`}: the node's Service data path (kube-proxy or the CNI) does not forward`,
+  },
+  NodePortFailing: {
+    someNodes: (
+      port: string,
+      backends: string,
+      failures: string,
+      failing: number,
+      working: readonly string[],
+    ) =>
+      `port ${port}: ${backends}; ${failures}, answers on ${nameList(working)}: kube-proxy (or the CNI) on ${agree(failing, 'that node does', 'those nodes do')} not forward it`,
+    everyNode: (port: string, backends: string, failures: string, nodes: number) =>
+      `port ${port}: ${backends}; ${failures}, on ${nodes === 1 ? 'the only node' : `all ${nodes} nodes`} that should forward it: kube-proxy (or the CNI) or a firewall in front of the node ports drops it`,
+  },
+  LoadBalancerFailing: {
+    noHealthyTarget: (port: string, backends: string, failures: string, nodePort: string) =>
+      `port ${port}: ${backends}; ${failures}${nodePort}: the load balancer has no healthy target (check its health checks, target nodes and listeners)`,
+    ignoresHealthChecks: (
+      port: string,
+      backends: string,
+      failures: string,
+      nodes: readonly string[],
+      healthCheck: string,
+    ) =>
+      `port ${port}: ${backends}; ${failures}: it sends to ${agree(nodes.length, 'node', 'nodes')} ${nameList(nodes)} without a local endpoint, which ${agree(nodes.length, 'drops', 'drop')} the NodePort as externalTrafficPolicy Local intends${healthCheck}: the load balancer does not honour the health checks`,
+  },
+  /** The load balancer's own evidence, appended to NoHealthyTargets when the backends fail too. */
+  Hops: {
+    tooFailing: (failures: string) => `${failures} too`,
+  },
   PortNotListening: {
     refused: (port: string, ips: readonly string[]) =>
       `port ${port} refuses connections on ${ips.join(' and ')}: nothing listens on it`,
@@ -275,4 +343,4 @@ export const MESSAGES = {
     recovered: (reason: string, port: string | undefined) =>
       port === undefined ? `${reason} no longer holds` : `${reason} no longer holds for port ${port}`,
   },
-} as const satisfies Record<Reason | 'Undeclared', Record<string, (...args: never[]) => string>>;
+} as const satisfies Record<Reason | 'Undeclared' | 'Hops', Record<string, (...args: never[]) => string>>;

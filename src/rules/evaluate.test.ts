@@ -2,7 +2,18 @@ import { describe, expect, it } from 'vitest';
 import type { Outcome } from '../probe/outcome.ts';
 import { REASON_NAMES, type Reason } from './catalog.ts';
 import { evaluate } from './evaluate.ts';
-import { denyAll, loopback, NOW, namespace, type PodSpec, pod, probes, svc, world } from './fixtures.ts';
+import {
+  denyAll,
+  loopback,
+  NOW,
+  namespace,
+  node,
+  type PodSpec,
+  pod,
+  probes,
+  svc,
+  world,
+} from './fixtures.ts';
 import type { EvaluateInput, Finding } from './types.ts';
 
 type Row = readonly [Reason, string, string];
@@ -22,6 +33,37 @@ const w1 = ready('web-1', '10.0.0.1');
 const w2 = ready('web-2', '10.0.0.2');
 const w3 = ready('web-3', '10.0.0.3');
 const allOpen = probes(['10.0.0.1', 8080, 'open'], ['10.0.0.2', 8080, 'open'], ['10.0.0.3', 8080, 'open']);
+
+type Triple = readonly [string, number, Outcome];
+
+/** `web` as a LoadBalancer on two nodes, every data path check on; `hops` are [ip, port, outcome]. */
+function webLB(hops: readonly Triple[], podOutcome: Outcome = 'open'): EvaluateInput {
+  return world({
+    services: [
+      svc('web', {
+        type: 'LoadBalancer',
+        clusterIPs: ['198.19.0.12'],
+        nodePorts: [30080],
+        ingress: ['198.19.1.1'],
+      }),
+    ],
+    pods: [w1, w2],
+    nodes: [node('n0', '198.18.0.1'), node('n1', '198.18.0.2')],
+    probes: [...probes(['10.0.0.1', 8080, podOutcome], ['10.0.0.2', 8080, podOutcome]), ...probes(...hops)],
+    options: { checkClusterIP: true, checkNodePorts: true, checkLoadBalancers: true },
+    prober: { namespace: 'sockeye', labels: {}, nodeName: 'n0' },
+  });
+}
+const HOPS_OPEN: readonly Triple[] = [
+  ['198.19.0.12', 80, 'open'],
+  ['198.18.0.1', 30080, 'open'],
+  ['198.18.0.2', 30080, 'open'],
+  ['198.19.1.1', 80, 'open'],
+];
+const UNEXPLAINED = (ip: string) =>
+  `port http (8080/TCP) times out on ${ip}; no NetworkPolicy explains it: look at the CNI, node firewall or security groups`;
+const hopsWith = (ip: string, port: number, outcome: Outcome): readonly Triple[] =>
+  HOPS_OPEN.map(([i, p, o]) => (i === ip && p === port ? [i, p, outcome] : [i, p, o]));
 const outcomes = (o1: Outcome, o2: Outcome, o3: Outcome) =>
   probes(['10.0.0.1', 8080, o1], ['10.0.0.2', 8080, o2], ['10.0.0.3', 8080, o3]);
 
@@ -102,6 +144,65 @@ interface Case {
 }
 
 const cases: readonly Case[] = [
+  // The Service data path (hop-findings.ts has the full table).
+  {
+    name: "a ClusterIP that times out from sockeye's node while the pods answer is ServiceIPNotForwarding",
+    about: 'ServiceIPNotForwarding',
+    input: webLB(hopsWith('198.19.0.12', 80, 'timeout')),
+    expected: [
+      [
+        'ServiceIPNotForwarding',
+        'web',
+        "port http (80/TCP): 2/2 pods open on 8080; ClusterIP 198.19.0.12:80 times out from node n0: the node's Service data path (kube-proxy or the CNI) does not forward",
+      ],
+    ],
+  },
+  {
+    name: "a ClusterIP that fails while the pods fail too is the pods' problem, not the data path's",
+    about: 'ServiceIPNotForwarding',
+    input: webLB(hopsWith('198.19.0.12', 80, 'timeout'), 'timeout'),
+    expected: [
+      ['NoHealthyTargets', 'web', 'port http (80/TCP): all 2 ready targets fail (2 timeout: web-1, web-2)'],
+      ['ConnectTimeout', 'web-1', UNEXPLAINED('10.0.0.1')],
+      ['ConnectTimeout', 'web-2', UNEXPLAINED('10.0.0.2')],
+    ],
+  },
+  {
+    name: 'a NodePort that fails on one node is NodePortFailing',
+    about: 'NodePortFailing',
+    input: webLB(hopsWith('198.18.0.2', 30080, 'refused')),
+    expected: [
+      [
+        'NodePortFailing',
+        'web',
+        'port http (80/TCP): 2/2 pods open on 8080; NodePort 30080 refuses on node n1, answers on n0: kube-proxy (or the CNI) on that node does not forward it',
+      ],
+    ],
+  },
+  {
+    name: 'every hop answering is silent',
+    about: 'NodePortFailing',
+    input: webLB(HOPS_OPEN),
+    expected: [],
+  },
+  {
+    name: 'a load balancer that times out while the pods and NodePorts answer is LoadBalancerFailing',
+    about: 'LoadBalancerFailing',
+    input: webLB(hopsWith('198.19.1.1', 80, 'timeout')),
+    expected: [
+      [
+        'LoadBalancerFailing',
+        'web',
+        'port http (80/TCP): 2/2 pods open on 8080; load balancer 198.19.1.1:80 times out while the NodePort answers on nodes n0, n1: the load balancer has no healthy target (check its health checks, target nodes and listeners)',
+      ],
+    ],
+  },
+  {
+    name: 'a load balancer that answers is silent',
+    about: 'LoadBalancerFailing',
+    input: webLB(HOPS_OPEN),
+    expected: [],
+  },
   // Healthy clusters.
   {
     name: 'a healthy Service whose three pods all accept yields no finding',

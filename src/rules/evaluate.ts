@@ -13,7 +13,7 @@
 import { type AnnotationLayer, type KnownPorts, parseLayer } from '../config/annotations.ts';
 import type { ObjectRef, Pod, Service } from '../model/types.ts';
 import { isTargetFailure, type Outcome } from '../probe/outcome.ts';
-import { HINTS, hintFor, MESSAGES, nameList, PROBE_REASONS, type Reason, severityOf } from './catalog.ts';
+import { HINTS, MESSAGES, nameList, PROBE_REASONS, type Reason } from './catalog.ts';
 import {
   buildContext,
   type Context,
@@ -23,9 +23,16 @@ import {
   targetEvidence,
   targetName,
 } from './context.ts';
+import { finding, podRefs } from './finding.ts';
+import {
+  loadBalancerEvidence,
+  loadBalancerFailing,
+  nodePortFailing,
+  serviceIPNotForwarding,
+} from './hop-findings.ts';
 import { networkPolicyVerdict } from './netpol.ts';
 import { formatSelector } from './selectors.ts';
-import type { EvaluateInput, Evidence, Finding, PortRef, PreviousFinding } from './types.ts';
+import type { EvaluateInput, Finding, PortRef, PreviousFinding } from './types.ts';
 import {
   claimsPort,
   declaredPorts,
@@ -70,37 +77,16 @@ function runChains<T>(chains: readonly (readonly Rule<T>[])[], subject: T, ctx: 
   return chains.flatMap((chain) => runChain(chain, subject, ctx));
 }
 
-function finding(
-  reason: Reason,
-  object: ObjectRef,
-  message: string,
-  port?: PortRef,
-  evidence: Partial<Evidence> = {},
-  hint?: string,
-): Finding {
-  return {
-    reason,
-    severity: severityOf(reason),
-    object,
-    port,
-    message,
-    hint: hintFor(reason, hint),
-    evidence: {
-      pods: evidence.pods ?? [],
-      outcomes: evidence.outcomes ?? [],
-      policies: evidence.policies ?? [],
-    },
-  };
-}
-
-const podRefs = (pods: readonly Pod[]) => pods.map((p) => ({ namespace: p.namespace, name: p.name }));
-
 // ---------------------------------------------------------------------------------------------------------
 // Service rules. Chain 1: is there anything to send to, and does it answer? Chain 2: do the ports line up?
 
 const SERVICE_CHAINS: readonly (readonly Rule<ServiceView>[])[] = [
   [noEndpoints, noReadyEndpoints, portHealth],
   [targetPortMismatch],
+  // The path users connect through, judged only where every backend answers (hop-findings.ts).
+  [serviceIPNotForwarding],
+  [nodePortFailing],
+  [loadBalancerFailing],
 ];
 
 /** Why a matched pod is not a usable endpoint, for NoEndpoints' message. */
@@ -210,8 +196,11 @@ function portHealth(v: ServiceView, ctx: Context): Finding[] {
     const why = (message: string) => (cause === undefined ? message : `${message}; ${cause}`);
     const hint = wrongTarget ? HINTS.targetPortWrong : undefined;
     if (failed.length === probed.length) {
+      const lb = loadBalancerEvidence(pv, ctx);
       const message = why(MESSAGES.NoHealthyTargets.allFail(label, probed.length, tally));
-      return [finding('NoHealthyTargets', v.ref, message, at, evidence, hint)];
+      const withLb = lb === undefined ? message : `${message}; ${lb.text}`;
+      const outcomes = [...evidence.outcomes, ...(lb?.outcomes ?? [])];
+      return [finding('NoHealthyTargets', v.ref, withLb, at, { ...evidence, outcomes }, hint)];
     }
     const message = why(MESSAGES.TargetsRefusing.someFail(label, failed.length, probed.length, tally));
     return [finding('TargetsRefusing', v.ref, message, at, evidence, hint)];

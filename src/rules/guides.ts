@@ -126,6 +126,64 @@ export const GUIDES: Record<Reason, Guide> = {
       "Or change the other workload's pod template labels so the selector no longer matches them.",
     ],
   },
+  ServiceIPNotForwarding: {
+    meaning:
+      "Every backend of the Service port answers on its pod IP, yet a connection to the Service's ClusterIP, made from the node sockeye runs on, is refused or times out. The pods are fine: that node's Service data path (kube-proxy, or the CNI where it replaces kube-proxy) does not forward the ClusterIP to them, so every client on that node fails.",
+    causes: [
+      'kube-proxy is not running on the node (crash-looping, evicted, its DaemonSet not scheduled there).',
+      "kube-proxy's rules on the node are missing or stale (flushed by another tool, a failed sync: see its logs).",
+      "The CNI's own service handling (eBPF kube-proxy replacement) failed on the node.",
+      'A host firewall on the node drops traffic to the Service range.',
+    ],
+    confirm: [
+      'kubectl get pods -n kube-system -o wide --field-selector spec.nodeName=NODE   # kube-proxy on the node',
+      'kubectl logs -n kube-system KUBE_PROXY_POD',
+      'nft list table ip kube-proxy   # on the node (iptables-save | grep KUBE-SVC in iptables mode)',
+      'sockeye probe svc/SVC -n NS   # from a pod on another node',
+    ],
+    fix: [
+      'Restart kube-proxy (or the CNI agent) on the node; find why it stopped in its logs.',
+      "Remove whatever flushes the node's rules, or the firewall rule that drops the Service range.",
+    ],
+  },
+  NodePortFailing: {
+    meaning:
+      "Every backend of the Service port answers, yet the Service's NodePort is refused or times out on some nodes' InternalIPs (or on all of them) while it should forward there. With externalTrafficPolicy: Local only nodes with a local ready endpoint forward: the others drop the NodePort by design and are not reported.",
+    causes: [
+      'kube-proxy is not running, or its rules are stale, on the failing nodes.',
+      'A node firewall or cloud security group blocks the NodePort range on those nodes.',
+      "kube-proxy's --nodeport-addresses leaves out the node's InternalIP.",
+    ],
+    confirm: [
+      'kubectl get svc SVC -n NS -o jsonpath={.spec.ports[*].nodePort}',
+      'nc -vz NODE_IP NODEPORT   # from another node',
+      "kubectl logs -n kube-system KUBE_PROXY_POD   # the failing node's",
+    ],
+    fix: [
+      'Restart kube-proxy (or the CNI agent) on the failing nodes; find why it stopped.',
+      'Open the NodePort range (default 30000-32767) in the node firewall or security group.',
+    ],
+  },
+  LoadBalancerFailing: {
+    meaning:
+      "Every backend of the Service port answers, yet the load balancer's address (status.loadBalancer.ingress) refuses or times out. The load balancer has no healthy target, or it sends to nodes that drop the traffic: with externalTrafficPolicy: Local, nodes without a local endpoint, whose health check (healthCheckNodePort) tells the load balancer to leave them out.",
+    causes: [
+      'The load balancer ignores the health checks (or checks the wrong port) and sends to nodes without a local endpoint.',
+      "Its health checks fail on every node (a firewall blocks the health check port, kube-proxy's /healthz is down).",
+      'Its target nodes or listeners are wrong (nodes missing from the pool, a listener on another port).',
+      'The NodePort itself fails on the nodes (NodePortFailing says so).',
+    ],
+    confirm: [
+      'kubectl describe svc SVC -n NS   # LoadBalancer Ingress, NodePort, HealthCheck NodePort, Events',
+      "curl -s -o /dev/null -w '%{http_code}' http://NODE_IP:HEALTH_CHECK_NODE_PORT/   # 200 only with a local endpoint",
+      "the load balancer's target health in the cloud console or its controller's logs",
+    ],
+    fix: [
+      "Make the load balancer use the Service's healthCheckNodePort (externalTrafficPolicy: Local) or kube-proxy's /healthz.",
+      'Run a backend on every node the load balancer targets, or use externalTrafficPolicy: Cluster.',
+      "Fix the load balancer's targets and listeners; open the health check port in the node firewall.",
+    ],
+  },
   PortNotListening: {
     meaning:
       'A port the pod declares (or, for a pod that declares no ports, a port a Service sends to) refused the connection on the pod IP: the pod is reachable, but nothing listens on that port at that address. A pod that declares other ports only is not blamed for a Service port it never declared: the Service gets the finding (its targetPort or selector is wrong).',

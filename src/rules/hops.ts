@@ -10,9 +10,9 @@
 import type { Node, Service, ServicePort } from '../model/types.ts';
 import { type Family, familyOf, forbiddenAddress } from './address.ts';
 import { KUBELET_PORTS } from './opt-in.ts';
-import type { RuleOptions } from './types.ts';
+import type { HopKind, RuleOptions } from './types.ts';
 
-export type HopKind = 'cluster-ip' | 'node-port' | 'health-check' | 'load-balancer';
+export type { HopKind };
 
 export interface Hop {
   readonly kind: HopKind;

@@ -25,6 +25,9 @@ export interface PodRef {
   readonly name: string;
 }
 
+/** A hop of a Service's data path (hops.ts): ClusterIP, NodePort, its health check, load balancer. */
+export type HopKind = 'cluster-ip' | 'node-port' | 'health-check' | 'load-balancer';
+
 /** One probe as evidence: where it went and how it ended. */
 export interface OutcomeEvidence {
   readonly ip: string;
@@ -33,6 +36,10 @@ export interface OutcomeEvidence {
   readonly pod?: string | undefined;
   /** True for a probe the sidecar ran on 127.0.0.1 / ::1 inside the pod. */
   readonly loopback?: boolean | undefined;
+  /** Set for a probe of the Service's data path (ClusterIP, NodePort, health check, load balancer). */
+  readonly hop?: HopKind | undefined;
+  /** The node of a NodePort or health-check probe. */
+  readonly node?: string | undefined;
 }
 
 export interface Evidence {

@@ -1,0 +1,223 @@
+/**
+ * Findings about the Service data path (hops.ts): the pods answer, yet the path users connect through
+ * fails. Judged only on a port whose every probed ready backend is open: when backends fail, the pod
+ * and Service rules say so, and a failing hop is their consequence (NoHealthyTargets then carries the
+ * load balancer's evidence). Each hop is its own chain: the ClusterIP from sockeye's node, the NodePort
+ * per node, the load balancer's address.
+ */
+import { isTargetFailure, type Outcome } from '../probe/outcome.ts';
+import { agree, MESSAGES, nameList, plural } from './catalog.ts';
+import { type Context, judgedTargets, probedTargets, targetEvidence } from './context.ts';
+import { finding } from './finding.ts';
+import { type Hop, isLocal } from './hops.ts';
+import type { Finding, HopKind, OutcomeEvidence, PortRef } from './types.ts';
+import { type ServicePortView, type ServiceView, servicePortLabel, type TargetView } from './view.ts';
+
+interface HopResult {
+  readonly hop: Hop;
+  readonly outcome: Outcome;
+}
+
+type Probed = { readonly target: TargetView; readonly outcome: Outcome };
+
+/** The hops of `kind` with a definite outcome (an `error` is the prober's own problem). */
+function results(hops: readonly Hop[], kind: HopKind, ctx: Context): HopResult[] {
+  return hops.flatMap((hop) => {
+    if (hop.kind !== kind) return [];
+    const outcome = ctx.outcome(hop.ip, hop.port);
+    return outcome === undefined || outcome === 'error' ? [] : [{ hop, outcome }];
+  });
+}
+
+const failing = (rs: readonly HopResult[]) => rs.filter((r) => isTargetFailure(r.outcome));
+
+/** The port's probed backends when every one of them is open; else undefined (other rules judge it). */
+function answering(pv: ServicePortView, ctx: Context): Probed[] | undefined {
+  if (pv.skip !== undefined || pv.hops.length === 0) return undefined;
+  const probed = probedTargets(judgedTargets(pv.targets), ctx);
+  return probed.length > 0 && probed.every((p) => p.outcome === 'open') ? probed : undefined;
+}
+
+/** "3/3 pods open on 8080". */
+function backendsText(probed: readonly Probed[]): string {
+  const pods = new Set(probed.map((p) => p.target.pod?.name ?? p.target.ip)).size;
+  const ports = [...new Set(probed.map((p) => p.target.port))].join('/');
+  return `${pods}/${plural(pods, 'pod')} open on ${ports}`;
+}
+
+const VERBS: Readonly<Record<Outcome, readonly [string, string]>> = {
+  refused: ['refuses', 'refuse'],
+  timeout: ['times out', 'time out'],
+  unreachable: ['is unreachable', 'are unreachable'],
+  reset: ['resets', 'reset'],
+  open: ['answers', 'answer'],
+  error: ['fails', 'fail'],
+};
+const FAILURES: readonly Outcome[] = ['refused', 'timeout', 'unreachable', 'reset'];
+
+export function address(ip: string, port: number): string {
+  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
+}
+
+/** "ClusterIP 198.19.0.12:80 times out", "load balancers A:80 and B:80 refuse", by outcome. */
+function addressFailures(noun: string, failed: readonly HopResult[]): string {
+  return FAILURES.flatMap((o) => {
+    const hit = failed.filter((r) => r.outcome === o).map((r) => address(r.hop.ip, r.hop.port));
+    if (hit.length === 0) return [];
+    const [one, many] = VERBS[o];
+    return [`${hit.length === 1 ? noun : `${noun}s`} ${hit.join(' and ')} ${hit.length === 1 ? one : many}`];
+  }).join('; ');
+}
+
+/** The nodes of some results, each once, in order. */
+const nodesOf = (rs: readonly HopResult[]) => [
+  ...new Set(rs.flatMap((r) => (r.hop.node ? [r.hop.node] : []))),
+];
+
+/** "NodePort 30080 times out on node sim-node-1; refuses on nodes a, b". */
+function nodeFailures(nodePort: number, failed: readonly HopResult[]): string {
+  const parts = FAILURES.flatMap((o) => {
+    const nodes = nodesOf(failed.filter((r) => r.outcome === o));
+    return nodes.length === 0
+      ? []
+      : [`${VERBS[o][0]} on ${agree(nodes.length, 'node', 'nodes')} ${nameList(nodes)}`];
+  });
+  return `NodePort ${nodePort} ${parts.join('; ')}`;
+}
+
+function hopEvidence(rs: readonly HopResult[]): OutcomeEvidence[] {
+  return rs.map((r) => ({
+    ip: r.hop.ip,
+    port: r.hop.port,
+    outcome: r.outcome,
+    hop: r.hop.kind,
+    node: r.hop.node,
+  }));
+}
+
+function portRef(pv: ServicePortView): PortRef {
+  return { name: pv.port.name, number: pv.port.port, protocol: pv.port.protocol };
+}
+
+function hopFinding(
+  reason: 'ServiceIPNotForwarding' | 'NodePortFailing' | 'LoadBalancerFailing',
+  v: ServiceView,
+  pv: ServicePortView,
+  message: string,
+  probed: readonly Probed[],
+  hops: readonly HopResult[],
+): Finding {
+  const outcomes = [...probed.map((p) => targetEvidence(p.target, p.outcome)), ...hopEvidence(hops)];
+  return finding(reason, v.ref, message, portRef(pv), { outcomes });
+}
+
+const label = (pv: ServicePortView) => servicePortLabel(pv.port);
+
+/**
+ * Each port whose backends all answer and whose `kind` hops (those `keep` keeps) fail somewhere:
+ * `judge` gets the backends, every such hop's result, and the failing ones.
+ */
+function failingHops(
+  v: ServiceView,
+  ctx: Context,
+  kind: HopKind,
+  judge: (pv: ServicePortView, probed: Probed[], rs: HopResult[], failed: HopResult[]) => Finding[],
+  keep: (pv: ServicePortView) => (r: HopResult) => boolean = () => () => true,
+): Finding[] {
+  return v.ports.flatMap((pv) => {
+    const probed = answering(pv, ctx);
+    if (!probed) return [];
+    const rs = results(pv.hops, kind, ctx).filter(keep(pv));
+    const failed = failing(rs);
+    return failed.length === 0 ? [] : judge(pv, probed, rs, failed);
+  });
+}
+
+/** The ClusterIP fails from sockeye's node while every backend answers. */
+export function serviceIPNotForwarding(v: ServiceView, ctx: Context): Finding[] {
+  return failingHops(v, ctx, 'cluster-ip', (pv, probed, rs, failed) => {
+    const message = MESSAGES.ServiceIPNotForwarding.notForwarding(
+      label(pv),
+      backendsText(probed),
+      addressFailures('ClusterIP', failed),
+      ctx.input.prober.nodeName,
+    );
+    return [hopFinding('ServiceIPNotForwarding', v, pv, message, probed, rs)];
+  });
+}
+
+/** The nodes with a ready endpoint of the port: with externalTrafficPolicy Local, the only ones that forward. */
+function localNodes(pv: ServicePortView): ReadonlySet<string> {
+  return new Set(
+    judgedTargets(pv.targets).flatMap((t) => (t.endpoint.nodeName ? [t.endpoint.nodeName] : [])),
+  );
+}
+
+/** The NodePort fails on nodes that should forward it (all, or with Local the ones with a local endpoint). */
+export function nodePortFailing(v: ServiceView, ctx: Context): Finding[] {
+  const shouldForward = (pv: ServicePortView) => {
+    const local = isLocal(v.service) ? localNodes(pv) : undefined;
+    return (r: HopResult) => !local || local.has(r.hop.node ?? '');
+  };
+  const judge = (pv: ServicePortView, probed: Probed[], rs: HopResult[], failed: HopResult[]) => {
+    const bad = nodesOf(failed);
+    const working = nodesOf(rs).filter((n) => !bad.includes(n));
+    const m = MESSAGES.NodePortFailing;
+    const failures = nodeFailures(pv.port.nodePort ?? 0, failed);
+    const message =
+      working.length > 0
+        ? m.someNodes(label(pv), backendsText(probed), failures, bad.length, working)
+        : m.everyNode(label(pv), backendsText(probed), failures, bad.length);
+    return [hopFinding('NodePortFailing', v, pv, message, probed, rs)];
+  };
+  return failingHops(v, ctx, 'node-port', judge, shouldForward);
+}
+
+/** The load balancer's address fails while every backend answers. */
+export function loadBalancerFailing(v: ServiceView, ctx: Context): Finding[] {
+  return failingHops(v, ctx, 'load-balancer', (pv, probed, lb, failed) => {
+    const failures = addressFailures('load balancer', failed);
+    const nodePorts = results(pv.hops, 'node-port', ctx);
+    const m = MESSAGES.LoadBalancerFailing;
+    const local = isLocal(v.service) ? localNodes(pv) : undefined;
+    const nodes = (ctx.input.nodes ?? []).map((n) => n.name);
+    const without = local && local.size > 0 ? nodes.filter((n) => !local.has(n)) : [];
+    if (without.length > 0) {
+      const checks = results(v.healthChecks, 'health-check', ctx).filter((r) =>
+        without.includes(r.hop.node ?? ''),
+      );
+      const port = v.service.healthCheckNodePort;
+      const says =
+        checks.length === 0 || port === undefined
+          ? ''
+          : failing(checks).length === 0
+            ? `, though their health check (port ${port}) answers`
+            : `, and their health check (port ${port}) does not answer`;
+      const message = m.ignoresHealthChecks(label(pv), backendsText(probed), failures, without, says);
+      return [hopFinding('LoadBalancerFailing', v, pv, message, probed, [...lb, ...nodePorts, ...checks])];
+    }
+    const bad = nodesOf(failing(nodePorts));
+    const good = nodesOf(nodePorts).filter((n) => !bad.includes(n));
+    const behind =
+      nodePorts.length === 0
+        ? ''
+        : good.length === 0
+          ? ' while the NodePort fails on every node'
+          : ` while the NodePort answers on ${agree(good.length, 'node', 'nodes')} ${nameList(good)}`;
+    const message = m.noHealthyTarget(label(pv), backendsText(probed), failures, behind);
+    return [hopFinding('LoadBalancerFailing', v, pv, message, probed, [...lb, ...nodePorts])];
+  });
+}
+
+/** When the backends fail too: the load balancer's own failures, for NoHealthyTargets to carry. */
+export function loadBalancerEvidence(
+  pv: ServicePortView,
+  ctx: Context,
+): { readonly text: string; readonly outcomes: readonly OutcomeEvidence[] } | undefined {
+  const failed = failing(results(pv.hops, 'load-balancer', ctx));
+  if (failed.length === 0) return undefined;
+  return {
+    text: MESSAGES.Hops.tooFailing(addressFailures('load balancer', failed)),
+    outcomes: hopEvidence(failed),
+  };
+}
