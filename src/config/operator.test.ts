@@ -52,7 +52,7 @@ describe('defaults', () => {
     const env = { SOCKEYE_CHECK_NODE_PORTS: 'false', SOCKEYE_CHECK_LOAD_BALANCERS: 'false' };
     expect(load([], env).hops).toEqual({ clusterIP: true, nodePorts: false, loadBalancers: false });
     expect(load([], { SOCKEYE_NODE_NAME: 'sim-node-0' }).prober.nodeName).toBe('sim-node-0');
-    expect(failure(() => load(['--node-name', 'Not_A_Node']))).toMatch(/node-name/);
+    expect(configFailure(() => load(['--node-name', 'Not_A_Node']))).toMatch(/node-name/);
   });
 
   it('serve metrics on a port of their own when secure, on the health port when not', () => {

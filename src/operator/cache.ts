@@ -6,12 +6,12 @@
  */
 import { createHash } from 'node:crypto';
 import { OPERATOR_ANNOTATIONS } from '../model/annotation-keys.ts';
-import type { EndpointSlice, Labels, Namespace, NetworkPolicy, Pod, Service } from '../model/types.ts';
+import type { EndpointSlice, Labels, Namespace, NetworkPolicy, Node, Pod, Service } from '../model/types.ts';
 import { selectsPod } from '../rules/selectors.ts';
 import type { ClusterState } from '../rules/types.ts';
 
 /** The kinds the operator watches and caches (not ObjectKind: the kinds findings are about). */
-export type WatchedKind = 'Service' | 'EndpointSlice' | 'Pod' | 'NetworkPolicy' | 'Namespace';
+export type WatchedKind = 'Service' | 'EndpointSlice' | 'Pod' | 'NetworkPolicy' | 'Namespace' | 'Node';
 
 /** An object as cached: its domain view and the annotations sockeye itself writes. */
 export interface Cached<T> {
@@ -30,6 +30,7 @@ type Domain = {
   Pod: Pod;
   NetworkPolicy: NetworkPolicy;
   Namespace: Namespace;
+  Node: Node;
 };
 
 /** Splits sockeye's own annotations off an object's annotations. */
@@ -128,6 +129,7 @@ export class ClusterCache {
     Pod: new Map(),
     NetworkPolicy: new Map(),
     Namespace: new Map(),
+    Node: new Map(),
   };
   readonly #indexes = new Map<string, NamespaceIndex>();
   #seq = 0;
@@ -227,7 +229,8 @@ export class ClusterCache {
    * The state one Service is judged on: the Service; the pods it selects or its slices name; every
    * other Service of the namespace that selects one of those pods (a pod's status depends on all the
    * Services it serves, so it must not depend on which of them is being reconciled); their slices;
-   * the NetworkPolicies and Namespaces of the Service's and the prober's namespaces.
+   * the NetworkPolicies and Namespaces of the Service's and the prober's namespaces; the Nodes when
+   * the Service has NodePorts (its data path runs through every node).
    */
   gather(namespace: string, name: string, proberNamespace: string): ClusterState | undefined {
     const service = this.get('Service', namespace, name)?.object;
@@ -259,6 +262,7 @@ export class ClusterCache {
         const n = this.get('Namespace', '', ns)?.object;
         return n ? [n] : [];
       }),
+      nodes: hasNodePorts(service) ? this.list('Node', '') : [],
     };
   }
 
@@ -282,6 +286,11 @@ export class ClusterCache {
     }
     return found.sort((x, y) => x.seq - y.seq).map((c) => c.object);
   }
+}
+
+/** A NodePort or LoadBalancer Service: its data path runs through every node. */
+export function hasNodePorts(service: Service): boolean {
+  return service.type === 'NodePort' || service.type === 'LoadBalancer';
 }
 
 function namespaceOf(object: { readonly namespace?: string; readonly name: string }): string {

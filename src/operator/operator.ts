@@ -41,7 +41,7 @@ import { SockeyeMetrics } from './metrics.ts';
 import { NamespacePoller } from './namespace-poller.ts';
 import { makeProber } from './prober.ts';
 import { Reconciler } from './reconciler.ts';
-import { NAMESPACES, WATCHED, type WatchedResource } from './watched.ts';
+import { NAMESPACES, NODES, WATCHED, type WatchedResource } from './watched.ts';
 
 export interface OperatorOptions {
   readonly kc: KubeConfig;
@@ -153,12 +153,16 @@ export class Operator {
       identity: {
         namespace: config.prober.namespace,
         labels: config.prober.labels,
+        nodeName: config.prober.nodeName,
       },
       options: {
         defaultTimeoutMs: config.timeoutMs,
         selectorless: config.optIn.selectorlessServices,
         hostNetwork: config.optIn.hostNetworkPods,
         apiServerAddresses: apiServerAddressesOf(kc),
+        checkClusterIP: config.hops.clusterIP,
+        checkNodePorts: config.hops.nodePorts,
+        checkLoadBalancers: config.hops.loadBalancers,
       },
       onServicePorts: (ns, name, ports) => this.#metrics.servicePorts(ns, name, ports),
     });
@@ -430,6 +434,7 @@ export class Operator {
     const { include } = this.#config.namespaces;
     const scopes: (string | undefined)[] = include.length > 0 ? [...include] : [undefined];
     for (const scope of scopes) for (const w of WATCHED) if (!w.clusterScoped) this.#startInformer(w, scope);
+    if (this.#config.hops.nodePorts) this.#startInformer(NODES, undefined);
     if (include.length === 0) {
       for (const w of WATCHED) if (w.clusterScoped) this.#startInformer(w, undefined);
     } else {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { EndpointSlice } from '../model/types.ts';
-import { denyAll, namespace, pod, slicesFor, svc } from '../rules/fixtures.ts';
+import { denyAll, namespace, node, pod, slicesFor, svc } from '../rules/fixtures.ts';
 import { ClusterCache } from './cache.ts';
-import { ENDPOINT_SLICES, NAMESPACES, NETWORK_POLICIES, PODS, SERVICES, WATCHED } from './watched.ts';
+import { ENDPOINT_SLICES, NAMESPACES, NETWORK_POLICIES, NODES, PODS, SERVICES, WATCHED } from './watched.ts';
 
 /** A cache holding Services web (app=web) and api (app=api) in shop, and db (app=db) in pay. */
 function shop(): ClusterCache {
@@ -82,5 +82,21 @@ describe('the watched resources', () => {
     expect(NAMESPACES.apply(cache, namespace('pay', { team: 'x' }), false)).toEqual(['pay/db']);
     expect(NAMESPACES.apply(cache, namespace('pay'), true)).toEqual(['pay/db']);
     expect(cache.count('Namespace')).toBe(0);
+  });
+
+  it('a Node touches every NodePort and LoadBalancer Service, only when its InternalIPs change', () => {
+    const cache = shop();
+    cache.upsert('Service', svc('lb', { type: 'LoadBalancer', nodePorts: [30080] }));
+    cache.upsert('Service', svc('np', { ns: 'pay', type: 'NodePort', nodePorts: [30081] }));
+    expect(NODES.path(undefined)).toBe('/api/v1/nodes');
+    expect(NODES.apply(cache, node('n0', '198.18.0.1'), false)).toEqual(['shop/lb', 'pay/np']);
+    // A status heartbeat changes nothing sockeye keeps of a Node.
+    expect(NODES.apply(cache, node('n0', '198.18.0.1'), false)).toEqual([]);
+    expect(NODES.apply(cache, node('n0', '198.18.0.9'), false)).toEqual(['shop/lb', 'pay/np']);
+    expect(cache.gather('shop', 'lb', 'sockeye')?.nodes).toEqual([node('n0', '198.18.0.9')]);
+    // A ClusterIP Service's judgement does not read the Nodes.
+    expect(cache.gather('shop', 'web', 'sockeye')?.nodes).toEqual([]);
+    expect(NODES.apply(cache, node('n0', '198.18.0.9'), true)).toEqual(['shop/lb', 'pay/np']);
+    expect(cache.count('Node')).toBe(0);
   });
 });

@@ -11,18 +11,20 @@
  * | Pod           | the Services selecting it, by its labels before and after    |
  * | NetworkPolicy | every Service of its namespace                               |
  * | Namespace     | every Service in it                                          |
+ * | Node          | every NodePort and LoadBalancer Service (their NodePort hops) |
  */
 import type {
   KubernetesObject,
   V1EndpointSlice,
   V1Namespace,
   V1NetworkPolicy,
+  V1Node,
   V1Pod,
   V1Service,
 } from '@kubernetes/client-node';
-import { toEndpointSlice, toNamespace, toNetworkPolicy, toPod, toService } from '../kube/convert.ts';
-import type { EndpointSlice, Namespace, NetworkPolicy, Pod, Service } from '../model/types.ts';
-import type { ClusterCache, WatchedKind } from './cache.ts';
+import { toEndpointSlice, toNamespace, toNetworkPolicy, toNode, toPod, toService } from '../kube/convert.ts';
+import type { EndpointSlice, Namespace, NetworkPolicy, Node, Pod, Service } from '../model/types.ts';
+import { type ClusterCache, hasNodePorts, type WatchedKind } from './cache.ts';
 
 /** One watched kind. Methods (not function properties), so entries of any type fit one table. */
 export interface WatchedResource<T extends KubernetesObject, D> {
@@ -107,7 +109,23 @@ export const NAMESPACES: WatchedResource<V1Namespace, Namespace> = {
   },
 };
 
-/** Every watched kind, in the order their informers start. */
+/**
+ * Nodes, for the NodePort hops: only their InternalIPs are kept, so a status heartbeat changes
+ * nothing and queues nothing. Watched in either mode (a ClusterRole of its own grants it) and only
+ * while the NodePort checks are on.
+ */
+export const NODES: WatchedResource<V1Node, Node> = {
+  kind: 'Node',
+  clusterScoped: true,
+  path: () => '/api/v1/nodes',
+  convert: toNode,
+  apply(cache, n, deleted) {
+    if (!cache.apply('Node', n, deleted).changed) return [];
+    return cache.list('Service').filter(hasNodePorts).map(keyOf);
+  },
+};
+
+/** Every watched kind, in the order their informers start (NODES on its own terms: see there). */
 export const WATCHED: readonly WatchedResource<KubernetesObject, unknown>[] = [
   SERVICES,
   ENDPOINT_SLICES,

@@ -199,7 +199,12 @@ describe('charts/sockeye', () => {
       find(objects, 'ClusterRole')
         .map((r) => r.metadata.name)
         .sort(),
-    ).toEqual(['sockeye-metrics-reader', 'sockeye-operator', 'sockeye-operator-delegated-auth']);
+    ).toEqual([
+      'sockeye-metrics-reader',
+      'sockeye-operator',
+      'sockeye-operator-delegated-auth',
+      'sockeye-operator-nodes',
+    ]);
     const verbs = (group: string, resource: string) =>
       [...grantedVerbs(objects, 'operator', group, resource)].sort();
     expect(verbs('', 'services')).toEqual(['get', 'list', 'patch', 'watch']);
@@ -207,6 +212,9 @@ describe('charts/sockeye', () => {
     expect(verbs('discovery.k8s.io', 'endpointslices')).toEqual(['get', 'list', 'watch']);
     expect(verbs('networking.k8s.io', 'networkpolicies')).toEqual(['get', 'list', 'watch']);
     expect(verbs('', 'namespaces')).toEqual(['get', 'list', 'watch']);
+    // The NodePort checks read each Node's InternalIPs; nothing else of Nodes.
+    expect(verbs('', 'nodes')).toEqual(['get', 'list', 'watch']);
+    expect(verbs('', 'nodes/proxy')).toEqual([]);
     expect(verbs('events.k8s.io', 'events')).toEqual(['create', 'list', 'patch']);
     // sockeye writes events.k8s.io/v1 only (src/kube/events.ts): no grant on core Events.
     expect(verbs('', 'events')).toEqual([]);
@@ -244,15 +252,16 @@ describe('charts/sockeye', () => {
 
   it('uses Roles in the listed namespaces, and no ClusterRole on namespaced objects, in namespace-scoped mode', async () => {
     const objects = await render('namespaced-values.yaml');
-    // Cluster-wide, only the reviews of secure metrics (cluster-scoped) and the metrics reader role:
-    // nothing on any namespaced object.
+    // Cluster-wide, only the reviews of secure metrics and the Nodes of the NodePort checks
+    // (cluster-scoped), and the metrics reader role: nothing on any namespaced object.
     expect(
       rbacRules(find(objects, 'ClusterRole'))
         .flatMap(({ rule }) => rule.resources ?? rule.nonResourceURLs ?? [])
         .sort(),
-    ).toEqual(['/metrics', '/sockeye/v1/findings', 'subjectaccessreviews', 'tokenreviews']);
+    ).toEqual(['/metrics', '/sockeye/v1/findings', 'nodes', 'subjectaccessreviews', 'tokenreviews']);
     expect(find(objects, 'ClusterRoleBinding').map((b) => b.metadata.name)).toEqual([
       'sockeye-operator-delegated-auth',
+      'sockeye-operator-nodes',
     ]);
     const roles = find(objects, 'Role').map((r) => `${r.metadata.namespace}/${r.metadata.name}`);
     expect(roles.sort()).toEqual(
@@ -414,6 +423,17 @@ describe('charts/sockeye', () => {
       for (const m of own) expect(m, r.expr).toMatch(/^sockeye[_:]/);
     }
     expect(rules?.at(-1)).toMatchObject({ record: 'sockeye:service_open_ratio' });
+  });
+
+  it('grants nothing on Nodes when the NodePort checks are off, and says so to the operator', async () => {
+    const objects = await render('default-values.yaml', [
+      'operator.checkNodePorts=false',
+      'operator.checkClusterIP=false',
+    ]);
+    expect(grantedVerbs(objects, 'operator', '', 'nodes')).toEqual(new Set());
+    expect(operatorEnv(objects).SOCKEYE_CHECK_NODE_PORTS).toBe('false');
+    expect(operatorEnv(objects).SOCKEYE_CHECK_CLUSTER_IP).toBe('false');
+    expect(operatorEnv(objects).SOCKEYE_CHECK_LOAD_BALANCERS).toBe('true');
   });
 
   it('scrapes plain HTTP without tokens when metrics.secure is off, and grants no reviews', async () => {

@@ -16,6 +16,12 @@ import {
   uniqueNamespace,
 } from '../support/kube.ts';
 
+/**
+ * The Service data path checks are the hop tests' (service-hops.test.ts), which turn them back on:
+ * the other tests count Events and writes of pod-level scenarios.
+ */
+const NO_HOP_CHECKS = ['--no-check-cluster-ip', '--no-check-node-ports', '--no-check-load-balancers'];
+
 /** Short cycles for tests: 1 s interval, 500 ms timeout, no leader election, HTTP on a free loopback port. */
 export function testConfig(namespaces: readonly string[], extra: readonly string[] = []) {
   return loadOperatorConfig({
@@ -31,6 +37,7 @@ export function testConfig(namespaces: readonly string[], extra: readonly string
       '--pod-namespace=sockeye-system',
       '--pod-labels=app=sockeye',
       '--pod-name=sockeye-test',
+      ...NO_HOP_CHECKS,
       ...namespaces.map((ns) => `--namespace=${ns}`),
       ...extra,
     ],
@@ -207,7 +214,7 @@ export async function spawnOperator(
   const port = await freePort();
   const child = spawn(
     process.execPath,
-    [sockeye, 'operator', ...args, '--http-host=127.0.0.1', `--http-port=${port}`],
+    [sockeye, 'operator', ...NO_HOP_CHECKS, ...args, '--http-host=127.0.0.1', `--http-port=${port}`],
     { env: { ...process.env, SOCKEYE_LOG_LEVEL: 'warn', ...env }, stdio: 'ignore' },
   );
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

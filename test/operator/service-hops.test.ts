@@ -1,0 +1,179 @@
+/**
+ * The Service data path findings, each from a real fault in the local cluster's data path
+ * (kube-proxy per node, the load-balancer stand-in): a node's kube-proxy stopped and its rules
+ * flushed, endpoints on one node only under externalTrafficPolicy Local with a load balancer that
+ * ignores health checks, every backend refusing. Every broken node is restored in `finally` and
+ * again in `afterAll`: later test files share the cluster.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import type { V1Service } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { binaryPath } from '../../cluster/binaries.ts';
+import { type BrokenNode, breakNodeDataPath } from '../../cluster/datapath.ts';
+import type { Operator } from '../../src/operator/operator.ts';
+import { eventually } from '../support/kube.ts';
+import { untilConnect } from '../support/tcp.ts';
+import { annotationsWhen, eventFor, listEvents, scenarioNamespace, startOperator } from './support.ts';
+
+const exec = promisify(execFile);
+
+const pod = (name: string, node: number, labels: string, listen: string) => `
+apiVersion: v1
+kind: Pod
+metadata: {name: ${name}, labels: {${labels}}, annotations: {sim.sockeye.dev/listen: "${listen}"}}
+spec: {nodeName: sim-node-${node}, containers: [{name: app, image: web, ports: [{name: http, containerPort: 8080}]}]}
+---`;
+
+const service = (name: string, selector: string, extra = '', annotations = '{}') => `
+apiVersion: v1
+kind: Service
+metadata: {name: ${name}, annotations: ${annotations}}
+spec: {type: LoadBalancer, selector: {${selector}}, ports: [{name: http, port: 80, targetPort: 8080}]${extra}}
+---`;
+
+// web-0..2 answer, one per node; `local` and `ignored` select only web-0 (node 0); down-0 refuses.
+const SCENARIO = [
+  pod('web-0', 0, 'app: web, only: node0', '8080'),
+  pod('web-1', 1, 'app: web', '8080'),
+  pod('web-2', 2, 'app: web', '8080'),
+  pod('down-0', 0, 'app: down', '9999'),
+  service('web', 'app: web'),
+  service('local', 'app: web, only: node0', ', externalTrafficPolicy: Local'),
+  service(
+    'ignored',
+    'app: web, only: node0',
+    ', externalTrafficPolicy: Local',
+    '{sim.sockeye.dev/lb-health-checks: ignore}',
+  ),
+  service('down', 'app: down'),
+].join('\n');
+
+const local = inject('localCluster');
+
+describe.skipIf(local === null)('the Service data path: ClusterIP, NodePorts, load balancer', () => {
+  const s = scenarioNamespace('hops', SCENARIO, 4);
+  let operator: Operator | undefined;
+  const broken: BrokenNode[] = [];
+  const services: Record<string, V1Service> = {};
+
+  /** Breaks `node`'s data path for `body`, and always restores it. */
+  async function withBrokenNode(node: string, body: () => Promise<void>): Promise<void> {
+    const b = await breakNodeDataPath(local!, node);
+    broken.push(b);
+    try {
+      await body();
+    } finally {
+      await b.restore();
+      broken.splice(broken.indexOf(b), 1);
+    }
+  }
+
+  const describeService = async (name: string) =>
+    (
+      await exec(binaryPath('kubectl'), [
+        '--kubeconfig',
+        inject('kubeconfig'),
+        'describe',
+        'service',
+        name,
+        '-n',
+        s.ns,
+      ])
+    ).stdout;
+
+  const warningsAbout = async (name: string) =>
+    (await listEvents(s.kube, s.ns)).filter(
+      (e) => e.type === 'Warning' && e.regarding?.kind === 'Service' && e.regarding.name === name,
+    );
+
+  beforeAll(async () => {
+    for (const name of ['web', 'local', 'ignored', 'down']) {
+      services[name] = await eventually(`${name} with a load-balancer address`, async () => {
+        const svc = await s.kube.core.readNamespacedService({ name, namespace: s.ns });
+        return svc.status?.loadBalancer?.ingress?.[0]?.ip ? svc : undefined;
+      });
+    }
+    // The nodes' kube-proxies have programmed `web` before sockeye looks (each node syncs on its own).
+    const web = services.web!;
+    await untilConnect(web.spec!.clusterIP!, 80, 'open');
+    await untilConnect(web.status!.loadBalancer!.ingress![0]!.ip!, 80, 'open');
+    const nodes = (await s.kube.core.listNode()).items;
+    for (const n of nodes) {
+      const ip = n.status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
+      if (ip) await untilConnect(ip, web.spec!.ports![0]!.nodePort!, 'open');
+    }
+    // Host connections to a ClusterIP go through node 0's kube-proxy: sockeye "runs on" sim-node-0.
+    operator = await startOperator([s.ns], {
+      argv: ['--check-cluster-ip', '--check-node-ports', '--check-load-balancers', '--node-name=sim-node-0'],
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const b of broken) await b.restore();
+    await operator?.stop(2000);
+  });
+
+  it('a healthy LoadBalancer Service stays silent, eTP Local with a load balancer that honours health checks too', async () => {
+    await annotationsWhen(s.kube, 'Service', s.ns, 'web', 'Healthy');
+    await annotationsWhen(s.kube, 'Service', s.ns, 'local', 'Healthy');
+    // A few more rounds (1 s interval): still nothing.
+    await new Promise((r) => setTimeout(r, 4000));
+    expect(await warningsAbout('web')).toEqual([]);
+    expect(await warningsAbout('local')).toEqual([]);
+  });
+
+  it('LoadBalancerFailing: under eTP Local, a load balancer that ignores health checks sends to nodes without an endpoint', async () => {
+    const e = await eventFor(s.kube, s.ns, 'Service', 'ignored', 'LoadBalancerFailing');
+    expect(e.type).toBe('Warning');
+    const lb = services.ignored!.status!.loadBalancer!.ingress![0]!.ip!;
+    expect(e.note).toMatch(
+      new RegExp(
+        `^port http \\(80/TCP\\): 1/1 pod open on 8080; load balancer ${lb.replaceAll('.', '\\.')}:80 times out: it sends to nodes sim-node-1, sim-node-2 without a local endpoint, which drop the NodePort as externalTrafficPolicy Local intends, though their health check \\(port \\d+\\) answers: the load balancer does not honour the health checks; `,
+      ),
+    );
+    expect(await describeService('ignored')).toMatch(/Warning\s+LoadBalancerFailing/);
+    // The nodes without an endpoint dropping the NodePort is by design: no NodePortFailing.
+    expect((await warningsAbout('ignored')).map((w) => w.reason)).not.toContain('NodePortFailing');
+  });
+
+  it("NoHealthyTargets: every backend refuses, and the finding carries the load balancer's evidence", async () => {
+    const e = await eventFor(s.kube, s.ns, 'Service', 'down', 'NoHealthyTargets');
+    const lb = services.down!.status!.loadBalancer!.ingress![0]!.ip!;
+    expect(e.note).toMatch(
+      new RegExp(
+        `^port http \\(80/TCP\\): 1 ready target fails \\(1 refused: down-0\\); load balancer ${lb.replaceAll('.', '\\.')}:80 (refuses|times out) too; `,
+      ),
+    );
+    expect(await describeService('down')).toMatch(/Warning\s+NoHealthyTargets/);
+  });
+
+  it('NodePortFailing: a node whose kube-proxy is stopped and rules flushed fails the NodePort; the others answer', async () => {
+    const nodePort = services.web!.spec!.ports![0]!.nodePort!;
+    await withBrokenNode('sim-node-1', async () => {
+      const e = await eventFor(s.kube, s.ns, 'Service', 'web', 'NodePortFailing');
+      expect(e.note).toMatch(
+        new RegExp(
+          `^port http \\(80/TCP\\): 3/3 pods open on 8080; NodePort ${nodePort} (times out|refuses) on node sim-node-1, answers on sim-node-0, sim-node-2: kube-proxy \\(or the CNI\\) on that node does not forward it; `,
+        ),
+      );
+      expect(await describeService('web')).toMatch(/Warning\s+NodePortFailing/);
+      // `local` has no endpoint on node 1: its NodePort there is dropped by design.
+      expect((await warningsAbout('local')).map((w) => w.reason)).not.toContain('NodePortFailing');
+    });
+    await eventFor(s.kube, s.ns, 'Service', 'web', 'TargetsRecovered');
+  });
+
+  it("ServiceIPNotForwarding: the ClusterIP does not forward from sockeye's node while the pods answer", async () => {
+    const ip = services.web!.spec!.clusterIP!;
+    await withBrokenNode('sim-node-0', async () => {
+      const e = await eventFor(s.kube, s.ns, 'Service', 'web', 'ServiceIPNotForwarding');
+      expect(e.note).toMatch(
+        new RegExp(
+          `^port http \\(80/TCP\\): 3/3 pods open on 8080; ClusterIP ${ip.replaceAll('.', '\\.')}:80 (times out|refuses|is unreachable) from node sim-node-0: the node's Service data path \\(kube-proxy or the CNI\\) does not forward; `,
+        ),
+      );
+      expect(await describeService('web')).toMatch(/Warning\s+ServiceIPNotForwarding/);
+    });
+  });
+});
