@@ -123,6 +123,42 @@ describe('SockeyeMetrics', () => {
     });
   });
 
+  it('reports each hop kind of a port, and removes the kinds and ports no longer reported', async () => {
+    const m = new SockeyeMetrics({ processMetrics: false });
+    const hops = (text: string) =>
+      text
+        .split('\n')
+        .filter((l) => /^sockeye_service_hop_(open_)?targets\{/.test(l))
+        .map((l) => l.replace(/^sockeye_service_|namespace="shop",service="web",/g, ''))
+        .sort();
+    m.servicePorts('shop', 'web', [
+      {
+        port: 'http',
+        targets: 3,
+        open: 3,
+        hops: [
+          { hop: 'cluster-ip', targets: 1, open: 0 },
+          { hop: 'node-port', targets: 3, open: 2 },
+        ],
+      },
+    ]);
+    expect(hops(await m.render())).toEqual([
+      'hop_open_targets{port="http",hop="cluster-ip"} 0',
+      'hop_open_targets{port="http",hop="node-port"} 2',
+      'hop_targets{port="http",hop="cluster-ip"} 1',
+      'hop_targets{port="http",hop="node-port"} 3',
+    ]);
+    m.servicePorts('shop', 'web', [
+      { port: 'http', targets: 3, open: 3, hops: [{ hop: 'cluster-ip', targets: 1, open: 1 }] },
+    ]);
+    expect(hops(await m.render())).toEqual([
+      'hop_open_targets{port="http",hop="cluster-ip"} 1',
+      'hop_targets{port="http",hop="cluster-ip"} 1',
+    ]);
+    m.forgetService('shop', 'web');
+    expect(hops(await m.render())).toEqual([]);
+  });
+
   it('reads the size of each per-object map at every scrape', async () => {
     const m = new SockeyeMetrics({ processMetrics: false });
     let tracked: Record<string, number> = { reconciler_warnings: 3, annotation_expectations: 1 };

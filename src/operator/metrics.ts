@@ -6,11 +6,14 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { OUTCOMES, type Outcome } from '../probe/outcome.ts';
 import { REASON_NAMES } from '../rules/catalog.ts';
+import type { HopKind } from '../rules/types.ts';
 
 /** Label names each metric may carry: the test checks the registry against this list. */
 export const METRIC_LABELS: Readonly<Record<string, readonly string[]>> = {
   sockeye_service_targets: ['namespace', 'service', 'port'],
   sockeye_service_open_targets: ['namespace', 'service', 'port'],
+  sockeye_service_hop_targets: ['namespace', 'service', 'port', 'hop'],
+  sockeye_service_hop_open_targets: ['namespace', 'service', 'port', 'hop'],
   sockeye_probes_total: ['outcome'],
   sockeye_probe_duration_seconds: ['outcome'],
   sockeye_findings: ['reason'],
@@ -30,7 +33,12 @@ export interface ServicePortCount {
   readonly port: string;
   readonly targets: number;
   readonly open: number;
+  /** The port's data path hops by kind (`cluster-ip`, `node-port`, `load-balancer`). */
+  readonly hops?: readonly { readonly hop: HopKind; readonly targets: number; readonly open: number }[];
 }
+
+const HOP_KINDS: readonly HopKind[] = ['cluster-ip', 'node-port', 'load-balancer'];
+type HopLabels = 'namespace' | 'service' | 'port' | 'hop';
 
 export interface MetricsOptions {
   /** Also export Node's process metrics (`process_*`, `nodejs_*`), default true. */
@@ -41,6 +49,8 @@ export class SockeyeMetrics {
   readonly registry = new Registry();
   readonly #targets: Gauge<'namespace' | 'service' | 'port'>;
   readonly #open: Gauge<'namespace' | 'service' | 'port'>;
+  readonly #hopTargets: Gauge<HopLabels>;
+  readonly #hopOpen: Gauge<HopLabels>;
   readonly #probes: Counter<'outcome'>;
   readonly #latency: Histogram<'outcome'>;
   readonly #findings: Gauge<'reason'>;
@@ -69,6 +79,18 @@ export class SockeyeMetrics {
       name: 'sockeye_service_open_targets',
       help: 'Backends that accepted a connection, per Service port',
       labelNames: ['namespace', 'service', 'port'],
+      registers,
+    });
+    this.#hopTargets = new Gauge({
+      name: 'sockeye_service_hop_targets',
+      help: 'Addresses of the Service data path probed per Service port and hop (cluster-ip, node-port, load-balancer)',
+      labelNames: ['namespace', 'service', 'port', 'hop'],
+      registers,
+    });
+    this.#hopOpen = new Gauge({
+      name: 'sockeye_service_hop_open_targets',
+      help: 'Addresses of the Service data path that accepted a connection, per Service port and hop',
+      labelNames: ['namespace', 'service', 'port', 'hop'],
       registers,
     });
     this.#probes = new Counter({
@@ -180,12 +202,32 @@ export class SockeyeMetrics {
       if (now.has(port)) continue;
       this.#targets.remove({ namespace, service, port });
       this.#open.remove({ namespace, service, port });
+      this.#removeHops(namespace, service, port, []);
     }
     if (now.size === 0) this.#servicePorts.delete(key);
     else this.#servicePorts.set(key, now);
-    for (const { port, targets, open } of ports) {
+    for (const { port, targets, open, hops = [] } of ports) {
       this.#targets.set({ namespace, service, port }, targets);
       this.#open.set({ namespace, service, port }, open);
+      this.#removeHops(
+        namespace,
+        service,
+        port,
+        hops.map((h) => h.hop),
+      );
+      for (const h of hops) {
+        this.#hopTargets.set({ namespace, service, port, hop: h.hop }, h.targets);
+        this.#hopOpen.set({ namespace, service, port, hop: h.hop }, h.open);
+      }
+    }
+  }
+
+  /** Removes a port's hop series of every kind but `keep` (a hop the Service no longer has). */
+  #removeHops(namespace: string, service: string, port: string, keep: readonly HopKind[]): void {
+    for (const hop of HOP_KINDS) {
+      if (keep.includes(hop)) continue;
+      this.#hopTargets.remove({ namespace, service, port, hop });
+      this.#hopOpen.remove({ namespace, service, port, hop });
     }
   }
 

@@ -177,7 +177,7 @@ describe('Reconciler', () => {
   it('reports the ports of a judged Service, and none once it is no longer judged', async () => {
     const w = world();
     await w.reconciler.reconcile('shop/api');
-    expect(w.ports.get('shop/api')).toEqual([{ port: 'http', targets: 1, open: 0 }]);
+    expect(w.ports.get('shop/api')).toEqual([{ port: 'http', targets: 1, open: 0, hops: [] }]);
     const cached = w.cache.get('Service', 'shop', 'api');
     if (!cached) throw new Error('api not cached');
     w.cache.upsert('Service', { ...cached.object, selector: {} });

@@ -9,7 +9,7 @@ import { buildContext, judgedTargets } from './context.ts';
 import { evaluate } from './evaluate.ts';
 import { describeAll, type StatusReport } from './status.ts';
 import { type PlannedTarget, planAllTargets, planPodTargets, planTargets } from './targets.ts';
-import type { ClusterState, EvaluateInput, Finding } from './types.ts';
+import type { ClusterState, EvaluateInput, Finding, HopKind } from './types.ts';
 import { type Index, indexState, podSkip, targetKey } from './view.ts';
 
 /** What was observed about a state: everything `EvaluateInput` has beyond the state itself. */
@@ -26,7 +26,17 @@ export interface PortTally {
   readonly port: string;
   readonly targets: number;
   readonly open: number;
+  /** The port's data path hops of each kind it has (ClusterIP, NodePort, load balancer), probed and open. */
+  readonly hops: readonly HopTally[];
 }
+
+export interface HopTally {
+  readonly hop: HopKind;
+  readonly targets: number;
+  readonly open: number;
+}
+
+const TALLIED_HOPS: readonly HopKind[] = ['cluster-ip', 'node-port', 'load-balancer'];
 
 /** Why a Service is not judged, and the pods that leave with it (not judged themselves either). */
 export interface Skip {
@@ -82,7 +92,14 @@ export function rulesFor(state: ClusterState): Rules {
         if (pv.skip !== undefined) return [];
         const judged = judgedTargets(pv.targets);
         const open = judged.filter((t) => outcome(t.ip, t.port) === 'open').length;
-        return [{ port: pv.port.name || String(pv.port.port), targets: judged.length, open }];
+        const hops = TALLIED_HOPS.flatMap((hop): HopTally[] => {
+          const of = pv.hops.filter((h) => h.kind === hop);
+          if (of.length === 0) return [];
+          return [
+            { hop, targets: of.length, open: of.filter((h) => outcome(h.ip, h.port) === 'open').length },
+          ];
+        });
+        return [{ port: pv.port.name || String(pv.port.port), targets: judged.length, open, hops }];
       });
     },
   };

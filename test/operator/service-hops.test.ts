@@ -13,7 +13,7 @@ import { binaryPath } from '../../cluster/binaries.ts';
 import { type BrokenNode, breakNodeDataPath } from '../../cluster/datapath.ts';
 import type { Operator } from '../../src/operator/operator.ts';
 import { eventually } from '../support/kube.ts';
-import { untilConnect } from '../support/tcp.ts';
+import { tcpConnect, untilConnect } from '../support/tcp.ts';
 import { annotationsWhen, eventFor, listEvents, scenarioNamespace, startOperator } from './support.ts';
 
 const exec = promisify(execFile);
@@ -103,6 +103,13 @@ describe.skipIf(local === null)('the Service data path: ClusterIP, NodePorts, lo
       const ip = n.status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
       if (ip) await untilConnect(ip, web.spec!.ports![0]!.nodePort!, 'open');
     }
+    // The load balancer has taken `local`'s nodes without an endpoint out of rotation (it checks
+    // every second): every connect lands on node 0.
+    const localLb = services.local!.status!.loadBalancer!.ingress![0]!.ip!;
+    await eventually('the local Service served by node 0 only', async () => {
+      for (let i = 0; i < 6; i++) if ((await tcpConnect(localLb, 80)) !== 'open') return undefined;
+      return true;
+    });
     // Host connections to a ClusterIP go through node 0's kube-proxy: sockeye "runs on" sim-node-0.
     operator = await startOperator([s.ns], {
       argv: ['--check-cluster-ip', '--check-node-ports', '--check-load-balancers', '--node-name=sim-node-0'],
@@ -121,6 +128,17 @@ describe.skipIf(local === null)('the Service data path: ClusterIP, NodePorts, lo
     await new Promise((r) => setTimeout(r, 4000));
     expect(await warningsAbout('web')).toEqual([]);
     expect(await warningsAbout('local')).toEqual([]);
+    // Every hop of `web` answers, as /metrics tells per hop kind.
+    const metrics = await (await fetch(`http://127.0.0.1:${operator!.port}/metrics`)).text();
+    const hop = (name: string, kind: string) =>
+      new RegExp(
+        `^${name}\\{namespace="${s.ns}",service="web",port="http",hop="${kind}"\\} (\\d+)$`,
+        'm',
+      ).exec(metrics)?.[1];
+    expect(
+      ['cluster-ip', 'node-port', 'load-balancer'].map((k) => hop('sockeye_service_hop_open_targets', k)),
+    ).toEqual(['1', '3', '1']);
+    expect(hop('sockeye_service_hop_targets', 'node-port')).toBe('3');
   });
 
   it('LoadBalancerFailing: under eTP Local, a load balancer that ignores health checks sends to nodes without an endpoint', async () => {
