@@ -15,7 +15,7 @@ import { withCleanup } from '../cluster/with-cleanup.ts';
 import { brokenShop } from './shop.ts';
 
 const NS = 'shop';
-const SHOP = brokenShop(NS);
+const SHOP = brokenShop(NS, { loadBalancer: true });
 const sockeye = fileURLToPath(new URL('../bin/sockeye.js', import.meta.url));
 
 const BROKEN = ['payments', 'orders', 'cache', 'inventory', 'db'];
@@ -28,7 +28,7 @@ const note = (line: string) => process.stderr.write(`demo: ${line}\n`);
 const USAGE = `usage: npm run demo
 
 Starts a local Kubernetes control plane with simulated pods (root, Linux), applies a small shop with
-five broken Services, runs sockeye operator against it and shows what a user sees with kubectl:
+five broken Services and a broken LoadBalancer, runs sockeye operator against it and shows what a user sees with kubectl:
 Events, sockeye.dev annotations, and TargetsRecovered after payments is fixed. Everything it started
 is removed when it ends, fails or is interrupted.
 `;
@@ -74,7 +74,9 @@ async function main(args: readonly string[]): Promise<void> {
         say();
       };
 
-      note('applying the shop: frontend, payments, orders, cache, inventory, db');
+      note(
+        'applying the shop: frontend, payments, orders, cache, inventory, db, storefront (a LoadBalancer)',
+      );
       await run(binaryPath('kubectl'), ['--kubeconfig', cluster.kubeconfig, 'apply', '-f', '-'], SHOP);
 
       note(`starting sockeye operator (log: ${join(dir, 'operator.log')})`);
@@ -93,6 +95,8 @@ async function main(args: readonly string[]): Promise<void> {
           '--http-port=0',
           '--pod-name=sockeye-demo',
           '--pod-namespace=sockeye-system',
+          // The host reaches ClusterIPs through node 0's kube-proxy: that is the node sockeye "runs on".
+          '--node-name=sim-node-0',
         ],
         join(dir, 'operator.log'),
         { ...process.env, KUBECONFIG: cluster.kubeconfig },
@@ -114,6 +118,9 @@ async function main(args: readonly string[]): Promise<void> {
 
       await show('get', 'services', '-n', NS, '-o', `custom-columns=${COLUMNS}`);
       for (const name of BROKEN) await showEvents(kubectl, name);
+      // The path users connect through: storefront's pod answers, its load balancer does not.
+      await until(() => hasEvent(kubectl, 'LoadBalancerFailing', 'storefront'));
+      await showEvents(kubectl, 'storefront');
       await show(
         'get',
         'events',
@@ -135,21 +142,7 @@ async function main(args: readonly string[]): Promise<void> {
         '-p',
         '{"spec":{"template":{"metadata":{"annotations":{"sim.sockeye.dev/listen":"8080"}}}}}',
       );
-      await until(
-        async () =>
-          (
-            await kubectl(
-              'get',
-              'events',
-              '-n',
-              NS,
-              '--field-selector',
-              'reason=TargetsRecovered,involvedObject.kind=Service,involvedObject.name=payments',
-              '-o',
-              'name',
-            )
-          ).trim() !== '',
-      );
+      await until(() => hasEvent(kubectl, 'TargetsRecovered', 'payments'));
       await showEvents(kubectl, 'payments');
       await show('get', 'services', '-n', NS, '-o', `custom-columns=${COLUMNS}`);
     } catch (err) {
@@ -159,6 +152,16 @@ async function main(args: readonly string[]): Promise<void> {
       throw err;
     }
   });
+}
+
+/** Whether the Service `name` has an Event with `reason`. */
+async function hasEvent(
+  kubectl: (...args: string[]) => Promise<string>,
+  reason: string,
+  name: string,
+): Promise<boolean> {
+  const selector = `reason=${reason},involvedObject.kind=Service,involvedObject.name=${name}`;
+  return (await kubectl('get', 'events', '-n', NS, '--field-selector', selector, '-o', 'name')).trim() !== '';
 }
 
 /** `kubectl describe service NAME`: its name, sockeye's annotations and the Events. */

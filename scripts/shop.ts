@@ -1,9 +1,11 @@
 /**
  * The demo's broken shop: one healthy Service and five ways for backends to refuse, as plain
  * Kubernetes YAML for the local cluster's pod simulator. Shared by `npm run demo` and the chart's
- * end-to-end test.
+ * end-to-end test. `loadBalancer` adds a broken LoadBalancer Service (the demo's): its one pod
+ * answers, but the load balancer ignores the health checks of an `externalTrafficPolicy: Local`
+ * Service and sends to nodes without an endpoint.
  */
-export function brokenShop(ns: string): string {
+export function brokenShop(ns: string, options: { readonly loadBalancer?: boolean } = {}): string {
   const deployment = (name: string, port: number, annotations: Record<string, string>, replicas = 2) => `
 apiVersion: apps/v1
 kind: Deployment
@@ -48,5 +50,18 @@ spec: {selector: {app: ${name}}, ports: [{name: ${portName}, port: ${port}, targ
 kind: NetworkPolicy
 metadata: {name: db-default-deny, namespace: ${ns}}
 spec: {podSelector: {matchLabels: {app: db}}, policyTypes: [Ingress]}`,
+    ...(options.loadBalancer
+      ? [
+          deployment('storefront', 8080, { 'sim.sockeye.dev/listen': '8080' }, 1),
+          `apiVersion: v1
+kind: Service
+metadata: {name: storefront, namespace: ${ns}, annotations: {sim.sockeye.dev/lb-health-checks: ignore}}
+spec:
+  type: LoadBalancer
+  externalTrafficPolicy: Local
+  selector: {app: storefront}
+  ports: [{name: http, port: 80, targetPort: http}]`,
+        ]
+      : []),
   ].join('\n---\n');
 }

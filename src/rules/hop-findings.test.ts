@@ -170,6 +170,17 @@ describe('findings about the Service data path', () => {
     ]);
   });
 
+  it('summarises the failing hops in the status, leaving out nodes that drop the NodePort by design', () => {
+    const i = input({ nodePorts: { n1: 'timeout', n2: 'timeout' }, lb: 'timeout' }, true, onlyWeb1);
+    expect(describeService(i, lb(true), evaluate(i)).summary).toBe(
+      'http: 1/1 open, load balancer 198.19.176.1:80 timeout',
+    );
+    const j = input({ nodePorts: { n1: 'refused' } });
+    expect(describeService(j, lb(), evaluate(j)).summary).toBe(
+      'http: 3/3 open, NodePort 30080 failing on 1 of 3 nodes',
+    );
+  });
+
   it('judges no hop it has no outcome for, and none with the checks off', () => {
     const i = input({ clusterIP: 'timeout', lb: 'timeout', nodePorts: { n1: 'timeout' } });
     expect(warnings({ ...i, probes: i.probes.filter((p) => p.target.port === 8080) })).toEqual([]);
@@ -186,7 +197,10 @@ describe('findings about the Service data path', () => {
   it('recovers once the ClusterIP forwards again, and reports the Service Degraded meanwhile', () => {
     const broken = input({ clusterIP: 'timeout' });
     const [f] = evaluate(broken);
-    expect(describeService(broken, lb(), f ? [f] : []).status).toBe('Degraded');
+    expect(describeService(broken, lb(), f ? [f] : [])).toMatchObject({
+      status: 'Degraded',
+      summary: 'http: 3/3 open, ClusterIP 198.19.128.12:80 timeout',
+    });
     const fixed = { ...input({}), previous: f ? [f] : [] };
     expect(evaluate(fixed).map((x) => `${x.reason}: ${x.message}`)).toEqual([
       'TargetsRecovered: ServiceIPNotForwarding no longer holds for port http (80/TCP)',

@@ -209,6 +209,25 @@ export function loadBalancerFailing(v: ServiceView, ctx: Context): Finding[] {
   });
 }
 
+/**
+ * The failing hops of a port, for the status summary: `ClusterIP 198.19.0.12:80 timeout`,
+ * `NodePort 30080 failing on 1 of 3 nodes`, `load balancer 198.19.176.1:80 timeout`. Under
+ * `externalTrafficPolicy: Local` only the nodes that should forward count.
+ */
+export function hopSummary(v: ServiceView, pv: ServicePortView, ctx: Context): string[] {
+  const each = (kind: HopKind, noun: string) =>
+    failing(results(pv.hops, kind, ctx)).map((r) => `${noun} ${address(r.hop.ip, r.hop.port)} ${r.outcome}`);
+  const local = isLocal(v.service) ? localNodes(pv) : undefined;
+  const nodePorts = results(pv.hops, 'node-port', ctx).filter((r) => !local || local.has(r.hop.node ?? ''));
+  const nodes = nodesOf(nodePorts).length;
+  const bad = nodesOf(failing(nodePorts)).length;
+  return [
+    ...each('cluster-ip', 'ClusterIP'),
+    ...(bad === 0 ? [] : [`NodePort ${pv.port.nodePort} failing on ${bad} of ${plural(nodes, 'node')}`]),
+    ...each('load-balancer', 'load balancer'),
+  ];
+}
+
 /** When the backends fail too: the load balancer's own failures, for NoHealthyTargets to carry. */
 export function loadBalancerEvidence(
   pv: ServicePortView,

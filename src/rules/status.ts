@@ -7,6 +7,7 @@ import type { ObjectRef, Pod, Service } from '../model/types.ts';
 import { isTargetFailure, type Outcome } from '../probe/outcome.ts';
 import type { Reason } from './catalog.ts';
 import { buildContext, type Context, judgedTargets, probedTargets } from './context.ts';
+import { hopSummary } from './hop-findings.ts';
 import type { EvaluateInput, Finding } from './types.ts';
 import { type PodView, refOf, type ServiceView } from './view.ts';
 
@@ -103,7 +104,7 @@ function serviceReport(v: ServiceView, findings: readonly Finding[], ctx: Contex
         `${hit.length} ${outcome} (${names.length === 1 ? 'pod' : 'pods'} ${shown.join(', ')} ${ports})`,
       ];
     });
-    return [`${label}: ${open}/${probed.length} open`, ...failures].join(', ');
+    return [`${label}: ${open}/${probed.length} open`, ...failures, ...hopSummary(v, pv, ctx)].join(', ');
   });
   const summary = parts.length === 0 ? 'no ports' : joinCapped(parts);
   if (has('NoHealthyTargets')) return { object: v.ref, status: 'NoHealthyTargets', summary };
