@@ -4,7 +4,9 @@ import { z } from 'zod';
 import { DEFAULT_TIMEOUT_MS } from '../config/annotations.ts';
 import {
   boolean,
+  CLUSTER_SETTINGS,
   CONCURRENCY_SETTING,
+  DNS_LABEL,
   duration,
   type Kind,
   loadSettings,
@@ -22,10 +24,19 @@ import { type Lookup, type ResolvedTarget, resolveTargets } from '../probe/resol
 import { formatAddress, parseTarget, type TargetSpec } from '../probe/target.ts';
 import { type Command, type CommandIO, ExitCode, UsageError } from './io.ts';
 
+/** `svc/NAME`: a Service reference (probe-service.ts, loaded only then: it needs the Kubernetes client). */
+const isServiceRef = (input: string) => /^(svc|service|services)\//.test(input);
+
 const help = (program: string) => `Usage: ${program} probe [flags] HOST:PORT…
+       ${program} probe [flags] svc/NAME[:PORT]… [-n NAMESPACE]
 
 Connects to each target once (a TCP handshake, closed with RST; no payload) and says how it ended,
 what that most likely means, and what to check next. Names are resolved once; every address is probed.
+
+With svc/NAME (from the kubeconfig) it walks the path users connect through, one line per hop: each
+backend pod, each ClusterIP, the NodePort on each node (and the health check with
+externalTrafficPolicy Local), each load-balancer address; then the findings sockeye reports about
+it. From outside the cluster, ClusterIPs (and often pod IPs) do not route: run it in a pod.
 
 Flags:
 ${settingsHelp(PROBE_SETTINGS)}
@@ -94,6 +105,14 @@ const PROBE_SETTINGS = {
     default: false,
     help: 'on open targets also complete a TLS handshake (with --http: HTTPS)',
   }),
+  namespace: setting({
+    kind: text('a namespace', { pattern: DNS_LABEL }),
+    flag: 'namespace',
+    short: 'n',
+    default: undefined,
+    help: "namespace of svc/NAME targets (default: the kubeconfig context's)",
+  }),
+  ...CLUSTER_SETTINGS,
 } as const;
 
 type Flags = Values<typeof PROBE_SETTINGS> & { readonly help: boolean };
@@ -221,6 +240,12 @@ export function makeProbeCommand(lookup?: Lookup): Command {
     if (flags.help) {
       io.stdout.write(`${help(io.program)}\n`);
       return ExitCode.ok;
+    }
+    if (positionals.some(isServiceRef)) {
+      if (!positionals.every(isServiceRef) || flags.file !== undefined)
+        throw new UsageError('probe: give either svc/NAME targets or HOST:PORT targets, not both');
+      const { probeServices } = await import('./probe-service.ts');
+      return probeServices(positionals, flags, io);
     }
     const app = appCheck(flags);
     const specs = parseSpecs([...positionals, ...(await targetLines(flags.file, io.stdin))]);

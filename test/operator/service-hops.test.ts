@@ -6,6 +6,7 @@
  * again in `afterAll`: later test files share the cluster.
  */
 import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { V1Service } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -139,6 +140,31 @@ describe.skipIf(local === null)('the Service data path: ClusterIP, NodePorts, lo
       ['cluster-ip', 'node-port', 'load-balancer'].map((k) => hop('sockeye_service_hop_open_targets', k)),
     ).toEqual(['1', '3', '1']);
     expect(hop('sockeye_service_hop_targets', 'node-port')).toBe('3');
+  });
+
+  it('sockeye probe svc/NAME walks the hops, one line each', async () => {
+    const { stdout } = await exec(
+      process.execPath,
+      [fileURLToPath(new URL('../../bin/sockeye.js', import.meta.url)), 'probe', 'svc/web:http', '-n', s.ns],
+      { env: { ...process.env, KUBECONFIG: inject('kubeconfig'), NO_COLOR: '1' } },
+    );
+    const web = services.web!;
+    const lines = stdout.trimEnd().split('\n');
+    expect(lines[0]).toBe(`svc/web -n ${s.ns}`);
+    const hops = lines.slice(1).map((l) => l.trim().split(/\s{2,}/));
+    expect(hops.map(([hop]) => hop)).toEqual([
+      'pod web-0',
+      'pod web-1',
+      'pod web-2',
+      'ClusterIP',
+      'NodePort sim-node-0',
+      'NodePort sim-node-1',
+      'NodePort sim-node-2',
+      'load balancer',
+    ]);
+    expect(hops.every(([, , outcome]) => outcome === 'open')).toBe(true);
+    expect(hops[3]?.[1]).toBe(`${web.spec!.clusterIP}:80`);
+    expect(hops[7]?.[1]).toBe(`${web.status!.loadBalancer!.ingress![0]!.ip}:80`);
   });
 
   it('LoadBalancerFailing: under eTP Local, a load balancer that ignores health checks sends to nodes without an endpoint', async () => {
