@@ -103,6 +103,10 @@ export async function probeServices(
           t.hop.kind === 'health-check' ||
           (t.hop.kind === 'node-port' ? nodePorts.has(t.port) : numbers.has(t.port)),
       );
+    // Pods by name, then the hops in the order a user's connection meets them.
+    const byName = (a: PlannedTarget, b: PlannedTarget) =>
+      a.hop || b.hop ? 0 : (a.pod?.name ?? a.ip).localeCompare(b.pod?.name ?? b.ip);
+    chosen.sort((a, b) => Number(a.hop !== undefined) - Number(b.hop !== undefined) || byName(a, b));
     const results = await probeAll(chosen, {
       timeoutMs: flags.timeout,
       concurrency: flags.concurrency,

@@ -65,6 +65,7 @@ export function toService(svc: V1Service): Service {
     internalTrafficPolicy: trafficPolicy(spec.internalTrafficPolicy),
     healthCheckNodePort: spec.healthCheckNodePort,
     loadBalancerIngress: (svc.status?.loadBalancer?.ingress ?? []).flatMap((i) => (i.ip ? [i.ip] : [])),
+    createdAt: time(svc.metadata?.creationTimestamp),
     annotations: sockeyeAnnotations(svc.metadata?.annotations),
   };
 }

@@ -65,6 +65,8 @@ export interface Service {
   readonly healthCheckNodePort?: number | undefined;
   /** The IPs of `status.loadBalancer.ingress` (hostname-only entries are left out). */
   readonly loadBalancerIngress?: readonly string[] | undefined;
+  /** `metadata.creationTimestamp`: a Service's data path takes kube-proxy a moment to follow. */
+  readonly createdAt?: Date | undefined;
   /** Only the `sockeye.dev/*` annotations (the only ones rules read). */
   readonly annotations: Labels;
 }

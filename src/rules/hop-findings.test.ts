@@ -181,6 +181,20 @@ describe('findings about the Service data path', () => {
     );
   });
 
+  it('waits for the data path to follow a Service created, or backends started, moments ago', () => {
+    const i = input({ clusterIP: 'timeout' });
+    const recently = new Date(i.now.getTime() - 5_000);
+    const young = { ...i, services: [{ ...lb(), createdAt: recently }] };
+    expect(warnings(young)).toEqual([]);
+    const freshPods = { ...i, pods: i.pods.map((p) => ({ ...p, startTime: recently })) };
+    expect(warnings(freshPods)).toEqual([]);
+    // One backend older than the grace serves the Service: its data path has had time.
+    const oneOld = { ...freshPods, pods: [...freshPods.pods.slice(1), i.pods[0]!] };
+    expect(warnings(oneOld).map((w) => w.split(':')[0])).toEqual(['ServiceIPNotForwarding']);
+    const old = { ...i, services: [{ ...lb(), createdAt: new Date(i.now.getTime() - 60_000) }] };
+    expect(warnings(old).map((w) => w.split(':')[0])).toEqual(['ServiceIPNotForwarding']);
+  });
+
   it('judges no hop it has no outcome for, and none with the checks off', () => {
     const i = input({ clusterIP: 'timeout', lb: 'timeout', nodePorts: { n1: 'timeout' } });
     expect(warnings({ ...i, probes: i.probes.filter((p) => p.target.port === 8080) })).toEqual([]);

@@ -31,11 +31,27 @@ function results(hops: readonly Hop[], kind: HopKind, ctx: Context): HopResult[]
 
 const failing = (rs: readonly HopResult[]) => rs.filter((r) => isTargetFailure(r.outcome));
 
-/** The port's probed backends when every one of them is open; else undefined (other rules judge it). */
-function answering(pv: ServicePortView, ctx: Context): Probed[] | undefined {
+/**
+ * The port's probed backends when every one of them is open and the data path has had time to follow
+ * them; else undefined (other rules judge it, or it is too early to).
+ */
+function answering(v: ServiceView, pv: ServicePortView, ctx: Context): Probed[] | undefined {
   if (pv.skip !== undefined || pv.hops.length === 0) return undefined;
   const probed = probedTargets(judgedTargets(pv.targets), ctx);
-  return probed.length > 0 && probed.every((p) => p.outcome === 'open') ? probed : undefined;
+  if (probed.length === 0 || probed.some((p) => p.outcome !== 'open')) return undefined;
+  return settling(v, probed, ctx) ? undefined : probed;
+}
+
+/**
+ * kube-proxy, the CNI and a load balancer's health checks follow a change in seconds, not at once: a
+ * Service created moments ago, or whose backends all started moments ago (nothing older serves it),
+ * is not judged on its data path yet (the same grace as a booting pod's, `startupGraceMs`).
+ */
+function settling(v: ServiceView, probed: readonly Probed[], ctx: Context): boolean {
+  const grace = ctx.index.options.startupGraceMs;
+  const now = ctx.input.now.getTime();
+  const young = (t: Date | undefined) => t !== undefined && now - t.getTime() < grace;
+  return young(v.service.createdAt) || probed.every((p) => young(p.target.pod?.startTime));
 }
 
 /** "3/3 pods open on 8080". */
@@ -125,7 +141,7 @@ function failingHops(
   keep: (pv: ServicePortView) => (r: HopResult) => boolean = () => () => true,
 ): Finding[] {
   return v.ports.flatMap((pv) => {
-    const probed = answering(pv, ctx);
+    const probed = answering(v, pv, ctx);
     if (!probed) return [];
     const rs = results(pv.hops, kind, ctx).filter(keep(pv));
     const failed = failing(rs);

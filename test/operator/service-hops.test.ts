@@ -122,26 +122,6 @@ describe.skipIf(local === null)('the Service data path: ClusterIP, NodePorts, lo
     await operator?.stop(2000);
   });
 
-  it('a healthy LoadBalancer Service stays silent, eTP Local with a load balancer that honours health checks too', async () => {
-    await annotationsWhen(s.kube, 'Service', s.ns, 'web', 'Healthy');
-    await annotationsWhen(s.kube, 'Service', s.ns, 'local', 'Healthy');
-    // A few more rounds (1 s interval): still nothing.
-    await new Promise((r) => setTimeout(r, 4000));
-    expect(await warningsAbout('web')).toEqual([]);
-    expect(await warningsAbout('local')).toEqual([]);
-    // Every hop of `web` answers, as /metrics tells per hop kind.
-    const metrics = await (await fetch(`http://127.0.0.1:${operator!.port}/metrics`)).text();
-    const hop = (name: string, kind: string) =>
-      new RegExp(
-        `^${name}\\{namespace="${s.ns}",service="web",port="http",hop="${kind}"\\} (\\d+)$`,
-        'm',
-      ).exec(metrics)?.[1];
-    expect(
-      ['cluster-ip', 'node-port', 'load-balancer'].map((k) => hop('sockeye_service_hop_open_targets', k)),
-    ).toEqual(['1', '3', '1']);
-    expect(hop('sockeye_service_hop_targets', 'node-port')).toBe('3');
-  });
-
   it('sockeye probe svc/NAME walks the hops, one line each', async () => {
     const { stdout } = await exec(
       process.execPath,
@@ -179,6 +159,27 @@ describe.skipIf(local === null)('the Service data path: ClusterIP, NodePorts, lo
     expect(await describeService('ignored')).toMatch(/Warning\s+LoadBalancerFailing/);
     // The nodes without an endpoint dropping the NodePort is by design: no NodePortFailing.
     expect((await warningsAbout('ignored')).map((w) => w.reason)).not.toContain('NodePortFailing');
+  });
+
+  it('a healthy LoadBalancer Service stays silent, eTP Local with a load balancer that honours health checks too', async () => {
+    await annotationsWhen(s.kube, 'Service', s.ns, 'web', 'Healthy');
+    await annotationsWhen(s.kube, 'Service', s.ns, 'local', 'Healthy');
+    // Past the grace a new Service's data path gets (LoadBalancerFailing on `ignored`, created with
+    // them, came after it), a few more rounds (1 s interval): still nothing.
+    await new Promise((r) => setTimeout(r, 4000));
+    expect(await warningsAbout('web')).toEqual([]);
+    expect(await warningsAbout('local')).toEqual([]);
+    // Every hop of `web` answers, as /metrics tells per hop kind.
+    const metrics = await (await fetch(`http://127.0.0.1:${operator!.port}/metrics`)).text();
+    const hop = (name: string, kind: string) =>
+      new RegExp(
+        `^${name}\\{namespace="${s.ns}",service="web",port="http",hop="${kind}"\\} (\\d+)$`,
+        'm',
+      ).exec(metrics)?.[1];
+    expect(
+      ['cluster-ip', 'node-port', 'load-balancer'].map((k) => hop('sockeye_service_hop_open_targets', k)),
+    ).toEqual(['1', '3', '1']);
+    expect(hop('sockeye_service_hop_targets', 'node-port')).toBe('3');
   });
 
   it("NoHealthyTargets: every backend refuses, and the finding carries the load balancer's evidence", async () => {
