@@ -3,8 +3,9 @@
  * operator; what is particular to a one-shot run from a workstation lives here: the label selector, the
  * opt-out override, and noticing that pod IPs are not routable from this machine at all.
  */
-import { PROBE_ANNOTATION } from '../config/annotations.ts';
+
 import type { ClusterListers } from '../kube/list.ts';
+import { PROBE_ANNOTATION } from '../model/annotation-keys.ts';
 import type { Pod } from '../model/types.ts';
 import { type ProbeOptions, probeTargets } from '../probe/engine.ts';
 import { OUTCOMES, type Outcome } from '../probe/outcome.ts';

@@ -14,8 +14,6 @@ import {
 } from '../model/annotation-keys.ts';
 import type { Labels, ObjectRef } from '../model/types.ts';
 
-export { IGNORE_PORTS_ANNOTATION, PROBE_ANNOTATION, TIMEOUT_ANNOTATION };
-
 export const DEFAULT_TIMEOUT_MS = 2000;
 /** Longer would let one misconfigured object stall a probe round. */
 export const MAX_TIMEOUT_MS = 60_000;

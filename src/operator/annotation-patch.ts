@@ -10,8 +10,6 @@ import { SINCE_ANNOTATION, STATUS_ANNOTATION, SUMMARY_ANNOTATION } from '../mode
 import type { Labels } from '../model/types.ts';
 import type { ObjectStatus } from '../rules/status.ts';
 
-export { SINCE_ANNOTATION, STATUS_ANNOTATION, SUMMARY_ANNOTATION };
-
 export type AnnotationPatch = Readonly<Record<string, string | null>>;
 
 export interface Desired {

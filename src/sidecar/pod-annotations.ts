@@ -10,14 +10,11 @@
 
 import {
   LOOPBACK_ONLY_ANNOTATION as LOOPBACK_ONLY,
-  SIDECAR_ANNOTATIONS,
   SIDECAR_SINCE_ANNOTATION as SIDECAR_SINCE,
   SIDECAR_STATUS_ANNOTATION as SIDECAR_STATUS,
   SIDECAR_SUMMARY_ANNOTATION as SIDECAR_SUMMARY,
 } from '../model/annotation-keys.ts';
 import type { SidecarStatus } from './port-classes.ts';
-
-export { LOOPBACK_ONLY, SIDECAR_ANNOTATIONS, SIDECAR_SINCE, SIDECAR_STATUS, SIDECAR_SUMMARY };
 
 export type AnnotationPatch = Readonly<Record<string, string | null>>;
 

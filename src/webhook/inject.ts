@@ -6,8 +6,6 @@
 
 import { INJECT_ANNOTATION } from '../model/annotation-keys.ts';
 
-export { INJECT_ANNOTATION };
-
 export interface InjectOptions {
   /** The sidecar image, e.g. ghcr.io/sockeye-dev/sockeye:0.1.0. */
   readonly image: string;
