@@ -19,7 +19,13 @@ describe('sockeye operator: two replicas with leader election', () => {
   const replicas: Replica[] = [];
 
   async function start(name: string): Promise<Replica> {
-    const replica = await spawnReplica(name, ns, inject('kubeconfig'));
+    // client-go's ratios at a shorter scale: a 3 s renew deadline was missed once on a loaded CI machine,
+    // the Lease changed hands before the test read it, and the "follower" had probed as leader.
+    const replica = await spawnReplica(name, ns, inject('kubeconfig'), {
+      duration: '10s',
+      renewDeadline: '7s',
+      retryPeriod: '1s',
+    });
     replicas.push(replica);
     return replica;
   }
