@@ -34,6 +34,12 @@ import {
  * that stops listening proves probing and writing did.
  */
 
+/**
+ * Each test waits for five or six things in turn, each bounded by `eventually`; on a loaded 2-CPU CI
+ * machine their sum once passed the project's 120 s test bound while every step was still progressing.
+ */
+const MULTI_STEP = 300_000;
+
 /** The operator under test, as its own process on the suite's cluster (or `kubeconfig`'s proxy). */
 function startOperatorProcess(namespace: string, kubeconfig: string): Promise<OperatorProcess> {
   return spawnOperator(
@@ -83,7 +89,7 @@ async function changeAndExpectFindings(kube: TestKube, ns: string, late: string)
   expect(await about('pay')).toEqual(['NoHealthyTargets']);
 }
 
-describe('sockeye operator: the kube-apiserver restarted under it', () => {
+describe('sockeye operator: the kube-apiserver restarted under it', { timeout: MULTI_STEP }, () => {
   const local = inject('localCluster');
   let kube: TestKube;
   let op: OperatorProcess | undefined;
@@ -122,7 +128,7 @@ describe('sockeye operator: the kube-apiserver restarted under it', () => {
   });
 });
 
-describe('sockeye operator: its watches dropped', () => {
+describe('sockeye operator: its watches dropped', { timeout: MULTI_STEP }, () => {
   let kube: TestKube;
   let op: OperatorProcess | undefined;
   let proxy: CuttableProxy | undefined;
