@@ -85,11 +85,17 @@ function candidate(server: FakeLeaseServer, identity: string, extra: Partial<Lea
   return { elector, store, events, cancel, done, term: () => term };
 }
 
+/** A candidate that has already taken the free Lease. */
+async function leading(server: FakeLeaseServer, identity: string) {
+  const c = candidate(server, identity);
+  await vi.advanceTimersByTimeAsync(0);
+  return c;
+}
+
 describe('LeaderElector', () => {
   it('creates a missing Lease, leads, and renews every retry period', async () => {
     const server = new FakeLeaseServer();
-    const a = candidate(server, 'a');
-    await vi.advanceTimersByTimeAsync(0);
+    const a = await leading(server, 'a');
     expect(a.events).toEqual(['started']);
     expect(a.elector.isLeader()).toBe(true);
     expect(server.lease?.write).toMatchObject({
@@ -107,8 +113,7 @@ describe('LeaderElector', () => {
 
   it('leaves a valid Lease alone and takes over once it expires, counting a transition', async () => {
     const server = new FakeLeaseServer();
-    const a = candidate(server, 'a');
-    await vi.advanceTimersByTimeAsync(0);
+    const a = await leading(server, 'a');
     const b = candidate(server, 'b');
     await vi.advanceTimersByTimeAsync(30_000);
     expect(b.events).toEqual([]);
@@ -158,8 +163,7 @@ describe('LeaderElector', () => {
 
   it('stops at once when another holder appears in the Lease', async () => {
     const server = new FakeLeaseServer();
-    const a = candidate(server, 'a');
-    await vi.advanceTimersByTimeAsync(0);
+    const a = await leading(server, 'a');
     // Someone (an admin, a split brain) writes another holder.
     server.lease = {
       resourceVersion: 100,
@@ -177,8 +181,7 @@ describe('LeaderElector', () => {
 
   it('keeps leading through failures shorter than the renew deadline', async () => {
     const server = new FakeLeaseServer();
-    const a = candidate(server, 'a');
-    await vi.advanceTimersByTimeAsync(0);
+    const a = await leading(server, 'a');
     a.store.failing = true;
     await vi.advanceTimersByTimeAsync(8_000);
     a.store.failing = false;
@@ -188,8 +191,7 @@ describe('LeaderElector', () => {
 
   it('fences the term at the renew deadline the last renewal bought, before the renew loop notices', async () => {
     const server = new FakeLeaseServer();
-    const a = candidate(server, 'a');
-    await vi.advanceTimersByTimeAsync(0);
+    const a = await leading(server, 'a');
     const term = a.term();
     if (!term) throw new Error('a did not lead');
     await vi.advanceTimersByTimeAsync(4_000);
@@ -230,8 +232,7 @@ describe('LeaderElector', () => {
 
   it('releases on cancel so that a successor takes over without waiting the lease out', async () => {
     const server = new FakeLeaseServer();
-    const a = candidate(server, 'a');
-    await vi.advanceTimersByTimeAsync(0);
+    const a = await leading(server, 'a');
     const b = candidate(server, 'b');
     await vi.advanceTimersByTimeAsync(1_000);
     a.cancel.abort();
@@ -244,8 +245,7 @@ describe('LeaderElector', () => {
 
   it('does not call onStoppedLeading when it never led', async () => {
     const server = new FakeLeaseServer();
-    candidate(server, 'a');
-    await vi.advanceTimersByTimeAsync(0);
+    await leading(server, 'a');
     const b = candidate(server, 'b');
     await vi.advanceTimersByTimeAsync(1_000);
     b.cancel.abort();

@@ -123,6 +123,15 @@ function informer(
   return { inf, watch, seen, errors };
 }
 
+/** `informer(server)` started, its list synced and its first watch open. */
+async function watching(server: ReturnType<typeof pagedServer>) {
+  const informed = informer(server);
+  informed.inf.start();
+  await informed.inf.whenSynced();
+  await vi.advanceTimersByTimeAsync(0);
+  return informed;
+}
+
 function apiError(code: number) {
   return new ApiException<string>(code, 'err', '{}', {});
 }
@@ -147,10 +156,7 @@ describe('SupervisedInformer: list', () => {
 describe('SupervisedInformer: watch', () => {
   it('applies watch events to the store with the old object, trimmed', async () => {
     const server = pagedServer([cm('a', '1')]);
-    const { inf, watch, seen } = informer(server);
-    inf.start();
-    await inf.whenSynced();
-    await vi.advanceTimersByTimeAsync(0);
+    const { inf, watch, seen } = await watching(server);
     watch.last().emit('ADDED', cm('b', '101'));
     watch.last().emit('MODIFIED', cm('a', '102', { k: 'v' }));
     watch.last().emit('MODIFIED', cm('a', '102', { k: 'v' })); // same resourceVersion: no event
@@ -164,10 +170,7 @@ describe('SupervisedInformer: watch', () => {
 
   it('restarts after an error with jittered backoff, resuming from the last resourceVersion', async () => {
     const server = pagedServer([cm('a', '1')]);
-    const { inf, watch, errors } = informer(server);
-    inf.start();
-    await inf.whenSynced();
-    await vi.advanceTimersByTimeAsync(0);
+    const { inf, watch, errors } = await watching(server);
     watch.last().emit('MODIFIED', cm('a', '105'));
     watch.last().close(Object.assign(new Error('Internal Server Error'), { statusCode: 500 }));
     expect(errors).toHaveLength(1);
@@ -204,10 +207,7 @@ describe('SupervisedInformer: watch', () => {
 
   it('relists on 410 and reports objects that vanished meanwhile as deleted', async () => {
     const server = pagedServer([cm('a', '1'), cm('b', '2')]);
-    const { inf, watch, seen, errors } = informer(server);
-    inf.start();
-    await inf.whenSynced();
-    await vi.advanceTimersByTimeAsync(0);
+    const { inf, watch, seen, errors } = await watching(server);
     server.state.objects = [cm('a', '7'), cm('c', '8')];
     server.state.rv = '200';
     watch.last().close(Object.assign(new Error('Gone'), { statusCode: 410 }));
@@ -220,10 +220,7 @@ describe('SupervisedInformer: watch', () => {
 
   it('ignores the AbortError that stop() causes', async () => {
     const server = pagedServer([cm('a', '1')]);
-    const { inf, watch, errors } = informer(server);
-    inf.start();
-    await inf.whenSynced();
-    await vi.advanceTimersByTimeAsync(0);
+    const { inf, watch, errors } = await watching(server);
     await inf.stop();
     expect(watch.last().closed).toBe(true);
     await vi.advanceTimersByTimeAsync(60_000);

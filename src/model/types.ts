@@ -10,6 +10,19 @@ export type Protocol = 'TCP' | 'UDP' | 'SCTP';
 
 export type ObjectKind = 'Service' | 'Pod' | 'Namespace';
 
+/** What a namespaced object is known by: its `namespace/name` key (client-go's `types.NamespacedName`). */
+export interface NamespacedName {
+  readonly namespace: string;
+  readonly name: string;
+}
+
+/** The metadata the rules read of every Service, Pod and Namespace, besides its name. */
+export interface ObjectMeta {
+  readonly uid: string;
+  /** Only the `sockeye.dev/*` annotations (the only ones rules read). */
+  readonly annotations: Labels;
+}
+
 /** Which object a finding is about. */
 export interface ObjectRef {
   readonly kind: ObjectKind;
@@ -46,10 +59,7 @@ export interface ServicePort {
 
 export type TrafficPolicy = 'Cluster' | 'Local';
 
-export interface Service {
-  readonly namespace: string;
-  readonly name: string;
-  readonly uid: string;
+export interface Service extends NamespacedName, ObjectMeta {
   readonly type: ServiceType;
   /** Undefined (or empty) for a selector-less Service, whose EndpointSlices someone else manages. */
   readonly selector?: Labels | undefined;
@@ -67,8 +77,6 @@ export interface Service {
   readonly loadBalancerIngress?: readonly string[] | undefined;
   /** `metadata.creationTimestamp`: a Service's data path takes kube-proxy a moment to follow. */
   readonly createdAt?: Date | undefined;
-  /** Only the `sockeye.dev/*` annotations (the only ones rules read). */
-  readonly annotations: Labels;
 }
 
 /** A Node, as far as the Service data path checks need it. */
@@ -94,15 +102,11 @@ export interface Endpoint {
   readonly ready: boolean;
   readonly serving: boolean;
   readonly terminating: boolean;
-  readonly targetRef?:
-    | { readonly kind: string; readonly namespace: string; readonly name: string; readonly uid: string }
-    | undefined;
+  readonly targetRef?: (NamespacedName & { readonly kind: string; readonly uid: string }) | undefined;
   readonly nodeName?: string | undefined;
 }
 
-export interface EndpointSlice {
-  readonly namespace: string;
-  readonly name: string;
+export interface EndpointSlice extends NamespacedName {
   /** From the `kubernetes.io/service-name` label. */
   readonly serviceName: string;
   readonly addressType: AddressType;
@@ -130,13 +134,8 @@ export interface Container {
 
 export type PodPhase = 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Unknown';
 
-export interface Pod {
-  readonly namespace: string;
-  readonly name: string;
-  readonly uid: string;
+export interface Pod extends NamespacedName, ObjectMeta {
   readonly labels: Labels;
-  /** Only the `sockeye.dev/*` annotations (the only ones rules read). */
-  readonly annotations: Labels;
   readonly phase: PodPhase;
   /** `status.podIPs` (falling back to `status.podIP`): one per family on dual-stack clusters. */
   readonly podIPs: readonly string[];
@@ -186,9 +185,7 @@ export interface NetworkPolicyRule {
   readonly ports: readonly NetworkPolicyPort[];
 }
 
-export interface NetworkPolicy {
-  readonly namespace: string;
-  readonly name: string;
+export interface NetworkPolicy extends NamespacedName {
   readonly podSelector: LabelSelector;
   /** Defaulted as the API server does: Ingress always, Egress when egress rules exist. */
   readonly policyTypes: readonly ('Ingress' | 'Egress')[];
@@ -196,10 +193,7 @@ export interface NetworkPolicy {
   readonly egress: readonly NetworkPolicyRule[];
 }
 
-export interface Namespace {
+export interface Namespace extends ObjectMeta {
   readonly name: string;
-  readonly uid: string;
   readonly labels: Labels;
-  /** Only the `sockeye.dev/*` annotations (the only ones rules read). */
-  readonly annotations: Labels;
 }

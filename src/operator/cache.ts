@@ -24,7 +24,7 @@ export interface Cached<T> {
   readonly seq: number;
 }
 
-type Domain = {
+export type Domain = {
   Service: Service;
   EndpointSlice: EndpointSlice;
   Pod: Pod;

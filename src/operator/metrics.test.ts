@@ -51,13 +51,24 @@ describe('SockeyeMetrics', () => {
     expect(sample(text, 'sockeye_leader')).toBe(1);
   });
 
-  it('counts findings and pending annotation writes from sources at every scrape', async () => {
+  it.each([
+    ['queue depth', 'sockeye_workqueue_depth', (m: SockeyeMetrics, n: () => number) => m.queueDepthFrom(n)],
+    [
+      'pending annotation writes',
+      'sockeye_annotation_writes_pending',
+      (m: SockeyeMetrics, n: () => number) => m.pendingWritesFrom(n),
+    ],
+  ])('reads the %s from its source at every scrape', async (_what, name, from) => {
     const m = new SockeyeMetrics({ processMetrics: false });
-    let pending = 3;
-    m.pendingWritesFrom(() => pending);
-    expect(sample(await m.render(), 'sockeye_annotation_writes_pending')).toBe(3);
-    pending = 0;
-    expect(sample(await m.render(), 'sockeye_annotation_writes_pending')).toBe(0);
+    let value = 7;
+    from(m, () => value);
+    expect(sample(await m.render(), name)).toBe(7);
+    value = 0;
+    expect(sample(await m.render(), name)).toBe(0);
+  });
+
+  it('counts findings from their source at every scrape', async () => {
+    const m = new SockeyeMetrics({ processMetrics: false });
     const current: { reason: string }[] = [{ reason: 'NoEndpoints' }];
     m.findingsFrom(() => current);
     expect(sample(await m.render(), 'sockeye_findings{reason="NoEndpoints"}')).toBe(1);
@@ -170,15 +181,6 @@ describe('SockeyeMetrics', () => {
     text = await m.render();
     expect(sample(text, 'sockeye_tracked_objects{map="reconciler_warnings"}')).toBe(0);
     expect(sample(text, 'sockeye_tracked_objects{map="annotation_expectations"}')).toBeUndefined();
-  });
-
-  it('reads the queue depth at scrape time', async () => {
-    const m = new SockeyeMetrics({ processMetrics: false });
-    let depth = 7;
-    m.queueDepthFrom(() => depth);
-    expect(sample(await m.render(), 'sockeye_workqueue_depth')).toBe(7);
-    depth = 2;
-    expect(sample(await m.render(), 'sockeye_workqueue_depth')).toBe(2);
   });
 
   it('exports process metrics unless told not to', async () => {

@@ -13,18 +13,10 @@
  * | Namespace     | every Service in it                                          |
  * | Node          | every NodePort and LoadBalancer Service (their NodePort hops) |
  */
-import type {
-  KubernetesObject,
-  V1EndpointSlice,
-  V1Namespace,
-  V1NetworkPolicy,
-  V1Node,
-  V1Pod,
-  V1Service,
-} from '@kubernetes/client-node';
+import type { KubernetesObject } from '@kubernetes/client-node';
 import { toEndpointSlice, toNamespace, toNetworkPolicy, toNode, toPod, toService } from '../kube/convert.ts';
-import type { EndpointSlice, Namespace, NetworkPolicy, Node, Pod, Service } from '../model/types.ts';
-import { type ClusterCache, hasNodePorts, type WatchedKind } from './cache.ts';
+import type { NamespacedName } from '../model/types.ts';
+import { type ClusterCache, type Domain, hasNodePorts, type WatchedKind } from './cache.ts';
 
 /** One watched kind. Methods (not function properties), so entries of any type fit one table. */
 export interface WatchedResource<T extends KubernetesObject, D> {
@@ -39,93 +31,93 @@ export interface WatchedResource<T extends KubernetesObject, D> {
   apply(cache: ClusterCache, obj: D, deleted: boolean): string[];
 }
 
-const keyOf = (s: { readonly namespace: string; readonly name: string }) => `${s.namespace}/${s.name}`;
+/** A row of the table: where the kind is served, and which Services a change of one object touches. */
+interface Row<T extends KubernetesObject, K extends WatchedKind> {
+  readonly kind: K;
+  /** The list/watch path across all namespaces (`/api/v1/pods`, `/apis/GROUP/VERSION/RESOURCE`). */
+  readonly path: string;
+  readonly clusterScoped?: boolean;
+  readonly convert: (obj: T) => Domain[K];
+  /**
+   * The Service keys a change touches, asked only when the cache says it changed what the rules read;
+   * `old` is the object it replaced or removed.
+   */
+  readonly touches: (
+    cache: ClusterCache,
+    obj: Domain[K],
+    old: Domain[K] | undefined,
+    deleted: boolean,
+  ) => string[];
+}
+
+function watched<T extends KubernetesObject, K extends WatchedKind>(
+  row: Row<T, K>,
+): WatchedResource<T, Domain[K]> {
+  const { kind, path, clusterScoped = false, convert, touches } = row;
+  const at = path.lastIndexOf('/');
+  return {
+    kind,
+    clusterScoped,
+    path: (namespace) =>
+      namespace && !clusterScoped ? `${path.slice(0, at)}/namespaces/${namespace}${path.slice(at)}` : path,
+    convert,
+    apply(cache, obj, deleted) {
+      const { changed, old } = cache.apply(kind, obj, deleted);
+      return changed ? touches(cache, obj, old, deleted) : [];
+    },
+  };
+}
+
+const keyOf = (o: NamespacedName) => `${o.namespace}/${o.name}`;
 
 /** Every Service of `namespace`, as keys. */
 const servicesIn = (cache: ClusterCache, namespace: string) => cache.list('Service', namespace).map(keyOf);
 
-/** The path of a namespaced `resource` under `prefix` (`/api/v1`, `/apis/GROUP/VERSION`). */
-const namespaced =
-  (prefix: string, resource: string) =>
-  (namespace: string | undefined): string =>
-    namespace ? `${prefix}/namespaces/${namespace}/${resource}` : `${prefix}/${resource}`;
-
-export const SERVICES: WatchedResource<V1Service, Service> = {
+export const SERVICES = watched({
   kind: 'Service',
-  clusterScoped: false,
-  path: namespaced('/api/v1', 'services'),
+  path: '/api/v1/services',
   convert: toService,
-  apply(cache, s, deleted) {
-    const { changed } = cache.apply('Service', s, deleted);
-    return changed && !deleted ? [keyOf(s)] : [];
-  },
-};
+  touches: (_cache, s, _old, deleted) => (deleted ? [] : [keyOf(s)]),
+});
 
-export const ENDPOINT_SLICES: WatchedResource<V1EndpointSlice, EndpointSlice> = {
+export const ENDPOINT_SLICES = watched({
   kind: 'EndpointSlice',
-  clusterScoped: false,
-  path: namespaced('/apis/discovery.k8s.io/v1', 'endpointslices'),
+  path: '/apis/discovery.k8s.io/v1/endpointslices',
   convert: toEndpointSlice,
-  apply(cache, s, deleted) {
-    const { changed, old } = cache.apply('EndpointSlice', s, deleted);
-    if (!changed) return [];
+  touches(_cache, s, old) {
     const names = new Set([s.serviceName, old?.serviceName ?? ''].filter((n) => n !== ''));
     return [...names].map((name) => `${s.namespace}/${name}`);
   },
-};
+});
 
-export const PODS: WatchedResource<V1Pod, Pod> = {
+export const PODS = watched({
   kind: 'Pod',
-  clusterScoped: false,
-  path: namespaced('/api/v1', 'pods'),
+  path: '/api/v1/pods',
   convert: toPod,
-  apply(cache, p, deleted) {
-    const { changed, old } = cache.apply('Pod', p, deleted);
-    if (!changed) return [];
+  touches(cache, p, old) {
     const selecting = [p.labels, old?.labels ?? {}].flatMap((labels) =>
       cache.servicesSelecting(p.namespace, labels).map(keyOf),
     );
     return [...new Set(selecting)];
   },
-};
+});
 
-export const NETWORK_POLICIES: WatchedResource<V1NetworkPolicy, NetworkPolicy> = {
+export const NETWORK_POLICIES = watched({
   kind: 'NetworkPolicy',
-  clusterScoped: false,
-  path: namespaced('/apis/networking.k8s.io/v1', 'networkpolicies'),
+  path: '/apis/networking.k8s.io/v1/networkpolicies',
   convert: toNetworkPolicy,
-  apply(cache, np, deleted) {
-    return cache.apply('NetworkPolicy', np, deleted).changed ? servicesIn(cache, np.namespace) : [];
-  },
-};
+  touches: (cache, np) => servicesIn(cache, np.namespace),
+});
 
-export const NAMESPACES: WatchedResource<V1Namespace, Namespace> = {
+export const NAMESPACES = watched({
   kind: 'Namespace',
   clusterScoped: true,
-  path: () => '/api/v1/namespaces',
+  path: '/api/v1/namespaces',
   convert: toNamespace,
-  apply(cache, ns, deleted) {
-    return cache.apply('Namespace', ns, deleted).changed ? servicesIn(cache, ns.name) : [];
-  },
-};
+  touches: (cache, ns) => servicesIn(cache, ns.name),
+});
 
-/**
- * Nodes, for the NodePort hops: only their InternalIPs are kept, so a status heartbeat changes
- * nothing and queues nothing. Watched in either mode (a ClusterRole of its own grants it) and only
- * while the NodePort checks are on.
- */
-export const NODES: WatchedResource<V1Node, Node> = {
-  kind: 'Node',
-  clusterScoped: true,
-  path: () => '/api/v1/nodes',
-  convert: toNode,
-  apply(cache, n, deleted) {
-    if (!cache.apply('Node', n, deleted).changed) return [];
-    return cache.list('Service').filter(hasNodePorts).map(keyOf);
-  },
-};
-
-/** Every watched kind, in the order their informers start (NODES on its own terms: see there). */
+/** Every watched kind, in the order their informers start (NODES, below, on its own terms). */
 export const WATCHED: readonly WatchedResource<KubernetesObject, unknown>[] = [
   SERVICES,
   ENDPOINT_SLICES,
@@ -133,3 +125,16 @@ export const WATCHED: readonly WatchedResource<KubernetesObject, unknown>[] = [
   NETWORK_POLICIES,
   NAMESPACES,
 ];
+
+/**
+ * Nodes, for the NodePort hops: only their InternalIPs are kept, so a status heartbeat changes
+ * nothing and queues nothing. Watched in either mode (a ClusterRole of its own grants it) and only
+ * while the NodePort checks are on.
+ */
+export const NODES = watched({
+  kind: 'Node',
+  clusterScoped: true,
+  path: '/api/v1/nodes',
+  convert: toNode,
+  touches: (cache) => cache.list('Service').filter(hasNodePorts).map(keyOf),
+});

@@ -21,19 +21,21 @@ export interface Judgement {
   readonly statuses: readonly StatusReport[];
 }
 
-/** One Service port's targets in rotation and how many of them are open, for metrics. */
-export interface PortTally {
-  readonly port: string;
+/** How many targets were counted, and how many of them are open, for metrics. */
+export interface Tally {
   readonly targets: number;
   readonly open: number;
+}
+
+/** One Service port's targets in rotation and how many of them are open. */
+export interface PortTally extends Tally {
+  readonly port: string;
   /** The port's data path hops of each kind it has (ClusterIP, NodePort, load balancer), probed and open. */
   readonly hops: readonly HopTally[];
 }
 
-export interface HopTally {
+export interface HopTally extends Tally {
   readonly hop: HopKind;
-  readonly targets: number;
-  readonly open: number;
 }
 
 const TALLIED_HOPS: readonly HopKind[] = ['cluster-ip', 'node-port', 'load-balancer'];

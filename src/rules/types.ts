@@ -3,6 +3,7 @@ import type {
   EndpointSlice,
   Labels,
   Namespace,
+  NamespacedName,
   NetworkPolicy,
   Node,
   ObjectRef,
@@ -20,10 +21,7 @@ export interface PortRef {
   readonly protocol: Protocol;
 }
 
-export interface PodRef {
-  readonly namespace: string;
-  readonly name: string;
-}
+export type PodRef = NamespacedName;
 
 /** A hop of a Service's data path (hops.ts): ClusterIP, NodePort, its health check, load balancer. */
 export type HopKind = 'cluster-ip' | 'node-port' | 'health-check' | 'load-balancer';
