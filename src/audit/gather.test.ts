@@ -1,11 +1,4 @@
-import {
-  ApiException,
-  type V1EndpointSlice,
-  type V1Namespace,
-  type V1NetworkPolicy,
-  type V1Pod,
-  type V1Service,
-} from '@kubernetes/client-node';
+import { ApiException } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import type { ClusterListers, NamespacedPageSource } from '../kube/list.ts';
 import type { Page } from '../kube/pager.ts';
@@ -41,26 +34,20 @@ function listers(world: World): { listers: ClusterListers; calls: string[] } {
     listers: {
       namespaces: async () => {
         check('namespaces', undefined);
-        return { items: world.namespaces.map((n): V1Namespace => ({ metadata: { name: n } })) };
+        return { items: world.namespaces.map((n) => ({ metadata: { name: n } })) };
       },
       readNamespace: async (name) => {
         check('namespaces', name);
         return { metadata: { name, annotations: { 'sockeye.dev/timeout': '1s' } } };
       },
-      services: page(
-        'services',
-        (ns): V1Service => ({ metadata: meta(ns, 'web'), spec: { selector: { app: 'web' } } }),
-      ),
-      endpointSlices: page(
-        'endpointslices',
-        (ns): V1EndpointSlice => ({
-          metadata: { ...meta(ns, 'web-1'), labels: { 'kubernetes.io/service-name': 'web' } },
-          addressType: 'IPv4',
-          endpoints: [],
-        }),
-      ),
-      pods: page('pods', (ns): V1Pod => ({ metadata: meta(ns, 'web-1') })),
-      networkPolicies: page('networkpolicies', (ns): V1NetworkPolicy => ({ metadata: meta(ns, 'deny') })),
+      services: page('services', (ns) => ({ metadata: meta(ns, 'web'), spec: { selector: { app: 'web' } } })),
+      endpointSlices: page('endpointslices', (ns) => ({
+        metadata: { ...meta(ns, 'web-1'), labels: { 'kubernetes.io/service-name': 'web' } },
+        addressType: 'IPv4',
+        endpoints: [],
+      })),
+      pods: page('pods', (ns) => ({ metadata: meta(ns, 'web-1') })),
+      networkPolicies: page('networkpolicies', (ns) => ({ metadata: meta(ns, 'deny') })),
     },
   };
 }

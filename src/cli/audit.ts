@@ -18,17 +18,16 @@ import {
   CLUSTER_SETTINGS,
   CONCURRENCY_SETTING,
   duration,
-  loadSettings,
   namespaces,
   oneOf,
   setting,
   settingsHelp,
   text,
-  type Values,
 } from '../config/settings.ts';
 import { loadKubeConfig } from '../kube/kubeconfig.ts';
 import { clusterListers } from '../kube/list.ts';
 import { version } from '../version.ts';
+import { type CommandFlags, readCommandFlags } from './command-flags.ts';
 import { type Command, type CommandIO, ExitCode, UsageError } from './io.ts';
 
 const help = (program: string) => `Usage: ${program} audit [flags]
@@ -106,11 +105,10 @@ const AUDIT_SETTINGS = {
   }),
 } as const;
 
-type Flags = Values<typeof AUDIT_SETTINGS> & { readonly help: boolean };
+type Flags = CommandFlags<typeof AUDIT_SETTINGS>;
 
 export function parseAuditFlags(argv: readonly string[]): Flags {
-  const { values, help } = loadSettings(AUDIT_SETTINGS, { argv }, { command: 'audit' });
-  const flags = { ...values, help };
+  const { flags } = readCommandFlags(AUDIT_SETTINGS, argv, { command: 'audit' });
   // kubectl's rule: -A already means every namespace, so a -n beside it contradicts it.
   if (flags['all-namespaces'] && flags.namespace.length > 0) {
     throw new UsageError('audit: -A/--all-namespaces and -n/--namespace cannot be used together');

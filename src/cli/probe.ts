@@ -9,12 +9,10 @@ import {
   DNS_LABEL,
   duration,
   type Kind,
-  loadSettings,
   oneOf,
   setting,
   settingsHelp,
   text,
-  type Values,
 } from '../config/settings.ts';
 import { adviceFor } from '../probe/advice.ts';
 import type { AppCheck } from '../probe/app-check.ts';
@@ -22,6 +20,7 @@ import { probeTargets } from '../probe/engine.ts';
 import { OUTCOMES, type Outcome, type ProbeResult } from '../probe/outcome.ts';
 import { type Lookup, type ResolvedTarget, resolveTargets } from '../probe/resolve.ts';
 import { formatAddress, parseTarget, type TargetSpec } from '../probe/target.ts';
+import { type CommandFlags, readCommandFlags } from './command-flags.ts';
 import { type Command, type CommandIO, ExitCode, UsageError } from './io.ts';
 
 /** `svc/NAME`: a Service reference (probe-service.ts, loaded only then: it needs the Kubernetes client). */
@@ -115,15 +114,10 @@ const PROBE_SETTINGS = {
   ...CLUSTER_SETTINGS,
 } as const;
 
-type Flags = Values<typeof PROBE_SETTINGS> & { readonly help: boolean };
+type Flags = CommandFlags<typeof PROBE_SETTINGS>;
 
 export function parseProbeFlags(argv: readonly string[]): { flags: Flags; positionals: string[] } {
-  const { values, help, positionals } = loadSettings(
-    PROBE_SETTINGS,
-    { argv },
-    { command: 'probe', positionals: true },
-  );
-  return { flags: { ...values, help }, positionals };
+  return readCommandFlags(PROBE_SETTINGS, argv, { command: 'probe', positionals: true });
 }
 
 function appCheck(flags: Flags): AppCheck | undefined {

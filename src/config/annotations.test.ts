@@ -103,38 +103,41 @@ describe('resolveConfig', () => {
     );
   });
 
-  it('flags an unknown sockeye.dev key as a typo but not the keys sockeye writes itself', () => {
-    const { problems } = parseLayer(
-      layer(svcRef, {
+  it.each([
+    {
+      name: 'flags an unknown sockeye.dev key as a typo but not the keys sockeye writes itself',
+      ref: svcRef,
+      annotations: {
         'sockeye.dev/timout': '2s',
         'sockeye.dev/status': 'Healthy',
         'sockeye.dev/summary': 'http: 1/1 open',
         'example.com/timout': 'x',
-      }),
-    );
-    expect(problems).toEqual([
-      {
-        object: svcRef,
-        key: 'sockeye.dev/timout',
-        value: '2s',
-        problem:
-          'unknown annotation; the ones users set are sockeye.dev/probe, sockeye.dev/timeout, sockeye.dev/ignore-ports, sockeye.dev/inject',
       },
-    ]);
-  });
-
-  it("knows every key of every mode: the webhook's inject and the sidecar's own are no typos", () => {
-    const { problems } = parseLayer(
-      layer(podRef, {
+      expected: [
+        {
+          object: svcRef,
+          key: 'sockeye.dev/timout',
+          value: '2s',
+          problem:
+            'unknown annotation; the ones users set are sockeye.dev/probe, sockeye.dev/timeout, sockeye.dev/ignore-ports, sockeye.dev/inject',
+        },
+      ],
+    },
+    {
+      name: "knows every key of every mode: the webhook's inject and the sidecar's own are no typos",
+      ref: podRef,
+      annotations: {
         'sockeye.dev/inject': 'true',
         'sockeye.dev/sidecar-status': 'Healthy',
         'sockeye.dev/sidecar-summary': '8080 open',
         'sockeye.dev/sidecar-since': '2026-12-01T00:00:00Z',
         'sockeye.dev/loopback-only': '8081',
         'sockeye.dev/since': '2026-12-01T00:00:00Z',
-      }),
-    );
-    expect(problems).toEqual([]);
+      },
+      expected: [],
+    },
+  ])('$name', ({ ref, annotations, expected }) => {
+    expect(parseLayer(layer(ref, annotations)).problems).toEqual(expected);
   });
 
   it('checks ignore-ports against the ports the object has', () => {

@@ -6,39 +6,74 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { OUTCOMES, type Outcome } from '../probe/outcome.ts';
 import { REASON_NAMES } from '../rules/catalog.ts';
+import type { HopTally, Tally } from '../rules/rules.ts';
 import type { HopKind } from '../rules/types.ts';
 
+const PORT_LABELS = ['namespace', 'service', 'port'] as const;
+const HOP_LABELS = [...PORT_LABELS, 'hop'] as const;
+
+/** Every metric the operator exports: its help, and the label names its series may carry. */
+const METRICS = {
+  sockeye_service_targets: { help: 'Backends probed per Service port', labelNames: PORT_LABELS },
+  sockeye_service_open_targets: {
+    help: 'Backends that accepted a connection, per Service port',
+    labelNames: PORT_LABELS,
+  },
+  sockeye_service_hop_targets: {
+    help: 'Addresses of the Service data path probed per Service port and hop (cluster-ip, node-port, load-balancer)',
+    labelNames: HOP_LABELS,
+  },
+  sockeye_service_hop_open_targets: {
+    help: 'Addresses of the Service data path that accepted a connection, per Service port and hop',
+    labelNames: HOP_LABELS,
+  },
+  sockeye_probes_total: { help: 'TCP probes by outcome', labelNames: ['outcome'] },
+  sockeye_probe_duration_seconds: {
+    help: 'Time from connect() to its answer (for a timeout: the deadline), by outcome',
+    labelNames: ['outcome'],
+  },
+  sockeye_findings: { help: 'Current findings by reason', labelNames: ['reason'] },
+  sockeye_api_writes_total: {
+    help: 'Writes to the Kubernetes API by kind (event, patch) and result',
+    labelNames: ['kind', 'result'],
+  },
+  sockeye_workqueue_depth: { help: 'Keys waiting in the work queue', labelNames: [] },
+  sockeye_annotation_writes_pending: {
+    help: 'Objects whose sockeye.dev annotations are decided but not yet written',
+    labelNames: [],
+  },
+  sockeye_workqueue_retries_total: {
+    help: 'Keys re-queued with backoff after a failed reconcile',
+    labelNames: [],
+  },
+  sockeye_informer_restarts_total: {
+    help: 'List/watch restarts after an error or a silent watch, by informer',
+    labelNames: ['informer'],
+  },
+  sockeye_leader: { help: '1 while this replica holds the leader Lease', labelNames: [] },
+  sockeye_tracked_objects: {
+    help: 'Entries of each per-object map the operator keeps (deleted objects are forgotten)',
+    labelNames: ['map'],
+  },
+} as const;
+
 /** Label names each metric may carry: the test checks the registry against this list. */
-export const METRIC_LABELS: Readonly<Record<string, readonly string[]>> = {
-  sockeye_service_targets: ['namespace', 'service', 'port'],
-  sockeye_service_open_targets: ['namespace', 'service', 'port'],
-  sockeye_service_hop_targets: ['namespace', 'service', 'port', 'hop'],
-  sockeye_service_hop_open_targets: ['namespace', 'service', 'port', 'hop'],
-  sockeye_probes_total: ['outcome'],
-  sockeye_probe_duration_seconds: ['outcome'],
-  sockeye_findings: ['reason'],
-  sockeye_api_writes_total: ['kind', 'result'],
-  sockeye_workqueue_depth: [],
-  sockeye_annotation_writes_pending: [],
-  sockeye_workqueue_retries_total: [],
-  sockeye_informer_restarts_total: ['informer'],
-  sockeye_leader: [],
-  sockeye_tracked_objects: ['map'],
-};
+export const METRIC_LABELS: Readonly<Record<string, readonly string[]>> = Object.fromEntries(
+  Object.entries(METRICS).map(([name, { labelNames }]) => [name, labelNames]),
+);
 
 export type WriteKind = 'event' | 'patch';
 
 /** One Service port's counts; `port` is the port's name, or its number. */
-export interface ServicePortCount {
+export interface ServicePortCount extends Tally {
   readonly port: string;
-  readonly targets: number;
-  readonly open: number;
   /** The port's data path hops by kind (`cluster-ip`, `node-port`, `load-balancer`). */
-  readonly hops?: readonly { readonly hop: HopKind; readonly targets: number; readonly open: number }[];
+  readonly hops?: readonly HopTally[];
 }
 
 const HOP_KINDS: readonly HopKind[] = ['cluster-ip', 'node-port', 'load-balancer'];
-type HopLabels = 'namespace' | 'service' | 'port' | 'hop';
+type PortLabels = (typeof PORT_LABELS)[number];
+type HopLabels = (typeof HOP_LABELS)[number];
 
 export interface MetricsOptions {
   /** Also export Node's process metrics (`process_*`, `nodejs_*`), default true. */
@@ -47,8 +82,8 @@ export interface MetricsOptions {
 
 export class SockeyeMetrics {
   readonly registry = new Registry();
-  readonly #targets: Gauge<'namespace' | 'service' | 'port'>;
-  readonly #open: Gauge<'namespace' | 'service' | 'port'>;
+  readonly #targets: Gauge<PortLabels>;
+  readonly #open: Gauge<PortLabels>;
   readonly #hopTargets: Gauge<HopLabels>;
   readonly #hopOpen: Gauge<HopLabels>;
   readonly #probes: Counter<'outcome'>;
@@ -67,103 +102,52 @@ export class SockeyeMetrics {
   #trackedSource: (() => Readonly<Record<string, number>>) | undefined;
 
   constructor(options: MetricsOptions = {}) {
-    const registers = [this.registry];
     const metrics = this;
-    this.#targets = new Gauge({
-      name: 'sockeye_service_targets',
-      help: 'Backends probed per Service port',
-      labelNames: ['namespace', 'service', 'port'],
-      registers,
+    /** A metric of the table, on this registry. */
+    const metric = <N extends keyof typeof METRICS>(name: N) => ({
+      name,
+      ...METRICS[name],
+      registers: [this.registry],
     });
-    this.#open = new Gauge({
-      name: 'sockeye_service_open_targets',
-      help: 'Backends that accepted a connection, per Service port',
-      labelNames: ['namespace', 'service', 'port'],
-      registers,
-    });
-    this.#hopTargets = new Gauge({
-      name: 'sockeye_service_hop_targets',
-      help: 'Addresses of the Service data path probed per Service port and hop (cluster-ip, node-port, load-balancer)',
-      labelNames: ['namespace', 'service', 'port', 'hop'],
-      registers,
-    });
-    this.#hopOpen = new Gauge({
-      name: 'sockeye_service_hop_open_targets',
-      help: 'Addresses of the Service data path that accepted a connection, per Service port and hop',
-      labelNames: ['namespace', 'service', 'port', 'hop'],
-      registers,
-    });
-    this.#probes = new Counter({
-      name: 'sockeye_probes_total',
-      help: 'TCP probes by outcome',
-      labelNames: ['outcome'],
-      registers,
-    });
+    this.#targets = new Gauge(metric('sockeye_service_targets'));
+    this.#open = new Gauge(metric('sockeye_service_open_targets'));
+    this.#hopTargets = new Gauge(metric('sockeye_service_hop_targets'));
+    this.#hopOpen = new Gauge(metric('sockeye_service_hop_open_targets'));
+    this.#probes = new Counter(metric('sockeye_probes_total'));
     this.#latency = new Histogram({
-      name: 'sockeye_probe_duration_seconds',
-      help: 'Time from connect() to its answer (for a timeout: the deadline), by outcome',
-      labelNames: ['outcome'],
+      ...metric('sockeye_probe_duration_seconds'),
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-      registers,
     });
     this.#findings = new Gauge({
-      name: 'sockeye_findings',
-      help: 'Current findings by reason',
-      labelNames: ['reason'],
-      registers,
+      ...metric('sockeye_findings'),
       collect() {
         if (metrics.#findingsSource) metrics.findings(metrics.#findingsSource());
       },
     });
-    this.#writes = new Counter({
-      name: 'sockeye_api_writes_total',
-      help: 'Writes to the Kubernetes API by kind (event, patch) and result',
-      labelNames: ['kind', 'result'],
-      registers,
-    });
+    this.#writes = new Counter(metric('sockeye_api_writes_total'));
     this.#depth = new Gauge({
-      name: 'sockeye_workqueue_depth',
-      help: 'Keys waiting in the work queue',
-      registers,
+      ...metric('sockeye_workqueue_depth'),
       collect() {
         if (metrics.#depthSource) this.set(metrics.#depthSource());
       },
     });
     new Gauge({
-      name: 'sockeye_annotation_writes_pending',
-      help: 'Objects whose sockeye.dev annotations are decided but not yet written',
-      registers,
+      ...metric('sockeye_annotation_writes_pending'),
       collect() {
         if (metrics.#pendingWritesSource) this.set(metrics.#pendingWritesSource());
       },
     });
-    this.#retries = new Counter({
-      name: 'sockeye_workqueue_retries_total',
-      help: 'Keys re-queued with backoff after a failed reconcile',
-      registers,
-    });
-    this.#informerRestarts = new Counter({
-      name: 'sockeye_informer_restarts_total',
-      help: 'List/watch restarts after an error or a silent watch, by informer',
-      labelNames: ['informer'],
-      registers,
-    });
+    this.#retries = new Counter(metric('sockeye_workqueue_retries_total'));
+    this.#informerRestarts = new Counter(metric('sockeye_informer_restarts_total'));
     new Gauge({
-      name: 'sockeye_tracked_objects',
-      help: 'Entries of each per-object map the operator keeps (deleted objects are forgotten)',
-      labelNames: ['map'],
-      registers,
+      ...metric('sockeye_tracked_objects'),
       collect() {
         if (!metrics.#trackedSource) return;
         this.reset();
         for (const [map, n] of Object.entries(metrics.#trackedSource())) this.set({ map }, n);
       },
     });
-    this.#leader = new Gauge({
-      name: 'sockeye_leader',
-      help: '1 while this replica holds the leader Lease',
-      registers,
-    });
+    this.#leader = new Gauge(metric('sockeye_leader'));
     // Series that exist from the start, so that rate() and absent-based alerts work before the first event.
     for (const outcome of OUTCOMES) this.#probes.inc({ outcome }, 0);
     for (const reason of REASON_NAMES) this.#findings.set({ reason }, 0);
