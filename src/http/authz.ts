@@ -61,22 +61,16 @@ interface Entry {
   expiresAt: number;
 }
 
+const DEFAULTS = { allowedTtlMs: 10_000, deniedTtlMs: 5_000, maxEntries: 1024 } as const;
+
 export class KubeAuthorizer {
-  readonly #reviewer: TokenReviewer;
-  readonly #now: () => number;
-  readonly #allowedTtlMs: number;
-  readonly #deniedTtlMs: number;
-  readonly #maxEntries: number;
+  readonly #options: Required<AuthorizerOptions>;
   readonly #cache = new Map<string, Entry>();
   /** API round trips made, for tests and the curious. */
   reviews = 0;
 
   constructor(options: AuthorizerOptions) {
-    this.#reviewer = options.reviewer;
-    this.#now = options.now;
-    this.#allowedTtlMs = options.allowedTtlMs ?? 10_000;
-    this.#deniedTtlMs = options.deniedTtlMs ?? 5_000;
-    this.#maxEntries = options.maxEntries ?? 1024;
+    this.#options = { ...DEFAULTS, ...options };
   }
 
   get cached(): number {
@@ -89,7 +83,7 @@ export class KubeAuthorizer {
       return Promise.resolve({ kind: 'unauthenticated', reason: 'no bearer token' });
     }
     const key = `${createHash('sha256').update(token).digest('hex')} ${verb} ${path}`;
-    const now = this.#now();
+    const now = this.#options.now();
     const hit = this.#cache.get(key);
     if (hit && (hit.expiresAt === Number.POSITIVE_INFINITY || hit.expiresAt > now)) return hit.decision;
     if (hit) this.#cache.delete(key);
@@ -101,7 +95,9 @@ export class KubeAuthorizer {
         if (this.#cache.get(key) === entry) this.#cache.delete(key);
         return;
       }
-      entry.expiresAt = this.#now() + (decision.kind === 'allowed' ? this.#allowedTtlMs : this.#deniedTtlMs);
+      entry.expiresAt =
+        this.#options.now() +
+        (decision.kind === 'allowed' ? this.#options.allowedTtlMs : this.#options.deniedTtlMs);
     });
     return entry.decision;
   }
@@ -110,7 +106,7 @@ export class KubeAuthorizer {
     let user: UserInfo;
     try {
       this.reviews++;
-      const review = await this.#reviewer.reviewToken(token);
+      const review = await this.#options.reviewer.reviewToken(token);
       if (!review.authenticated) {
         return { kind: 'unauthenticated', reason: review.error || 'token not authenticated' };
       }
@@ -120,7 +116,7 @@ export class KubeAuthorizer {
     }
     try {
       this.reviews++;
-      const access = await this.#reviewer.reviewAccess(user, { path, verb });
+      const access = await this.#options.reviewer.reviewAccess(user, { path, verb });
       if (access.allowed) return { kind: 'allowed', user: user.username };
       return { kind: 'forbidden', user: user.username, reason: access.reason ?? '' };
     } catch (err) {
@@ -130,13 +126,13 @@ export class KubeAuthorizer {
 
   /** Drops expired entries, then the oldest, until the cache is within its bound. */
   #evict(): void {
-    if (this.#cache.size <= this.#maxEntries) return;
-    const now = this.#now();
+    if (this.#cache.size <= this.#options.maxEntries) return;
+    const now = this.#options.now();
     for (const [key, entry] of this.#cache) {
       if (entry.expiresAt <= now) this.#cache.delete(key);
     }
     for (const key of this.#cache.keys()) {
-      if (this.#cache.size <= this.#maxEntries) break;
+      if (this.#cache.size <= this.#options.maxEntries) break;
       this.#cache.delete(key);
     }
   }

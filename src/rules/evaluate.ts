@@ -445,6 +445,18 @@ const sameObject = (a: ObjectRef, b: ObjectRef) =>
 const samePort = (a: PortRef | undefined, b: PortRef | undefined) =>
   a?.name === b?.name && a?.number === b?.number && a?.protocol === b?.protocol;
 
+/** The previous Warnings, each once (the same finding can come back from more than one source). */
+function previousWarnings(previous: readonly PreviousFinding[]): PreviousFinding[] {
+  const byKey = new Map<string, PreviousFinding>();
+  for (const prev of previous) {
+    if (prev.severity !== 'Warning' || prev.reason === 'TargetsRecovered') continue;
+    const { object: o, port: p } = prev;
+    const key = `${prev.reason}|${o.kind}/${o.namespace}/${o.name}|${p?.name}/${p?.number}/${p?.protocol}`;
+    if (!byKey.has(key)) byKey.set(key, prev);
+  }
+  return [...byKey.values()];
+}
+
 /**
  * A previous Warning recovered when it no longer holds and nothing took its place: no current Warning on
  * the same port (a refusal now explained by another reason is not a recovery) or on the whole object.
@@ -454,14 +466,8 @@ function targetsRecovered(
   current: readonly Finding[],
   ctx: Context,
 ): Finding[] {
-  const out: Finding[] = [];
-  const seen = new Set<string>();
-  for (const prev of previous) {
-    if (prev.severity !== 'Warning' || prev.reason === 'TargetsRecovered') continue;
+  return previousWarnings(previous).flatMap((prev) => {
     const { object: o, port: p } = prev;
-    const key = `${prev.reason}|${o.kind}/${o.namespace}/${o.name}|${p?.name}/${p?.number}/${p?.protocol}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
     const onObject = current.filter((f) => f.severity === 'Warning' && sameObject(f.object, o));
     const holds =
       prev.reason === 'InvalidConfiguration'
@@ -472,14 +478,13 @@ function targetsRecovered(
               (f.port === undefined || (p !== undefined && samePort(f.port, p))),
           );
     const object = currentRef(o, ctx);
-    if (holds || object === undefined || !stillJudged(prev, ctx)) continue;
+    if (holds || object === undefined || !stillJudged(prev, ctx)) return [];
     const message = MESSAGES.TargetsRecovered.recovered(
       prev.reason,
       p && portLabel(p.name, p.number, p.protocol),
     );
-    out.push(finding('TargetsRecovered', object, message, p));
-  }
-  return out;
+    return [finding('TargetsRecovered', object, message, p)];
+  });
 }
 
 function currentRef(ref: ObjectRef, ctx: Context): ObjectRef | undefined {
