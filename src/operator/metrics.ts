@@ -26,7 +26,7 @@ export const METRIC_LABELS: Readonly<Record<string, readonly string[]>> = {
   sockeye_tracked_objects: ['map'],
 };
 
-export type WriteKind = 'event' | 'patch';
+export type WriteKind = 'event' | 'patch' | 'report';
 
 /** One Service port's counts; `port` is the port's name, or its number. */
 export interface ServicePortCount {
@@ -117,7 +117,7 @@ export class SockeyeMetrics {
     });
     this.#writes = new Counter({
       name: 'sockeye_api_writes_total',
-      help: 'Writes to the Kubernetes API by kind (event, patch) and result',
+      help: 'Writes to the Kubernetes API by kind (event, patch, report) and result',
       labelNames: ['kind', 'result'],
       registers,
     });

@@ -223,6 +223,8 @@ describe('charts/sockeye', () => {
     expect(verbs('authorization.k8s.io', 'subjectaccessreviews')).toEqual(['create']);
     expect(verbs('coordination.k8s.io', 'leases')).toEqual(['create', 'get', 'update']);
     expect(verbs('', 'secrets')).toEqual([]);
+    // Policy reports are opt-in (reports.enabled): no grant on them by default.
+    expect(verbs('openreports.io', 'reports')).toEqual([]);
     // The Lease Role lives in the release namespace and names its Lease for get/update.
     const lease = find(objects, 'Role')[0];
     expect(lease?.metadata.namespace).toBe(NAMESPACE);
@@ -434,6 +436,27 @@ describe('charts/sockeye', () => {
     expect(operatorEnv(objects).SOCKEYE_CHECK_NODE_PORTS).toBe('false');
     expect(operatorEnv(objects).SOCKEYE_CHECK_CLUSTER_IP).toBe('false');
     expect(operatorEnv(objects).SOCKEYE_CHECK_LOAD_BALANCERS).toBe('true');
+  });
+
+  it('grants the Reports sockeye keeps only with reports.enabled, in the watched namespaces', async () => {
+    const objects = await render('reports-values.yaml');
+    expect([...grantedVerbs(objects, 'operator', 'openreports.io', 'reports')].sort()).toEqual([
+      'delete',
+      'get',
+      'list',
+      'patch',
+    ]);
+    expect(grantedVerbs(objects, 'operator', 'openreports.io', 'clusterreports')).toEqual(new Set());
+    expect(operatorEnv(objects).SOCKEYE_REPORTS).toBe('true');
+    expect(operatorEnv(await render('default-values.yaml')).SOCKEYE_REPORTS).toBe('false');
+    const scoped = await render('namespaced-values.yaml', ['reports.enabled=true']);
+    const roles = find(scoped, 'Role').filter((r) =>
+      (r.rules as { apiGroups: string[] }[] | undefined)?.some((rule) =>
+        rule.apiGroups.includes('openreports.io'),
+      ),
+    );
+    expect(roles.map((r) => r.metadata.namespace).sort()).toEqual(['sockeye-ci-team-a', 'sockeye-ci-team-b']);
+    expect(find(scoped, 'ClusterRole').flatMap((r) => JSON.stringify(r.rules))).not.toContain('openreports');
   });
 
   it('scrapes plain HTTP without tokens when metrics.secure is off, and grants no reviews', async () => {

@@ -29,6 +29,15 @@ wildcards: test/chart/chart.test.ts checks every render of ci/ for that.
   resources: [events]
   verbs: [create, patch, list]
 {{- end }}
+{{- if .Values.reports.enabled }}
+{{- /*
+OpenReports Reports (one named sockeye per namespace with findings): list to compare with what is
+there, patch (server-side apply) to create or update, delete once the namespace has no finding.
+*/}}
+- apiGroups: [openreports.io]
+  resources: [reports]
+  verbs: [get, list, patch, delete]
+{{- end }}
 {{- end }}
 
 {{/* What `sockeye audit` reads; it writes nothing. */}}
