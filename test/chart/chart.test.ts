@@ -174,7 +174,13 @@ describe('charts/sockeye', () => {
       }
       expect(rule.apiGroups ?? [], where).not.toContain('apps');
       expect(rule.apiGroups ?? [], where).not.toContain('batch');
+      // Deleting: only the operator's own policy report, by name (reports.enabled).
+      const ownReport =
+        rule.apiGroups?.join() === 'openreports.io' &&
+        rule.resources?.join() === 'reports' &&
+        rule.resourceNames?.join() === 'sockeye';
       for (const verb of ['delete', 'deletecollection', 'escalate', 'bind', 'impersonate']) {
+        if (verb === 'delete' && ownReport) continue;
         expect(rule.verbs, where).not.toContain(verb);
       }
     }
@@ -441,11 +447,17 @@ describe('charts/sockeye', () => {
   it('grants the Reports sockeye keeps only with reports.enabled, in the watched namespaces', async () => {
     const objects = await render('reports-values.yaml');
     expect([...grantedVerbs(objects, 'operator', 'openreports.io', 'reports')].sort()).toEqual([
+      'create',
       'delete',
       'get',
       'list',
       'patch',
     ]);
+    // get, patch and delete of its own Report only.
+    const named = rbacRules(objects).filter(
+      ({ rule }) => rule.apiGroups?.includes('openreports.io') && rule.verbs.includes('delete'),
+    );
+    expect(named.map(({ rule }) => rule.resourceNames)).toEqual([['sockeye']]);
     expect(grantedVerbs(objects, 'operator', 'openreports.io', 'clusterreports')).toEqual(new Set());
     expect(operatorEnv(objects).SOCKEYE_REPORTS).toBe('true');
     expect(operatorEnv(await render('default-values.yaml')).SOCKEYE_REPORTS).toBe('false');

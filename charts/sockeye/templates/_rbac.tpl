@@ -31,12 +31,17 @@ wildcards: test/chart/chart.test.ts checks every render of ci/ for that.
 {{- end }}
 {{- if .Values.reports.enabled }}
 {{- /*
-OpenReports Reports (one named sockeye per namespace with findings): list to compare with what is
-there, patch (server-side apply) to create or update, delete once the namespace has no finding.
+OpenReports Reports, one named sockeye per namespace with findings: list to compare with what is
+there; server-side apply (patch, and create: a create cannot be limited by name) to write it; delete
+once the namespace has no finding, of sockeye's own Report only.
 */}}
 - apiGroups: [openreports.io]
   resources: [reports]
-  verbs: [get, list, patch, delete]
+  verbs: [list, create]
+- apiGroups: [openreports.io]
+  resources: [reports]
+  resourceNames: [sockeye]
+  verbs: [get, patch, delete]
 {{- end }}
 {{- end }}
 
