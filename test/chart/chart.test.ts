@@ -453,7 +453,7 @@ describe('charts/sockeye', () => {
       'list',
       'patch',
     ]);
-    // get, patch and delete of its own Report only.
+    // Everything but list on its own Report only (server-side apply creates with a name).
     const named = rbacRules(objects).filter(
       ({ rule }) => rule.apiGroups?.includes('openreports.io') && rule.verbs.includes('delete'),
     );

@@ -16,14 +16,19 @@ import { join } from 'node:path';
 import {
   ApiextensionsV1Api,
   CustomObjectsApi,
+  KubeConfig,
+  RbacAuthorizationV1Api,
   type V1CustomResourceDefinition,
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { binaryPath } from '../../cluster/binaries.ts';
+import { openReportsStore } from '../../src/kube/reports.ts';
 import { makeLogger } from '../../src/log.ts';
 import type { Operator } from '../../src/operator/operator.ts';
-import type { PolicyReport } from '../../src/operator/policy-report.ts';
+import { type PolicyReport, policyReport } from '../../src/operator/policy-report.ts';
+import { finding } from '../../src/rules/finding.ts';
+import { ciDir, parseObjects, rbacRules, renderChart } from '../chart/helm.ts';
 import {
   applyYaml,
   createNamespace,
@@ -232,5 +237,94 @@ describe('policy reports with the OpenReports CRDs', () => {
     await api.deleteNamespacedCustomObject({ ...REPORTS, namespace: broken, name: 'sockeye' });
     const after = (await reportWith(kube, broken, web)) as ServedReport;
     expect(after.metadata.uid).not.toBe(before.metadata.uid);
+  });
+
+  // The CRDs are the enclosing describe's.
+  describe("the chart's RBAC for policy reports", () => {
+    const ns = uniqueNamespace('reports-rbac');
+    const rbac = kube.kc.makeApiClient(RbacAuthorizationV1Api);
+    let asOperator: KubeConfig;
+
+    beforeAll(async () => {
+      await createNamespace(kube, ns);
+      // The operator's rules on Reports, as the chart renders them with reports.enabled.
+      const objects = parseObjects(
+        await renderChart({ namespace: 'sockeye', valuesFiles: [`${ciDir}reports-values.yaml`] }),
+      );
+      const rules = rbacRules(objects)
+        .filter(({ role }) => role.metadata.name === 'sockeye-operator')
+        .map(({ rule }) => rule)
+        .filter((rule) => rule.apiGroups?.includes('openreports.io'));
+      expect(rules.length).toBeGreaterThan(0);
+      await kube.core.createNamespacedServiceAccount({
+        namespace: ns,
+        body: { metadata: { name: 'operator' } },
+      });
+      await rbac.createNamespacedRole({
+        namespace: ns,
+        body: {
+          metadata: { name: 'reports' },
+          rules: rules.map((r) => ({
+            apiGroups: [...(r.apiGroups ?? [])],
+            resources: [...(r.resources ?? [])],
+            verbs: [...r.verbs],
+            ...(r.resourceNames ? { resourceNames: [...r.resourceNames] } : {}),
+          })),
+        },
+      });
+      await rbac.createNamespacedRoleBinding({
+        namespace: ns,
+        body: {
+          metadata: { name: 'reports' },
+          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'reports' },
+          subjects: [{ kind: 'ServiceAccount', name: 'operator', namespace: ns }],
+        },
+      });
+      const request = await kube.core.createNamespacedServiceAccountToken({
+        name: 'operator',
+        namespace: ns,
+        body: { spec: { audiences: [], expirationSeconds: 600 } },
+      });
+      const cluster = kube.kc.getCurrentCluster();
+      if (!cluster) throw new Error('no cluster');
+      asOperator = new KubeConfig();
+      asOperator.loadFromOptions({
+        clusters: [cluster],
+        users: [{ name: 'operator', token: request.status?.token ?? '' }],
+        contexts: [{ name: 'operator', cluster: cluster.name, user: 'operator' }],
+        currentContext: 'operator',
+      });
+    });
+    afterAll(async () => {
+      await deleteNamespace(kube, ns);
+    });
+
+    it("lets the writer create, update, list and delete sockeye's Report, and no other", async () => {
+      const store = openReportsStore(asOperator);
+      expect(await store.served()).toBe(true);
+      const web = finding(
+        'NoEndpoints',
+        { kind: 'Service', namespace: ns, name: 'web', uid: '' },
+        'no endpoints',
+      );
+      const api = { ...web, object: { ...web.object, name: 'api' } };
+      const one = policyReport(ns, [web]);
+      const two = policyReport(ns, [web, api]);
+      if (!one || !two) throw new Error('no report');
+      // RBAC follows a new Role within moments: the first tries may still be refused.
+      await eventually('the Report created by server-side apply', async () => {
+        await store.apply(one);
+        return true;
+      });
+      await store.apply(two);
+      expect((await readReport(kube, ns))?.results).toHaveLength(2);
+      const listed = await store.list('app.kubernetes.io/managed-by=sockeye', [ns]);
+      expect(listed.map((r) => r.metadata.name)).toEqual(['sockeye']);
+      const other = { ...one, metadata: { ...one.metadata, name: 'kyverno' } };
+      await expect(store.apply(other)).rejects.toMatchObject({ code: 403 });
+      await expect(store.delete(ns, 'kyverno')).rejects.toMatchObject({ code: 403 });
+      await store.delete(ns, 'sockeye');
+      expect(await readReport(kube, ns)).toBeUndefined();
+    });
   });
 });

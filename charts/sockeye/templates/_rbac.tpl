@@ -32,16 +32,17 @@ wildcards: test/chart/chart.test.ts checks every render of ci/ for that.
 {{- if .Values.reports.enabled }}
 {{- /*
 OpenReports Reports, one named sockeye per namespace with findings: list to compare with what is
-there; server-side apply (patch, and create: a create cannot be limited by name) to write it; delete
-once the namespace has no finding, of sockeye's own Report only.
+there; the rest on sockeye's own Report only: server-side apply writes it (a patch, and a create
+when it is new, which the API server authorizes with the name the patch carries) and it is deleted
+once the namespace has no finding.
 */}}
 - apiGroups: [openreports.io]
   resources: [reports]
-  verbs: [list, create]
+  verbs: [list]
 - apiGroups: [openreports.io]
   resources: [reports]
   resourceNames: [sockeye]
-  verbs: [get, patch, delete]
+  verbs: [get, create, patch, delete]
 {{- end }}
 {{- end }}
 
