@@ -71,7 +71,7 @@ if [ "$check" = 1 ]; then
     [ -x "$cache/bin/$name-${version[$name]}/$name" ] || unbuilt+=("$name")
   done
   if [ ${#unbuilt[@]} -gt 0 ] && ! command -v go >/dev/null 2>&1; then
-    echo "sockeye: Go is needed once to build or fetch ${unbuilt[*]} from their Go modules, and go is not on PATH: install Go >= 1.26 (or set KUBEBUILDER_ASSETS to a folder holding them) and run again" >&2
+    echo "sockeye: Go is needed once to build ${unbuilt[*]} from their Go modules, and go is not on PATH: install Go >= 1.26 (or set KUBEBUILDER_ASSETS to a folder holding them) and run again" >&2
     exit 3
   fi
   exit 0
