@@ -12,6 +12,7 @@ export const BINARIES = [
   'kubectl',
   'helm',
   'promtool',
+  'openreports-crds',
 ] as const;
 /**
  * Built only when asked for by name (`npm run bench:audit`), never by default or by CI: the peers
@@ -31,6 +32,8 @@ const PINS: Readonly<Record<Binary, readonly [dir: string, module: string]>> = {
   promtool: ['prometheus', 'github.com/prometheus/prometheus'],
   popeye: ['popeye', 'github.com/derailed/popeye'],
   k8sgpt: ['k8sgpt', 'github.com/k8sgpt-ai/k8sgpt'],
+  // Not a binary: the OpenReports API's CRDs (its config/crd/ folder), fetched from the pinned module.
+  'openreports-crds': ['openreports', 'github.com/openreports/reports-api'],
 };
 
 const toolsDir = fileURLToPath(new URL('../tools/', import.meta.url));
@@ -51,7 +54,10 @@ export function pinnedVersion(binary: Binary): string {
   return match[1];
 }
 
-/** Where a binary is: $KUBEBUILDER_ASSETS first (envtest's convention), then the build cache. */
+/**
+ * Where a binary is: $KUBEBUILDER_ASSETS first (envtest's convention), then the build cache. For
+ * `openreports-crds`, the folder holding the CRD files.
+ */
 export function binaryPath(binary: Binary): string {
   const assets = process.env.KUBEBUILDER_ASSETS;
   if (assets && existsSync(join(assets, binary))) return join(assets, binary);

@@ -6,10 +6,14 @@
 # A binary already present in $KUBEBUILDER_ASSETS (the envtest convention: etcd, kube-apiserver,
 # kubectl) is used as it is; only what is missing is built.
 #
-# Usage: cluster/build-binaries.sh [--check] [etcd kube-apiserver kube-controller-manager kube-proxy kubectl helm promtool popeye k8sgpt]
+# Upstream files the tests need as they are (no build) come the same way: `openreports-crds` is
+# the folder config/crd/ of the pinned OpenReports API module (the Report and ClusterReport CRDs the
+# policy-report tests install), copied from the module cache to $SOCKEYE_CACHE/bin/openreports-crds-<version>/openreports-crds/.
+#
+# Usage: cluster/build-binaries.sh [--check] [etcd kube-apiserver kube-controller-manager kube-proxy kubectl helm promtool openreports-crds popeye k8sgpt]
 # --check builds nothing: it exits 3 with one line when a binary is missing and Go is not there to
 # build it (scripts/launch.sh asks before the tests or the demo start).
-# With no names it builds the seven the tests need; popeye and k8sgpt (the peers that
+# With no names it builds (or fetches) the eight the tests need; popeye and k8sgpt (the peers that
 # `npm run bench:audit` compares with) are built only when named.
 set -euo pipefail
 
@@ -24,6 +28,7 @@ modver() { sed -n "s|^require $2 \(v[^ ]*\)\$|\1|p" "$tools/$1/go.mod"; }
 declare -A module=(
   [etcd]=etcd [kube-apiserver]=kubernetes [kube-controller-manager]=kubernetes [kube-proxy]=kubernetes
   [kubectl]=kubernetes [helm]=helm [promtool]=prometheus [popeye]=popeye [k8sgpt]=k8sgpt
+  [openreports-crds]=openreports
 )
 declare -A package=(
   [etcd]=go.etcd.io/etcd/server/v3
@@ -35,6 +40,11 @@ declare -A package=(
   [promtool]=github.com/prometheus/prometheus/cmd/promtool
   [popeye]=github.com/derailed/popeye
   [k8sgpt]=github.com/k8sgpt-ai/k8sgpt
+  [openreports-crds]=github.com/openreports/reports-api
+)
+# Not built: the folder of the module whose files are taken as they are.
+declare -A files=(
+  [openreports-crds]=config/crd
 )
 declare -A version=(
   [etcd]="$(modver etcd go.etcd.io/etcd/server/v3)"
@@ -46,12 +56,13 @@ declare -A version=(
   [promtool]="$(modver prometheus github.com/prometheus/prometheus)"
   [popeye]="$(modver popeye github.com/derailed/popeye)"
   [k8sgpt]="$(modver k8sgpt github.com/k8sgpt-ai/k8sgpt)"
+  [openreports-crds]="$(modver openreports github.com/openreports/reports-api)"
 )
 
 check=0
 if [ "${1:-}" = --check ]; then check=1; shift; fi
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(etcd kube-apiserver kube-controller-manager kube-proxy kubectl helm promtool)
+[ ${#names[@]} -gt 0 ] || names=(etcd kube-apiserver kube-controller-manager kube-proxy kubectl helm promtool openreports-crds)
 
 if [ "$check" = 1 ]; then
   unbuilt=()
@@ -82,9 +93,21 @@ for name in "${names[@]}"; do
     echo "build-binaries: $name ${version[$name]} cached at $out"
     continue
   fi
+  mkdir -p "$(dirname "$out")"
+  if [ -n "${files[$name]:-}" ]; then
+    echo "build-binaries: fetching $name (${package[$name]} ${version[$name]}: ${files[$name]}/) through the module proxy"
+    # The pinning module's go.sum verifies the download; -json says where the module cache put it.
+    dir="$(cd "$tools/${module[$name]}" && go mod download -json "${package[$name]}" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+    [ -d "$dir/${files[$name]}" ] || { echo "build-binaries: ${package[$name]} ${version[$name]} has no ${files[$name]}/" >&2; exit 1; }
+    rm -rf "$out.tmp"
+    cp -R "$dir/${files[$name]}" "$out.tmp"
+    chmod -R u+w "$out.tmp"
+    mv "$out.tmp" "$out"
+    echo "build-binaries: $name ${version[$name]} -> $out"
+    continue
+  fi
   echo "build-binaries: building $name ${version[$name]} (first time only; kube-apiserver takes minutes)..."
   start=$SECONDS
-  mkdir -p "$(dirname "$out")"
   ldflags='-s -w'
   if [ "${module[$name]}" = kubernetes ]; then
     # Stamp the release, as upstream's build does: kubectl, helm and the API's /version read it.

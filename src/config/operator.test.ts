@@ -37,6 +37,7 @@ describe('defaults', () => {
       metrics: { secure: true, port: 8443 },
       writeAnnotations: true,
       writeEvents: true,
+      writeReports: false,
       optIn: { selectorlessServices: false, hostNetworkPods: false },
       hops: { clusterIP: true, nodePorts: true, loadBalancers: true },
       cluster: {},
@@ -119,7 +120,9 @@ describe('env', () => {
       SOCKEYE_EXCLUDE_NAMESPACES: 'kube-system, kube-public',
       SOCKEYE_EVENTS: 'false',
       SOCKEYE_CONFIRMATIONS: '1',
+      SOCKEYE_REPORTS: 'true',
     });
+    expect(c.writeReports).toBe(true);
     expect(c.intervalMs).toBe(45_000);
     expect(c.concurrency).toBe(8);
     expect(c.namespaces.exclude).toEqual(['kube-system', 'kube-public']);

@@ -65,6 +65,8 @@ export interface OperatorConfig {
   readonly metrics: { readonly secure: boolean; readonly port: number | undefined };
   readonly writeAnnotations: boolean;
   readonly writeEvents: boolean;
+  /** Keep an OpenReports Report per namespace with findings (docs/design.md "Policy reports"). */
+  readonly writeReports: boolean;
   readonly optIn: { readonly selectorlessServices: boolean; readonly hostNetworkPods: boolean };
   /** The Service data path hops probed beside the pods (docs/design.md "Safety"). */
   readonly hops: {
@@ -314,6 +316,14 @@ export const OPERATOR_SETTINGS = {
     default: true,
     help: 'write Events (kubectl describe)',
   }),
+  writeReports: setting({
+    file: 'writeReports',
+    flag: 'reports',
+    env: 'SOCKEYE_REPORTS',
+    kind: boolean,
+    default: false,
+    help: 'keep an OpenReports Report (openreports.io/v1alpha1) per namespace with findings; needs its CRD',
+  }),
   probeSelectorlessServices: setting({
     file: 'probeSelectorlessServices',
     flag: 'probe-selectorless-services',
@@ -428,6 +438,7 @@ function derive(
     },
     writeAnnotations: v.writeAnnotations,
     writeEvents: v.writeEvents,
+    writeReports: v.writeReports,
     optIn: {
       selectorlessServices: v.probeSelectorlessServices,
       hostNetworkPods: v.probeHostNetworkPods,

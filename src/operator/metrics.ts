@@ -34,7 +34,7 @@ const METRICS = {
   },
   sockeye_findings: { help: 'Current findings by reason', labelNames: ['reason'] },
   sockeye_api_writes_total: {
-    help: 'Writes to the Kubernetes API by kind (event, patch) and result',
+    help: 'Writes to the Kubernetes API by kind (event, patch, report) and result',
     labelNames: ['kind', 'result'],
   },
   sockeye_workqueue_depth: { help: 'Keys waiting in the work queue', labelNames: [] },
@@ -62,7 +62,7 @@ export const METRIC_LABELS: Readonly<Record<string, readonly string[]>> = Object
   Object.entries(METRICS).map(([name, { labelNames }]) => [name, labelNames]),
 );
 
-export type WriteKind = 'event' | 'patch';
+export type WriteKind = 'event' | 'patch' | 'report';
 
 /** One Service port's counts; `port` is the port's name, or its number. */
 export interface ServicePortCount extends Tally {

@@ -31,6 +31,7 @@ import { EventRecorder, eventsV1Sink } from '../kube/events.ts';
 import { SupervisedInformer } from '../kube/informer.ts';
 import { apiServerAddressesOf } from '../kube/kubeconfig.ts';
 import { listRaw } from '../kube/raw-requests.ts';
+import { openReportsStore } from '../kube/reports.ts';
 import { kubeReviewer } from '../kube/reviews.ts';
 import { componentLogger, type Logger, logger as rootLogger } from '../log.ts';
 import type { Dialer } from '../probe/dialer.ts';
@@ -41,6 +42,7 @@ import { SockeyeMetrics } from './metrics.ts';
 import { NamespacePoller } from './namespace-poller.ts';
 import { makeProber } from './prober.ts';
 import { Reconciler } from './reconciler.ts';
+import { ReportWriter } from './report-writer.ts';
 import { NAMESPACES, NODES, WATCHED, type WatchedResource } from './watched.ts';
 
 export interface OperatorOptions {
@@ -62,6 +64,8 @@ export interface WriteCounts {
   patches: number;
   patchErrors: number;
   events: number;
+  /** Policy reports applied or deleted. */
+  reports: number;
 }
 
 /**
@@ -89,6 +93,7 @@ export class Operator {
   readonly #metrics: SockeyeMetrics;
   readonly #recorder: EventRecorder | undefined;
   readonly #writer: AnnotationWriter | undefined;
+  readonly #reports: ReportWriter | undefined;
   readonly #reconciler: Reconciler;
   readonly #informers: { whenSynced(): Promise<void>; stop(): Promise<void> }[] = [];
   #namespacePoller: NamespacePoller | undefined;
@@ -98,7 +103,7 @@ export class Operator {
   readonly #campaign = new AbortController();
   /** The current (or last) term of leadership: every write checks it. */
   #term: Term | undefined;
-  readonly #writes: WriteCounts = { patches: 0, patchErrors: 0, events: 0 };
+  readonly #writes: WriteCounts = { patches: 0, patchErrors: 0, events: 0, reports: 0 };
   #http: OperatorHttp | undefined;
   #synced = false;
   #leading = false;
@@ -136,6 +141,21 @@ export class Operator {
           this.#metrics.write('patch', result);
           if (result === 'ok') this.#writes.patches++;
           else this.#writes.patchErrors++;
+        },
+      });
+    }
+    if (config.writeReports) {
+      this.#reports = new ReportWriter({
+        store: openReportsStore(kc),
+        findingsIn: (namespace) => this.#reconciler.findingsIn(namespace),
+        owns: (namespace) => this.#watched(namespace),
+        scope: config.namespaces.include.length > 0 ? config.namespaces.include : undefined,
+        logger: this.#log,
+        resyncMs: config.intervalMs,
+        onRetry: () => this.#metrics.retry(),
+        onWrite: (result) => {
+          this.#metrics.write('report', result);
+          if (result === 'ok') this.#writes.reports++;
         },
       });
     }
@@ -241,7 +261,11 @@ export class Operator {
     grace.addEventListener('abort', () => term?.end(), { once: true });
     await untilAborted(this.#queue.shutDown(), grace);
     await Promise.allSettled([this.#workers]);
-    await Promise.all([this.#recorder?.close(grace), this.#writer?.close(grace)]);
+    await Promise.all([
+      this.#recorder?.close(grace),
+      this.#writer?.close(grace),
+      this.#reports?.close(grace),
+    ]);
     term?.end();
     this.#campaign.abort();
     await this.#elector;
@@ -310,6 +334,7 @@ export class Operator {
       handle: (key, signal) => this.#reconcile(key, signal),
       onError: (key, err) => this.#reconcileFailed(key, err),
     });
+    void this.#reports?.lead(term);
   }
 
   /** The term ended: no more work is taken (the writers drop their own queued work). */
@@ -338,6 +363,7 @@ export class Operator {
   /** `signal` is the term's: a reconcile in flight stops probing when the term ends. */
   async #reconcile(key: string, signal: AbortSignal): Promise<WorkResult> {
     const result = await this.#reconciler.reconcile(key, signal);
+    this.#reports?.changed(key.split('/')[0] ?? '');
     switch (result.kind) {
       case 'changed':
         // Backoff while the targets keep changing, but never longer than the interval: after a long
@@ -365,6 +391,7 @@ export class Operator {
       case 'Service':
         this.#reconciler.forget(`${namespace}/${name}`);
         this.#writer?.forget(kind, namespace, name);
+        this.#reports?.changed(namespace);
         return;
       case 'Pod':
         this.#reconciler.forgetObject(kind, namespace, name);
@@ -372,6 +399,7 @@ export class Operator {
         return;
       case 'Namespace':
         this.#reconciler.forgetObject(kind, namespace, name);
+        this.#reports?.changed(name);
         return;
     }
   }
@@ -394,6 +422,7 @@ export class Operator {
     return {
       ...this.#reconciler.tracked(),
       ...this.#writer?.tracked(),
+      ...this.#reports?.tracked(),
       metrics_service_ports: this.#metrics.servicesWithSeries,
     };
   }

@@ -85,6 +85,26 @@ export class Reconciler {
     });
   }
 
+  /**
+   * Current findings about the objects of one namespace (its Services, their pods, the Namespace),
+   * for its policy report.
+   */
+  findingsIn(namespace: string): Finding[] {
+    const prefix = `${namespace}/`;
+    const seen = new Set<string>();
+    const out: Finding[] = [];
+    for (const [key, findings] of this.#byService) {
+      if (!key.startsWith(prefix)) continue;
+      for (const f of findings) {
+        const k = `${objectKey(f.object)}|${findingKey(f)}`;
+        if (seen.has(k)) continue;
+        seen.add(k);
+        out.push(f);
+      }
+    }
+    return out;
+  }
+
   /** Remembers a Warning Event another replica wrote (see #inherited). */
   inherit(event: EventInput): void {
     const r = event.regarding;

@@ -174,7 +174,13 @@ describe('charts/sockeye', () => {
       }
       expect(rule.apiGroups ?? [], where).not.toContain('apps');
       expect(rule.apiGroups ?? [], where).not.toContain('batch');
+      // Deleting: only the operator's own policy report, by name (reports.enabled).
+      const ownReport =
+        rule.apiGroups?.join() === 'openreports.io' &&
+        rule.resources?.join() === 'reports' &&
+        rule.resourceNames?.join() === 'sockeye';
       for (const verb of ['delete', 'deletecollection', 'escalate', 'bind', 'impersonate']) {
+        if (verb === 'delete' && ownReport) continue;
         expect(rule.verbs, where).not.toContain(verb);
       }
     }
@@ -223,6 +229,8 @@ describe('charts/sockeye', () => {
     expect(verbs('authorization.k8s.io', 'subjectaccessreviews')).toEqual(['create']);
     expect(verbs('coordination.k8s.io', 'leases')).toEqual(['create', 'get', 'update']);
     expect(verbs('', 'secrets')).toEqual([]);
+    // Policy reports are opt-in (reports.enabled): no grant on them by default.
+    expect(verbs('openreports.io', 'reports')).toEqual([]);
     // The Lease Role lives in the release namespace and names its Lease for get/update.
     const lease = find(objects, 'Role')[0];
     expect(lease?.metadata.namespace).toBe(NAMESPACE);
@@ -434,6 +442,33 @@ describe('charts/sockeye', () => {
     expect(operatorEnv(objects).SOCKEYE_CHECK_NODE_PORTS).toBe('false');
     expect(operatorEnv(objects).SOCKEYE_CHECK_CLUSTER_IP).toBe('false');
     expect(operatorEnv(objects).SOCKEYE_CHECK_LOAD_BALANCERS).toBe('true');
+  });
+
+  it('grants the Reports sockeye keeps only with reports.enabled, in the watched namespaces', async () => {
+    const objects = await render('reports-values.yaml');
+    expect([...grantedVerbs(objects, 'operator', 'openreports.io', 'reports')].sort()).toEqual([
+      'create',
+      'delete',
+      'get',
+      'list',
+      'patch',
+    ]);
+    // Everything but list on its own Report only (server-side apply creates with a name).
+    const named = rbacRules(objects).filter(
+      ({ rule }) => rule.apiGroups?.includes('openreports.io') && rule.verbs.includes('delete'),
+    );
+    expect(named.map(({ rule }) => rule.resourceNames)).toEqual([['sockeye']]);
+    expect(grantedVerbs(objects, 'operator', 'openreports.io', 'clusterreports')).toEqual(new Set());
+    expect(operatorEnv(objects).SOCKEYE_REPORTS).toBe('true');
+    expect(operatorEnv(await render('default-values.yaml')).SOCKEYE_REPORTS).toBe('false');
+    const scoped = await render('namespaced-values.yaml', ['reports.enabled=true']);
+    const roles = find(scoped, 'Role').filter((r) =>
+      (r.rules as { apiGroups: string[] }[] | undefined)?.some((rule) =>
+        rule.apiGroups.includes('openreports.io'),
+      ),
+    );
+    expect(roles.map((r) => r.metadata.namespace).sort()).toEqual(['sockeye-ci-team-a', 'sockeye-ci-team-b']);
+    expect(find(scoped, 'ClusterRole').flatMap((r) => JSON.stringify(r.rules))).not.toContain('openreports');
   });
 
   it('scrapes plain HTTP without tokens when metrics.secure is off, and grants no reviews', async () => {

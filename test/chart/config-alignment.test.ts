@@ -113,6 +113,7 @@ describe('charts/sockeye and sockeye operator agree on the configuration', () =>
       },
       writeAnnotations: true,
       writeEvents: true,
+      writeReports: false,
       optIn: { selectorlessServices: false, hostNetworkPods: false },
       hops: { clusterIP: true, nodePorts: true, loadBalancers: true },
     });

@@ -29,6 +29,8 @@ changed value rolls the Deployment by itself. Keep this list in step with OPERAT
   value: {{ .Values.operator.events | toString | quote }}
 - name: SOCKEYE_ANNOTATIONS
   value: {{ .Values.operator.annotations | toString | quote }}
+- name: SOCKEYE_REPORTS
+  value: {{ .Values.reports.enabled | toString | quote }}
 - name: SOCKEYE_PROBE_SELECTORLESS_SERVICES
   value: {{ .Values.operator.probeSelectorlessServices | toString | quote }}
 - name: SOCKEYE_PROBE_HOST_NETWORK_PODS

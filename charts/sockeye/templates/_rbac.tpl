@@ -29,6 +29,21 @@ wildcards: test/chart/chart.test.ts checks every render of ci/ for that.
   resources: [events]
   verbs: [create, patch, list]
 {{- end }}
+{{- if .Values.reports.enabled }}
+{{- /*
+OpenReports Reports, one named sockeye per namespace with findings: list to compare with what is
+there; the rest on sockeye's own Report only: server-side apply writes it (a patch, and a create
+when it is new, which the API server authorizes with the name the patch carries) and it is deleted
+once the namespace has no finding.
+*/}}
+- apiGroups: [openreports.io]
+  resources: [reports]
+  verbs: [list]
+- apiGroups: [openreports.io]
+  resources: [reports]
+  resourceNames: [sockeye]
+  verbs: [get, create, patch, delete]
+{{- end }}
 {{- end }}
 
 {{/* What `sockeye audit` reads; it writes nothing. */}}
