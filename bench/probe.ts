@@ -51,12 +51,14 @@ async function worker(
   const index = new Map(targets.map((t, i) => [t, i]));
   const outcomes = new Array<string>(targets.length).fill('?');
   const started = performance.now();
-  const options = { timeoutMs, concurrency, ...(threads === undefined ? {} : { threads }) };
+  // The engine's own choice (parallel.ts: cores, load, run length) unless pinned, made here so it is reported.
+  const used = threadsFor(targets.length, concurrency, threads);
+  const options = { timeoutMs, concurrency, threads: used };
   for await (const result of probeTargets(targets, options)) {
     outcomes[index.get(result.target) ?? 0] = letter[result.outcome];
   }
   const engineMs = performance.now() - started;
-  process.stdout.write(`${JSON.stringify({ engineMs, outcomes: outcomes.join('') })}\n`);
+  process.stdout.write(`${JSON.stringify({ engineMs, threads: used, outcomes: outcomes.join('') })}\n`);
 }
 
 // ---- target sets ----
@@ -136,6 +138,8 @@ interface RunFigures {
   readonly timeWaitLeft: number;
   /** sockeye only: probes/s inside the engine, without process start-up and module loading. */
   readonly engineProbesPerSecond?: number;
+  /** sockeye only: the threads the engine ran on. */
+  readonly threads?: number;
 }
 
 async function timeWaitCount(): Promise<number> {
@@ -223,7 +227,11 @@ async function runSockeye(
     String(concurrency),
     ...(threads === undefined ? [] : ['--threads', String(threads)]),
   ]);
-  const { outcomes, engineMs } = JSON.parse(run.stdout) as { outcomes: string; engineMs: number };
+  const { outcomes, engineMs, ...used } = JSON.parse(run.stdout) as {
+    outcomes: string;
+    engineMs: number;
+    threads: number;
+  };
   const byLetter = new Map(Object.entries(letter).map(([o, l]) => [l, o as Outcome]));
   return {
     tool: 'sockeye',
@@ -233,6 +241,7 @@ async function runSockeye(
     peakRssMiB: run.peakKiB / 1024,
     timeWaitLeft: Math.max(0, (await timeWaitCount()) - before),
     engineProbesPerSecond: (set.truth.size / engineMs) * 1000,
+    threads: used.threads,
   };
 }
 
@@ -386,7 +395,7 @@ async function bench(
           runs.push(figures);
           loads.push(load());
           process.stderr.write(
-            `  ${set.name} round ${round + 1} ${tool.padEnd(10)} ${figures.seconds.toFixed(2)} s ${Math.round(figures.probesPerSecond)} probes/s, ${figures.misclassified} wrong, ${figures.peakRssMiB.toFixed(1)} MiB, ${figures.timeWaitLeft} TIME_WAIT${figures.engineProbesPerSecond ? ` (engine alone ${Math.round(figures.engineProbesPerSecond)} probes/s)` : ''}\n`,
+            `  ${set.name} round ${round + 1} ${tool.padEnd(10)} ${figures.seconds.toFixed(2)} s ${Math.round(figures.probesPerSecond)} probes/s, ${figures.misclassified} wrong, ${figures.peakRssMiB.toFixed(1)} MiB, ${figures.timeWaitLeft} TIME_WAIT${figures.engineProbesPerSecond ? ` (engine alone ${Math.round(figures.engineProbesPerSecond)} probes/s, ${figures.threads} thread(s), load ${load()})` : ''}\n`,
           );
         }
       }
@@ -395,7 +404,7 @@ async function bench(
       const nmapTuned = summarize(runs.filter((r) => r.tool === 'nmap-tuned'));
       const ratio = roundTo(sockeye.probesPerSecond / nmap.probesPerSecond, 2);
       const ratioTuned = roundTo(sockeye.probesPerSecond / nmapTuned.probesPerSecond, 2);
-      const engineThreads = threads ?? threadsFor(set.truth.size, concurrency);
+      const engineThreads = runs.flatMap((r) => (r.threads === undefined ? [] : [r.threads]));
       const counts: Record<string, number> = {};
       for (const outcome of set.truth.values()) counts[outcome] = (counts[outcome] ?? 0) + 1;
       const loadRange = [Math.min(...loads), Math.max(...loads)];
@@ -407,7 +416,7 @@ async function bench(
           `  ${name.padEnd(10)} ${f.probesPerSecond} probes/s  misclassified ${f.misclassified}  peak ${f.peakRssMiB} MiB  TIME_WAIT ${f.timeWaitLeft}`,
         );
       line(`sockeye`, sockeye);
-      console.log(`             (${engineThreads} thread${engineThreads === 1 ? '' : 's'})`);
+      console.log(`             (threads per run: ${engineThreads.join(', ')})`);
       line('nmap', nmap);
       line('nmap-tuned', nmapTuned);
       console.log(

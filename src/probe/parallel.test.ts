@@ -17,14 +17,20 @@ const targets = (n: number): ProbeTarget[] =>
 
 describe('threadsFor', () => {
   it('keeps runs below the measured threshold in one thread', () => {
-    expect(threadsFor(MIN_TARGETS - 1, 4096, undefined, 8)).toBe(1);
-    expect(threadsFor(MIN_TARGETS, 4096, undefined, 2)).toBe(2);
+    expect(threadsFor(MIN_TARGETS - 1, 4096, undefined, 8, 0)).toBe(1);
+    expect(threadsFor(MIN_TARGETS, 4096, undefined, 2, 0)).toBe(2);
+  });
+  it('adds a thread per idle core only', () => {
+    expect(threadsFor(MIN_TARGETS, 4096, undefined, 2, 1.2)).toBe(1);
+    expect(threadsFor(MIN_TARGETS, 4096, undefined, 2, 0.9)).toBe(2);
+    expect(threadsFor(MIN_TARGETS, 4096, undefined, 2, 20)).toBe(1);
+    expect(threadsFor(MIN_TARGETS, 4096, undefined, 8, 5.5)).toBe(3);
   });
   it('uses the cores up to MAX_THREADS, never more threads than slots or targets', () => {
-    expect(threadsFor(MIN_TARGETS, 4096, undefined, 64)).toBe(MAX_THREADS);
-    expect(threadsFor(MIN_TARGETS, 3, undefined, 64)).toBe(Math.min(3, MAX_THREADS));
-    expect(threadsFor(3, 100, 8, 64)).toBe(3);
-    expect(threadsFor(10, 100, 1, 64)).toBe(1);
+    expect(threadsFor(MIN_TARGETS, 4096, undefined, 64, 0)).toBe(MAX_THREADS);
+    expect(threadsFor(MIN_TARGETS, 3, undefined, 64, 0)).toBe(Math.min(3, MAX_THREADS));
+    expect(threadsFor(3, 100, 8, 64, 50)).toBe(3);
+    expect(threadsFor(10, 100, 1, 64, 0)).toBe(1);
   });
 });
 

@@ -1,4 +1,4 @@
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import type { AppCheck } from './app-check.ts';
 import { ResultQueue } from './input-order.ts';
@@ -8,26 +8,36 @@ import { probeWorkerScript } from './worker-script.ts';
 
 /**
  * A run spread over threads: this thread and `threads - 1` workers (engine.ts run as a worker's
- * entry, which then serves one share: serveShare), each with its own
- * event loop, TCP handles and deadline sweep, each probing a share of the targets with the same
- * engine code as a run in one thread (so classification cannot differ), at a share of the bound.
+ * entry, which then serves one share: serveShare), each with its own event loop, TCP handles and
+ * deadline sweep, each probing a share of the targets with the same engine code as a run in one
+ * thread (so classification cannot differ), at a share of the bound.
  *
- * Below MIN_TARGETS a run stays in one thread: a worker's start-up (an isolate, Node's bootstrap, the
- * engine's modules: ~40 ms of CPU, measured in README "Probe engine") costs more than it saves.
+ * When it pays (README "Probe engine", measured on loopback): one thread spends ~23 µs of CPU per
+ * probe; a worker costs ~46 ms of CPU and ~80 ms before its first connect to start (an isolate,
+ * Node's bootstrap, the engine's modules), then ~6 µs per probe more (its own JIT warm-up, the
+ * results crossing threads). Its half of the run must outlast its start-up: below MIN_TARGETS a run
+ * stays in one thread. And only on a core that is idle: on a machine already busy (load average at
+ * or above the cores) two threads took 40% more CPU for no less wall time, so a worker is started
+ * per core the 1-minute load average leaves free.
  */
-export const MIN_TARGETS = 4000;
+export const MIN_TARGETS = 8000;
 /** Most threads a run uses; past the cores they only contend. */
 export const MAX_THREADS = 4;
 
-/** Threads for a run of `targets` valid targets at `bound` probes in flight; `asked` overrides the cores. */
+/**
+ * Threads for a run of `targets` valid targets at `bound` probes in flight: `asked` if given, else
+ * one, plus one per idle core (`cores` less the `load` average) for runs of MIN_TARGETS or more.
+ */
 export function threadsFor(
   targets: number,
   bound: number,
   asked?: number,
   cores = availableParallelism(),
+  load = loadavg()[0] ?? 0,
 ): number {
   if (asked === undefined && targets < MIN_TARGETS) return 1;
-  const wanted = asked ?? Math.min(cores, MAX_THREADS);
+  const idle = Math.max(0, Math.floor(cores - load));
+  const wanted = asked ?? Math.min(cores, MAX_THREADS, 1 + idle);
   // Each thread holds at least one slot of the bound and probes at least one target.
   return Math.max(1, Math.min(wanted, Math.floor(bound), targets));
 }
