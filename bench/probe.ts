@@ -135,6 +135,11 @@ interface RunFigures {
   readonly probesPerSecond: number;
   readonly misclassified: number;
   readonly peakRssMiB: number;
+  /**
+   * User + system CPU of the whole process: on a machine shared with other work, wall time mostly
+   * measures the neighbours, CPU time much less so.
+   */
+  readonly cpuSeconds: number;
   readonly timeWaitLeft: number;
   /** sockeye only: probes/s inside the engine, without process start-up and module loading. */
   readonly engineProbesPerSecond?: number;
@@ -189,19 +194,23 @@ async function compileWorker(dir: string): Promise<string> {
   return join(out, 'bench', 'probe.js');
 }
 
-/** Runs a command under GNU time; returns stdout, wall seconds and peak RSS. */
-async function measured(command: string[]): Promise<{ stdout: string; seconds: number; peakKiB: number }> {
+/** Runs a command under GNU time; returns stdout, wall seconds, CPU seconds (user + system) and peak RSS. */
+async function measured(
+  command: string[],
+): Promise<{ stdout: string; seconds: number; cpuSeconds: number; peakKiB: number }> {
   const started = performance.now();
   const { stdout, stderr } = await exec(
     '/usr/bin/time',
-    ['-f', 'PEAK_KIB %M', 'prlimit', `--nofile=${NOFILE}`, ...command],
+    ['-f', 'PEAK_KIB %M CPU %U %S', 'prlimit', `--nofile=${NOFILE}`, ...command],
     {
       maxBuffer: 64 * 1024 * 1024,
     },
   );
   const seconds = (performance.now() - started) / 1000;
   const peakKiB = Number(/PEAK_KIB (\d+)/.exec(stderr)?.[1] ?? Number.NaN);
-  return { stdout, seconds, peakKiB };
+  const cpu = /CPU ([\d.]+) ([\d.]+)/.exec(stderr);
+  const cpuSeconds = Number(cpu?.[1] ?? Number.NaN) + Number(cpu?.[2] ?? Number.NaN);
+  return { stdout, seconds, cpuSeconds, peakKiB };
 }
 
 function misclassified(set: TargetSet, seen: (key: string, i: number) => Outcome | undefined): number {
@@ -245,6 +254,7 @@ async function runSockeye(
     probesPerSecond: set.truth.size / run.seconds,
     misclassified: misclassified(set, (_, i) => byLetter.get(outcomes[i] ?? '?')),
     peakRssMiB: run.peakKiB / 1024,
+    cpuSeconds: run.cpuSeconds,
     timeWaitLeft: Math.max(0, (await timeWaitCount()) - before),
     engineProbesPerSecond: (set.truth.size / engineMs) * 1000,
     threads: used.threads,
@@ -298,6 +308,7 @@ async function runNmap(
     probesPerSecond: set.truth.size / run.seconds,
     misclassified: misclassified(set, (key) => seen.get(key)),
     peakRssMiB: run.peakKiB / 1024,
+    cpuSeconds: run.cpuSeconds,
     timeWaitLeft: Math.max(0, (await timeWaitCount()) - before),
   };
 }
@@ -346,6 +357,7 @@ function summarize(runs: readonly RunFigures[]) {
     probesPerSecond: Math.round(median(runs.map((r) => r.probesPerSecond))),
     misclassified: Math.max(...runs.map((r) => r.misclassified)),
     peakRssMiB: roundTo(Math.max(...runs.map((r) => r.peakRssMiB)), 1),
+    cpuSeconds: roundTo(median(runs.map((r) => r.cpuSeconds)), 2),
     timeWaitLeft: Math.max(...runs.map((r) => r.timeWaitLeft)),
     runs: runs.length,
     ...(runs[0]?.engineProbesPerSecond
@@ -402,7 +414,7 @@ async function bench(
           runs.push(figures);
           loads.push(load());
           process.stderr.write(
-            `  ${set.name} round ${round + 1} ${tool.padEnd(10)} ${figures.seconds.toFixed(2)} s ${Math.round(figures.probesPerSecond)} probes/s, ${figures.misclassified} wrong, ${figures.peakRssMiB.toFixed(1)} MiB, ${figures.timeWaitLeft} TIME_WAIT${figures.engineProbesPerSecond ? ` (engine alone ${Math.round(figures.engineProbesPerSecond)} probes/s, ${figures.threads} thread(s), load ${load()})` : ''}\n`,
+            `  ${set.name} round ${round + 1} ${tool.padEnd(10)} ${figures.seconds.toFixed(2)} s (CPU ${figures.cpuSeconds.toFixed(2)} s) ${Math.round(figures.probesPerSecond)} probes/s, ${figures.misclassified} wrong, ${figures.peakRssMiB.toFixed(1)} MiB, ${figures.timeWaitLeft} TIME_WAIT${figures.engineProbesPerSecond ? ` (engine alone ${Math.round(figures.engineProbesPerSecond)} probes/s, ${figures.threads} thread(s), load ${load()})` : ''}\n`,
           );
         }
       }
@@ -411,6 +423,8 @@ async function bench(
       const nmapTuned = summarize(runs.filter((r) => r.tool === 'nmap-tuned'));
       const ratio = roundTo(sockeye.probesPerSecond / nmap.probesPerSecond, 2);
       const ratioTuned = roundTo(sockeye.probesPerSecond / nmapTuned.probesPerSecond, 2);
+      // nmap's CPU over sockeye's: above 1, sockeye needs less CPU for the same probes.
+      const cpuRatio = roundTo(nmap.cpuSeconds / sockeye.cpuSeconds, 2);
       const engineThreads = runs.flatMap((r) => (r.threads === undefined ? [] : [r.threads]));
       const counts: Record<string, number> = {};
       for (const outcome of set.truth.values()) counts[outcome] = (counts[outcome] ?? 0) + 1;
@@ -420,14 +434,14 @@ async function bench(
       );
       const line = (name: string, f: ReturnType<typeof summarize>) =>
         console.log(
-          `  ${name.padEnd(10)} ${f.probesPerSecond} probes/s  misclassified ${f.misclassified}  peak ${f.peakRssMiB} MiB  TIME_WAIT ${f.timeWaitLeft}`,
+          `  ${name.padEnd(10)} ${f.probesPerSecond} probes/s  CPU ${f.cpuSeconds} s  misclassified ${f.misclassified}  peak ${f.peakRssMiB} MiB  TIME_WAIT ${f.timeWaitLeft}`,
         );
       line(`sockeye`, sockeye);
       console.log(`             (threads per run: ${engineThreads.join(', ')})`);
       line('nmap', nmap);
       line('nmap-tuned', nmapTuned);
       console.log(
-        `  ratio sockeye/nmap ${ratio}x (nmap -T5), ${ratioTuned}x (nmap at --min/--max-parallelism ${concurrency})`,
+        `  ratio sockeye/nmap ${ratio}x (nmap -T5), ${ratioTuned}x (nmap at --min/--max-parallelism ${concurrency}); CPU nmap/sockeye ${cpuRatio}x`,
       );
       report[set.name] = {
         targets: set.truth.size,
@@ -440,6 +454,7 @@ async function bench(
         nmapTuned,
         ratio,
         ratioTuned,
+        cpuRatio,
       };
     }
     console.log(
