@@ -4,18 +4,22 @@
 //   (b) 20,000 targets, 10% of them timeouts (SYNs dropped by nft in a namespace this bench creates,
 //       198.18.0.0/15), at a 1 s deadline for both tools
 //
+// nmap runs twice per round: with its own -T5 parallelism, and tuned to sockeye's (--min-parallelism
+// and --max-parallelism at sockeye's --concurrency); ratios are given against both.
+//
 // Listening sockets are real (a python3 child binds them and never accepts: the kernel completes the
 // handshakes). Prints probes/s, ratio, misclassifications against the known truth, peak RSS and new
 // TIME_WAIT sockets per tool and set; the last line is one JSON object.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { withCleanup } from '../cluster/with-cleanup.ts';
 import { probeTargets } from '../src/probe/engine.ts';
 import type { Outcome, ProbeTarget } from '../src/probe/outcome.ts';
+import { threadsFor } from '../src/probe/parallel.ts';
 import { createDropNamespace, type DropNamespace } from '../test/net/netns.ts';
 import { median, roundTo } from './stats.ts';
 
@@ -31,7 +35,12 @@ const letter: Readonly<Record<Outcome, string>> = {
 
 // ---- worker: runs in its own process (raised RLIMIT_NOFILE), prints one outcome letter per target ----
 
-async function worker(file: string, timeoutMs: number, concurrency: number): Promise<void> {
+async function worker(
+  file: string,
+  timeoutMs: number,
+  concurrency: number,
+  threads: number | undefined,
+): Promise<void> {
   const targets: ProbeTarget[] = (await readFile(file, 'utf8'))
     .trim()
     .split('\n')
@@ -42,11 +51,14 @@ async function worker(file: string, timeoutMs: number, concurrency: number): Pro
   const index = new Map(targets.map((t, i) => [t, i]));
   const outcomes = new Array<string>(targets.length).fill('?');
   const started = performance.now();
-  for await (const result of probeTargets(targets, { timeoutMs, concurrency })) {
+  // The engine's own choice (parallel.ts: cores, load, run length) unless pinned, made here so it is reported.
+  const used = threadsFor(targets.length, concurrency, threads);
+  const options = { timeoutMs, concurrency, threads: used };
+  for await (const result of probeTargets(targets, options)) {
     outcomes[index.get(result.target) ?? 0] = letter[result.outcome];
   }
   const engineMs = performance.now() - started;
-  process.stdout.write(`${JSON.stringify({ engineMs, outcomes: outcomes.join('') })}\n`);
+  process.stdout.write(`${JSON.stringify({ engineMs, threads: used, outcomes: outcomes.join('') })}\n`);
 }
 
 // ---- target sets ----
@@ -115,23 +127,38 @@ function parseNmapXml(xml: string): Map<string, Outcome> {
 
 // ---- measuring one run ----
 
+type Tool = 'sockeye' | 'nmap' | 'nmap-tuned';
+
 interface RunFigures {
-  readonly tool: 'sockeye' | 'nmap';
+  readonly tool: Tool;
   readonly seconds: number;
   readonly probesPerSecond: number;
   readonly misclassified: number;
   readonly peakRssMiB: number;
+  /**
+   * User + system CPU of the whole process: on a machine shared with other work, wall time mostly
+   * measures the neighbours, CPU time much less so.
+   */
+  readonly cpuSeconds: number;
   readonly timeWaitLeft: number;
   /** sockeye only: probes/s inside the engine, without process start-up and module loading. */
   readonly engineProbesPerSecond?: number;
+  /** sockeye only: the threads the engine ran on. */
+  readonly threads?: number;
 }
+
+/**
+ * The subnets this bench's targets are in: loopback, and the /24 of its drop namespace once made.
+ * Only these count: other work on the machine (local clusters) uses 198.18.0.0/15 too.
+ */
+const targetSubnets = ['127.77.0.0/16'];
 
 async function timeWaitCount(): Promise<number> {
   const { stdout } = await exec('ss', [
     '-Htan',
     'state',
     'time-wait',
-    '( dst 127.77.0.0/16 or dst 198.18.0.0/15 )',
+    `( ${targetSubnets.map((s) => `dst ${s}`).join(' or ')} )`,
   ]);
   return stdout.split('\n').filter((l) => l.trim() !== '').length;
 }
@@ -167,19 +194,23 @@ async function compileWorker(dir: string): Promise<string> {
   return join(out, 'bench', 'probe.js');
 }
 
-/** Runs a command under GNU time; returns stdout, wall seconds and peak RSS. */
-async function measured(command: string[]): Promise<{ stdout: string; seconds: number; peakKiB: number }> {
+/** Runs a command under GNU time; returns stdout, wall seconds, CPU seconds (user + system) and peak RSS. */
+async function measured(
+  command: string[],
+): Promise<{ stdout: string; seconds: number; cpuSeconds: number; peakKiB: number }> {
   const started = performance.now();
   const { stdout, stderr } = await exec(
     '/usr/bin/time',
-    ['-f', 'PEAK_KIB %M', 'prlimit', `--nofile=${NOFILE}`, ...command],
+    ['-f', 'PEAK_KIB %M CPU %U %S', 'prlimit', `--nofile=${NOFILE}`, ...command],
     {
       maxBuffer: 64 * 1024 * 1024,
     },
   );
   const seconds = (performance.now() - started) / 1000;
   const peakKiB = Number(/PEAK_KIB (\d+)/.exec(stderr)?.[1] ?? Number.NaN);
-  return { stdout, seconds, peakKiB };
+  const cpu = /CPU ([\d.]+) ([\d.]+)/.exec(stderr);
+  const cpuSeconds = Number(cpu?.[1] ?? Number.NaN) + Number(cpu?.[2] ?? Number.NaN);
+  return { stdout, seconds, cpuSeconds, peakKiB };
 }
 
 function misclassified(set: TargetSet, seen: (key: string, i: number) => Outcome | undefined): number {
@@ -195,6 +226,7 @@ async function runSockeye(
   dir: string,
   timeoutMs: number,
   concurrency: number,
+  threads: number | undefined,
 ): Promise<RunFigures> {
   const file = join(dir, `${set.name}.targets`);
   await writeFile(file, `${[...set.truth.keys()].join('\n')}\n`);
@@ -208,8 +240,13 @@ async function runSockeye(
     String(timeoutMs),
     '--concurrency',
     String(concurrency),
+    ...(threads === undefined ? [] : ['--threads', String(threads)]),
   ]);
-  const { outcomes, engineMs } = JSON.parse(run.stdout) as { outcomes: string; engineMs: number };
+  const { outcomes, engineMs, ...used } = JSON.parse(run.stdout) as {
+    outcomes: string;
+    engineMs: number;
+    threads: number;
+  };
   const byLetter = new Map(Object.entries(letter).map(([o, l]) => [l, o as Outcome]));
   return {
     tool: 'sockeye',
@@ -217,12 +254,20 @@ async function runSockeye(
     probesPerSecond: set.truth.size / run.seconds,
     misclassified: misclassified(set, (_, i) => byLetter.get(outcomes[i] ?? '?')),
     peakRssMiB: run.peakKiB / 1024,
+    cpuSeconds: run.cpuSeconds,
     timeWaitLeft: Math.max(0, (await timeWaitCount()) - before),
     engineProbesPerSecond: (set.truth.size / engineMs) * 1000,
+    threads: used.threads,
   };
 }
 
-async function runNmap(set: TargetSet, dir: string, timeoutMs: number): Promise<RunFigures> {
+/** `parallelism`: sockeye's concurrency, given to nmap as its minimum and maximum; else nmap's own. */
+async function runNmap(
+  set: TargetSet,
+  dir: string,
+  timeoutMs: number,
+  parallelism: number | undefined,
+): Promise<RunFigures> {
   const hosts = join(dir, `${set.name}.hosts`);
   const xml = join(dir, `${set.name}.xml`);
   await writeFile(hosts, `${set.hosts.join('\n')}\n`);
@@ -230,6 +275,10 @@ async function runNmap(set: TargetSet, dir: string, timeoutMs: number): Promise<
   // -T5 for nmap's most aggressive parallelism; one try per port and the same fixed deadline as
   // sockeye (nmap would otherwise shorten it to ~100 ms from loopback RTTs, or retransmit).
   const deadline = `${timeoutMs}ms`;
+  const tuned =
+    parallelism === undefined
+      ? []
+      : ['--min-parallelism', String(parallelism), '--max-parallelism', String(parallelism)];
   const run = await measured([
     'nmap',
     '-sT',
@@ -244,6 +293,7 @@ async function runNmap(set: TargetSet, dir: string, timeoutMs: number): Promise<
     deadline,
     '--max-rtt-timeout',
     deadline,
+    ...tuned,
     '-p',
     `${set.ports[0]}-${set.ports.at(-1)}`,
     '-iL',
@@ -253,11 +303,12 @@ async function runNmap(set: TargetSet, dir: string, timeoutMs: number): Promise<
   ]);
   const seen = parseNmapXml(await readFile(xml, 'utf8'));
   return {
-    tool: 'nmap',
+    tool: parallelism === undefined ? 'nmap' : 'nmap-tuned',
     seconds: run.seconds,
     probesPerSecond: set.truth.size / run.seconds,
     misclassified: misclassified(set, (key) => seen.get(key)),
     peakRssMiB: run.peakKiB / 1024,
+    cpuSeconds: run.cpuSeconds,
     timeWaitLeft: Math.max(0, (await timeWaitCount()) - before),
   };
 }
@@ -306,6 +357,7 @@ function summarize(runs: readonly RunFigures[]) {
     probesPerSecond: Math.round(median(runs.map((r) => r.probesPerSecond))),
     misclassified: Math.max(...runs.map((r) => r.misclassified)),
     peakRssMiB: roundTo(Math.max(...runs.map((r) => r.peakRssMiB)), 1),
+    cpuSeconds: roundTo(median(runs.map((r) => r.cpuSeconds)), 2),
     timeWaitLeft: Math.max(...runs.map((r) => r.timeWaitLeft)),
     runs: runs.length,
     ...(runs[0]?.engineProbesPerSecond
@@ -314,7 +366,15 @@ function summarize(runs: readonly RunFigures[]) {
   };
 }
 
-async function bench(rounds: number, concurrency: number, only: string | undefined): Promise<void> {
+/** The 1-minute load average, rounded: the machine is shared, so figures are noted beside it. */
+const load = () => roundTo(loadavg()[0] ?? 0, 1);
+
+async function bench(
+  rounds: number,
+  concurrency: number,
+  only: string | undefined,
+  threads: number | undefined,
+): Promise<void> {
   const nmapVersion = await ensureNmap();
   NOFILE = Number((await exec('sh', ['-c', 'ulimit -Hn'])).stdout.trim()) || NOFILE;
   const dir = await mkdtemp(join(tmpdir(), 'sockeye-bench-'));
@@ -328,6 +388,7 @@ async function bench(rounds: number, concurrency: number, only: string | undefin
   await withCleanup(cleanup, async () => {
     const worker = await compileWorker(dir);
     ns = await createDropNamespace('sockeye-bench');
+    targetSubnets.push(ns.subnet);
     const basePort = 20_000 + 100 * (process.pid % 50);
     const ports = Array.from({ length: 100 }, (_, i) => basePort + i);
     const loopback = Array.from({ length: 200 }, (_, i) => `127.77.${i}.1`);
@@ -340,36 +401,61 @@ async function bench(rounds: number, concurrency: number, only: string | undefin
     const report: Record<string, unknown> = {};
     for (const { set, timeoutMs } of sets.filter((s) => only === undefined || s.set.name.startsWith(only))) {
       const runs: RunFigures[] = [];
+      const loads = [load()];
+      const tools: Tool[] = ['sockeye', 'nmap', 'nmap-tuned'];
       for (let round = 0; round < rounds; round++) {
-        // Alternate who goes first, so neither tool always meets a warm (or a busy) machine.
-        const order = round % 2 === 0 ? (['sockeye', 'nmap'] as const) : (['nmap', 'sockeye'] as const);
+        // Rotate who goes first, so no tool always meets a warm (or a busy) machine.
+        const order = tools.map((_, k) => tools[(k + round) % tools.length] as Tool);
         for (const tool of order) {
           const figures =
             tool === 'sockeye'
-              ? await runSockeye(worker, set, dir, timeoutMs, concurrency)
-              : await runNmap(set, dir, timeoutMs);
+              ? await runSockeye(worker, set, dir, timeoutMs, concurrency, threads)
+              : await runNmap(set, dir, timeoutMs, tool === 'nmap-tuned' ? concurrency : undefined);
           runs.push(figures);
+          loads.push(load());
           process.stderr.write(
-            `  ${set.name} round ${round + 1} ${tool.padEnd(7)} ${figures.seconds.toFixed(2)} s ${Math.round(figures.probesPerSecond)} probes/s, ${figures.misclassified} wrong, ${figures.peakRssMiB.toFixed(1)} MiB, ${figures.timeWaitLeft} TIME_WAIT${figures.engineProbesPerSecond ? ` (engine alone ${Math.round(figures.engineProbesPerSecond)} probes/s)` : ''}\n`,
+            `  ${set.name} round ${round + 1} ${tool.padEnd(10)} ${figures.seconds.toFixed(2)} s (CPU ${figures.cpuSeconds.toFixed(2)} s) ${Math.round(figures.probesPerSecond)} probes/s, ${figures.misclassified} wrong, ${figures.peakRssMiB.toFixed(1)} MiB, ${figures.timeWaitLeft} TIME_WAIT${figures.engineProbesPerSecond ? ` (engine alone ${Math.round(figures.engineProbesPerSecond)} probes/s, ${figures.threads} thread(s), load ${load()})` : ''}\n`,
           );
         }
       }
       const sockeye = summarize(runs.filter((r) => r.tool === 'sockeye'));
       const nmap = summarize(runs.filter((r) => r.tool === 'nmap'));
-      const ratio = Math.round((sockeye.probesPerSecond / nmap.probesPerSecond) * 100) / 100;
+      const nmapTuned = summarize(runs.filter((r) => r.tool === 'nmap-tuned'));
+      const ratio = roundTo(sockeye.probesPerSecond / nmap.probesPerSecond, 2);
+      const ratioTuned = roundTo(sockeye.probesPerSecond / nmapTuned.probesPerSecond, 2);
+      // nmap's CPU over sockeye's: above 1, sockeye needs less CPU for the same probes.
+      const cpuRatio = roundTo(nmap.cpuSeconds / sockeye.cpuSeconds, 2);
+      const engineThreads = runs.flatMap((r) => (r.threads === undefined ? [] : [r.threads]));
       const counts: Record<string, number> = {};
       for (const outcome of set.truth.values()) counts[outcome] = (counts[outcome] ?? 0) + 1;
+      const loadRange = [Math.min(...loads), Math.max(...loads)];
       console.log(
-        `set ${set.name}: ${set.truth.size} targets ${JSON.stringify(counts)}, deadline ${timeoutMs} ms, median of ${rounds}`,
+        `set ${set.name}: ${set.truth.size} targets ${JSON.stringify(counts)}, deadline ${timeoutMs} ms, median of ${rounds}, load average ${loadRange.join('-')}`,
       );
+      const line = (name: string, f: ReturnType<typeof summarize>) =>
+        console.log(
+          `  ${name.padEnd(10)} ${f.probesPerSecond} probes/s  CPU ${f.cpuSeconds} s  misclassified ${f.misclassified}  peak ${f.peakRssMiB} MiB  TIME_WAIT ${f.timeWaitLeft}`,
+        );
+      line(`sockeye`, sockeye);
+      console.log(`             (threads per run: ${engineThreads.join(', ')})`);
+      line('nmap', nmap);
+      line('nmap-tuned', nmapTuned);
       console.log(
-        `  sockeye ${sockeye.probesPerSecond} probes/s  misclassified ${sockeye.misclassified}  peak ${sockeye.peakRssMiB} MiB  TIME_WAIT ${sockeye.timeWaitLeft}`,
+        `  ratio sockeye/nmap ${ratio}x (nmap -T5), ${ratioTuned}x (nmap at --min/--max-parallelism ${concurrency}); CPU nmap/sockeye ${cpuRatio}x`,
       );
-      console.log(
-        `  nmap    ${nmap.probesPerSecond} probes/s  misclassified ${nmap.misclassified}  peak ${nmap.peakRssMiB} MiB  TIME_WAIT ${nmap.timeWaitLeft}`,
-      );
-      console.log(`  ratio sockeye/nmap ${ratio}x`);
-      report[set.name] = { targets: set.truth.size, truth: counts, timeoutMs, sockeye, nmap, ratio };
+      report[set.name] = {
+        targets: set.truth.size,
+        truth: counts,
+        timeoutMs,
+        threads: engineThreads,
+        load: loadRange,
+        sockeye,
+        nmap,
+        nmapTuned,
+        ratio,
+        ratioTuned,
+        cpuRatio,
+      };
     }
     console.log(
       JSON.stringify({ bench: 'probe', nmap: nmapVersion, node: process.version, concurrency, ...report }),
@@ -384,7 +470,10 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '4096' },
     rounds: { type: 'string', default: '3' },
     only: { type: 'string' },
+    /** sockeye's threads (default: the engine's choice; 1 measures the one-thread path). */
+    threads: { type: 'string' },
   },
 });
-if (values.worker) await worker(values.worker, Number(values.timeout), Number(values.concurrency));
-else await bench(Number(values.rounds), Number(values.concurrency), values.only);
+const threads = values.threads === undefined ? undefined : Number(values.threads);
+if (values.worker) await worker(values.worker, Number(values.timeout), Number(values.concurrency), threads);
+else await bench(Number(values.rounds), Number(values.concurrency), values.only, threads);

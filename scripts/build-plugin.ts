@@ -3,7 +3,8 @@
  * platform that needs no Node.js on the machine (Node's single executable applications, SEA), the
  * krew archives and the krew manifest, under build/plugin/:
  *
- *   bundle.cjs                            every source and dependency in one CommonJS file (esbuild)
+ *   bundle.cjs                            every source and dependency in one CommonJS file (esbuild),
+ *                                         with the probe worker thread's own bundle inside as text
  *   sea-prep.blob                         that file as Node's SEA blob
  *   linux_amd64/kubectl-sockeye           the Node 24 binary of each platform with the blob injected
  *   linux_arm64/kubectl-sockeye             (postject), from the npm registry's node-linux-<arch>
@@ -91,24 +92,30 @@ function versionConstant(version: string): Plugin {
   };
 }
 
-async function bundle(version: string, file: string): Promise<void> {
-  const result = await build({
-    stdin: {
-      // bin/sockeye.js without the top-level await, which CommonJS cannot have.
-      contents: [
-        "import { main } from './src/bin/sockeye.ts';",
-        'main(process.argv.slice(2)).then((code) => { process.exitCode = code; });',
-      ].join('\n'),
-      resolveDir: root,
-      sourcefile: 'sea-entry.ts',
-      loader: 'ts',
+/**
+ * src/probe/worker-script.ts, which names the file a probe worker thread runs (src/probe/parallel.ts):
+ * in a SEA there is no such file, so the main bundle gets the worker's own bundle as source text (run
+ * with `eval`), and the worker's bundle, which never starts workers of its own, a stub.
+ */
+function workerScript(contents: string): Plugin {
+  return {
+    name: 'sockeye-probe-worker',
+    setup(b) {
+      b.onLoad({ filter: /[\\/]src[\\/]probe[\\/]worker-script\.ts$/ }, () => ({ contents, loader: 'ts' }));
     },
+  };
+}
+
+/** esbuild of one entry (given as source) into one CommonJS text, with no warning allowed. */
+async function bundleText(entry: string, sourcefile: string, plugins: Plugin[]): Promise<string> {
+  const result = await build({
+    stdin: { contents: entry, resolveDir: root, sourcefile, loader: 'ts' },
     bundle: true,
     platform: 'node',
     format: 'cjs',
     target: 'node24',
-    outfile: file,
-    plugins: [versionConstant(version)],
+    write: false,
+    plugins,
     logLevel: 'silent',
   });
   // Any warning (import.meta left empty, a require esbuild could not follow) would break at run time.
@@ -117,6 +124,33 @@ async function bundle(version: string, file: string): Promise<void> {
       `esbuild: ${[...result.errors, ...result.warnings].map((m) => `${m.location?.file ?? ''}: ${m.text}`).join('; ')}`,
     );
   }
+  const [output] = result.outputFiles;
+  if (!output) throw new Error(`esbuild gave no output for ${sourcefile}`);
+  return output.text;
+}
+
+async function bundle(version: string, file: string): Promise<void> {
+  // A probe worker thread's entry is src/probe/engine.ts (it serves its share when loaded in one).
+  const worker = await bundleText("import './src/probe/engine.ts';", 'sea-probe-worker.ts', [
+    workerScript(
+      "export function probeWorkerScript(): never { throw new Error('a probe worker starts no workers'); }\n",
+    ),
+  ]);
+  const main = await bundleText(
+    // bin/sockeye.js without the top-level await, which CommonJS cannot have.
+    [
+      "import { main } from './src/bin/sockeye.ts';",
+      'main(process.argv.slice(2)).then((code) => { process.exitCode = code; });',
+    ].join('\n'),
+    'sea-entry.ts',
+    [
+      versionConstant(version),
+      workerScript(
+        `export function probeWorkerScript(): { readonly source: string } { return { source: ${JSON.stringify(worker)} }; }\n`,
+      ),
+    ],
+  );
+  await writeFile(file, main);
 }
 
 const sha256File = async (file: string): Promise<string> => {

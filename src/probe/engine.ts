@@ -1,12 +1,14 @@
-import { isIP, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { AppCheck } from './app-check.ts';
 import { classifyErrno, localCause } from './classify.ts';
 import { type ProbeClock, systemClock } from './clock.ts';
 import { type DeadlineEntry, DeadlineSweep, type Expiring } from './deadlines.ts';
 import { type Dialer, type DialResult, defaultDialer, type PendingDial } from './dialer.ts';
-import { InputOrder } from './input-order.ts';
+import { ResultQueue } from './input-order.ts';
 import type { ProbeResult, ProbeTarget } from './outcome.ts';
+import { probeInThreads, serveShare, threadsFor } from './parallel.ts';
 import { ProbeSlots, type SlotFeed } from './slots.ts';
+import { targetProblem } from './target.ts';
 
 export interface ProbeOptions<T extends ProbeTarget = ProbeTarget> {
   /**
@@ -37,6 +39,12 @@ export interface ProbeOptions<T extends ProbeTarget = ProbeTarget> {
   readonly clock?: ProbeClock;
   /** How sockets are opened; the default uses Node's TCP handle directly (dialer.ts). */
   readonly dialer?: Dialer;
+  /**
+   * Threads to spread a long run over (parallel.ts): by default the machine's cores, for runs long
+   * enough that a worker's start-up pays off and that share no `slots`, `dialer`, `clock` or
+   * `namespaceOf` (those live in this thread); 1 keeps every probe in this thread.
+   */
+  readonly threads?: number;
 }
 
 export const DEFAULT_CONCURRENCY = 256;
@@ -209,25 +217,25 @@ class Attempt<T extends ProbeTarget> implements Expiring {
   }
 }
 
-/** Why a target cannot be probed at all; a name would put DNS inside the deadline, so it is refused. */
-function targetProblem(target: ProbeTarget, runTimeoutMs: number | undefined): string | undefined {
-  if (isIP(target.ip) === 0) return `"${target.ip}" is not an IP address; resolve names before probing`;
-  if (!Number.isInteger(target.port) || target.port < 1 || target.port > 65535) {
-    return `port ${target.port} is outside 1-65535`;
-  }
-  const timeoutMs = target.timeoutMs ?? runTimeoutMs;
-  if (timeoutMs === undefined) return 'no timeout: neither the target nor the run sets one';
-  if (!(timeoutMs > 0 && Number.isFinite(timeoutMs))) return `timeout ${timeoutMs} ms is not positive`;
-  return undefined;
-}
-
 /**
  * Probes every target, each under its own deadline (`target.timeoutMs`, else `options.timeoutMs`), with
  * at most `concurrency` probes in flight, or within the `slots` bound it shares with other runs, and
  * yields one result per target as probes end (or in input order on request). Targets must be IP
  * literals: resolve names first (resolve.ts). Breaking out of the loop closes whatever is still in flight.
  */
-export async function* probeTargets<T extends ProbeTarget>(
+export function probeTargets<T extends ProbeTarget>(
+  targets: Iterable<T>,
+  options: ProbeOptions<T>,
+): AsyncGenerator<ProbeResult<T>, void, undefined> {
+  const local = options.slots ?? options.dialer ?? options.clock ?? options.namespaceOf;
+  if (local !== undefined || options.threads === 1) return probeHere(targets, options);
+  const list = Array.isArray(targets) ? (targets as readonly T[]) : [...targets];
+  const threads = threadsFor(list.length, options.concurrency ?? DEFAULT_CONCURRENCY, options.threads);
+  return threads > 1 ? probeInThreads(list, options, threads, probeHere) : probeHere(list, options);
+}
+
+/** probeTargets in this thread alone. */
+async function* probeHere<T extends ProbeTarget>(
   targets: Iterable<T>,
   options: ProbeOptions<T>,
 ): AsyncGenerator<ProbeResult<T>, void, undefined> {
@@ -236,8 +244,7 @@ export async function* probeTargets<T extends ProbeTarget>(
   const slots = options.slots ?? new ProbeSlots(options.concurrency ?? DEFAULT_CONCURRENCY);
   const clock = options.clock ?? systemClock;
   const inFlight = new Set<Attempt<T>>();
-  const ordered = options.order === 'input' ? new InputOrder<ProbeResult<T>>() : undefined;
-  let ready: ProbeResult<T>[] = [];
+  const ready = new ResultQueue<ProbeResult<T>>(options.order);
   const feeds = new Map<string | undefined, Feed<T>>();
   /** Targets not yet started. */
   let unstarted = 0;
@@ -256,7 +263,7 @@ export async function* probeTargets<T extends ProbeTarget>(
     },
     finish(attempt, result) {
       inFlight.delete(attempt);
-      deliver(attempt.index, result);
+      ready.push(attempt.index, result);
       slots.release(attempt.feed);
       scheduleWake();
     },
@@ -274,11 +281,6 @@ export async function* probeTargets<T extends ProbeTarget>(
     if (wakeScheduled || wake === undefined) return;
     wakeScheduled = true;
     setImmediate(wakeNow);
-  }
-
-  function deliver(index: number, result: ProbeResult<T>): void {
-    if (ordered) for (const r of ordered.push(index, result)) ready.push(r);
-    else ready.push(result);
   }
 
   /** Gives back this run's slots and queue places: the bound may be shared with runs that go on. */
@@ -304,7 +306,7 @@ export async function* probeTargets<T extends ProbeTarget>(
     for (const target of targets) {
       const problem = targetProblem(target, options.timeoutMs);
       if (problem) {
-        deliver(index++, { target, latencyMs: 0, outcome: 'error', cause: problem });
+        ready.push(index++, { target, latencyMs: 0, outcome: 'error', cause: problem });
         continue;
       }
       const namespace = options.namespaceOf?.(target);
@@ -319,9 +321,8 @@ export async function* probeTargets<T extends ProbeTarget>(
     }
     for (const feed of feeds.values()) slots.add(feed);
     for (;;) {
-      if (ready.length > 0) {
-        const batch = ready;
-        ready = [];
+      if (ready.size > 0) {
+        const batch = ready.take();
         // for…of, not yield*: yield* over an array in an async generator wraps every element in an
         // async-from-sync iterator step (two more promises per result).
         for (const result of batch) yield result;
@@ -360,3 +361,7 @@ export async function probeOne<T extends ProbeTarget>(
   if (!result) throw new Error(`probe of ${target.ip}:${target.port} produced no result`);
   return result;
 }
+
+// A worker thread started by probeInThreads (parallel.ts) has this module as its entry: it probes the
+// share it was given, in its own event loop. Everywhere else this does nothing.
+serveShare(probeHere);

@@ -27,3 +27,33 @@ export class InputOrder<T> {
     return this.#waiting.size;
   }
 }
+
+/**
+ * Results waiting for the consumer: as they end (`completion`), or held back until every earlier
+ * input's result is in (`input`). One run's probes and the shares of a run split over threads
+ * (parallel.ts) deliver through it alike.
+ */
+export class ResultQueue<T> {
+  readonly #ordered: InputOrder<T> | undefined;
+  #ready: T[] = [];
+
+  constructor(order: 'completion' | 'input' | undefined) {
+    this.#ordered = order === 'input' ? new InputOrder<T>() : undefined;
+  }
+
+  push(index: number, value: T): void {
+    if (this.#ordered) for (const v of this.#ordered.push(index, value)) this.#ready.push(v);
+    else this.#ready.push(value);
+  }
+
+  get size(): number {
+    return this.#ready.length;
+  }
+
+  /** Everything ready now, oldest first; the queue is empty after. */
+  take(): T[] {
+    const batch = this.#ready;
+    this.#ready = [];
+    return batch;
+  }
+}

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { ProbeSlots, type SlotFeed } from './slots.ts';
 
 /** Feeds of named probes that record when they start; `holding` is what holds a slot now. */
-function harness(limit: number) {
-  const slots = new ProbeSlots(limit);
+function harness(limit: number, burst?: number) {
+  const slots = new ProbeSlots(limit, burst);
   const started: string[] = [];
   const holding = new Map<string, SlotFeed>();
   let most = 0;
@@ -107,5 +107,21 @@ describe('ProbeSlots', () => {
     h.release('a0');
     expect(h.started).toEqual(['a0', 'b2']);
     expect(() => h.slots.release(withdrawn[0] as SlotFeed)).toThrow('not held');
+  });
+
+  it('starts at most a burst per event-loop turn and fills the bound over later turns', async () => {
+    const h = harness(5, 2);
+    h.feed(undefined, ...names('a', 9));
+    expect(h.started).toEqual(['a0', 'a1']);
+    // A probe that ends in the same turn frees its slot, but the burst is spent: nothing starts yet.
+    h.release('a0');
+    expect(h.started).toEqual(['a0', 'a1']);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(h.started).toEqual(['a0', 'a1', 'a2', 'a3']);
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+    // a1…a5 hold the 5 slots: the bound, not the burst, stops it now.
+    expect(h.started).toEqual(names('a', 6));
+    expect(h.most()).toBe(5);
   });
 });

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import type { ProbeTarget } from './outcome.ts';
 
 /** A target as a user wrote it: a host (IP literal or DNS name) and a port. */
 export interface TargetSpec {
@@ -62,4 +63,16 @@ export function parseTarget(raw: string): ParsedTarget {
 /** Formats an address and port the way users type them back: IPv6 in brackets. */
 export function formatAddress(ip: string, port: number): string {
   return isIP(ip) === 6 ? `[${ip}]:${port}` : `${ip}:${port}`;
+}
+
+/** Why a target cannot be probed at all; a name would put DNS inside the deadline, so it is refused. */
+export function targetProblem(target: ProbeTarget, runTimeoutMs: number | undefined): string | undefined {
+  if (isIP(target.ip) === 0) return `"${target.ip}" is not an IP address; resolve names before probing`;
+  if (!Number.isInteger(target.port) || target.port < 1 || target.port > 65535) {
+    return `port ${target.port} is outside 1-65535`;
+  }
+  const timeoutMs = target.timeoutMs ?? runTimeoutMs;
+  if (timeoutMs === undefined) return 'no timeout: neither the target nor the run sets one';
+  if (!(timeoutMs > 0 && Number.isFinite(timeoutMs))) return `timeout ${timeoutMs} ms is not positive`;
+  return undefined;
 }

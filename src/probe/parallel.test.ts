@@ -1,0 +1,143 @@
+import { describe, expect, it } from 'vitest';
+import { ResultQueue } from './input-order.ts';
+import type { ProbeResult, ProbeTarget } from './outcome.ts';
+import {
+  type DetachedResult,
+  MAX_THREADS,
+  MIN_TARGETS,
+  planShares,
+  runShare,
+  type ShareProbe,
+  splitBound,
+  threadsFor,
+} from './parallel.ts';
+
+const targets = (n: number): ProbeTarget[] =>
+  Array.from({ length: n }, (_, i) => ({ ip: `127.0.${i >> 8}.${i & 255}`, port: 1000 + i }));
+
+describe('threadsFor', () => {
+  it('keeps runs below the measured threshold in one thread', () => {
+    expect(threadsFor(MIN_TARGETS - 1, 4096, undefined, 8, 0)).toBe(1);
+    expect(threadsFor(MIN_TARGETS, 4096, undefined, 2, 0)).toBe(2);
+  });
+  it('adds a thread per idle core only', () => {
+    expect(threadsFor(MIN_TARGETS, 4096, undefined, 2, 1.2)).toBe(1);
+    expect(threadsFor(MIN_TARGETS, 4096, undefined, 2, 0.9)).toBe(2);
+    expect(threadsFor(MIN_TARGETS, 4096, undefined, 2, 20)).toBe(1);
+    expect(threadsFor(MIN_TARGETS, 4096, undefined, 8, 5.5)).toBe(3);
+  });
+  it('uses the cores up to MAX_THREADS, never more threads than slots or targets', () => {
+    expect(threadsFor(MIN_TARGETS, 4096, undefined, 64, 0)).toBe(MAX_THREADS);
+    expect(threadsFor(MIN_TARGETS, 3, undefined, 64, 0)).toBe(Math.min(3, MAX_THREADS));
+    expect(threadsFor(3, 100, 8, 64, 50)).toBe(3);
+    expect(threadsFor(10, 100, 1, 64, 0)).toBe(1);
+  });
+});
+
+describe('splitBound', () => {
+  it('shares one bound out whole, no share empty', () => {
+    for (const [bound, threads] of [
+      [4096, 2],
+      [7, 3],
+      [3, 3],
+      [256, 4],
+      [5, 4],
+    ] as const) {
+      const shares = splitBound(bound, threads);
+      expect(shares).toHaveLength(threads);
+      expect(shares.reduce((a, b) => a + b, 0)).toBe(bound);
+      expect(Math.min(...shares)).toBeGreaterThanOrEqual(1);
+      expect(Math.max(...shares) - Math.min(...shares)).toBeLessThanOrEqual(1);
+    }
+  });
+});
+
+describe('planShares', () => {
+  it('deals every valid target to exactly one share, in turn, and reports the others at once', () => {
+    const list = targets(11);
+    const bad = [2, 7];
+    for (const i of bad) list[i] = { ip: 'not-an-ip', port: 80 };
+    const problems: number[] = [];
+    const shares = planShares(list, { timeoutMs: 500, concurrency: 10 }, 3, (i, cause) => {
+      expect(cause).toMatch(/not an IP address/);
+      problems.push(i);
+    });
+    expect(problems).toEqual(bad);
+    expect(shares.map((s) => s.concurrency)).toEqual([4, 3, 3]);
+    const dealt = shares.flatMap((s) => s.indexes);
+    expect([...dealt].sort((a, b) => a - b)).toEqual([0, 1, 3, 4, 5, 6, 8, 9, 10]);
+    expect(shares[0]?.indexes).toEqual([0, 4, 8]);
+    for (const share of shares) {
+      share.indexes.forEach((index, k) => {
+        expect(share.ips[k]).toBe(list[index]?.ip);
+        expect(share.ports[k]).toBe(list[index]?.port);
+      });
+      expect(share.timeoutMs).toBe(500);
+    }
+  });
+
+  it("carries a target's own deadline and leaves out shares with nothing to do", () => {
+    const list: ProbeTarget[] = [
+      { ip: '127.0.0.1', port: 1, timeoutMs: 50 },
+      { ip: '127.0.0.1', port: 2 },
+    ];
+    const shares = planShares(list, { timeoutMs: 500, concurrency: 4 }, 3, () => {});
+    expect(shares).toHaveLength(2);
+    expect(shares.map((s) => s.timeouts)).toEqual([[50], [null]]);
+  });
+});
+
+describe('runShare and the merge', () => {
+  /** A one-thread probe stand-in: answers each target by its port, in reverse order. */
+  const reversed: ShareProbe = async function* (list) {
+    const all = [...list];
+    for (const target of all.reverse()) {
+      yield target.port % 2 === 0
+        ? { target, latencyMs: target.port, outcome: 'open' }
+        : { target, latencyMs: target.port, outcome: 'refused', errno: 'ECONNREFUSED' };
+    }
+  };
+
+  it('emits results without their targets, under their index in the whole run', async () => {
+    const list = targets(9);
+    const shares = planShares(list, { timeoutMs: 500, concurrency: 8 }, 2, () => {});
+    const emitted: [number, DetachedResult][] = [];
+    for (const share of shares) {
+      await runShare(share, reversed, (i, r) => emitted.push([i, r]), new AbortController().signal);
+    }
+    expect(emitted.map(([i]) => i).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    for (const [i, r] of emitted) {
+      expect(r).not.toHaveProperty('target');
+      expect(r.latencyMs).toBe(list[i]?.port);
+    }
+  });
+
+  it('merges shares that end in any interleaving into input order, or passes them on as they end', async () => {
+    const list = targets(10);
+    for (const order of ['input', 'completion'] as const) {
+      const queue = new ResultQueue<ProbeResult>(order);
+      const shares = planShares(list, { timeoutMs: 500, concurrency: 3 }, 3, () => {});
+      const arrivals: number[] = [];
+      for (const share of [...shares].reverse()) {
+        await runShare(
+          share,
+          reversed,
+          (i, r) => {
+            arrivals.push(i);
+            queue.push(i, { target: list[i], ...r } as ProbeResult);
+          },
+          new AbortController().signal,
+        );
+      }
+      const out = queue.take();
+      expect(out).toHaveLength(list.length);
+      // The caller's own target objects come back, not copies.
+      for (const r of out) expect(list).toContain(r.target);
+      const got = out.map((r) => list.indexOf(r.target));
+      expect(got).toEqual(order === 'input' ? list.map((_, i) => i) : arrivals);
+      expect(out.map((r) => r.outcome)).toEqual(
+        got.map((i) => ((list[i]?.port ?? 0) % 2 === 0 ? 'open' : 'refused')),
+      );
+    }
+  });
+});

@@ -1,0 +1,120 @@
+import { execFile } from 'node:child_process';
+import type { Server } from 'node:net';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { probeAll, probeTargets } from '../../src/probe/engine.ts';
+import type { Outcome, ProbeResult, ProbeTarget } from '../../src/probe/outcome.ts';
+import { listen, portOf } from './listeners.ts';
+import { createDropNamespace, type DropNamespace } from './netns.ts';
+
+const exec = promisify(execFile);
+
+/** Sockets of this host in `state` towards `subnet`, as `ss` lists them. */
+async function socketsIn(state: string, subnet: string): Promise<number> {
+  const { stdout } = await exec('ss', ['-Htn', 'state', state, `( dst ${subnet} )`]);
+  return stdout.split('\n').filter((l) => l.trim() !== '').length;
+}
+
+const servers: Server[] = [];
+let dropNs: DropNamespace | undefined;
+/** Targets in an order that mixes every outcome, with what each must give. */
+let list: ProbeTarget[] = [];
+let truth: Outcome[] = [];
+
+beforeAll(async () => {
+  dropNs = await createDropNamespace();
+  const open: ProbeTarget[] = [];
+  const refused: ProbeTarget[] = [];
+  for (let i = 0; i < 8; i++) {
+    const server = await listen('127.0.0.1');
+    servers.push(server);
+    open.push({ ip: '127.0.0.1', port: portOf(server) });
+    // A port bound once to learn a free number, then closed: nothing listens there.
+    const closed = await listen('127.0.0.1');
+    refused.push({ ip: '127.0.0.1', port: portOf(closed) });
+    await new Promise((resolve) => closed.close(resolve));
+  }
+  const drop = dropNs;
+  const timeout = Array.from({ length: 8 }, (_, i) => ({ ip: drop.timeoutAddress(i), port: 80 + i }));
+  const entries: [ProbeTarget, Outcome][] = [];
+  for (let i = 0; i < 8; i++) {
+    entries.push([open[i] as ProbeTarget, 'open'], [refused[i] as ProbeTarget, 'refused']);
+    // Half the timeouts with a deadline of their own, shorter than the run's.
+    const t = timeout[i] as ProbeTarget;
+    entries.push([i % 2 === 0 ? { ...t, timeoutMs: 700 } : t, 'timeout']);
+  }
+  // The same object twice, and one that cannot be probed at all.
+  entries.push([open[0] as ProbeTarget, 'open'], [{ ip: 'localhost', port: 80 }, 'error']);
+  list = entries.map(([t]) => t);
+  truth = entries.map(([, o]) => o);
+});
+
+afterAll(async () => {
+  for (const server of servers) server.close();
+  await dropNs?.remove();
+});
+
+/** What must not differ between a run in one thread and one over several. */
+const shape = (results: readonly ProbeResult[]) =>
+  results.map((r, i) => ({
+    same: r.target === list[i],
+    outcome: r.outcome,
+    errno: 'errno' in r ? r.errno : undefined,
+    cause: 'cause' in r ? r.cause : undefined,
+    keys: Object.keys(r),
+  }));
+
+describe('a run over worker threads', () => {
+  it('classifies real open, refused and timeout targets exactly as one thread does', async () => {
+    const one = await probeAll(list, { timeoutMs: 1200, concurrency: 64, threads: 1 });
+    expect(one.map((r) => r.outcome)).toEqual(truth);
+    for (const threads of [2, 3]) {
+      const many = await probeAll(list, { timeoutMs: 1200, concurrency: 64, threads });
+      expect(shape(many)).toEqual(shape(one));
+    }
+  });
+
+  it('yields every target once in completion order', async () => {
+    const seen: ProbeResult[] = [];
+    for await (const r of probeTargets(list, { timeoutMs: 1200, concurrency: 64, threads: 2 })) seen.push(r);
+    expect(seen).toHaveLength(list.length);
+    const counts = (xs: readonly unknown[]) => {
+      const m = new Map<unknown, number>();
+      for (const x of xs) m.set(x, (m.get(x) ?? 0) + 1);
+      return m;
+    };
+    expect(counts(seen.map((r) => r.target))).toEqual(counts(list));
+  });
+
+  it('keeps --concurrency one bound over all threads', async () => {
+    const drop = dropNs as DropNamespace;
+    const silent = Array.from({ length: 24 }, (_, i) => ({ ip: drop.timeoutAddress(20 + i), port: 443 }));
+    let most = 0;
+    let running = true;
+    const watch = (async () => {
+      while (running) {
+        most = Math.max(most, await socketsIn('syn-sent', drop.subnet));
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+    })();
+    const results = await probeAll(silent, { timeoutMs: 800, concurrency: 6, threads: 3 });
+    running = false;
+    await watch;
+    expect(results.every((r) => r.outcome === 'timeout')).toBe(true);
+    expect(most).toBeLessThanOrEqual(6);
+    // Every thread's share of the bound was in use at once (24 silent targets hold them for 4 rounds).
+    expect(most).toBeGreaterThan(2);
+  });
+
+  it('stops every thread, with RST, when the caller breaks off or aborts', async () => {
+    const drop = dropNs as DropNamespace;
+    const before = await socketsIn('time-wait', '127.0.0.0/8');
+    for await (const _ of probeTargets(list, { timeoutMs: 5000, concurrency: 64, threads: 2 })) break;
+    const abort = new AbortController();
+    const run = probeAll(list, { timeoutMs: 5000, concurrency: 64, threads: 2, signal: abort.signal });
+    setTimeout(() => abort.abort(new Error('stopped by the test')), 100);
+    await expect(run).rejects.toThrow('stopped by the test');
+    expect(await socketsIn('syn-sent', drop.subnet)).toBe(0);
+    expect(await socketsIn('time-wait', '127.0.0.0/8')).toBeLessThanOrEqual(before);
+  });
+});
