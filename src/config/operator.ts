@@ -17,6 +17,7 @@ import {
   duration,
   fmtMs,
   fraction,
+  HOP_SETTINGS,
   integer,
   type Kind,
   loadSettings,
@@ -330,30 +331,7 @@ export const OPERATOR_SETTINGS = {
     default: false,
     help: 'also probe hostNetwork pods (their IP is the node)',
   }),
-  checkClusterIP: setting({
-    file: 'checkClusterIP',
-    flag: 'check-cluster-ip',
-    env: 'SOCKEYE_CHECK_CLUSTER_IP',
-    kind: boolean,
-    default: true,
-    help: "also probe each Service's ClusterIPs on its ports, from this pod's node",
-  }),
-  checkNodePorts: setting({
-    file: 'checkNodePorts',
-    flag: 'check-node-ports',
-    env: 'SOCKEYE_CHECK_NODE_PORTS',
-    kind: boolean,
-    default: true,
-    help: "also probe each NodePort/LoadBalancer Service's own nodePorts (and healthCheckNodePort) on every node InternalIP",
-  }),
-  checkLoadBalancers: setting({
-    file: 'checkLoadBalancers',
-    flag: 'check-load-balancers',
-    env: 'SOCKEYE_CHECK_LOAD_BALANCERS',
-    kind: boolean,
-    default: true,
-    help: "also probe each LoadBalancer Service's ingress IPs (from its status) on its ports",
-  }),
+  ...HOP_SETTINGS,
 } as const;
 
 /** The table as a list: every setting the chart may set through its variable. */

@@ -421,3 +421,34 @@ export const CONCURRENCY_SETTING = setting({
   default: 256,
   help: 'connects in flight at once',
 });
+
+/**
+ * The Service data path checks (docs/design.md "Safety"), each on unless turned off: the operator's and
+ * the audit's, with the same flags, variables and `--config` keys.
+ */
+export const HOP_SETTINGS = {
+  checkClusterIP: setting({
+    file: 'checkClusterIP',
+    flag: 'check-cluster-ip',
+    env: 'SOCKEYE_CHECK_CLUSTER_IP',
+    kind: boolean,
+    default: true,
+    help: "also probe each Service's ClusterIPs on its ports, from where sockeye runs",
+  }),
+  checkNodePorts: setting({
+    file: 'checkNodePorts',
+    flag: 'check-node-ports',
+    env: 'SOCKEYE_CHECK_NODE_PORTS',
+    kind: boolean,
+    default: true,
+    help: "also probe each NodePort/LoadBalancer Service's own nodePorts (and healthCheckNodePort) on every node InternalIP",
+  }),
+  checkLoadBalancers: setting({
+    file: 'checkLoadBalancers',
+    flag: 'check-load-balancers',
+    env: 'SOCKEYE_CHECK_LOAD_BALANCERS',
+    kind: boolean,
+    default: true,
+    help: "also probe each LoadBalancer Service's ingress IPs (from its status) on its ports",
+  }),
+} as const;
