@@ -204,6 +204,13 @@ describe('findings about the Service data path', () => {
     ]);
   });
 
+  it('says "this machine" when probing from outside the cluster (the audit on a workstation)', () => {
+    const i = { ...input({ clusterIP: 'timeout' }), prober: { namespace: '', labels: {}, outside: true } };
+    expect(warnings(i)).toEqual([
+      'ServiceIPNotForwarding: port http (80/TCP): 3/3 pods open on 8080; ClusterIP 198.19.128.12:80 times out from this machine, outside the cluster, while other ClusterIPs answer: the Service data path of the node that routes this machine to the Service network (kube-proxy or the CNI) does not forward',
+    ]);
+  });
+
   it('summarises the failing hops in the status, leaving out nodes that drop the NodePort by design', () => {
     const i = input({ nodePorts: { n1: 'timeout', n2: 'timeout' }, lb: 'timeout' }, true, onlyWeb1);
     expect(describeService(i, lb(true), evaluate(i)).summary).toBe(

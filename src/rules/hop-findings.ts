@@ -184,6 +184,7 @@ export function serviceIPNotForwarding(v: ServiceView, ctx: Context): Finding[] 
       backendsText(probed),
       addressFailures('ClusterIP', failed),
       ctx.input.prober.nodeName,
+      ctx.input.prober.outside,
     );
     return [hopFinding('ServiceIPNotForwarding', v, pv, message, probed, rs)];
   });
