@@ -20,7 +20,7 @@ import { captureIO } from '../net/cli-io.ts';
 import { scenarioNamespace } from '../operator/support.ts';
 import { lbService, nodeBreaker, nodePod } from '../support/data-path.ts';
 import { eventually } from '../support/kube.ts';
-import { untilConnect } from '../support/tcp.ts';
+import { tcpConnect, untilConnect } from '../support/tcp.ts';
 
 // web-0..2 answer, one per node. `web` is healthy; `ignored` (eTP Local, web-0 on node 0 only) sits
 // behind a load balancer that ignores health checks, so it sends to nodes that drop the NodePort.
@@ -139,6 +139,14 @@ describe.skipIf(local === null)('sockeye audit on the Service data path, from ou
     const nodePort = services.web!.spec!.ports![0]!.nodePort!;
     // The host reaches the Service network through node 0: breaking it leaves no ClusterIP answering.
     await withBrokenNode('sim-node-0', async () => {
+      // The load balancer checks kube-proxy's /healthz every second: once it has taken node 0 out of
+      // `web`'s rotation, its address answers every connect again (before, one in three fails: a
+      // LoadBalancerFailing as real as the NodePort's, but not this test's).
+      const lb = services.web!.status!.loadBalancer!.ingress![0]!.ip!;
+      await eventually('the load balancer to leave sim-node-0 out', async () => {
+        for (let i = 0; i < 6; i++) if ((await tcpConnect(lb, 80)) !== 'open') return undefined;
+        return true;
+      });
       const run = await audit(['--kubeconfig', kubeconfig]);
       expect(run.out).toMatch(
         /^ {2}- 2 ClusterIP addresses not checked from here: no ClusterIP answered this machine/m,
