@@ -21,6 +21,8 @@ import { scenarioNamespace } from '../operator/support.ts';
 import { lbService, nodeBreaker, nodePod } from '../support/data-path.ts';
 import { eventually } from '../support/kube.ts';
 import { tcpConnect, untilConnect } from '../support/tcp.ts';
+import { checkJUnit } from './junit.ts';
+import { type SarifLog, sarifValidator } from './sarif.ts';
 
 // web-0..2 answer, one per node. `web` is healthy; `ignored` (eTP Local, web-0 on node 0 only) sits
 // behind a load balancer that ignores health checks, so it sends to nodes that drop the NodePort.
@@ -167,6 +169,30 @@ describe.skipIf(local === null)('sockeye audit on the Service data path, from ou
         notChecked: 2,
         why: 'no-answer-from-here',
       });
+      // The CI formats carry it too: a skipped JUnit case, a SARIF note that validates.
+      const junit = checkJUnit((await audit(['--kubeconfig', kubeconfig, '-o', 'junit'])).out);
+      const hopCases = junit
+        .find((suite) => suite.name === 'sockeye')
+        ?.cases.filter((c) => c.classname === 'sockeye.hops');
+      expect(hopCases?.map((c) => `${c.name} ${c.skipped}`)).toEqual([
+        'ClusterIP hops true',
+        'NodePort hops false',
+        'health check hops false',
+        'load balancer hops false',
+      ]);
+      const sarif = JSON.parse((await audit(['--kubeconfig', kubeconfig, '-o', 'sarif'])).out) as SarifLog & {
+        runs: {
+          invocations: { toolExecutionNotifications: { level: string; message: { text: string } }[] }[];
+        }[];
+      };
+      const validate = sarifValidator();
+      expect(validate(sarif), JSON.stringify(validate.errors, null, 2)).toBe(true);
+      const notes = sarif.runs[0]?.invocations[0]?.toolExecutionNotifications.filter(
+        (n) => n.level === 'note',
+      );
+      expect(notes?.map((n) => n.message.text)).toEqual([
+        expect.stringMatching(/^2 ClusterIP addresses not checked from here/),
+      ]);
       // In a pod (the chart's audit Job), the same failure is the data path's: judged as the operator does.
       const inside = await report([], { KUBERNETES_SERVICE_HOST: '198.19.128.1' });
       expect(
