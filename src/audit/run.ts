@@ -40,6 +40,8 @@ export interface AuditOptions extends Omit<GatherOptions, 'onProgress'> {
   readonly hops?: HopChecks | undefined;
   /** The audit runs in a pod (`KUBERNETES_SERVICE_HOST` set): every hop is judged, as the operator does (hop-reach.ts). */
   readonly inCluster?: boolean | undefined;
+  /** In the cluster, the node the audit's pod runs on (`--node-name`, downward API): named when a ClusterIP does not forward. */
+  readonly nodeName?: string | undefined;
 }
 
 export interface HopChecks {
@@ -120,7 +122,7 @@ export async function runAudit(listers: ClusterListers, options: AuditOptions): 
   const judgement = rules.judge(
     {
       probes: routable ? [...probe.observations, ...reach.judged] : [],
-      prober: options.inCluster ? IN_CLUSTER_PROBER : OUTSIDE_PROBER,
+      prober: options.inCluster ? { ...IN_CLUSTER_PROBER, nodeName: options.nodeName } : OUTSIDE_PROBER,
       now: options.now,
     },
     (f) => (f.object.kind !== 'Pod' || audited(f.object)) && (routable || !PROBE_REASONS.has(f.reason)),
@@ -144,7 +146,7 @@ export async function runAudit(listers: ClusterListers, options: AuditOptions): 
  * no namespace, with no labels, is what an `ipBlock`-less policy sees of such a client.
  */
 const OUTSIDE_PROBER = { namespace: '', labels: {}, outside: true } as const;
-/** In a pod (the chart's audit Job) whose node the audit does not know. */
+/** In a pod (the chart's audit Job), as a client in no namespace, with no labels, as outside. */
 const IN_CLUSTER_PROBER = { namespace: '', labels: {} } as const;
 
 function auditState(g: Gathered, options: AuditOptions, checks: HopChecks): ClusterState {

@@ -56,5 +56,8 @@ describe('sockeye audit flags', () => {
     expect(() => parseAuditFlags([], { SOCKEYE_CHECK_CLUSTER_IP: 'maybe' })).toThrow(
       /SOCKEYE_CHECK_CLUSTER_IP/,
     );
+    // In a pod, the node it runs on (downward API), as the operator takes it.
+    expect(parseAuditFlags([], { SOCKEYE_NODE_NAME: 'node-1' })['node-name']).toBe('node-1');
+    expect(() => parseAuditFlags(['--node-name', 'Bad_Name'])).toThrow(/--node-name: want a node name/);
   });
 });

@@ -19,6 +19,7 @@ import {
   CONCURRENCY_SETTING,
   duration,
   HOP_SETTINGS,
+  NODE_NAME_SETTING,
   namespaces,
   oneOf,
   setting,
@@ -109,6 +110,7 @@ const AUDIT_SETTINGS = {
   }),
   // The operator's rows: the same flags and variables turn each data path check off in both.
   ...HOP_SETTINGS,
+  'node-name': NODE_NAME_SETTING,
 } as const;
 
 type Flags = CommandFlags<typeof AUDIT_SETTINGS>;
@@ -195,6 +197,7 @@ export const auditCommand: Command = async (argv, io) => {
       },
       // Set in every pod (kubelet's Service environment): the audit runs where the operator would.
       inCluster: (io.env.KUBERNETES_SERVICE_HOST ?? '') !== '',
+      nodeName: flags['node-name'],
     });
   } catch (err) {
     bar.clear();

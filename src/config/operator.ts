@@ -21,6 +21,8 @@ import {
   integer,
   type Kind,
   loadSettings,
+  NODE_NAME_SETTING,
+  name,
   namespaces,
   type Setting,
   setting,
@@ -120,11 +122,6 @@ const labels: Kind<Record<string, string>> = {
       .map(([k, v]) => `${k}=${v}`)
       .join(','),
 };
-
-const name = (pattern: RegExp, what: string): Kind<string> => ({
-  ...text(what, { pattern, max: 253 }),
-  metavar: 'NAME',
-});
 
 // ---- the settings table ----------------------------------------------------------------------------
 
@@ -242,14 +239,7 @@ export const OPERATOR_SETTINGS = {
     default: undefined,
     help: 'this pod (downward API); default $HOSTNAME',
   }),
-  'prober.nodeName': setting({
-    file: 'prober.nodeName',
-    flag: 'node-name',
-    env: 'SOCKEYE_NODE_NAME',
-    kind: name(DNS_SUBDOMAIN, 'a node name'),
-    default: undefined,
-    help: 'the node this pod runs on (downward API), named when a ClusterIP does not forward from it',
-  }),
+  'prober.nodeName': NODE_NAME_SETTING,
   'prober.namespace': setting({
     file: 'prober.namespace',
     flag: 'pod-namespace',

@@ -169,6 +169,12 @@ export const namespaces: Kind<readonly string[]> = {
   metavar: 'NAME',
 };
 
+/** A Kubernetes object name matching `pattern` (DNS_LABEL, DNS_SUBDOMAIN), at most 253 characters. */
+export const name = (pattern: RegExp, what: string): Kind<string> => ({
+  ...text(what, { pattern, max: 253 }),
+  metavar: 'NAME',
+});
+
 export function fmtMs(ms: number): string {
   if (ms % 60_000 === 0) return `${ms / 60_000}m`;
   if (ms % 1000 === 0) return `${ms / 1000}s`;
@@ -452,3 +458,16 @@ export const HOP_SETTINGS = {
     help: "also probe each LoadBalancer Service's ingress IPs (from its status) on its ports",
   }),
 } as const;
+
+/**
+ * The node sockeye runs on (downward API `spec.nodeName`), named when a ClusterIP does not forward
+ * from it: the operator's, and the audit's when it runs in a pod.
+ */
+export const NODE_NAME_SETTING = setting({
+  file: 'prober.nodeName',
+  flag: 'node-name',
+  env: 'SOCKEYE_NODE_NAME',
+  kind: name(DNS_SUBDOMAIN, 'a node name'),
+  default: undefined,
+  help: 'the node this pod runs on (downward API), named when a ClusterIP does not forward from it',
+});

@@ -194,7 +194,16 @@ describe.skipIf(local === null)('sockeye audit on the Service data path, from ou
         expect.stringMatching(/^2 ClusterIP addresses not checked from here/),
       ]);
       // In a pod (the chart's audit Job), the same failure is the data path's: judged as the operator does.
-      const inside = await report([], { KUBERNETES_SERVICE_HOST: '198.19.128.1' });
+      const inside = await report([], {
+        KUBERNETES_SERVICE_HOST: '198.19.128.1',
+        SOCKEYE_NODE_NAME: 'sim-node-0',
+      });
+      expect(
+        inside.findings.find((f) => f.reason === 'ServiceIPNotForwarding' && f.object.name === 'web')
+          ?.message,
+      ).toMatch(
+        /ClusterIP [\d.]+:80 (times out|refuses|is unreachable) from node sim-node-0: the node's Service data path/,
+      );
       expect(
         inside.findings
           .filter((f) => f.object.name === 'web')
