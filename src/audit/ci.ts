@@ -9,7 +9,7 @@
 import { REASON_NAMES, REASONS, type Reason } from '../rules/catalog.ts';
 import { type ManifestIndex, type SourceLocation, syntheticLocation } from './manifests.ts';
 import { objectLabel, portText } from './render.ts';
-import type { AuditReport, ReportFinding, ReportObject } from './report.ts';
+import { type AuditReport, HOP_NAMES, hopNotices, type ReportFinding, type ReportObject } from './report.ts';
 
 /** XML 1.0 forbids most control characters, even escaped: drop them. */
 function allowedInXml(ch: string): boolean {
@@ -108,6 +108,16 @@ export function renderJUnit(report: AuditReport): string {
       failures: [],
       skipped: a.message,
     })),
+
+    // One case per hop kind the audit had something of: passed when all were judged, skipped otherwise.
+    ...report.hops
+      .filter((h) => h.planned > 0 || h.why !== undefined)
+      .map((h) => ({
+        classname: 'sockeye.hops',
+        name: `${HOP_NAMES[h.hop].name} hops`,
+        failures: [],
+        skipped: h.message,
+      })),
   ];
   const tests = objects.length + meta.length;
   const failures = [...byObject.keys()].filter((k) => known.has(k)).length;
@@ -186,6 +196,7 @@ export function renderSarif(
       ? [{ level: 'error', message: { text: report.reachability.message } }]
       : []),
     ...report.access.map((a) => ({ level: 'warning', message: { text: a.message } })),
+    ...hopNotices(report).map((text) => ({ level: 'note', message: { text } })),
   ];
   const log = {
     $schema: SARIF_SCHEMA,

@@ -11,6 +11,8 @@ interface World {
   readonly namespaces: readonly string[];
   /** `resource` or `resource/namespace` ("*" for the cluster-wide list) answered with this status. */
   readonly deny?: Readonly<Record<string, number>>;
+  /** The Services' type (default ClusterIP). */
+  readonly serviceType?: string;
 }
 
 /** Listers over a small world: one Service, slice, pod and policy per namespace. */
@@ -40,7 +42,10 @@ function listers(world: World): { listers: ClusterListers; calls: string[] } {
         check('namespaces', name);
         return { metadata: { name, annotations: { 'sockeye.dev/timeout': '1s' } } };
       },
-      services: page('services', (ns) => ({ metadata: meta(ns, 'web'), spec: { selector: { app: 'web' } } })),
+      services: page('services', (ns) => ({
+        metadata: meta(ns, 'web'),
+        spec: { selector: { app: 'web' }, type: world.serviceType ?? 'ClusterIP' },
+      })),
       endpointSlices: page('endpointslices', (ns) => ({
         metadata: { ...meta(ns, 'web-1'), labels: { 'kubernetes.io/service-name': 'web' } },
         addressType: 'IPv4',
@@ -48,6 +53,17 @@ function listers(world: World): { listers: ClusterListers; calls: string[] } {
       })),
       pods: page('pods', (ns) => ({ metadata: meta(ns, 'web-1') })),
       networkPolicies: page('networkpolicies', (ns) => ({ metadata: meta(ns, 'deny') })),
+      nodes: async () => {
+        check('nodes', undefined);
+        return {
+          items: [
+            {
+              metadata: { name: 'n0' },
+              status: { addresses: [{ type: 'InternalIP', address: '198.18.0.1' }] },
+            },
+          ],
+        };
+      },
     },
   };
 }
@@ -130,5 +146,27 @@ describe('gather', () => {
     const w = listers({ namespaces: ['a'] });
     const g = await gather(w.listers, { ...options, labelSelector: 'tier=front' });
     expect([...(g.labelledPods ?? [])]).toEqual(['a/web-1']);
+  });
+
+  it('lists the Nodes only when asked and a Service has NodePorts; a denial is said once and skips those hops', async () => {
+    const clusterIPs = listers({ namespaces: ['a'] });
+    expect((await gather(clusterIPs.listers, { ...options, nodes: true })).state.nodes).toBeUndefined();
+    expect(clusterIPs.calls).not.toContain('nodes/*');
+    const nodePorts = listers({ namespaces: ['a'], serviceType: 'NodePort' });
+    expect((await gather(nodePorts.listers, options)).state.nodes).toBeUndefined();
+    const g = await gather(nodePorts.listers, { ...options, nodes: true });
+    expect(g.state.nodes).toEqual([{ name: 'n0', internalIPs: ['198.18.0.1'] }]);
+    const denied = listers({ namespaces: ['a', 'b'], serviceType: 'LoadBalancer', deny: { nodes: 403 } });
+    const d = await gather(denied.listers, { ...options, nodes: true });
+    expect(d.state.nodes).toBeUndefined();
+    expect(d.state.services).toHaveLength(2);
+    expect(d.problems).toEqual([
+      {
+        resource: 'nodes',
+        namespaces: [],
+        reason: 'Forbidden',
+        consequence: 'the NodePort and health-check hops are not checked (they go to node InternalIPs)',
+      },
+    ]);
   });
 });

@@ -1,18 +1,19 @@
 /**
  * The audit's gatherer: the only part of the audit that reads the API. It lists (paged, see
- * ../kube/list.ts) the Namespaces, Services, EndpointSlices, Pods and NetworkPolicies in scope and turns
+ * ../kube/list.ts) the Namespaces, Services, EndpointSlices, Pods and NetworkPolicies in scope (and the
+ * Nodes, for NodePort hops) and turns
  * them into the rules' plain ClusterState. A 403 never stops it: each unreadable resource is recorded
  * once, with the namespaces it covers and what the audit misses because of it, and the audit goes on
  * with what it could read.
  */
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { toEndpointSlice, toNamespace, toNetworkPolicy, toPod, toService } from '../kube/convert.ts';
+import { toEndpointSlice, toNamespace, toNetworkPolicy, toNode, toPod, toService } from '../kube/convert.ts';
 import { classifyKubeError, isAbort, isNotFound, statusCodeOf } from '../kube/errors.ts';
 import { type ClusterListers, listAll, type NamespacedPageSource } from '../kube/list.ts';
-import type { Namespace } from '../model/types.ts';
+import type { Namespace, Node } from '../model/types.ts';
 import type { ClusterState } from '../rules/types.ts';
 
-export type Resource = 'namespaces' | 'services' | 'endpointslices' | 'pods' | 'networkpolicies';
+export type Resource = 'namespaces' | 'services' | 'endpointslices' | 'pods' | 'networkpolicies' | 'nodes';
 
 /** What the audit could not read, said once per resource. */
 export interface AccessProblem {
@@ -34,6 +35,11 @@ export interface GatherOptions {
   readonly contextNamespace: string;
   readonly pageLimit?: number | undefined;
   readonly signal?: AbortSignal | undefined;
+  /**
+   * List the Nodes (cluster-scoped) when a NodePort or LoadBalancer Service is in scope: the NodePort
+   * and health-check hops go to their InternalIPs.
+   */
+  readonly nodes?: boolean | undefined;
   /** Called after each page with the resource and the items read so far. */
   readonly onProgress?: ((resource: Resource, items: number) => void) | undefined;
 }
@@ -59,6 +65,7 @@ const CONSEQUENCE: Readonly<Record<Resource, string>> = {
   endpointslices: 'Services there are not audited (their endpoints are unknown); pod ports still are',
   pods: 'nothing is probed there (sockeye connects only to pods it can see)',
   networkpolicies: 'timeouts there are not attributed to NetworkPolicies',
+  nodes: 'the NodePort and health-check hops are not checked (they go to node InternalIPs)',
 };
 
 interface Denied {
@@ -170,6 +177,17 @@ export async function gather(listers: ClusterListers, options: GatherOptions): P
       ? undefined
       : new Set((await read('pods', listers.pods, selector)).map((p: KubernetesObject) => key(p)));
   const networkPolicies = (await read('networkpolicies', listers.networkPolicies)).map(toNetworkPolicy);
+  // Only when a Service has NodePorts: an audit of ClusterIP Services needs no cluster-scoped right.
+  let nodes: Node[] | undefined;
+  if (options.nodes && services.some((s) => s.type === 'NodePort' || s.type === 'LoadBalancer')) {
+    try {
+      nodes = (await list('nodes', () => listers.nodes, undefined)).map(toNode);
+    } catch (err) {
+      const d = denied(err);
+      if (!d) fatal('nodes', err);
+      deny('nodes', undefined, d);
+    }
+  }
 
   const result: AccessProblem[] = [...problems.entries()].map(([k, p]) => ({
     resource: p.resource,
@@ -192,6 +210,7 @@ export async function gather(listers: ClusterListers, options: GatherOptions): P
       pods,
       networkPolicies,
       namespaces,
+      ...(nodes ? { nodes } : {}),
     },
     namespaces: names,
     labelledPods: labelled,

@@ -7,7 +7,7 @@ import { stringify } from 'yaml';
 import { OUTCOMES } from '../probe/outcome.ts';
 import { REASON_NAMES } from '../rules/catalog.ts';
 import { portLabel } from '../rules/view.ts';
-import { type AuditReport, groupOf, type ReportFinding } from './report.ts';
+import { type AuditReport, groupOf, HOP_NAMES, hopNotices, type ReportFinding } from './report.ts';
 
 export const OUTPUTS = ['table', 'wide', 'json', 'yaml', 'markdown', 'junit', 'sarif'] as const;
 export type Output = (typeof OUTPUTS)[number];
@@ -58,12 +58,35 @@ export function scopeLine(report: AuditReport): string {
   return `${where}${s.labelSelector ? `, selector ${s.labelSelector}` : ''}: ${plural(report.summary.services, 'Service')}, ${plural(report.summary.pods, 'pod')}`;
 }
 
-/** The messages that must reach the reader once: reachability first, then what could not be read. */
+/**
+ * The messages that must reach the reader once: reachability first, then what could not be read,
+ * then the data path hops not checked from here.
+ */
 export function notices(report: AuditReport): string[] {
   return [
     ...(report.reachability.message ? [report.reachability.message] : []),
     ...report.access.map((a) => a.message),
+    ...hopNotices(report),
   ];
+}
+
+/**
+ * "NodePort 3/3 checked, load balancer 0/1 checked; off: ClusterIP": per hop kind planned, how many
+ * were judged; kinds turned off or without Nodes named after. "none planned" when there is nothing.
+ */
+export function hopsLine(report: Pick<AuditReport, 'hops'>): string {
+  const hops = report.hops;
+  const counted = hops
+    .filter((h) => h.why !== 'off' && h.why !== 'nodes-unreadable' && h.planned > 0)
+    .map((h) => `${HOP_NAMES[h.hop].name} ${h.checked}/${h.planned} checked`);
+  const off = hops.filter((h) => h.why === 'off').map((h) => HOP_NAMES[h.hop].name);
+  const blind = hops.filter((h) => h.why === 'nodes-unreadable').map((h) => HOP_NAMES[h.hop].name);
+  const parts = [
+    counted.length > 0 ? counted.join(', ') : 'none planned',
+    ...(blind.length > 0 ? [`Nodes unreadable: ${blind.join(', ')}`] : []),
+    ...(off.length > 0 ? [`off: ${off.join(', ')}`] : []),
+  ];
+  return parts.join('; ');
 }
 
 export function groups(report: AuditReport): [string, ReportFinding[]][] {
@@ -181,6 +204,7 @@ function renderColumns(
   out.push(paint('bold', 'Summary'));
   out.push(`  Scope     ${scopeLine(report)}`);
   out.push(`  Targets   ${targetsLine(report)}`);
+  out.push(`  Hops      ${hopsLine(report)}`);
   out.push(`  Findings  ${findingsLine(report)}`);
   if (report.findings.length > 0)
     out.push(`  Next      ${program} explain REASON prints the troubleshooting guide`);
@@ -196,7 +220,10 @@ function cell(text: string): string {
 
 export function renderMarkdown(report: AuditReport): string {
   const out: string[] = ['## sockeye audit', ''];
-  out.push(`**${findingsLine(report)}** in ${scopeLine(report)}; ${targetsLine(report)}.`, '');
+  out.push(
+    `**${findingsLine(report)}** in ${scopeLine(report)}; ${targetsLine(report)}; hops: ${hopsLine(report)}.`,
+    '',
+  );
   const notes = notices(report);
   if (notes.length > 0) {
     out.push('> [!WARNING]', '> Not checked:');

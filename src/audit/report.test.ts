@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Reason } from '../rules/catalog.ts';
-import { exitCodeFor, type ReportFinding, sortFindings } from './report.ts';
+import type { HopCoverage } from './hop-reach.ts';
+import { hopsLine } from './render.ts';
+import { exitCodeFor, hopMessage, hopNotices, type ReportFinding, sortFindings } from './report.ts';
 import { routability } from './run.ts';
 
 function f(
@@ -92,5 +94,44 @@ describe('routability', () => {
 
   it('is lost on a single target when the kernel has no route at all', () => {
     expect(routability([r('unreachable', 'a', 'ENETUNREACH')]).routable).toBe(false);
+  });
+});
+
+describe('the data path hops in the report', () => {
+  const hops: HopCoverage[] = [
+    { hop: 'cluster-ip', planned: 3, checked: 0, notChecked: 3, why: 'no-answer-from-here' },
+    { hop: 'node-port', planned: 4, checked: 2, notChecked: 2, why: 'no-answer-from-here', nodes: ['n1'] },
+    { hop: 'health-check', planned: 0, checked: 0, notChecked: 0, why: 'off' },
+    { hop: 'load-balancer', planned: 1, checked: 1, notChecked: 0 },
+  ];
+  const report = { hops: hops.map((h) => ({ ...h, message: hopMessage(h) })) };
+
+  it('says per kind why hops were not checked, and nothing for a kind checked whole', () => {
+    expect(report.hops.map((h) => h.message)).toEqual([
+      "3 ClusterIP addresses not checked from here: no ClusterIP answered this machine (they time out or are unreachable), as where the Service network is not routed outside the cluster; run the audit inside the cluster (the chart's audit Job) to check them",
+      "2 NodePort addresses not checked from here: node n1 answered nothing from here (a firewall or a private network in between); run the audit inside the cluster (the chart's audit Job) to check them",
+      'health check hops are not checked: turned off (--no-check-node-ports)',
+      undefined,
+    ]);
+    expect(
+      hopMessage({ hop: 'load-balancer', planned: 1, checked: 0, notChecked: 1, why: 'pods-unroutable' }),
+    ).toBe(
+      '1 load balancer address not checked: pod IPs are not routable from here, and a hop is judged only against pods that answer',
+    );
+  });
+
+  it('lists only the hops not checked from here among the notices, and counts every kind on one line', () => {
+    expect(hopNotices(report)).toHaveLength(2);
+    expect(hopsLine(report)).toBe(
+      'ClusterIP 0/3 checked, NodePort 2/4 checked, load balancer 1/1 checked; off: health check',
+    );
+    const blind = {
+      hops: [
+        { hop: 'node-port', planned: 0, checked: 0, notChecked: 0, why: 'nodes-unreadable' },
+        { hop: 'cluster-ip', planned: 0, checked: 0, notChecked: 0, why: 'off' },
+      ] as const,
+    };
+    expect(hopsLine(blind)).toBe('none planned; Nodes unreadable: NodePort; off: ClusterIP');
+    expect(hopNotices(blind)).toEqual([]);
   });
 });

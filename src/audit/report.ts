@@ -5,9 +5,10 @@
  */
 import type { ObjectRef } from '../model/types.ts';
 import { OUTCOMES, type Outcome } from '../probe/outcome.ts';
-import { REASON_NAMES, type Reason, type Severity } from '../rules/catalog.ts';
-import type { Evidence, PortRef } from '../rules/types.ts';
+import { nameList, REASON_NAMES, type Reason, type Severity } from '../rules/catalog.ts';
+import type { Evidence, HopKind, PortRef } from '../rules/types.ts';
 import type { AccessProblem } from './gather.ts';
+import type { HopCoverage } from './hop-reach.ts';
 import type { AuditFinding, AuditResult, Reachability } from './run.ts';
 
 export const SCHEMA_VERSION = 'sockeye.dev/audit/v1';
@@ -89,6 +90,16 @@ export interface AuditReport {
   /** Grouped by namespace (worst namespace first), worst finding first within one. */
   readonly findings: readonly ReportFinding[];
   readonly objects: readonly ReportObject[];
+  /**
+   * Per hop kind of the Service data path (ClusterIP, NodePort, health check, load balancer): the
+   * addresses planned, judged and not checked from where the audit ran, and why (hop-reach.ts).
+   */
+  readonly hops: readonly ReportHops[];
+}
+
+export interface ReportHops extends HopCoverage {
+  /** Says why some hops were not checked; set whenever `why` is. */
+  readonly message?: string | undefined;
 }
 
 export interface ReportMeta {
@@ -190,7 +201,57 @@ export function buildReport(result: AuditResult, meta: ReportMeta): AuditReport 
     },
     findings,
     objects: reportObjects(result),
+    hops: result.hops.map((h) => {
+      const message = hopMessage(h);
+      return message === undefined ? h : { ...h, message };
+    }),
   };
+}
+
+/** How a hop kind is named in messages, and the flag that turns its check off. */
+export const HOP_NAMES: Readonly<Record<HopKind, { readonly name: string; readonly flag: string }>> = {
+  'cluster-ip': { name: 'ClusterIP', flag: 'check-cluster-ip' },
+  'node-port': { name: 'NodePort', flag: 'check-node-ports' },
+  'health-check': { name: 'health check', flag: 'check-node-ports' },
+  'load-balancer': { name: 'load balancer', flag: 'check-load-balancers' },
+};
+
+/** "3 ClusterIP addresses", "1 load balancer address". */
+function addresses(n: number, h: HopKind): string {
+  return `${n} ${HOP_NAMES[h].name} address${n === 1 ? '' : 'es'}`;
+}
+
+/** Why some hops of a kind were not checked, for the reader; undefined when all were. */
+export function hopMessage(h: HopCoverage): string | undefined {
+  const { name, flag } = HOP_NAMES[h.hop];
+  const inside = "run the audit inside the cluster (the chart's audit Job) to check them";
+  switch (h.why) {
+    case undefined:
+      return undefined;
+    case 'off':
+      return `${name} hops are not checked: turned off (--no-${flag})`;
+    case 'nodes-unreadable':
+      return `${name} hops are not checked: the Nodes cannot be listed, so their addresses are unknown`;
+    case 'pods-unroutable':
+      return `${addresses(h.notChecked, h.hop)} not checked: pod IPs are not routable from here, and a hop is judged only against pods that answer`;
+    case 'no-answer-from-here': {
+      const what = `${addresses(h.notChecked, h.hop)} not checked from here`;
+      if (h.hop === 'cluster-ip')
+        return `${what}: no ClusterIP answered this machine (they time out or are unreachable), as where the Service network is not routed outside the cluster; ${inside}`;
+      if (h.hop === 'load-balancer')
+        return `${what}: no load balancer answered this machine (an internal load balancer is out of reach outside its network); ${inside}`;
+      const nodes = h.nodes ?? [];
+      return `${what}: ${nodes.length === 1 ? 'node' : 'nodes'} ${nameList(nodes)} answered nothing from here (a firewall or a private network in between); ${inside}`;
+    }
+  }
+}
+
+/**
+ * The hop lines a reader must see once: those not checked from here. Turned-off checks were asked
+ * for, missing Nodes are an access line already, unroutable pods the reachability line.
+ */
+export function hopNotices(report: Pick<AuditReport, 'hops'>): string[] {
+  return report.hops.flatMap((h) => (h.why === 'no-answer-from-here' && h.message ? [h.message] : []));
 }
 
 function reportFinding(f: AuditFinding): ReportFinding {

@@ -1,7 +1,8 @@
 /**
  * One audit: gather -> plan targets -> probe -> evaluate. The same planning, engine and rules as the
  * operator; what is particular to a one-shot run from a workstation lives here: the label selector, the
- * opt-out override, and noticing that pod IPs are not routable from this machine at all.
+ * opt-out override, noticing that pod IPs are not routable from this machine at all, and judging the
+ * Service data path hops only where this machine reaches them (hop-reach.ts).
  */
 
 import type { ClusterListers } from '../kube/list.ts';
@@ -10,12 +11,13 @@ import type { Pod } from '../model/types.ts';
 import { type ProbeOptions, probeTargets } from '../probe/engine.ts';
 import { OUTCOMES, type Outcome } from '../probe/outcome.ts';
 import { PROBE_REASONS } from '../rules/catalog.ts';
-import { rulesFor } from '../rules/rules.ts';
+import { expandConnects, rulesFor } from '../rules/rules.ts';
 import { selectsPod } from '../rules/selectors.ts';
 import type { StatusReport } from '../rules/status.ts';
 import type { PlannedTarget } from '../rules/targets.ts';
 import type { ClusterState, Finding, ProbeObservation } from '../rules/types.ts';
 import { type AccessProblem, type Gathered, type GatherOptions, gather, type Resource } from './gather.ts';
+import { type HopCoverage, hopReach } from './hop-reach.ts';
 
 /** How many of the first results decide whether pod IPs are routable from here. */
 export const FIRST_BATCH = 32;
@@ -34,7 +36,21 @@ export interface AuditOptions extends Omit<GatherOptions, 'onProgress'> {
   readonly onProgress?: ((p: Progress) => void) | undefined;
   /** Injected in tests; the engine's default dialer otherwise. */
   readonly dialer?: ProbeOptions['dialer'];
+  /** The Service data path checks, as the operator's settings name them; all off when absent. */
+  readonly hops?: HopChecks | undefined;
+  /** The audit runs in a pod (`KUBERNETES_SERVICE_HOST` set): every hop is judged, as the operator does (hop-reach.ts). */
+  readonly inCluster?: boolean | undefined;
+  /** In the cluster, the node the audit's pod runs on (`--node-name`, downward API): named when a ClusterIP does not forward. */
+  readonly nodeName?: string | undefined;
 }
+
+export interface HopChecks {
+  readonly clusterIP: boolean;
+  readonly nodePorts: boolean;
+  readonly loadBalancers: boolean;
+}
+
+const NO_HOPS: HopChecks = { clusterIP: false, nodePorts: false, loadBalancers: false };
 
 export type Progress =
   | { readonly phase: 'list'; readonly resource: Resource; readonly items: number }
@@ -67,27 +83,49 @@ export interface AuditResult {
   readonly findings: readonly AuditFinding[];
   /** Every audited Service and Pod with its status, for renderers that list passing objects (JUnit). */
   readonly statuses: readonly StatusReport[];
+  /** Per hop kind, what was planned, judged and not checked from here (hop-reach.ts). */
+  readonly hops: readonly HopCoverage[];
 }
 
 export async function runAudit(listers: ClusterListers, options: AuditOptions): Promise<AuditResult> {
+  const checks = options.hops ?? NO_HOPS;
   const gathered = await gather(listers, {
     ...options,
+    nodes: checks.nodePorts,
     onProgress: (resource, items) => options.onProgress?.({ phase: 'list', resource, items }),
   });
-  const state = auditState(gathered, options);
+  const state = auditState(gathered, options, checks);
   const audited = auditedPods(state, gathered.labelledPods);
   const rules = rulesFor(state);
-  const targets = rules.planAllTargets().filter((t) => t.pod === undefined || audited(t.pod));
-  const probe = await probeAll(targets, options);
+  const planned = rules.planAllTargets().filter((t) => t.pod === undefined || audited(t.pod));
+  // Pods first: their first batch decides whether anything is routable from here, and a hop is
+  // judged only against pods that answer.
+  const targets = planned.filter((t) => t.hop === undefined);
+  const hopTargets = planned.filter((t) => t.hop !== undefined);
+  const dials = expandConnects(hopTargets);
+  const progress = { done: 0, total: targets.length + dials.length };
+  const probe = await probeAll(targets, options, progress, true);
+  const routable = probe.reachability.routable;
+  const hopProbes =
+    routable && dials.length > 0 ? (await probeAll(dials, options, progress, false)).observations : [];
+  const reach = hopReach(hopTargets, hopProbes, {
+    enabled: {
+      'cluster-ip': checks.clusterIP,
+      'node-port': checks.nodePorts,
+      'health-check': checks.nodePorts,
+      'load-balancer': checks.loadBalancers,
+    },
+    inCluster: options.inCluster ?? false,
+    routable,
+    nodesReadable: !gathered.problems.some((p) => p.resource === 'nodes'),
+  });
   const judgement = rules.judge(
     {
-      probes: probe.reachability.routable ? probe.observations : [],
-      prober: OUTSIDE_PROBER,
+      probes: routable ? [...probe.observations, ...reach.judged] : [],
+      prober: options.inCluster ? { ...IN_CLUSTER_PROBER, nodeName: options.nodeName } : OUTSIDE_PROBER,
       now: options.now,
     },
-    (f) =>
-      (f.object.kind !== 'Pod' || audited(f.object)) &&
-      (probe.reachability.routable || !PROBE_REASONS.has(f.reason)),
+    (f) => (f.object.kind !== 'Pod' || audited(f.object)) && (routable || !PROBE_REASONS.has(f.reason)),
   );
   return {
     namespaces: gathered.namespaces,
@@ -97,8 +135,9 @@ export async function runAudit(listers: ClusterListers, options: AuditOptions): 
     outcomes: probe.outcomes,
     reachability: probe.reachability,
     problems: gathered.problems,
-    findings: judgement.findings.map((f) => withCaveat(f, gathered.problems)),
+    findings: judgement.findings.map((f) => withCaveat(f, gathered.problems, options.inCluster ?? false)),
     statuses: judgement.statuses.filter((s) => s.object.kind !== 'Pod' || audited(s.object)),
+    hops: reach.coverage,
   };
 }
 
@@ -106,10 +145,20 @@ export async function runAudit(listers: ClusterListers, options: AuditOptions): 
  * The audit runs from a workstation or a Job: not a pod that NetworkPolicy peers name. An identity in
  * no namespace, with no labels, is what an `ipBlock`-less policy sees of such a client.
  */
-const OUTSIDE_PROBER = { namespace: '', labels: {} } as const;
+const OUTSIDE_PROBER = { namespace: '', labels: {}, outside: true } as const;
+/** In a pod (the chart's audit Job), as a client in no namespace, with no labels, as outside. */
+const IN_CLUSTER_PROBER = { namespace: '', labels: {} } as const;
 
-function auditState(g: Gathered, options: AuditOptions): ClusterState {
-  const base: ClusterState = { ...g.state, options: { defaultTimeoutMs: options.timeoutMs } };
+function auditState(g: Gathered, options: AuditOptions, checks: HopChecks): ClusterState {
+  const base: ClusterState = {
+    ...g.state,
+    options: {
+      defaultTimeoutMs: options.timeoutMs,
+      checkClusterIP: checks.clusterIP,
+      checkNodePorts: checks.nodePorts,
+      checkLoadBalancers: checks.loadBalancers,
+    },
+  };
   if (!options.includeOptedOut) return base;
   const optIn = <T extends { annotations: Readonly<Record<string, string>> }>(o: T): T => {
     if (!(PROBE_ANNOTATION in o.annotations)) return o;
@@ -156,14 +205,18 @@ interface ProbeRun {
  * results decide routability: when every one of them is unreachable or timed out, across several pods
  * (or the kernel has no route at all), the machine cannot reach pod IPs, and the rest is not probed.
  */
-async function probeAll(targets: readonly PlannedTarget[], options: AuditOptions): Promise<ProbeRun> {
+async function probeAll(
+  targets: readonly PlannedTarget[],
+  options: AuditOptions,
+  progress: { done: number; readonly total: number },
+  decideRoutability: boolean,
+): Promise<ProbeRun> {
   const outcomes = Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>;
   const observations: ProbeObservation[] = [];
   const first: { outcome: Outcome; errno: string | undefined; pod: string }[] = [];
-  const batch = Math.min(FIRST_BATCH, targets.length);
+  const batch = decideRoutability ? Math.min(FIRST_BATCH, targets.length) : 0;
   let reachability: Reachability = { routable: true };
-  let done = 0;
-  options.onProgress?.({ phase: 'probe', done, total: targets.length });
+  options.onProgress?.({ phase: 'probe', done: progress.done, total: progress.total });
   for await (const result of probeTargets(targets, {
     concurrency: options.concurrency,
     resetWindowMs: RESET_WINDOW_MS,
@@ -171,8 +224,11 @@ async function probeAll(targets: readonly PlannedTarget[], options: AuditOptions
     ...(options.dialer ? { dialer: options.dialer } : {}),
   })) {
     outcomes[result.outcome]++;
-    observations.push(result);
-    options.onProgress?.({ phase: 'probe', done: ++done, total: targets.length });
+    observations.push({
+      target: { ip: result.target.ip, port: result.target.port },
+      outcome: result.outcome,
+    });
+    options.onProgress?.({ phase: 'probe', done: ++progress.done, total: progress.total });
     if (first.length < batch) {
       const t = result.target;
       first.push({
@@ -202,7 +258,13 @@ export function routability(
 }
 
 /** Findings whose cause the audit could not fully check, e.g. a timeout where policies were unreadable. */
-function withCaveat(f: Finding, problems: readonly AccessProblem[]): AuditFinding {
+function withCaveat(f: Finding, problems: readonly AccessProblem[], inCluster: boolean): AuditFinding {
+  if (HOP_REASONS.has(f.reason) && !inCluster)
+    return {
+      ...f,
+      caveat:
+        'judged from outside the cluster, whose part of the data path answered this machine (some address of it did): a firewall between this machine and the failing hop would look the same',
+    };
   if (f.reason !== 'ConnectTimeout') return f;
   const unread = problems.find(
     (p) =>
@@ -215,3 +277,9 @@ function withCaveat(f: Finding, problems: readonly AccessProblem[]): AuditFindin
     caveat: `NetworkPolicies in namespace ${f.object.namespace} could not be read (${unread.reason}): whether one drops this is unknown`,
   };
 }
+
+const HOP_REASONS: ReadonlySet<string> = new Set([
+  'ServiceIPNotForwarding',
+  'NodePortFailing',
+  'LoadBalancerFailing',
+]);

@@ -41,4 +41,23 @@ describe('sockeye audit flags', () => {
     expect(parseAuditFlags(['--manifests', 'deploy']).manifests).toBe('deploy');
     expect(usageError(['--manifests', ''])).toMatch(/--manifests/);
   });
+
+  it("turns each data path check off with the operator's flags and variables, on by default", () => {
+    const on = parseAuditFlags([]);
+    expect([on.checkClusterIP, on.checkNodePorts, on.checkLoadBalancers]).toEqual([true, true, true]);
+    const off = parseAuditFlags(['--no-check-cluster-ip', '--check-load-balancers=false'], {
+      SOCKEYE_CHECK_NODE_PORTS: 'false',
+    });
+    expect([off.checkClusterIP, off.checkNodePorts, off.checkLoadBalancers]).toEqual([false, false, false]);
+    // The flag wins over the variable, as in the operator.
+    expect(
+      parseAuditFlags(['--check-node-ports'], { SOCKEYE_CHECK_NODE_PORTS: 'false' }).checkNodePorts,
+    ).toBe(true);
+    expect(() => parseAuditFlags([], { SOCKEYE_CHECK_CLUSTER_IP: 'maybe' })).toThrow(
+      /SOCKEYE_CHECK_CLUSTER_IP/,
+    );
+    // In a pod, the node it runs on (downward API), as the operator takes it.
+    expect(parseAuditFlags([], { SOCKEYE_NODE_NAME: 'node-1' })['node-name']).toBe('node-1');
+    expect(() => parseAuditFlags(['--node-name', 'Bad_Name'])).toThrow(/--node-name: want a node name/);
+  });
 });

@@ -18,6 +18,8 @@ import {
   CLUSTER_SETTINGS,
   CONCURRENCY_SETTING,
   duration,
+  HOP_SETTINGS,
+  NODE_NAME_SETTING,
   namespaces,
   oneOf,
   setting,
@@ -34,7 +36,10 @@ const help = (program: string) => `Usage: ${program} audit [flags]
 
 Lists the Services, EndpointSlices, Pods and NetworkPolicies the current kubeconfig can read, probes
 every backend once (TCP connect, no payload), and reports which Services would refuse a connection
-right now, and why. Progress goes to stderr (a bar on a terminal, nothing when piped).
+right now, and why. It also probes each Service's data path (ClusterIPs, NodePorts on every node,
+load-balancer addresses) where it can reach them: outside the cluster, a part of the path that
+answers nothing from here is said "not checked from here", never blamed. Progress goes to stderr
+(a bar on a terminal, nothing when piped).
 
 Flags:
 ${settingsHelp(AUDIT_SETTINGS)}
@@ -103,12 +108,18 @@ const AUDIT_SETTINGS = {
     default: 'warning',
     help: 'exit 1 on findings at or above: warning, normal, never',
   }),
+  // The operator's rows: the same flags and variables turn each data path check off in both.
+  ...HOP_SETTINGS,
+  'node-name': NODE_NAME_SETTING,
 } as const;
 
 type Flags = CommandFlags<typeof AUDIT_SETTINGS>;
 
-export function parseAuditFlags(argv: readonly string[]): Flags {
-  const { flags } = readCommandFlags(AUDIT_SETTINGS, argv, { command: 'audit' });
+export function parseAuditFlags(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>> = {},
+): Flags {
+  const { flags } = readCommandFlags(AUDIT_SETTINGS, argv, { command: 'audit' }, env);
   // kubectl's rule: -A already means every namespace, so a -n beside it contradicts it.
   if (flags['all-namespaces'] && flags.namespace.length > 0) {
     throw new UsageError('audit: -A/--all-namespaces and -n/--namespace cannot be used together');
@@ -154,7 +165,7 @@ function progressBar(io: CommandIO): { update(p: Progress): void; clear(): void 
 }
 
 export const auditCommand: Command = async (argv, io) => {
-  const flags = parseAuditFlags(argv);
+  const flags = parseAuditFlags(argv, io.env);
   if (flags.help) {
     io.stdout.write(`${help(io.program)}\n`);
     return ExitCode.ok;
@@ -179,6 +190,14 @@ export const auditCommand: Command = async (argv, io) => {
       now: new Date(),
       signal: io.signal,
       onProgress: (p) => bar.update(p),
+      hops: {
+        clusterIP: flags.checkClusterIP,
+        nodePorts: flags.checkNodePorts,
+        loadBalancers: flags.checkLoadBalancers,
+      },
+      // Set in every pod (kubelet's Service environment): the audit runs where the operator would.
+      inCluster: (io.env.KUBERNETES_SERVICE_HOST ?? '') !== '',
+      nodeName: flags['node-name'],
     });
   } catch (err) {
     bar.clear();

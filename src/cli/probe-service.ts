@@ -8,7 +8,7 @@ import { loadKubeConfig } from '../kube/kubeconfig.ts';
 import { readServiceState } from '../kube/service-state.ts';
 import { probeAll } from '../probe/engine.ts';
 import { formatAddress } from '../probe/target.ts';
-import { rulesFor } from '../rules/rules.ts';
+import { connectsByTarget, expandConnects, rulesFor, targetKey } from '../rules/rules.ts';
 import type { PlannedTarget } from '../rules/targets.ts';
 import { type CommandIO, ExitCode, UsageError } from './io.ts';
 
@@ -107,15 +107,24 @@ export async function probeServices(
     const byName = (a: PlannedTarget, b: PlannedTarget) =>
       a.hop || b.hop ? 0 : (a.pod?.name ?? a.ip).localeCompare(b.pod?.name ?? b.ip);
     chosen.sort((a, b) => Number(a.hop !== undefined) - Number(b.hop !== undefined) || byName(a, b));
-    const results = await probeAll(chosen, {
+    // A load balancer's address takes several connects (rules/connects.ts): one line, all of them.
+    const results = await probeAll(expandConnects(chosen), {
       timeoutMs: flags.timeout,
       concurrency: flags.concurrency,
       ...(io.signal ? { signal: io.signal } : {}),
     });
-    const width = Math.max(...results.map((r) => hopLabel(r.target).length), 0);
-    for (const r of results)
+    const byTarget = connectsByTarget(results);
+    const outcomeText = (t: PlannedTarget) => {
+      const c = byTarget.get(targetKey(t.ip, t.port));
+      if (!c) return 'error';
+      return c.failed > 0 && c.failed < c.total
+        ? `${c.outcome} (${c.failed} of ${c.total} connects)`
+        : c.outcome;
+    };
+    const width = Math.max(...chosen.map((t) => hopLabel(t).length), 0);
+    for (const t of chosen)
       io.stdout.write(
-        `  ${hopLabel(r.target).padEnd(width)}  ${formatAddress(r.target.ip, r.target.port).padEnd(24)}  ${r.outcome}\n`,
+        `  ${hopLabel(t).padEnd(width)}  ${formatAddress(t.ip, t.port).padEnd(24)}  ${outcomeText(t)}\n`,
       );
     for (const problem of problems) io.stdout.write(`  not checked: ${problem}\n`);
     const { findings } = rules.judge({

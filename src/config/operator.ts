@@ -17,9 +17,12 @@ import {
   duration,
   fmtMs,
   fraction,
+  HOP_SETTINGS,
   integer,
   type Kind,
   loadSettings,
+  NODE_NAME_SETTING,
+  name,
   namespaces,
   type Setting,
   setting,
@@ -121,11 +124,6 @@ const labels: Kind<Record<string, string>> = {
       .map(([k, v]) => `${k}=${v}`)
       .join(','),
 };
-
-const name = (pattern: RegExp, what: string): Kind<string> => ({
-  ...text(what, { pattern, max: 253 }),
-  metavar: 'NAME',
-});
 
 // ---- the settings table ----------------------------------------------------------------------------
 
@@ -243,14 +241,7 @@ export const OPERATOR_SETTINGS = {
     default: undefined,
     help: 'this pod (downward API); default $HOSTNAME',
   }),
-  'prober.nodeName': setting({
-    file: 'prober.nodeName',
-    flag: 'node-name',
-    env: 'SOCKEYE_NODE_NAME',
-    kind: name(DNS_SUBDOMAIN, 'a node name'),
-    default: undefined,
-    help: 'the node this pod runs on (downward API), named when a ClusterIP does not forward from it',
-  }),
+  'prober.nodeName': NODE_NAME_SETTING,
   'prober.namespace': setting({
     file: 'prober.namespace',
     flag: 'pod-namespace',
@@ -340,30 +331,7 @@ export const OPERATOR_SETTINGS = {
     default: false,
     help: 'also probe hostNetwork pods (their IP is the node)',
   }),
-  checkClusterIP: setting({
-    file: 'checkClusterIP',
-    flag: 'check-cluster-ip',
-    env: 'SOCKEYE_CHECK_CLUSTER_IP',
-    kind: boolean,
-    default: true,
-    help: "also probe each Service's ClusterIPs on its ports, from this pod's node",
-  }),
-  checkNodePorts: setting({
-    file: 'checkNodePorts',
-    flag: 'check-node-ports',
-    env: 'SOCKEYE_CHECK_NODE_PORTS',
-    kind: boolean,
-    default: true,
-    help: "also probe each NodePort/LoadBalancer Service's own nodePorts (and healthCheckNodePort) on every node InternalIP",
-  }),
-  checkLoadBalancers: setting({
-    file: 'checkLoadBalancers',
-    flag: 'check-load-balancers',
-    env: 'SOCKEYE_CHECK_LOAD_BALANCERS',
-    kind: boolean,
-    default: true,
-    help: "also probe each LoadBalancer Service's ingress IPs (from its status) on its ports",
-  }),
+  ...HOP_SETTINGS,
 } as const;
 
 /** The table as a list: every setting the chart may set through its variable. */

@@ -169,6 +169,12 @@ export const namespaces: Kind<readonly string[]> = {
   metavar: 'NAME',
 };
 
+/** A Kubernetes object name matching `pattern` (DNS_LABEL, DNS_SUBDOMAIN), at most 253 characters. */
+export const name = (pattern: RegExp, what: string): Kind<string> => ({
+  ...text(what, { pattern, max: 253 }),
+  metavar: 'NAME',
+});
+
 export function fmtMs(ms: number): string {
   if (ms % 60_000 === 0) return `${ms / 60_000}m`;
   if (ms % 1000 === 0) return `${ms / 1000}s`;
@@ -420,4 +426,48 @@ export const CONCURRENCY_SETTING = setting({
   short: 'c',
   default: 256,
   help: 'connects in flight at once',
+});
+
+/**
+ * The Service data path checks (docs/design.md "Safety"), each on unless turned off: the operator's and
+ * the audit's, with the same flags, variables and `--config` keys.
+ */
+export const HOP_SETTINGS = {
+  checkClusterIP: setting({
+    file: 'checkClusterIP',
+    flag: 'check-cluster-ip',
+    env: 'SOCKEYE_CHECK_CLUSTER_IP',
+    kind: boolean,
+    default: true,
+    help: "also probe each Service's ClusterIPs on its ports, from where sockeye runs",
+  }),
+  checkNodePorts: setting({
+    file: 'checkNodePorts',
+    flag: 'check-node-ports',
+    env: 'SOCKEYE_CHECK_NODE_PORTS',
+    kind: boolean,
+    default: true,
+    help: "also probe each NodePort/LoadBalancer Service's own nodePorts (and healthCheckNodePort) on every node InternalIP",
+  }),
+  checkLoadBalancers: setting({
+    file: 'checkLoadBalancers',
+    flag: 'check-load-balancers',
+    env: 'SOCKEYE_CHECK_LOAD_BALANCERS',
+    kind: boolean,
+    default: true,
+    help: "also probe each LoadBalancer Service's ingress IPs (from its status) on its ports",
+  }),
+} as const;
+
+/**
+ * The node sockeye runs on (downward API `spec.nodeName`), named when a ClusterIP does not forward
+ * from it: the operator's, and the audit's when it runs in a pod.
+ */
+export const NODE_NAME_SETTING = setting({
+  file: 'prober.nodeName',
+  flag: 'node-name',
+  env: 'SOCKEYE_NODE_NAME',
+  kind: name(DNS_SUBDOMAIN, 'a node name'),
+  default: undefined,
+  help: 'the node this pod runs on (downward API), named when a ClusterIP does not forward from it',
 });

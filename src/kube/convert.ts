@@ -81,12 +81,16 @@ export function toNode(node: V1Node): Node {
   };
 }
 
+/** Set by the endpointslice controller on each slice it changes (RFC 3339). */
+export const LAST_CHANGE_TRIGGER_TIME = 'endpoints.kubernetes.io/last-change-trigger-time';
+
 export function toEndpointSlice(slice: V1EndpointSlice): EndpointSlice {
   return {
     namespace: slice.metadata?.namespace ?? '',
     name: slice.metadata?.name ?? '',
     serviceName: slice.metadata?.labels?.[SERVICE_NAME_LABEL] ?? '',
     addressType: addressType(slice.addressType),
+    changedAt: time(slice.metadata?.annotations?.[LAST_CHANGE_TRIGGER_TIME]),
     ports: (slice.ports ?? []).map((p) => ({
       name: p.name ?? '',
       port: p.port,

@@ -11,6 +11,7 @@ import {
   type V1EndpointSlice,
   type V1Namespace,
   type V1NetworkPolicy,
+  type V1Node,
   type V1Pod,
   type V1Service,
 } from '@kubernetes/client-node';
@@ -75,6 +76,8 @@ export interface ClusterListers {
   readonly endpointSlices: NamespacedPageSource<V1EndpointSlice>;
   readonly pods: NamespacedPageSource<V1Pod>;
   readonly networkPolicies: NamespacedPageSource<V1NetworkPolicy>;
+  /** Cluster-scoped: the NodePort hops' addresses. */
+  readonly nodes: PageSource<V1Node>;
 }
 
 /** Listers over one shared keep-alive connection (see connections.ts). */
@@ -100,5 +103,6 @@ export function clusterListers(kc: KubeConfig): ClusterListers {
       ns === undefined
         ? networking.listNetworkPolicyForAllNamespaces(r)
         : networking.listNamespacedNetworkPolicy({ ...r, namespace: ns }),
+    nodes: (r) => core.listNode(r),
   };
 }

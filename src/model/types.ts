@@ -112,6 +112,11 @@ export interface EndpointSlice extends NamespacedName {
   readonly addressType: AddressType;
   readonly ports: readonly EndpointSlicePort[];
   readonly endpoints: readonly Endpoint[];
+  /**
+   * When a change of the Service or its pods last changed this slice (the endpointslice controller's
+   * `endpoints.kubernetes.io/last-change-trigger-time`; kube-proxy measures its lag from it).
+   */
+  readonly changedAt?: Date | undefined;
 }
 
 export interface ContainerPort {

@@ -6,6 +6,7 @@ import type { Dialer } from '../probe/dialer.ts';
 import { probeAll } from '../probe/engine.ts';
 import { isTargetFailure, type Outcome } from '../probe/outcome.ts';
 import { ProbeSlots } from '../probe/slots.ts';
+import { expandConnects } from '../rules/rules.ts';
 import type { PlannedTarget } from '../rules/targets.ts';
 import type { ProbeObservation } from '../rules/types.ts';
 
@@ -40,21 +41,24 @@ export function makeProber(options: ProberOptions): Prober {
     return results;
   };
   return async (targets, signal) => {
-    const final = new Map<string, ProbeObservation>();
+    // A target connected to several times (a load balancer's address: rules/connects.ts) is confirmed
+    // as a whole: when any of its connects failed, all of them are made again, and the last round's stand.
+    const final = new Map<string, ProbeObservation[]>();
     const key = (t: { ip: string; port: number }) => `${t.ip}|${t.port}`;
     let pending = [...targets];
     for (let round = 0; pending.length > 0; round++) {
-      const results = await once(pending, signal);
+      const results = Map.groupBy(await once(expandConnects(pending), signal), (r) => key(r.target));
       const failed: PlannedTarget[] = [];
-      for (const r of results) {
-        final.set(key(r.target), { target: { ip: r.target.ip, port: r.target.port }, outcome: r.outcome });
-        if (isTargetFailure(r.outcome) && round < options.confirmations - 1) failed.push(r.target);
+      for (const t of pending) {
+        const rs = results.get(key(t)) ?? [];
+        final.set(
+          key(t),
+          rs.map((r) => ({ target: { ip: r.target.ip, port: r.target.port }, outcome: r.outcome })),
+        );
+        if (round < options.confirmations - 1 && rs.some((r) => isTargetFailure(r.outcome))) failed.push(t);
       }
       pending = failed;
     }
-    return targets.flatMap((t) => {
-      const o = final.get(key(t));
-      return o ? [o] : [];
-    });
+    return targets.flatMap((t) => final.get(key(t)) ?? []);
   };
 }

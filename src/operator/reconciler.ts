@@ -237,8 +237,7 @@ export class Reconciler {
 
   #reportPorts(service: Service, rules: Rules, probes: readonly ProbeObservation[]): void {
     if (!this.#deps.onServicePorts) return;
-    const outcomes = new Map(probes.map((p) => [targetKey(p.target.ip, p.target.port), p.outcome]));
-    const ports = rules.tally(service, (ip, port) => outcomes.get(targetKey(ip, port)));
+    const ports = rules.tally(service, probes);
     this.#deps.onServicePorts(service.namespace, service.name, ports);
   }
 

@@ -274,8 +274,14 @@ export const MESSAGES = {
       `port ${port}: selector ${selector} also matches ${plural(foreign, 'pod')} of ${workload}, which ${agree(foreign, 'declares', 'declare')} none of the Service's target ports and ${agree(foreign, 'fails', 'fail')} (${tally}); the ${plural(claimers, 'pod')} that ${agree(claimers, 'declares', 'declare')} ${target} ${agree(claimers, 'answers', 'answer')}; ${label === undefined ? 'no label outside the selector tells them apart: give the serving pods one and select on it' : `add ${label} to the selector to leave ${agree(foreign, 'it', 'them')} out`}`,
   },
   ServiceIPNotForwarding: {
-    notForwarding: (port: string, backends: string, failures: string, node: string | undefined) =>
-      `port ${port}: ${backends}; ${failures} from ${node === undefined ? "sockeye's node" : `node ${node}`}: the node's Service data path (kube-proxy or the CNI) does not forward`,
+    notForwarding: (
+      port: string,
+      backends: string,
+      failures: string,
+      node: string | undefined,
+      outside = false,
+    ) =>
+      `port ${port}: ${backends}; ${failures} from ${node !== undefined ? `node ${node}` : outside ? 'this machine, outside the cluster, while other ClusterIPs answer' : "sockeye's node"}: the ${outside ? 'Service data path of the node that routes this machine to the Service network' : "node's Service data path"} (kube-proxy or the CNI) does not forward`,
   },
   NodePortFailing: {
     someNodes: (

@@ -5,7 +5,8 @@
 import type { Pod } from '../model/types.ts';
 import type { Outcome } from '../probe/outcome.ts';
 import { forbiddenAddress } from './address.ts';
-import type { EvaluateInput, OutcomeEvidence } from './types.ts';
+import { type Connects, combineConnects } from './connects.ts';
+import type { EvaluateInput, OutcomeEvidence, ProbeObservation } from './types.ts';
 import {
   type Index,
   indexState,
@@ -27,26 +28,30 @@ export interface Context {
   readonly index: Index;
   readonly services: readonly ServiceView[];
   readonly pods: readonly PodView[];
+  /** The outcome of `ip:port`, all its connects of the round together (connects.ts). */
   outcome(ip: string, port: number): Outcome | undefined;
+  connects(ip: string, port: number): Connects | undefined;
   podOutcomes(pod: Pod, port: number): PortOutcomes;
 }
 
 /** The context of one evaluation; `index` is the state's, when the caller has it already (rules.ts). */
 export function buildContext(input: EvaluateInput, index: Index = indexState(input)): Context {
-  const probes = new Map(input.probes.map((p) => [targetKey(p.target.ip, p.target.port), p.outcome]));
+  const probes = connectsByTarget(input.probes);
   const loopback = new Map<string, Outcome[]>();
   for (const l of input.loopback ?? []) {
     const key = `${l.namespace}/${l.pod}|${l.port}`;
     loopback.set(key, [...(loopback.get(key) ?? []), l.outcome]);
   }
   const services = input.services.map((s) => index.serviceView(s));
-  const outcome = (ip: string, port: number) => probes.get(targetKey(ip, port));
+  const connects = (ip: string, port: number) => probes.get(targetKey(ip, port));
+  const outcome = (ip: string, port: number) => connects(ip, port)?.outcome;
   return {
     input,
     index,
     services,
     pods: podViews(input.pods, services, index),
     outcome,
+    connects,
     podOutcomes: (pod, port) => ({
       byIP: pod.podIPs.flatMap((ip) => {
         const o = forbiddenAddress(ip) === undefined ? outcome(ip, port) : undefined;
@@ -55,6 +60,23 @@ export function buildContext(input: EvaluateInput, index: Index = indexState(inp
       loopback: loopback.get(`${pod.namespace}/${pod.name}|${port}`) ?? [],
     }),
   };
+}
+
+/** Each probed address's connects of the round as one verdict (an address probed once: its outcome). */
+export function connectsByTarget(probes: readonly ProbeObservation[]): Map<string, Connects> {
+  const outcomes = new Map<string, Outcome[]>();
+  for (const p of probes) {
+    const key = targetKey(p.target.ip, p.target.port);
+    const seen = outcomes.get(key);
+    if (seen) seen.push(p.outcome);
+    else outcomes.set(key, [p.outcome]);
+  }
+  const out = new Map<string, Connects>();
+  for (const [key, list] of outcomes) {
+    const c = combineConnects(list);
+    if (c) out.set(key, c);
+  }
+  return out;
 }
 
 /** Targets a Service port is judged on: in rotation and not terminating (draining pods may refuse). */

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Outcome } from '../probe/outcome.ts';
 import { evaluate } from './evaluate.ts';
 import { node, pod, probes, svc, world } from './fixtures.ts';
+import { settling } from './hop-findings.ts';
 import { describeService } from './status.ts';
 import type { EvaluateInput, RuleOptions } from './types.ts';
 
@@ -151,6 +152,39 @@ const cases: readonly Case[] = [
   },
 ];
 
+describe('settling: when a Service data path has had time to follow a change', () => {
+  const now = new Date('2026-01-01T00:01:00Z');
+  const at = (secondsAgo: number) => new Date(now.getTime() - secondsAgo * 1000);
+  const service = (created?: Date) => ({ ...lb(), createdAt: created });
+  const cases: readonly [string, Parameters<typeof settling>[0], (Date | undefined)[], boolean][] = [
+    [
+      'an old Service, old backends, no endpoint change known',
+      { service: service(at(600)) },
+      [at(600)],
+      false,
+    ],
+    ['a Service created 5 s ago', { service: service(at(5)) }, [at(600)], true],
+    ['every backend started 5 s ago', { service: service(at(600)) }, [at(5), at(4)], true],
+    ['one backend older than the grace serves it', { service: service(at(600)) }, [at(5), at(600)], false],
+    [
+      'its endpoints changed 5 s ago (a pod removed: kube-proxy may still send to it)',
+      { service: service(at(600)), endpointsChangedAt: at(5) },
+      [at(600)],
+      true,
+    ],
+    [
+      'its endpoints changed 31 s ago',
+      { service: service(at(600)), endpointsChangedAt: at(31) },
+      [at(600)],
+      false,
+    ],
+    ['no times known at all', { service: service() }, [undefined], false],
+  ];
+  it.each(cases)('%s', (_, view, starts, expected) => {
+    expect(settling(view, starts, now, 30_000)).toBe(expected);
+  });
+});
+
 describe('findings about the Service data path', () => {
   it.each(cases)('$name', ({ input: i, expected }) => {
     expect(warnings(i)).toEqual(expected);
@@ -167,6 +201,13 @@ describe('findings about the Service data path', () => {
     };
     expect(warnings(i)).toEqual([
       "ServiceIPNotForwarding: port http (80/TCP): 3/3 pods open on 8080; ClusterIP [2001:2::c]:80 refuses; ClusterIP 198.19.128.12:80 times out from sockeye's node: the node's Service data path (kube-proxy or the CNI) does not forward",
+    ]);
+  });
+
+  it('says "this machine" when probing from outside the cluster (the audit on a workstation)', () => {
+    const i = { ...input({ clusterIP: 'timeout' }), prober: { namespace: '', labels: {}, outside: true } };
+    expect(warnings(i)).toEqual([
+      'ServiceIPNotForwarding: port http (80/TCP): 3/3 pods open on 8080; ClusterIP 198.19.128.12:80 times out from this machine, outside the cluster, while other ClusterIPs answer: the Service data path of the node that routes this machine to the Service network (kube-proxy or the CNI) does not forward',
     ]);
   });
 
@@ -193,6 +234,41 @@ describe('findings about the Service data path', () => {
     expect(warnings(oneOld).map((w) => w.split(':')[0])).toEqual(['ServiceIPNotForwarding']);
     const old = { ...i, services: [{ ...lb(), createdAt: new Date(i.now.getTime() - 60_000) }] };
     expect(warnings(old).map((w) => w.split(':')[0])).toEqual(['ServiceIPNotForwarding']);
+  });
+
+  it('judges a load balancer on all its connects of the round: partly failing is failing', () => {
+    const i = input({ nodePorts: { n1: 'timeout', n2: 'timeout' } }, true, onlyWeb1);
+    const connects = (...o: Outcome[]) => ({
+      ...i,
+      probes: [
+        ...i.probes.filter((p) => p.target.ip !== LB_IP),
+        ...probes(...o.map((x) => [LB_IP, 80, x] as const)),
+      ],
+    });
+    // Round robin over three nodes of which one forwards: two connects of three time out, every round.
+    expect(warnings(connects('open', 'timeout', 'timeout'))).toEqual([
+      'LoadBalancerFailing: port http (80/TCP): 1/1 pod open on 8080; load balancer 198.19.176.1:80 (2 of 3 connects) times out: it sends to nodes n1, n2 without a local endpoint, which drop the NodePort as externalTrafficPolicy Local intends, though their health check (port 31000) answers: the load balancer does not honour the health checks',
+    ]);
+    expect(warnings(connects('open', 'open', 'open'))).toEqual([]);
+    const all = connects('timeout', 'timeout', 'timeout');
+    expect(warnings(all)[0]).toContain('load balancer 198.19.176.1:80 times out: it sends');
+    expect(describeService(all, lb(true), evaluate(all)).summary).toBe(
+      'http: 1/1 open, load balancer 198.19.176.1:80 timeout',
+    );
+    const partly = connects('timeout', 'open', 'open');
+    expect(describeService(partly, lb(true), evaluate(partly)).summary).toBe(
+      'http: 1/1 open, load balancer 198.19.176.1:80 (1 of 3 connects) timeout',
+    );
+  });
+
+  it('waits for the data path to follow an endpoint change (a pod added, removed or moved)', () => {
+    const i = input({ nodePorts: { n1: 'timeout' } });
+    const stamped = (ago: number) => ({
+      ...i,
+      slices: i.slices.map((sl) => ({ ...sl, changedAt: new Date(i.now.getTime() - ago) })),
+    });
+    expect(warnings(stamped(5_000))).toEqual([]);
+    expect(warnings(stamped(60_000)).map((w) => w.split(':')[0])).toEqual(['NodePortFailing']);
   });
 
   it('judges no hop it has no outcome for, and none with the checks off', () => {

@@ -16,6 +16,8 @@ import { type ServicePortView, type ServiceView, servicePortLabel, type TargetVi
 interface HopResult {
   readonly hop: Hop;
   readonly outcome: Outcome;
+  /** Set when some of several connects failed and others answered (a load balancer: connects.ts). */
+  readonly partly?: { readonly failed: number; readonly total: number } | undefined;
 }
 
 type Probed = { readonly target: TargetView; readonly outcome: Outcome };
@@ -24,8 +26,10 @@ type Probed = { readonly target: TargetView; readonly outcome: Outcome };
 function results(hops: readonly Hop[], kind: HopKind, ctx: Context): HopResult[] {
   return hops.flatMap((hop) => {
     if (hop.kind !== kind) return [];
-    const outcome = ctx.outcome(hop.ip, hop.port);
-    return outcome === undefined || outcome === 'error' ? [] : [{ hop, outcome }];
+    const c = ctx.connects(hop.ip, hop.port);
+    if (c === undefined || c.outcome === 'error') return [];
+    const partly = c.failed > 0 && c.failed < c.total ? { failed: c.failed, total: c.total } : undefined;
+    return [{ hop, outcome: c.outcome, partly }];
   });
 }
 
@@ -39,19 +43,33 @@ function answering(v: ServiceView, pv: ServicePortView, ctx: Context): Probed[] 
   if (pv.skip !== undefined || pv.hops.length === 0) return undefined;
   const probed = probedTargets(judgedTargets(pv.targets), ctx);
   if (probed.length === 0 || probed.some((p) => p.outcome !== 'open')) return undefined;
-  return settling(v, probed, ctx) ? undefined : probed;
+  const starts = probed.map((p) => p.target.pod?.startTime);
+  return settling(v, starts, ctx.input.now, ctx.index.options.startupGraceMs) ? undefined : probed;
 }
 
 /**
- * kube-proxy, the CNI and a load balancer's health checks follow a change in seconds, not at once: a
- * Service created moments ago, or whose backends all started moments ago (nothing older serves it),
- * is not judged on its data path yet (the same grace as a booting pod's, `startupGraceMs`).
+ * kube-proxy, the CNI and a load balancer's health checks follow a change in seconds, not at once
+ * (kube-proxy batches its syncs; a cloud load balancer wants several health checks in a row): a
+ * Service whose data path changed less than the grace ago (`startupGraceMs`, as for a booting pod)
+ * is not judged on it yet. Changed: the Service was created, its backends all started (nothing older
+ * serves it), or its endpoints changed (a pod added, removed or moved: until kube-proxy syncs, the
+ * ClusterIP and NodePorts may still send to a removed pod, and under `externalTrafficPolicy: Local`
+ * a node that just got or lost its endpoint still drops or takes the NodePort, and the load balancer
+ * still sends by the old health checks). The endpointslice controller stamps that last time on the
+ * slice; without it (another controller's slices) the first two still hold.
  */
-function settling(v: ServiceView, probed: readonly Probed[], ctx: Context): boolean {
-  const grace = ctx.index.options.startupGraceMs;
-  const now = ctx.input.now.getTime();
-  const young = (t: Date | undefined) => t !== undefined && now - t.getTime() < grace;
-  return young(v.service.createdAt) || probed.every((p) => young(p.target.pod?.startTime));
+export function settling(
+  v: Pick<ServiceView, 'service' | 'endpointsChangedAt'>,
+  startTimes: readonly (Date | undefined)[],
+  now: Date,
+  graceMs: number,
+): boolean {
+  const young = (t: Date | undefined) => t !== undefined && now.getTime() - t.getTime() < graceMs;
+  return (
+    young(v.service.createdAt) ||
+    young(v.endpointsChangedAt) ||
+    (startTimes.length > 0 && startTimes.every(young))
+  );
 }
 
 /** "3/3 pods open on 8080". */
@@ -75,10 +93,19 @@ export function address(ip: string, port: number): string {
   return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
 }
 
-/** "ClusterIP 198.19.0.12:80 times out", "load balancers A:80 and B:80 refuse", by outcome. */
+/** "A:80", or "A:80 (2 of 3 connects)" for an address that failed some of its connects. */
+function where(r: HopResult): string {
+  const a = address(r.hop.ip, r.hop.port);
+  return r.partly ? `${a} (${r.partly.failed} of ${r.partly.total} connects)` : a;
+}
+
+/**
+ * "ClusterIP 198.19.0.12:80 times out", "load balancers A:80 and B:80 refuse", by outcome; "load
+ * balancer A:80 (2 of 3 connects) times out" when only some connects failed.
+ */
 function addressFailures(noun: string, failed: readonly HopResult[]): string {
   return FAILURES.flatMap((o) => {
-    const hit = failed.filter((r) => r.outcome === o).map((r) => address(r.hop.ip, r.hop.port));
+    const hit = failed.filter((r) => r.outcome === o).map(where);
     if (hit.length === 0) return [];
     const [one, many] = VERBS[o];
     return [`${hit.length === 1 ? noun : `${noun}s`} ${hit.join(' and ')} ${hit.length === 1 ? one : many}`];
@@ -157,6 +184,7 @@ export function serviceIPNotForwarding(v: ServiceView, ctx: Context): Finding[] 
       backendsText(probed),
       addressFailures('ClusterIP', failed),
       ctx.input.prober.nodeName,
+      ctx.input.prober.outside,
     );
     return [hopFinding('ServiceIPNotForwarding', v, pv, message, probed, rs)];
   });
@@ -232,7 +260,7 @@ export function loadBalancerFailing(v: ServiceView, ctx: Context): Finding[] {
  */
 export function hopSummary(v: ServiceView, pv: ServicePortView, ctx: Context): string[] {
   const each = (kind: HopKind, noun: string) =>
-    failing(results(pv.hops, kind, ctx)).map((r) => `${noun} ${address(r.hop.ip, r.hop.port)} ${r.outcome}`);
+    failing(results(pv.hops, kind, ctx)).map((r) => `${noun} ${where(r)} ${r.outcome}`);
   const local = isLocal(v.service) ? localNodes(pv) : undefined;
   const nodePorts = results(pv.hops, 'node-port', ctx).filter((r) => !local || local.has(r.hop.node ?? ''));
   const nodes = nodesOf(nodePorts).length;

@@ -4,12 +4,12 @@
  * rules index, view and chain is theirs to change.
  */
 import type { Pod, Service } from '../model/types.ts';
-import type { Outcome } from '../probe/outcome.ts';
-import { buildContext, judgedTargets } from './context.ts';
+import { expandConnects } from './connects.ts';
+import { buildContext, connectsByTarget, judgedTargets } from './context.ts';
 import { evaluate } from './evaluate.ts';
 import { describeAll, type StatusReport } from './status.ts';
 import { type PlannedTarget, planAllTargets, planPodTargets, planTargets } from './targets.ts';
-import type { ClusterState, EvaluateInput, Finding, HopKind } from './types.ts';
+import type { ClusterState, EvaluateInput, Finding, HopKind, ProbeObservation } from './types.ts';
 import { type Index, indexState, podSkip, targetKey } from './view.ts';
 
 /** What was observed about a state: everything `EvaluateInput` has beyond the state itself. */
@@ -60,7 +60,8 @@ export interface Rules {
   planService(service: Service): PlannedTarget[];
   /** Findings (those `keep` keeps) and the statuses they make. */
   judge(observed: Observations, keep?: (finding: Finding) => boolean): Judgement;
-  tally(service: Service, outcome: (ip: string, port: number) => Outcome | undefined): PortTally[];
+  /** The Service's ports counted from a round's probes (an address connected to several times counts once). */
+  tally(service: Service, probes: readonly ProbeObservation[]): PortTally[];
 }
 
 export function rulesFor(state: ClusterState): Rules {
@@ -89,7 +90,9 @@ export function rulesFor(state: ClusterState): Rules {
       const findings = evaluate(input, ctx).filter(keep);
       return { findings, statuses: describeAll(input, findings, ctx) };
     },
-    tally(service, outcome) {
+    tally(service, probes) {
+      const connects = connectsByTarget(probes);
+      const outcome = (ip: string, port: number) => connects.get(targetKey(ip, port))?.outcome;
       return index.serviceView(service).ports.flatMap((pv) => {
         if (pv.skip !== undefined) return [];
         const judged = judgedTargets(pv.targets);
@@ -107,4 +110,5 @@ export function rulesFor(state: ClusterState): Rules {
   };
 }
 
-export { targetKey };
+/** For callers that probe: dial each target its number of connects, read them back as one verdict each. */
+export { connectsByTarget, expandConnects, targetKey };

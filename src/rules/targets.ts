@@ -7,6 +7,7 @@
 import { isIgnored } from '../config/annotations.ts';
 import type { Pod, Service } from '../model/types.ts';
 import { type Family, familyOf, forbiddenAddress } from './address.ts';
+import { LB_CONNECTS } from './connects.ts';
 import type { HopKind } from './hops.ts';
 import type { ClusterState, PodRef } from './types.ts';
 import { declaredPorts, type Index, indexState, podSkip, targetKey } from './view.ts';
@@ -26,6 +27,8 @@ export interface PlannedTarget {
   readonly pod?: (PodRef & { readonly uid: string }) | undefined;
   /** Set for a hop of the Service's data path (ClusterIP, NodePort, health check, load balancer). */
   readonly hop?: { readonly kind: HopKind; readonly node?: string | undefined } | undefined;
+  /** Connects per round to this address (a load balancer's: connects.ts); once when unset. */
+  readonly connects?: number | undefined;
 }
 
 /** The targets of one Service: each (pod IP, resolved target port) of its TCP ports. */
@@ -81,7 +84,8 @@ function serviceTargets(service: Service, index: Index): PlannedTarget[] {
     if (seen.has(key)) return [];
     seen.add(key);
     const hop = { kind: h.kind, node: h.node };
-    return [{ ip: h.ip, port: h.port, family: h.family, namespace: service.namespace, timeoutMs, hop }];
+    const target = { ip: h.ip, port: h.port, family: h.family, namespace: service.namespace, timeoutMs, hop };
+    return [h.kind === 'load-balancer' ? { ...target, connects: LB_CONNECTS } : target];
   });
   return [...pods, ...hopTargets];
 }

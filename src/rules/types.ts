@@ -84,6 +84,8 @@ export interface ProberIdentity {
   readonly ips?: readonly string[] | undefined;
   /** The node the prober runs on (downward API `spec.nodeName`): whose data path a ClusterIP probe crosses. */
   readonly nodeName?: string | undefined;
+  /** Probing from outside the cluster (the audit on a workstation): a ClusterIP is reached through this machine's route. */
+  readonly outside?: boolean | undefined;
 }
 
 export interface RuleOptions {

@@ -193,6 +193,8 @@ export interface ServiceView {
   /** The live ones among them. */
   readonly selected: readonly Pod[];
   readonly endpoints: readonly Endpoint[];
+  /** When the Service's endpoints last changed, as its slices say (the latest of them). */
+  readonly endpointsChangedAt?: Date | undefined;
   readonly ports: readonly ServicePortView[];
   /** The healthCheckNodePort on each node (`externalTrafficPolicy: Local`). */
   readonly healthChecks: readonly Hop[];
@@ -244,7 +246,9 @@ function buildServiceView(svc: Service, index: Index): ServiceView {
     skip === undefined && hasSelector(svc) && ports.some((p) => p.hops.length > 0)
       ? healthCheckHops(svc, nodes, index.options)
       : [];
-  return { service: svc, ref, skip, matched, selected, endpoints, ports, healthChecks };
+  const changed = slices.flatMap((s) => (s.changedAt ? [s.changedAt.getTime()] : []));
+  const endpointsChangedAt = changed.length > 0 ? new Date(Math.max(...changed)) : undefined;
+  return { service: svc, ref, skip, matched, selected, endpoints, endpointsChangedAt, ports, healthChecks };
 }
 
 function targetsOf(
