@@ -559,6 +559,29 @@ async function steadyWindow(
 }
 
 /**
+ * Removes sockeye's annotations from every bench Service, so that each sharding run starts from the
+ * same state and writes the same patches (one per Service) as the one before it.
+ */
+async function clearServiceAnnotations(core: CoreV1Api, s: Settings): Promise<void> {
+  const cleared = Object.fromEntries(['status', 'summary', 'since'].map((k) => [`sockeye.dev/${k}`, null]));
+  await mapBounded(
+    Array.from({ length: s.services }, (_, i) => i),
+    s.createConcurrency,
+    (i) =>
+      retrying(`clear ${serviceName(i)}`, () =>
+        core.patchNamespacedService(
+          {
+            name: serviceName(i),
+            namespace: namespaceOf(s, i),
+            body: { metadata: { annotations: cleared } },
+          },
+          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        ),
+      ).then(() => undefined),
+  );
+}
+
+/**
  * One sharding run: N shards of one replica each, started together; waits until every Service is
  * judged (by some shard) and every annotation written, then reads each replica's cost, and its CPU
  * over the steady window; stops them.
@@ -570,6 +593,7 @@ async function shardRun(
   count: number,
   started: Started,
 ): Promise<ShardRun> {
+  await clearServiceAnnotations(cluster.core, s);
   const ops = await Promise.all(
     Array.from({ length: count }, (_, index) => startOperator(cluster, s, dir, { index, count })),
   );
