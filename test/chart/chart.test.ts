@@ -344,7 +344,9 @@ describe('charts/sockeye', () => {
     // One metrics Service over every shard's pods (the ServiceMonitor scrapes them all).
     const services = find(objects, 'Service').filter((o) => o.metadata.name === 'sockeye-metrics');
     expect(services).toHaveLength(1);
-    const serviceSelector = (services[0]?.spec as { selector: Record<string, string> }).selector;
+    const serviceSelector =
+      (services[0]?.spec as { selector: Record<string, string> } | undefined)?.selector ?? {};
+    expect(Object.keys(serviceSelector).length).toBeGreaterThan(0);
     expect(serviceSelector['sockeye.dev/shard']).toBeUndefined();
     for (const s of selectors) for (const [k, v] of Object.entries(serviceSelector)) expect(s[k]).toBe(v);
     // Other objects carry no shard label.
