@@ -7,7 +7,10 @@ import { MIB, roundTo } from './stats.ts';
 /** One replica (the leader of one shard) of one run, from its /metrics. */
 export interface ReplicaFigures {
   readonly shard: number;
-  /** process_resident_memory_bytes and nodejs_heap_size_used_bytes after the first sweep. */
+  /**
+   * process_resident_memory_bytes and nodejs_heap_size_used_bytes: the lower of two samples, after
+   * the first sweep and at the end of the steady window.
+   */
   readonly rssBytes: number;
   readonly heapUsedBytes: number;
   /** process_cpu_seconds_total from start to the end of the first sweep. */
