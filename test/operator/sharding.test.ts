@@ -169,7 +169,7 @@ spec: {containers: [{name: app, image: web, ports: [{name: http, containerPort: 
       const [leader] = await scrape(r.port, 'sockeye_leader');
       expect(leader?.value).toBe((await holder(Number(r.name.slice(1, 2)))) === r.name ? 1 : 0);
     }
-  });
+  }, 300_000);
 
   it("a shard's leader dies: its standby takes the shard over, loses nothing and writes nothing twice", async () => {
     const shard = shardOf(ns, 'ok-a', 3);
@@ -245,5 +245,5 @@ spec: {containers: [{name: app, image: web, ports: [{name: http, containerPort: 
     await annotationsWhen(kube, 'Service', ns, 'late', 'NoHealthyTargets', 120_000);
     const podEvent = await eventFor(kube, ns, 'Pod', 'late-1', 'ReadyButRefusing');
     expect(podEvent.reportingInstance?.startsWith(`t${shardOf(ns, 'late', 2)}-`)).toBe(true);
-  });
+  }, 300_000);
 });
