@@ -26,6 +26,8 @@ export interface Settings {
   readonly windowMs: number;
   /** The simulator's pod ranges: one test range for each cluster node's share, or a wider pair. */
   readonly podRanges: readonly string[];
+  /** `--shards 1,2,4`: compare the per-replica cost of these shard counts instead (operator-shards.ts). */
+  readonly shards: readonly number[] | undefined;
 }
 
 /** How many pods the simulator can address in `cidr` over `nodes` nodes. */
@@ -52,9 +54,11 @@ export function settingsFrom(args: readonly string[]): Settings {
       // Keep the cluster (and its pods) in this directory, and use it again on the next run: the
       // operator's part is measured in a minute instead of the setup's minutes (for profiling).
       'cluster-dir': { type: 'string' },
+      // Shard counts to run one after the other on the same workload, e.g. 1,2,4.
+      shards: { type: 'string' },
     },
   });
-  const num = (name: Exclude<keyof typeof flags, 'cluster-dir'>) => {
+  const num = (name: Exclude<keyof typeof flags, 'cluster-dir' | 'shards'>) => {
     const n = Number(flags[name]);
     if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
     return n;
@@ -87,7 +91,19 @@ export function settingsFrom(args: readonly string[]): Settings {
     pods,
     windowMs: steadySweeps * intervalS * 1000,
     podRanges,
+    shards: flags.shards === undefined ? undefined : shardCounts(flags.shards),
   };
+}
+
+/** `1,2,4`: shard counts from 1 to 64, each once; throws naming --shards. */
+export function shardCounts(text: string): number[] {
+  const counts = text.split(',').map((x) => Number(x.trim()));
+  if (counts.length === 0 || counts.some((n) => !Number.isInteger(n) || n < 1 || n > 64))
+    throw new Error(
+      `--shards must be a comma list of shard counts from 1 to 64 (got ${JSON.stringify(text)})`,
+    );
+  if (new Set(counts).size !== counts.length) throw new Error(`--shards names a count twice (got ${text})`);
+  return counts;
 }
 
 // ---- what the bench reads from the operator's /metrics ----

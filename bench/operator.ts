@@ -19,6 +19,13 @@
 //                 the same window measured before the operator started (the simulator's and
 //                 controller manager's own traffic)
 //
+// With --shards 1,2,4 it measures sharding instead: for each count N in turn, N operator processes
+// (`--shards=N --shard=I`, one replica per shard, a Lease each, the hop checks off: this cluster has
+// no data path) on the same workload, each run starting from Services without sockeye's annotations;
+// per replica its RSS and heap (the lower of two samples: after the first sweep and at the end of the
+// steady window), its CPU time for the first sweep and over the steady window; each count's largest
+// replica against the one-shard run's, beside the aim 1/N (operator-shards.ts).
+//
 // Prints a table; the last line is one JSON object. Everything it starts it stops, also on failure.
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -43,6 +50,7 @@ import {
   settingsFrom,
   sweepPatches,
 } from './operator-report.ts';
+import { costOf, type ReplicaFigures, type ShardRun, shardReportLines } from './operator-shards.ts';
 import { mapBounded } from './pool.ts';
 import { difference, increase, requestCounts, sumValues, total } from './prometheus.ts';
 
@@ -121,6 +129,8 @@ interface EventObj {
 interface Started {
   readonly watches: { stop: () => void }[];
   operatorPid: number | undefined;
+  /** The shard runs' processes. */
+  readonly shardPids: number[];
 }
 
 /** Set-up: the working directory, and the state of a kept cluster from an earlier run. */
@@ -136,6 +146,7 @@ async function teardown(started: Started, s: Settings, dir: string): Promise<voi
   for (const w of started.watches) w.stop();
   if (started.operatorPid !== undefined) await killGroup(started.operatorPid, 20_000).catch(() => undefined);
   started.operatorPid = undefined;
+  for (const pid of started.shardPids.splice(0)) await killGroup(pid, 20_000).catch(() => undefined);
   if (s.clusterDir !== undefined) {
     note(`cluster kept in ${s.clusterDir} (npm run cluster -- down --dir ${s.clusterDir})`);
     return;
@@ -327,12 +338,32 @@ interface Operator {
 
 const operatorMetrics = async (op: Operator) => (await fetch(`http://127.0.0.1:${op.port}/metrics`)).text();
 
-/** Operator start: one `sockeye operator` process, cluster-wide, leader election on, as the chart runs it. */
-async function startOperator(cluster: Cluster, s: Settings, dir: string): Promise<Operator> {
+/**
+ * Operator start: one `sockeye operator` process, cluster-wide, leader election on, as the chart runs
+ * it; `shard`: shard I of N (its own Lease and log).
+ */
+async function startOperator(
+  cluster: Cluster,
+  s: Settings,
+  dir: string,
+  shard?: { readonly index: number; readonly count: number },
+): Promise<Operator> {
   const port = await freePort();
-  note(
-    `starting sockeye operator (interval ${s.intervalS}s, timeout ${s.timeoutS}s; log ${dir}/operator.log)`,
-  );
+  const name = shard === undefined ? 'operator' : `operator-${shard.count}-${shard.index}`;
+  note(`starting sockeye ${name} (interval ${s.intervalS}s, timeout ${s.timeoutS}s; log ${dir}/${name}.log)`);
+  // The sharding runs compare what a shard holds and probes: the bench cluster has no data path (no
+  // kube-proxy), where every hop probe could only wait out its timeout and bound the sweep.
+  const sharding =
+    shard === undefined
+      ? []
+      : [
+          `--shards=${shard.count}`,
+          `--shard=${shard.index}`,
+          `--lease-name=sockeye-bench-${shard.count}`,
+          '--no-check-cluster-ip',
+          '--no-check-node-ports',
+          '--no-check-load-balancers',
+        ];
   const startedAt = performance.now();
   const pid = await startDetached(
     process.execPath,
@@ -349,10 +380,11 @@ async function startOperator(cluster: Cluster, s: Settings, dir: string): Promis
       // Plain HTTP, metrics on the health port, as read here (secure serving: test/operator/secure-metrics.test.ts).
       '--no-metrics-secure',
       `--http-port=${port}`,
-      '--pod-name=sockeye-bench',
+      `--pod-name=sockeye-bench${shard === undefined ? '' : `-${shard.count}-${shard.index}`}`,
       '--pod-namespace=default',
+      ...sharding,
     ],
-    join(dir, 'operator.log'),
+    join(dir, `${name}.log`),
     { ...process.env, KUBECONFIG: cluster.kubeconfig, SOCKEYE_LOG_LEVEL: 'warn' },
   );
   return { pid, startedAt, port };
@@ -537,11 +569,91 @@ async function steadyWindow(
   };
 }
 
+/**
+ * Removes sockeye's annotations from every bench Service, so that each sharding run starts from the
+ * same state and writes the same patches (one per Service) as the one before it.
+ */
+async function clearServiceAnnotations(core: CoreV1Api, s: Settings): Promise<void> {
+  const cleared = Object.fromEntries(['status', 'summary', 'since'].map((k) => [`sockeye.dev/${k}`, null]));
+  await mapBounded(
+    Array.from({ length: s.services }, (_, i) => i),
+    s.createConcurrency,
+    (i) =>
+      retrying(`clear ${serviceName(i)}`, () =>
+        core.patchNamespacedService(
+          {
+            name: serviceName(i),
+            namespace: namespaceOf(s, i),
+            body: { metadata: { annotations: cleared } },
+          },
+          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        ),
+      ).then(() => undefined),
+  );
+}
+
+/**
+ * One sharding run: N shards of one replica each, started together; waits until every Service is
+ * judged (by some shard) and every annotation written, then reads each replica's cost, and its CPU
+ * over the steady window; stops them.
+ */
+async function shardRun(
+  cluster: Cluster,
+  s: Settings,
+  dir: string,
+  count: number,
+  started: Started,
+): Promise<ShardRun> {
+  await clearServiceAnnotations(cluster.core, s);
+  const ops = await Promise.all(
+    Array.from({ length: count }, (_, index) => startOperator(cluster, s, dir, { index, count })),
+  );
+  started.shardPids.push(...ops.map((op) => op.pid));
+  const startedAt = Math.min(...ops.map((op) => op.startedAt));
+  const deadline = performance.now() + 900_000;
+  let judgedAt: number | undefined;
+  while (judgedAt === undefined) {
+    if (performance.now() > deadline)
+      throw new Error(`${count} shards: not every Service judged in 15 minutes`);
+    const judged = new Set<string>();
+    for (const op of ops)
+      for (const key of judgedServices(await operatorMetrics(op).catch(() => ''))) judged.add(key);
+    if (judged.size >= s.services) judgedAt = performance.now();
+    else await sleep(500);
+  }
+  for (const op of ops) await writesDrained(op);
+  await sleep(2000);
+  const afterSweep = await Promise.all(ops.map(async (op) => operatorMetrics(op)));
+  note(`${count} shards: steady window of ${s.windowMs / 1000} s`);
+  await sleep(s.windowMs);
+  const afterSteady = await Promise.all(ops.map(async (op) => operatorMetrics(op)));
+  const replicas: ReplicaFigures[] = ops.map((_, shard) => {
+    const sweep = costOf(afterSweep[shard] ?? '');
+    const end = costOf(afterSteady[shard] ?? '');
+    return {
+      shard,
+      // The lower of the two samples: right after the sweep the heap still holds its garbage.
+      rssBytes: Math.min(sweep.rssBytes, end.rssBytes),
+      heapUsedBytes: Math.min(sweep.heapUsedBytes, end.heapUsedBytes),
+      cpuSweepS: sweep.cpuS,
+      cpuSteadyS: costOf(afterSteady[shard] ?? '').cpuS - sweep.cpuS,
+      services: judgedServices(afterSweep[shard] ?? '').size,
+    };
+  });
+  for (const op of ops) await killGroup(op.pid, 20_000).catch(() => undefined);
+  started.shardPids.length = 0;
+  const judgedMs = judgedAt - startedAt;
+  note(
+    `${count} shards: every Service judged after ${Math.round(judgedMs)} ms; Services per shard ${replicas.map((r) => r.services).join(', ')}`,
+  );
+  return { shards: count, judgedMs, replicas };
+}
+
 async function main(): Promise<void> {
   const s = settingsFrom(process.argv.slice(2));
   const { dir, existing } = await workDir(s);
   const keptCluster = existing !== undefined;
-  const started: Started = { watches: [], operatorPid: undefined };
+  const started: Started = { watches: [], operatorPid: undefined, shardPids: [] };
   await withCleanup(
     () => teardown(started, s, dir),
     async () => {
@@ -550,6 +662,22 @@ async function main(): Promise<void> {
         // A kept cluster has the objects (it must have been made with the same sizes).
         const podsStart = keptCluster ? performance.now() : await createWorkload(cluster.core, s);
         const podsMade = await waitForEndpoints(cluster.kc, s, podsStart, dir);
+        if (s.shards !== undefined) {
+          const runs: ShardRun[] = [];
+          for (const count of s.shards) runs.push(await shardRun(cluster, s, dir, count, started));
+          const load = (await readFile('/proc/loadavg', 'utf8').catch(() => ''))
+            .split(' ')
+            .slice(0, 3)
+            .join(' ');
+          const size = {
+            services: s.services,
+            pods: s.pods,
+            intervalS: s.intervalS,
+            steadyS: s.windowMs / 1000,
+          };
+          process.stdout.write(`${shardReportLines(size, runs, load).join('\n')}\n`);
+          return;
+        }
         const baseline = await measureBaseline(cluster.kc, s);
         const { seen, watches } = watchSockeye(cluster.kc, s);
         started.watches.push(...watches);

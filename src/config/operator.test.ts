@@ -24,6 +24,7 @@ describe('defaults', () => {
       concurrency: 64,
       namespaces: { include: [], exclude: [] },
       confirmations: 2,
+      shard: { index: 0, count: 1 },
       leaderElection: {
         enabled: true,
         leaseName: 'sockeye-operator',
@@ -71,6 +72,38 @@ describe('defaults', () => {
     expect(
       load(['--lease-namespace', 'ops'], { SOCKEYE_POD_NAMESPACE: 'sockeye' }).leaderElection.leaseNamespace,
     ).toBe('ops');
+  });
+});
+
+describe('sharding', () => {
+  it('serves shard I of N from flags, variables or the file, with a Lease of its own', () => {
+    const c = load(['--shards=3', '--shard=2', '--lease-name=sockeye-operator']);
+    expect(c.shard).toEqual({ index: 2, count: 3 });
+    expect(c.leaderElection.leaseName).toBe('sockeye-operator-2');
+    expect(load([], { SOCKEYE_SHARDS: '4', SOCKEYE_SHARD: '0' }).shard).toEqual({ index: 0, count: 4 });
+    const file = { '/c.yaml': 'sharding:\n  shards: 2\n  shard: 1\n' };
+    expect(load(['--config', '/c.yaml'], {}, file).shard).toEqual({ index: 1, count: 2 });
+    // One shard: the Lease keeps its name (today's installs are unchanged).
+    expect(load(['--shards=1']).leaderElection.leaseName).toBe('sockeye-operator');
+  });
+
+  it('names the bad setting: a shard outside 0..N-1, a count below 1', () => {
+    expect(configFailure(() => load(['--shards=3', '--shard=3']))).toMatch(
+      /shard 3 is not one of the 3 shards: want --shard from 0 to 2/,
+    );
+    expect(configFailure(() => load(['--shard=1']))).toMatch(/--shard from 0 to 0/);
+    expect(configFailure(() => load(['--shards=0']))).toMatch(/--shards: want at least 1/);
+    expect(configFailure(() => load(['--shard=-1', '--shards=2']))).toMatch(/--shard: want at least 0/);
+    expect(configFailure(() => load([], { SOCKEYE_SHARDS: 'two' }))).toMatch(
+      /SOCKEYE_SHARDS: want a whole number/,
+    );
+  });
+
+  it('cuts a long Lease name to leave room for the shard', () => {
+    const long = 'a'.repeat(253);
+    const name = load(['--shards=12', '--shard=11', `--lease-name=${long}`]).leaderElection.leaseName;
+    expect(name).toHaveLength(253);
+    expect(name.endsWith('a-11')).toBe(true);
   });
 });
 

@@ -6,6 +6,7 @@
  * settings, and the checks of settings that constrain each other.
  */
 import { z } from 'zod';
+import type { Shard } from '../model/shard.ts';
 import { DEFAULT_TIMEOUT_MS, MAX_TIMEOUT_MS } from './annotations.ts';
 import {
   boolean,
@@ -44,8 +45,14 @@ export interface OperatorConfig {
   readonly namespaces: { readonly include: readonly string[]; readonly exclude: readonly string[] };
   /** Probes that must agree before a failure is reported (1: report the first). */
   readonly confirmations: number;
+  /**
+   * The part of the Services this replica serves (docs/design.md "Sharding"): shard `index` of
+   * `count`; one shard of one (the default) is every Service.
+   */
+  readonly shard: Shard;
   readonly leaderElection: {
     readonly enabled: boolean;
+    /** The Lease of this replica's shard: the name given, with `-INDEX` appended when there are shards. */
     readonly leaseName: string;
     readonly leaseNamespace: string;
     readonly leaseDurationMs: number;
@@ -184,6 +191,22 @@ export const OPERATOR_SETTINGS = {
     kind: integer(1, 10),
     default: 2,
     help: 'probes that must fail in a row before a failure is reported',
+  }),
+  'sharding.shards': setting({
+    file: 'sharding.shards',
+    flag: 'shards',
+    env: 'SOCKEYE_SHARDS',
+    kind: integer(1, 1000),
+    default: 1,
+    help: 'number of shards the Services are split into; each shard runs its own replicas and Lease',
+  }),
+  'sharding.shard': setting({
+    file: 'sharding.shard',
+    flag: 'shard',
+    env: 'SOCKEYE_SHARD',
+    kind: integer(0, 999),
+    default: 0,
+    help: 'the shard this replica serves, from 0 to --shards minus 1',
   }),
   'leaderElection.enabled': setting({
     file: 'leaderElection.enabled',
@@ -378,6 +401,13 @@ function derive(
 ): Omit<OperatorConfig, 'cluster'> {
   const proberNamespace = v['prober.namespace'];
   const podName = v['prober.podName'] ?? (env.HOSTNAME?.trim() || 'sockeye');
+  const shard = { index: v['sharding.shard'], count: v['sharding.shards'] };
+  if (shard.index >= shard.count) {
+    throw new ConfigError(
+      `shard ${shard.index} is not one of the ${shard.count} shards: want --shard from 0 to ${shard.count - 1} (--shards ${shard.count})`,
+    );
+  }
+  const leaseName = v['leaderElection.leaseName'];
   const config: Omit<OperatorConfig, 'cluster'> = {
     intervalMs: v.interval,
     intervalJitter: v.intervalJitter,
@@ -385,9 +415,10 @@ function derive(
     concurrency: v.concurrency,
     namespaces: { include: v.namespaces, exclude: v.excludeNamespaces },
     confirmations: v.confirmations,
+    shard,
     leaderElection: {
       enabled: v['leaderElection.enabled'],
-      leaseName: v['leaderElection.leaseName'],
+      leaseName: shard.count === 1 ? leaseName : shardLeaseName(leaseName, shard.index),
       leaseNamespace: v['leaderElection.leaseNamespace'] ?? proberNamespace,
       leaseDurationMs: v['leaderElection.leaseDuration'],
       renewDeadlineMs: v['leaderElection.renewDeadline'],
@@ -448,6 +479,15 @@ function derive(
     );
   }
   return config;
+}
+
+/**
+ * The Lease of shard `index`: the name given with `-INDEX` appended (Lease names are DNS subdomains of
+ * at most 253 characters; the base is cut to leave room).
+ */
+export function shardLeaseName(base: string, index: number): string {
+  const suffix = `-${index}`;
+  return `${base.slice(0, 253 - suffix.length).replace(/[-.]+$/, '')}${suffix}`;
 }
 
 /** The flags table for `sockeye operator --help`. */

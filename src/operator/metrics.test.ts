@@ -48,7 +48,16 @@ describe('SockeyeMetrics', () => {
     expect(sample(text, 'sockeye_workqueue_depth')).toBe(4);
     expect(sample(text, 'sockeye_workqueue_retries_total')).toBe(1);
     expect(sample(text, 'sockeye_informer_restarts_total{informer="pods"}')).toBe(1);
-    expect(sample(text, 'sockeye_leader')).toBe(1);
+    expect(sample(text, 'sockeye_leader{shard="0"}')).toBe(1);
+    expect(sample(text, 'sockeye_shard{shard="0",shards="1"}')).toBe(1);
+  });
+
+  it('says which shard the replica serves, and whether it leads that shard', async () => {
+    const m = new SockeyeMetrics({ processMetrics: false, shard: { index: 2, count: 3 } });
+    expect(sample(await m.render(), 'sockeye_shard{shard="2",shards="3"}')).toBe(1);
+    expect(sample(await m.render(), 'sockeye_leader{shard="2"}')).toBe(0);
+    m.leader(true);
+    expect(sample(await m.render(), 'sockeye_leader{shard="2"}')).toBe(1);
   });
 
   it.each([

@@ -4,6 +4,7 @@
  * grain; outcomes, reasons, write kinds and results are closed sets.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { type Shard, WHOLE } from '../model/shard.ts';
 import { OUTCOMES, type Outcome } from '../probe/outcome.ts';
 import { REASON_NAMES } from '../rules/catalog.ts';
 import type { HopTally, Tally } from '../rules/rules.ts';
@@ -50,7 +51,11 @@ const METRICS = {
     help: 'List/watch restarts after an error or a silent watch, by informer',
     labelNames: ['informer'],
   },
-  sockeye_leader: { help: '1 while this replica holds the leader Lease', labelNames: [] },
+  sockeye_leader: { help: "1 while this replica holds its shard's leader Lease", labelNames: ['shard'] },
+  sockeye_shard: {
+    help: 'Always 1: the shard this replica serves, of how many (docs/design.md "Sharding")',
+    labelNames: ['shard', 'shards'],
+  },
   sockeye_tracked_objects: {
     help: 'Entries of each per-object map the operator keeps (deleted objects are forgotten)',
     labelNames: ['map'],
@@ -78,6 +83,8 @@ type HopLabels = (typeof HOP_LABELS)[number];
 export interface MetricsOptions {
   /** Also export Node's process metrics (`process_*`, `nodejs_*`), default true. */
   readonly processMetrics?: boolean;
+  /** The shard this replica serves (default: the one shard of an unsharded operator). */
+  readonly shard?: Shard;
 }
 
 export class SockeyeMetrics {
@@ -93,7 +100,8 @@ export class SockeyeMetrics {
   readonly #depth: Gauge;
   readonly #retries: Counter;
   readonly #informerRestarts: Counter<'informer'>;
-  readonly #leader: Gauge;
+  readonly #leader: Gauge<'shard'>;
+  readonly #shard: string;
   /** The ports each Service has series for, so that a deleted Service's series can be removed. */
   readonly #servicePorts = new Map<string, Set<string>>();
   #depthSource: (() => number) | undefined;
@@ -147,13 +155,16 @@ export class SockeyeMetrics {
         for (const [map, n] of Object.entries(metrics.#trackedSource())) this.set({ map }, n);
       },
     });
+    const shard = options.shard ?? WHOLE;
+    this.#shard = String(shard.index);
     this.#leader = new Gauge(metric('sockeye_leader'));
+    new Gauge(metric('sockeye_shard')).set({ shard: this.#shard, shards: String(shard.count) }, 1);
     // Series that exist from the start, so that rate() and absent-based alerts work before the first event.
     for (const outcome of OUTCOMES) this.#probes.inc({ outcome }, 0);
     for (const reason of REASON_NAMES) this.#findings.set({ reason }, 0);
     this.#depth.set(0);
     this.#retries.inc(0);
-    this.#leader.set(0);
+    this.#leader.set({ shard: this.#shard }, 0);
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
 
@@ -264,7 +275,7 @@ export class SockeyeMetrics {
   }
 
   leader(isLeader: boolean): void {
-    this.#leader.set(isLeader ? 1 : 0);
+    this.#leader.set({ shard: this.#shard }, isLeader ? 1 : 0);
   }
 
   get contentType(): string {

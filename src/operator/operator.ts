@@ -23,17 +23,19 @@ import { runWorkers, type WorkResult } from '../controller/loop.ts';
 import { Term } from '../controller/term.ts';
 import { WorkQueue } from '../controller/workqueue.ts';
 import { type OperatorHttp, serveOperatorHttp } from '../http/serve.ts';
-import { jittered } from '../kube/backoff.ts';
+import { Backoff, jittered, sleep } from '../kube/backoff.ts';
 import { toNamespace } from '../kube/convert.ts';
 import { classifyKubeError } from '../kube/errors.ts';
 import { eventsV1Pages, readInheritedWarnings } from '../kube/event-inheritance.ts';
 import { EventRecorder, eventsV1Sink } from '../kube/events.ts';
 import { SupervisedInformer } from '../kube/informer.ts';
 import { apiServerAddressesOf } from '../kube/kubeconfig.ts';
+import { paginate } from '../kube/pager.ts';
 import { listRaw } from '../kube/raw-requests.ts';
 import { openReportsStore } from '../kube/reports.ts';
 import { kubeReviewer } from '../kube/reviews.ts';
 import { componentLogger, type Logger, logger as rootLogger } from '../log.ts';
+import type { EndpointSlice, Labels, Pod, Service } from '../model/types.ts';
 import type { Dialer } from '../probe/dialer.ts';
 import { corePatcher, type Patcher } from './annotation-patch.ts';
 import { AnnotationWriter } from './annotation-writer.ts';
@@ -43,7 +45,8 @@ import { NamespacePoller } from './namespace-poller.ts';
 import { makeProber } from './prober.ts';
 import { Reconciler } from './reconciler.ts';
 import { ReportWriter } from './report-writer.ts';
-import { NAMESPACES, NODES, WATCHED, type WatchedResource } from './watched.ts';
+import { ShardFilter } from './shard-filter.ts';
+import { NAMESPACES, NODES, PODS, SERVICES, WATCHED, type WatchedResource } from './watched.ts';
 
 export interface OperatorOptions {
   readonly kc: KubeConfig;
@@ -74,6 +77,8 @@ export interface WriteCounts {
  */
 interface Converted<D> extends KubernetesObject {
   readonly domain: D | undefined;
+  /** Outside this shard's part (operator/shard-filter.ts): not cached, and dropped if it was. */
+  readonly outside?: true;
 }
 
 const DEFAULT_WORKERS = 8;
@@ -89,6 +94,7 @@ export class Operator {
   readonly #config: OperatorConfig;
   readonly #log: Logger;
   readonly #cache = new ClusterCache();
+  readonly #shard: ShardFilter;
   readonly #queue: WorkQueue;
   readonly #metrics: SockeyeMetrics;
   readonly #recorder: EventRecorder | undefined;
@@ -96,6 +102,8 @@ export class Operator {
   readonly #reports: ReportWriter | undefined;
   readonly #reconciler: Reconciler;
   readonly #informers: { whenSynced(): Promise<void>; stop(): Promise<void> }[] = [];
+  /** The pod informers: their stores still name the pods this shard dropped. */
+  readonly #podInformers: { get(name: string, namespace?: string): unknown }[] = [];
   #namespacePoller: NamespacePoller | undefined;
   /** Aborted when `stop()` begins. */
   readonly #stopping = new AbortController();
@@ -106,6 +114,8 @@ export class Operator {
   readonly #writes: WriteCounts = { patches: 0, patchErrors: 0, events: 0, reports: 0 };
   #http: OperatorHttp | undefined;
   #synced = false;
+  /** The pod informers have listed: from then on a Service new to this shard fetches its pods. */
+  #podsListed = false;
   #leading = false;
   #workers: Promise<void> | undefined;
   #elector: Promise<void> | undefined;
@@ -114,7 +124,12 @@ export class Operator {
     this.#options = options;
     this.#config = options.config;
     this.#log = componentLogger(options.logger ?? rootLogger, 'operator');
-    this.#metrics = new SockeyeMetrics();
+    this.#shard = new ShardFilter(
+      this.#cache,
+      options.config.shard,
+      options.config.optIn.selectorlessServices,
+    );
+    this.#metrics = new SockeyeMetrics({ shard: options.config.shard });
     this.#queue = new WorkQueue({ onRetry: () => this.#metrics.retry() });
     this.#metrics.queueDepthFrom(() => this.#queue.len());
     const { kc, config } = options;
@@ -147,7 +162,12 @@ export class Operator {
     if (config.writeReports) {
       this.#reports = new ReportWriter({
         store: openReportsStore(kc),
-        findingsIn: (namespace) => this.#reconciler.findingsIn(namespace),
+        // Only what this shard writes about (a pod's findings: its home shard's), under this shard's name.
+        findingsIn: (namespace) =>
+          this.#reconciler
+            .findingsIn(namespace)
+            .filter((f) => this.#shard.reports(f.object.kind, f.object.namespace, f.object.name)),
+        shard: this.#shard.shard,
         owns: (namespace) => this.#watched(namespace),
         scope: config.namespaces.include.length > 0 ? config.namespaces.include : undefined,
         logger: this.#log,
@@ -185,6 +205,7 @@ export class Operator {
         checkLoadBalancers: config.hops.loadBalancers,
       },
       onServicePorts: (ns, name, ports) => this.#metrics.servicePorts(ns, name, ports),
+      reports: (kind, ns, name) => this.#shard.reports(kind, ns, name),
     });
     this.#metrics.findingsFrom(() => this.#reconciler.findings());
     this.#metrics.trackedFrom(() => this.#tracked());
@@ -279,7 +300,11 @@ export class Operator {
     if (this.#stopping.signal.aborted) return;
     this.#synced = true;
     this.#log.info(
-      { services: this.#cache.count('Service'), pods: this.#cache.count('Pod') },
+      {
+        services: this.#cache.count('Service'),
+        pods: this.#cache.count('Pod'),
+        ...(this.#shard.sharded ? { shard: this.#shard.shard.index, shards: this.#shard.shard.count } : {}),
+      },
       'caches synced',
     );
     const le = this.#config.leaderElection;
@@ -326,7 +351,7 @@ export class Operator {
     await this.#inheritEvents(term.signal);
     if (!term.holds()) return;
     for (const key of this.#cache.serviceKeys())
-      if (this.#watched(key.split('/')[0] ?? '')) this.#queue.add(key);
+      if (this.#watched(key.split('/')[0] ?? '') && this.#shard.ownsKey(key)) this.#queue.add(key);
     this.#workers = runWorkers({
       queue: this.#queue,
       workers: this.#options.workers ?? DEFAULT_WORKERS,
@@ -427,9 +452,17 @@ export class Operator {
     };
   }
 
+  /** Queues the keys of the Services this shard owns. */
   #enqueue(keys: Iterable<string>): void {
     if (!this.#synced) return;
-    for (const key of keys) this.#queue.add(key);
+    for (const key of keys) if (this.#shard.ownsKey(key)) this.#queue.add(key);
+  }
+
+  /** Whether this shard caches the object (operator/shard-filter.ts). */
+  #keeps(kind: WatchedKind, domain: unknown): boolean {
+    if (kind === 'EndpointSlice') return this.#shard.keepsSlice(domain as EndpointSlice);
+    if (kind === 'Pod') return this.#shard.keepsPod(domain as Pod);
+    return true;
   }
 
   #watched(namespace: string): boolean {
@@ -451,10 +484,79 @@ export class Operator {
   #changed<D>(w: WatchedResource<KubernetesObject, D>, obj: Converted<D>, deleted: boolean): void {
     const { domain, metadata } = obj;
     const namespace = metadata?.namespace ?? '';
-    if (domain === undefined || (!w.clusterScoped && !this.#watched(namespace))) return;
+    const name = metadata?.name ?? '';
+    if (!w.clusterScoped && !this.#watched(namespace)) return;
+    if (obj.outside) {
+      // Left this shard's part (a pod's labels changed): forget it as if deleted.
+      const cached = this.#cache.get(w.kind, namespace, name)?.object as D | undefined;
+      if (cached !== undefined) this.#changed(w, { metadata: metadata ?? { name }, domain: cached }, true);
+      return;
+    }
+    if (domain === undefined) return;
+    const before = w.kind === 'Service' ? this.#cache.get('Service', namespace, name)?.object : undefined;
     const keys = w.apply(this.#cache, domain, deleted);
-    if (deleted) this.#forgetDeleted(w.kind, namespace, metadata?.name ?? '');
+    if (deleted) this.#forgetDeleted(w.kind, namespace, name);
     this.#enqueue(keys);
+    if (w.kind === 'Service' && this.#shard.sharded && this.#podsListed)
+      this.#followSelector(before, deleted ? undefined : (domain as Service));
+  }
+
+  /**
+   * A shard's Service appeared or changed its selector after the pods were listed: the pods it now
+   * selects were dropped as they arrived, so they are read once (a labelled list); the pods no Service
+   * of the shard selects any more are dropped.
+   */
+  #followSelector(before: Service | undefined, after: Service | undefined): void {
+    const service = after ?? before;
+    if (!service || !this.#shard.ownsService(service.namespace, service.name)) return;
+    if (after && !sameLabels(before?.selector, after.selector)) void this.#adoptPods(after);
+    if (before?.selector && !sameLabels(before.selector, after?.selector)) {
+      for (const pod of this.#cache.podsSelectedBy(before.namespace, before.selector))
+        if (!this.#shard.keepsPod(pod))
+          this.#changed(PODS, { metadata: { name: pod.name, namespace: pod.namespace }, domain: pod }, true);
+    }
+  }
+
+  /** Lists the pods `service` selects into the cache (those not cached yet), retrying with backoff. */
+  async #adoptPods(service: Service): Promise<void> {
+    const selector = Object.entries(service.selector ?? {});
+    if (selector.length === 0) return;
+    const labelSelector = selector.map(([k, v]) => `${k}=${v}`).join(',');
+    const path = PODS.path(service.namespace);
+    const backoff = new Backoff({ baseMs: 800, maxMs: 30_000, jitter: 1 });
+    const signal = this.#stopping.signal;
+    while (!signal.aborted) {
+      try {
+        const { items } = await paginate((page) => listRaw(this.#options.kc, path, page), {
+          limit: LIST_PAGE_SIZE,
+          labelSelector,
+          signal,
+        });
+        for (const item of items) {
+          const meta = (item as KubernetesObject).metadata;
+          const [namespace, name] = [meta?.namespace ?? '', meta?.name ?? ''];
+          // Cached already, or deleted since the list (the watch no longer has it): nothing to add.
+          if (this.#cache.get('Pod', namespace, name)) continue;
+          if (!this.#podInformers.some((i) => i.get(name, namespace) !== undefined)) continue;
+          const domain = this.#convert(
+            PODS as WatchedResource<KubernetesObject, Pod>,
+            item as KubernetesObject,
+          );
+          if (domain && this.#shard.keepsPod(domain))
+            this.#changed(PODS, { metadata: meta ?? {}, domain } as Converted<Pod>, false);
+        }
+        return;
+      } catch (err) {
+        if (signal.aborted) return;
+        const failure = classifyKubeError(err);
+        const delayMs = backoff.next(failure.kind === 'retryable' ? failure.retryAfterMs : undefined);
+        this.#log.warn(
+          { err: failure, delayMs, service: `${service.namespace}/${service.name}` },
+          'cannot list the pods of a Service new to this shard; retrying',
+        );
+        await sleep(delayMs, undefined, signal);
+      }
+    }
   }
 
   /** One informer per watched kind: per namespace given, or one for the cluster. */
@@ -462,7 +564,24 @@ export class Operator {
     const { kc } = this.#options;
     const { include } = this.#config.namespaces;
     const scopes: (string | undefined)[] = include.length > 0 ? [...include] : [undefined];
-    for (const scope of scopes) for (const w of WATCHED) if (!w.clusterScoped) this.#startInformer(w, scope);
+    // A shard keeps the pods its Services select: it lists pods once it knows the Services.
+    const services = scopes.map((scope) => this.#startInformer(SERVICES, scope));
+    const servicesListed = this.#shard.sharded
+      ? Promise.all(services.map((i) => i.whenSynced())).then(() => undefined)
+      : undefined;
+    const pods: Promise<void>[] = [];
+    for (const scope of scopes)
+      for (const w of WATCHED) {
+        if (w.clusterScoped || w === SERVICES) continue;
+        const informer = this.#startInformer(w, scope, w === PODS ? servicesListed : undefined);
+        if (w === PODS) {
+          this.#podInformers.push(informer);
+          pods.push(informer.whenSynced());
+        }
+      }
+    void Promise.all(pods).then(() => {
+      this.#podsListed = true;
+    });
     if (this.#config.hops.nodePorts) this.#startInformer(NODES, undefined);
     if (include.length === 0) {
       for (const w of WATCHED) if (w.clusterScoped) this.#startInformer(w, undefined);
@@ -479,7 +598,12 @@ export class Operator {
     }
   }
 
-  #startInformer<D>(w: WatchedResource<KubernetesObject, D>, scope: string | undefined): void {
+  /** Starts an informer for `w` (after `after` resolves, when given). */
+  #startInformer<D>(
+    w: WatchedResource<KubernetesObject, D>,
+    scope: string | undefined,
+    after?: Promise<void>,
+  ): SupervisedInformer<KubernetesObject, Converted<D>> {
     const { kc } = this.#options;
     const path = w.path(scope);
     const informer = new SupervisedInformer<KubernetesObject, Converted<D>>({
@@ -491,16 +615,20 @@ export class Operator {
       logger: this.#log,
       onError: () => this.#metrics.informerRestart(w.kind),
       pageSize: LIST_PAGE_SIZE,
-      transform: (obj) => ({
-        metadata: {
+      transform: (obj) => {
+        const metadata = {
           name: obj.metadata?.name ?? '',
           ...(obj.metadata?.namespace === undefined ? {} : { namespace: obj.metadata.namespace }),
           ...(obj.metadata?.resourceVersion === undefined
             ? {}
             : { resourceVersion: obj.metadata.resourceVersion }),
-        },
-        domain: this.#convert(w, obj),
-      }),
+        };
+        const domain = this.#convert(w, obj);
+        // Outside the shard: only the name stays (in the informer's store), the object is dropped.
+        if (domain !== undefined && !this.#keeps(w.kind, domain))
+          return { metadata, domain: undefined, outside: true };
+        return { metadata, domain };
+      },
       handlers: {
         add: (o) => this.#changed(w, o, false),
         update: (o) => this.#changed(w, o, false),
@@ -508,8 +636,18 @@ export class Operator {
       },
     });
     this.#informers.push(informer);
-    informer.start();
+    if (after === undefined) informer.start();
+    else
+      void after.then(() => {
+        if (!this.#stopping.signal.aborted) informer.start();
+      });
+    return informer;
   }
+}
+
+function sameLabels(a: Labels | undefined, b: Labels | undefined): boolean {
+  const x = Object.entries(a ?? {});
+  return x.length === Object.keys(b ?? {}).length && x.every(([k, v]) => b?.[k] === v);
 }
 
 /** Resolves when `promise` settles or `signal` aborts, whichever comes first. */

@@ -13,10 +13,25 @@
  *   findings always give the same Report.
  */
 import { REPORT_API_VERSION, type ReportObject } from '../kube/reports.ts';
+import type { Shard } from '../model/shard.ts';
 import { REASONS, type Reason } from '../rules/catalog.ts';
 import type { Finding } from '../rules/types.ts';
 
 export const REPORT_NAME = 'sockeye';
+
+/**
+ * The name of a shard's Report in each namespace. Shards know only the findings they write
+ * (docs/design.md "Sharding"), so with N > 1 each keeps its own Report (`sockeye-I`) beside the
+ * others' rather than all of them fighting over one; with one shard it is `sockeye`.
+ */
+export function reportName(shard: Shard): string {
+  return shard.count > 1 ? `${REPORT_NAME}-${shard.index}` : REPORT_NAME;
+}
+
+/** The names every shard's Reports have while the operator runs as `count` shards. */
+export function reportNames(count: number): ReadonlySet<string> {
+  return new Set(Array.from({ length: count }, (_, index) => reportName({ index, count })));
+}
 export const REPORT_SOURCE = 'sockeye';
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY = 'sockeye';
@@ -117,7 +132,11 @@ function isWarningReason(reason: Reason): reason is WarningReason {
 }
 
 /** The Report `namespace` should have for `findings` (others' are ignored); undefined: none. */
-export function policyReport(namespace: string, findings: readonly Finding[]): PolicyReport | undefined {
+export function policyReport(
+  namespace: string,
+  findings: readonly Finding[],
+  name: string = REPORT_NAME,
+): PolicyReport | undefined {
   const seen = new Set<string>();
   const results: ReportResult[] = [];
   for (const f of findings) {
@@ -135,7 +154,7 @@ export function policyReport(namespace: string, findings: readonly Finding[]): P
   return {
     apiVersion: REPORT_API_VERSION,
     kind: 'Report',
-    metadata: { name: REPORT_NAME, namespace, labels: { [MANAGED_BY_LABEL]: MANAGED_BY } },
+    metadata: { name, namespace, labels: { [MANAGED_BY_LABEL]: MANAGED_BY } },
     source: REPORT_SOURCE,
     summary: {
       pass: 0,

@@ -1,14 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import type { EventInput } from '../kube/events.ts';
+import { shardOf } from '../model/shard.ts';
 import type { Outcome } from '../probe/outcome.ts';
 import { NOW, pod, slicesFor, svc } from '../rules/fixtures.ts';
 import type { PlannedTarget } from '../rules/targets.ts';
 import { type AnnotationPatch, annotationPatch, rfc3339 } from './annotation-patch.ts';
 import { ClusterCache } from './cache.ts';
 import { Reconciler } from './reconciler.ts';
+import { ShardFilter } from './shard-filter.ts';
 
 /** Two Services over one pod; the prober answers from a table the test changes. */
-function world(options?: ConstructorParameters<typeof Reconciler>[0]['options']) {
+function world(
+  options?: ConstructorParameters<typeof Reconciler>[0]['options'],
+  reports?: (cache: ClusterCache) => ConstructorParameters<typeof Reconciler>[0]['reports'],
+) {
   const cache = new ClusterCache();
   const p = pod('api-1', { ip: '10.0.0.1', labels: { app: 'api' }, ports: [[8080, 'http']] });
   const a = svc('api', { selector: { app: 'api' } });
@@ -52,9 +57,37 @@ function world(options?: ConstructorParameters<typeof Reconciler>[0]['options'])
     identity: { namespace: 'sockeye', labels: {} },
     now: () => NOW,
     onServicePorts: (ns, name, now) => ports.set(`${ns}/${name}`, now),
+    reports: reports?.(cache),
   });
   return { cache, reconciler, events, patches, planned, ports, setOutcome: (o: Outcome) => (outcome = o) };
 }
+
+describe('Reconciler in shards', () => {
+  // The two Services of world() in two different shards of `count`.
+  const count = [2, 3, 4, 5].find((n) => shardOf('shop', 'api', n) !== shardOf('shop', 'api-internal', n));
+  if (count === undefined) throw new Error('no shard count splits api and api-internal');
+  const shards = [shardOf('shop', 'api', count), shardOf('shop', 'api-internal', count)].map((index) =>
+    world(undefined, (cache) => (k, ns, n) => new ShardFilter(cache, { index, count }).reports(k, ns, n)),
+  );
+
+  it("writes about a pod only in its home Service's shard: each object once across the shards", async () => {
+    const [api, internal] = shards as [ReturnType<typeof world>, ReturnType<typeof world>];
+    for (let round = 0; round < 2; round++) {
+      await api.reconciler.reconcile('shop/api');
+      await internal.reconciler.reconcile('shop/api-internal');
+    }
+    const written = (w: ReturnType<typeof world>) =>
+      w.events.map((e) => `${e.regarding.kind}/${e.regarding.name}/${e.reason}`).sort();
+    // `api` is the pod's home (least name of the Services that send to it).
+    expect(written(api)).toEqual(['Pod/api-1/ReadyButRefusing', 'Service/api/NoHealthyTargets']);
+    expect(written(internal)).toEqual(['Service/api-internal/NoHealthyTargets']);
+    expect(api.patches.map((p) => p.name).sort()).toEqual(['api', 'api-1']);
+    expect(internal.patches.map((p) => p.name)).toEqual(['api-internal']);
+    // Judged on the whole pod all the same: the Service's status is the unsharded one.
+    expect(internal.patches[0]?.patch['sockeye.dev/status']).toBe('NoHealthyTargets');
+    expect(internal.reconciler.findings().map((f) => f.object.kind)).toEqual(['Service']);
+  });
+});
 
 describe('Reconciler', () => {
   it("plans with the operator's options, as it judges: --timeout is the probes' deadline", async () => {

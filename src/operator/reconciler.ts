@@ -29,6 +29,11 @@ export interface ReconcilerDeps {
   readonly identity: ProberIdentity;
   readonly options?: Partial<RuleOptions> | undefined;
   readonly now?: () => Date;
+  /**
+   * Whether this replica writes about a pod or Namespace it judges (with shards, exactly one shard
+   * does: operator/shard-filter.ts); default every one.
+   */
+  readonly reports?: ((kind: ObjectKind, namespace: string, name: string) => boolean) | undefined;
   /** Targets and open targets per port of each judged Service, for metrics. */
   readonly onServicePorts?:
     | ((
@@ -183,7 +188,9 @@ export class Reconciler {
       const now = this.#deps.now?.() ?? new Date();
       this.#deps.annotations.submit('Service', namespace, name, undefined, now);
       // Pods only this Service judged, now opted out themselves, lose their annotations too.
-      for (const pod of skip.pods) this.#deps.annotations.submit('Pod', namespace, pod.name, undefined, now);
+      for (const pod of skip.pods)
+        if (this.#reports('Pod', namespace, pod.name))
+          this.#deps.annotations.submit('Pod', namespace, pod.name, undefined, now);
       return { kind: 'skipped', why: skip.why };
     }
 
@@ -225,14 +232,26 @@ export class Reconciler {
       },
       (f) => judged.has(objectKey(f.object)),
     );
-    const { findings } = judgement;
-    this.#recordChanges(judged, findings);
+    // Judged on all of them (a Service's status reads its pods' findings); written only about those
+    // this replica reports (with shards, a pod's home shard and the namespace's).
+    const reported = new Set(
+      [...judged].filter((k) => {
+        const [kind = '', ns = '', object = ''] = k.split('/');
+        return kind === 'Service' || this.#reports(kind as ObjectKind, ns, object);
+      }),
+    );
+    const findings = judgement.findings.filter((f) => reported.has(objectKey(f.object)));
+    this.#recordChanges(reported, findings);
     this.#byService.set(key, findings);
     this.#reportPorts(freshService, freshRules, probes);
 
     for (const report of judgement.statuses)
-      if (judged.has(objectKey(report.object))) this.#writeReport(report, now);
+      if (reported.has(objectKey(report.object))) this.#writeReport(report, now);
     return { kind: 'done', findings };
+  }
+
+  #reports(kind: ObjectKind, namespace: string, name: string): boolean {
+    return this.#deps.reports?.(kind, namespace, name) ?? true;
   }
 
   #reportPorts(service: Service, rules: Rules, probes: readonly ProbeObservation[]): void {

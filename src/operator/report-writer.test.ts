@@ -1,8 +1,14 @@
 import { ApiException } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
+
+const fail = (): never => {
+  throw new Error('no Report');
+};
+
 import { Term } from '../controller/term.ts';
 import type { ReportObject, ReportStore } from '../kube/reports.ts';
 import { makeLogger } from '../log.ts';
+import type { Shard } from '../model/shard.ts';
 import { finding } from '../rules/finding.ts';
 import type { Finding } from '../rules/types.ts';
 import { policyReport } from './policy-report.ts';
@@ -16,6 +22,9 @@ const refusing = (ns: string, name = 'web') =>
   );
 const failure = (code: number) =>
   new ApiException(code, 'failed', JSON.stringify({ kind: 'Status', code }), {});
+
+/** Where the memory store keeps a Report: the unsharded `sockeye` by its namespace, others by namespace/name. */
+const at = (namespace: string, name: string) => (name === 'sockeye' ? namespace : `${namespace}/${name}`);
 
 /** An in-memory API holding Reports by namespace: it records every call, and throws queued faults. */
 function memoryStore() {
@@ -35,14 +44,14 @@ function memoryStore() {
     async apply(report) {
       const fault = faults.shift();
       if (fault) throw fault;
-      calls.push(`apply ${report.metadata.namespace}`);
-      reports.set(report.metadata.namespace, structuredClone(report));
+      calls.push(`apply ${at(report.metadata.namespace, report.metadata.name)}`);
+      reports.set(at(report.metadata.namespace, report.metadata.name), structuredClone(report));
     },
     async delete(namespace, name) {
       const fault = faults.shift();
       if (fault) throw fault;
       calls.push(`delete ${namespace}/${name}`);
-      reports.delete(namespace);
+      reports.delete(at(namespace, name));
     },
   };
   return {
@@ -62,7 +71,7 @@ afterEach(() => {
   for (const t of terms.splice(0)) t.end();
 });
 
-function setup(options: { resyncMs?: number; owns?: (ns: string) => boolean } = {}) {
+function setup(options: { resyncMs?: number; owns?: (ns: string) => boolean; shard?: Shard } = {}) {
   const api = memoryStore();
   const findings = new Map<string, Finding[]>();
   const lines: string[] = [];
@@ -72,6 +81,7 @@ function setup(options: { resyncMs?: number; owns?: (ns: string) => boolean } = 
     findingsIn: (ns) => findings.get(ns) ?? [],
     owns: options.owns ?? (() => true),
     scope: undefined,
+    ...(options.shard && { shard: options.shard }),
     logger: makeLogger({ write: (line: string) => void lines.push(line) }, 'info'),
     resyncMs: options.resyncMs ?? 3_600_000,
     onWrite: (r) => results.push(r),
@@ -179,5 +189,35 @@ describe('ReportWriter', () => {
     writer.changed('shop');
     await settle();
     expect(api.writes()).toEqual([]);
+  });
+
+  it('a shard keeps its own Report (sockeye-I); shard 0 removes those of shards that no longer exist, and says once when it may not', async () => {
+    const one = setup({ shard: { index: 1, count: 3 } });
+    one.findings.set('shop', [refusing('shop')]);
+    one.writer.changed('shop');
+    void one.writer.lead(one.term);
+    await expect.poll(() => one.api.writes()).toEqual(['apply shop/sockeye-1']);
+    expect(one.api.reports.get('shop/sockeye-1')?.metadata.name).toBe('sockeye-1');
+
+    // 3 shards became 2: shard 0 finds sockeye-2 (and an unsharded `sockeye`) and removes both;
+    // sockeye-1 is still a shard's and stays.
+    const zero = setup({ shard: { index: 0, count: 2 } });
+    const left = (name: string) => ({ ...(policyReport('shop', [refusing('shop')], name) ?? fail()) });
+    for (const name of ['sockeye', 'sockeye-1', 'sockeye-2'])
+      zero.api.reports.set(at('shop', name), left(name));
+    zero.api.faults.push(failure(403));
+    void zero.writer.lead(zero.term);
+    await expect.poll(() => zero.logged('cannot remove the policy report of a former shard')).toBe(1);
+    expect(zero.logged('kubectl delete reports.openreports.io -n shop sockeye')).toBe(1);
+    await expect.poll(() => zero.api.writes()).toEqual(['delete shop/sockeye-2']);
+    expect([...zero.api.reports.keys()].sort()).toEqual(['shop', 'shop/sockeye-1']);
+    expect(zero.results).toEqual(['error', 'ok']);
+
+    // Shard 1 of 2 removes nothing it does not own, whatever it finds.
+    const other = setup({ shard: { index: 1, count: 2 } });
+    other.api.reports.set(at('shop', 'sockeye-2'), left('sockeye-2'));
+    void other.writer.lead(other.term);
+    await settle();
+    expect(other.api.writes()).toEqual([]);
   });
 });

@@ -23,8 +23,16 @@ import { classifyKubeError, isNotFound } from '../kube/errors.ts';
 import type { Fence } from '../kube/fence.ts';
 import type { ReportStore } from '../kube/reports.ts';
 import type { Logger } from '../log.ts';
+import { type Shard, WHOLE } from '../model/shard.ts';
 import type { Finding } from '../rules/types.ts';
-import { MANAGED_BY, MANAGED_BY_LABEL, policyReport, REPORT_NAME, reportContent } from './policy-report.ts';
+import {
+  MANAGED_BY,
+  MANAGED_BY_LABEL,
+  policyReport,
+  reportContent,
+  reportName,
+  reportNames,
+} from './policy-report.ts';
 
 export interface ReportWriterOptions {
   readonly store: ReportStore;
@@ -32,6 +40,8 @@ export interface ReportWriterOptions {
   readonly findingsIn: (namespace: string) => readonly Finding[];
   /** Whether this operator reports on the namespace (watched, not excluded). */
   readonly owns: (namespace: string) => boolean;
+  /** The shard this writer reports for (its Report's name); default: the whole. */
+  readonly shard?: Shard;
   /** Namespaces to list Reports in (a namespace-scoped install); undefined: the cluster. */
   readonly scope: readonly string[] | undefined;
   readonly logger: Logger;
@@ -62,9 +72,16 @@ export class ReportWriter {
   /** Whether the API serves Reports: undefined until first asked. */
   #served: boolean | undefined;
   #leading = false;
+  readonly #shard: Shard;
+  /** This writer's Report name in every namespace (reportName). */
+  readonly #name: string;
+  /** Stale Reports (`namespace/name`) this writer could not delete: said once each. */
+  readonly #strandedSaid = new Set<string>();
 
   constructor(options: ReportWriterOptions) {
     this.#options = options;
+    this.#shard = options.shard ?? WHOLE;
+    this.#name = reportName(this.#shard);
     this.#timers = options.timers ?? globalTimers;
     this.#queue = new WorkQueue({ ...options.queue, onRetry: () => options.onRetry?.() });
   }
@@ -164,8 +181,13 @@ export class ReportWriter {
     const started = this.#writes;
     const listed = await store.list(SELECTOR, this.#options.scope, signal);
     const found = new Map<string, string>();
-    for (const report of listed)
-      if (report.metadata.name === REPORT_NAME) found.set(report.metadata.namespace, reportContent(report));
+    const current = reportNames(this.#shard.count);
+    for (const report of listed) {
+      const { name, namespace } = report.metadata;
+      if (name === this.#name) found.set(namespace, reportContent(report));
+      else if (!current.has(name) && this.#shard.index === 0 && this.#options.owns(namespace))
+        await this.#removeStale(namespace, name, signal);
+    }
     for (const namespace of new Set([...this.#known.keys(), ...found.keys()])) {
       // Written since the list began: this writer knows better than the list.
       if ((this.#lastWrite.get(namespace) ?? 0) > started) continue;
@@ -181,13 +203,13 @@ export class ReportWriter {
   async #write(namespace: string, term: Fence): Promise<WorkResult> {
     // Not the leader any more, or the API went away (the next resync says when it is back).
     if (!term.holds() || this.#served !== true || !this.#options.owns(namespace)) return DONE;
-    const desired = policyReport(namespace, this.#options.findingsIn(namespace));
+    const desired = policyReport(namespace, this.#options.findingsIn(namespace), this.#name);
     const want = desired && reportContent(desired);
     if (want === this.#known.get(namespace)) return DONE;
     const { store } = this.#options;
     try {
       if (desired) await store.apply(desired, term.signal);
-      else await store.delete(namespace, REPORT_NAME, term.signal);
+      else await store.delete(namespace, this.#name, term.signal);
     } catch (err) {
       // The namespace is gone (or going): no Report to keep there.
       if (!(desired && isNotFound(err))) throw err;
@@ -199,6 +221,29 @@ export class ReportWriter {
     if (want === undefined) this.#known.delete(namespace);
     else this.#known.set(namespace, want);
     return DONE;
+  }
+
+  /**
+   * A Report left by a shard that no longer exists (the shard count changed: `sockeye-2` after 3 → 2
+   * shards, `sockeye` after 1 → N, `sockeye-0` after N → 1). Shard 0 removes it, so exactly one
+   * replica tries; where RBAC names only today's Reports it cannot, and says once how to.
+   */
+  async #removeStale(namespace: string, name: string, signal: AbortSignal): Promise<void> {
+    try {
+      await this.#options.store.delete(namespace, name, signal);
+      this.#options.onWrite?.('ok');
+      this.#options.logger.info({ namespace, report: name }, 'removed a policy report of a former shard');
+    } catch (err) {
+      if (isNotFound(err) || signal.aborted) return;
+      this.#options.onWrite?.('error');
+      const key = `${namespace}/${name}`;
+      if (this.#strandedSaid.has(key)) return;
+      this.#strandedSaid.add(key);
+      this.#options.logger.warn(
+        { namespace, report: name, err: classifyKubeError(err) },
+        `cannot remove the policy report of a former shard; remove it with: kubectl delete reports.openreports.io -n ${namespace} ${name}`,
+      );
+    }
   }
 
   #failed(namespace: string, err: unknown): WorkResult {

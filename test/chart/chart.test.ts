@@ -302,6 +302,73 @@ describe('charts/sockeye', () => {
     expect(operatorEnv(objects).SOCKEYE_LEADER_ELECT).toBe('false');
   });
 
+  it('renders one shard as an unsharded install: one Deployment, no shard label or setting', async () => {
+    const [one, unset] = await Promise.all([
+      renderChart({ namespace: NAMESPACE, set: ['sharding.shards=1'] }),
+      renderChart({ namespace: NAMESPACE }),
+    ]);
+    expect(one).toBe(unset);
+    expect(one).not.toContain('sockeye.dev/shard');
+    expect(one).not.toContain('SOCKEYE_SHARD');
+  });
+
+  it('runs sharding.shards=3 as 3 Deployments of `replicas` each, with a Lease, PDB and spread per shard', async () => {
+    const objects = await render('sharded-values.yaml', ['replicas=3']);
+    type Spec = {
+      replicas: number;
+      selector: { matchLabels: Record<string, string> };
+      template: {
+        metadata: { labels: Record<string, string> };
+        spec: { topologySpreadConstraints: { labelSelector: { matchLabels: Record<string, string> } }[] };
+      };
+    };
+    const deployments = find(objects, 'Deployment');
+    expect(deployments.map((d) => d.metadata.name)).toEqual([0, 1, 2].map((i) => `sockeye-operator-${i}`));
+    const selectors = deployments.map((d, i) => {
+      const spec = d.spec as Spec;
+      expect(spec.replicas).toBe(3);
+      expect(spec.selector.matchLabels['sockeye.dev/shard']).toBe(String(i));
+      expect(d.metadata.labels?.['sockeye.dev/shard']).toBe(String(i));
+      // The pods match their own Deployment only, and spread among themselves.
+      for (const [k, v] of Object.entries(spec.selector.matchLabels))
+        expect(spec.template.metadata.labels[k]).toBe(v);
+      for (const c of spec.template.spec.topologySpreadConstraints)
+        expect(c.labelSelector.matchLabels).toEqual(spec.selector.matchLabels);
+      return spec.selector.matchLabels;
+    });
+    expect(new Set(selectors.map((s) => JSON.stringify(s))).size).toBe(3);
+    // One PDB per shard, so a drain keeps every shard's standby.
+    const pdbs = find(objects, 'PodDisruptionBudget');
+    expect(pdbs.map((p) => (p.spec as { selector: { matchLabels: unknown } }).selector.matchLabels)).toEqual(
+      selectors,
+    );
+    // Each shard's Lease, and no other, may be read and renewed.
+    const leases = rbacRules(objects).filter(
+      ({ rule }) => rule.resources?.includes('leases') && rule.resourceNames !== undefined,
+    );
+    expect(leases.map(({ rule }) => rule.resourceNames)).toEqual([
+      ['sockeye-operator-0', 'sockeye-operator-1', 'sockeye-operator-2'],
+    ]);
+    // One metrics Service over every shard's pods (the ServiceMonitor scrapes them all).
+    const services = find(objects, 'Service').filter((o) => o.metadata.name === 'sockeye-metrics');
+    expect(services).toHaveLength(1);
+    const serviceSelector =
+      (services[0]?.spec as { selector: Record<string, string> } | undefined)?.selector ?? {};
+    expect(Object.keys(serviceSelector).length).toBeGreaterThan(0);
+    expect(serviceSelector['sockeye.dev/shard']).toBeUndefined();
+    for (const s of selectors) for (const [k, v] of Object.entries(serviceSelector)) expect(s[k]).toBe(v);
+    // Other objects carry no shard label.
+    for (const o of objects)
+      if (o.kind !== 'Deployment' && o.kind !== 'PodDisruptionBudget')
+        expect(o.metadata.labels?.['sockeye.dev/shard'], `${o.kind}/${o.metadata.name}`).toBeUndefined();
+  });
+
+  it.each([['0'], ['-1'], ['two']])('refuses sharding.shards=%s', async (value) => {
+    const result = await tryTemplate([`sharding.shards=${value}`]);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(/sharding/);
+  });
+
   it('runs the operator highly available: 2 replicas, leader election, PDB, topology spread, probes', async () => {
     const objects = await render('default-values.yaml');
     const spec = specOf<{

@@ -67,8 +67,16 @@ describe('charts/sockeye and sockeye operator agree on the configuration', () =>
     const set = new Set(container.env.map((e) => e.name).filter((n) => n.startsWith('SOCKEYE_')));
     const known = OPERATOR_OPTIONS.map((o) => o.env);
     expect([...set].filter((n) => !known.includes(n))).toEqual([]);
-    // The namespace lists are set only when they list something (empty means "all" / "none").
+    // The namespace lists are set only when they list something (empty means "all" / "none"), the
+    // shard only when there are shards (one shard renders the objects of an unsharded install).
     expect(known.filter((n) => !set.has(n)).sort()).toEqual([
+      'SOCKEYE_EXCLUDE_NAMESPACES',
+      'SOCKEYE_NAMESPACES',
+      'SOCKEYE_SHARD',
+      'SOCKEYE_SHARDS',
+    ]);
+    const sharded = await operatorOf('sharded-values.yaml');
+    expect(known.filter((n) => !sharded.container.env.some((e) => e.name === n)).sort()).toEqual([
       'SOCKEYE_EXCLUDE_NAMESPACES',
       'SOCKEYE_NAMESPACES',
     ]);
@@ -116,6 +124,23 @@ describe('charts/sockeye and sockeye operator agree on the configuration', () =>
       writeReports: false,
       optIn: { selectorlessServices: false, hostNetworkPods: false },
       hops: { clusterIP: true, nodePorts: true, loadBalancers: true },
+    });
+  });
+
+  it('gives each shard Deployment its shard, its Lease and its pod labels', async () => {
+    const objects = parseObjects(
+      await renderChart({ namespace: NAMESPACE, valuesFiles: [`${ciDir}sharded-values.yaml`] }),
+    );
+    const deployments = objects.filter((o) => o.kind === 'Deployment');
+    expect(deployments).toHaveLength(3);
+    deployments.forEach((d, index) => {
+      const spec = d.spec as DeploymentSpec;
+      const container = spec.template.spec.containers.find((c) => c.args[0] === 'operator');
+      if (!container) throw new Error(`${d.metadata.name}: no operator container`);
+      const config = loadOperatorConfig({ argv: [], env: resolveEnv(container), readFile: () => '' });
+      expect(config.shard).toEqual({ index, count: 3 });
+      expect(config.leaderElection.leaseName).toBe(`sockeye-operator-${index}`);
+      expect(config.prober.labels).toEqual(spec.template.metadata.labels);
     });
   });
 

@@ -272,11 +272,9 @@ export function spawnReplica(
   ).then((op) => ({ name, ...op }));
 }
 
-/** The holder of the operator's Lease in `ns` ('' when released). */
-export async function leaseHolder(kube: TestKube, ns: string): Promise<string> {
-  const lease = await kube.kc
-    .makeApiClient(CoordinationV1Api)
-    .readNamespacedLease({ name: 'sockeye-operator', namespace: ns });
+/** The holder of the operator's Lease (`name`) in `ns` ('' when released). */
+export async function leaseHolder(kube: TestKube, ns: string, name = 'sockeye-operator'): Promise<string> {
+  const lease = await kube.kc.makeApiClient(CoordinationV1Api).readNamespacedLease({ name, namespace: ns });
   return lease.spec?.holderIdentity ?? '';
 }
 

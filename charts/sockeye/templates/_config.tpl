@@ -41,6 +41,12 @@ changed value rolls the Deployment by itself. Keep this list in step with OPERAT
   value: {{ .Values.operator.checkNodePorts | toString | quote }}
 - name: SOCKEYE_CHECK_LOAD_BALANCERS
   value: {{ .Values.operator.checkLoadBalancers | toString | quote }}
+{{- if and (include "sockeye.sharded" .) (hasKey . "sockeyeShard") }}
+- name: SOCKEYE_SHARDS
+  value: {{ .Values.sharding.shards | toString | quote }}
+- name: SOCKEYE_SHARD
+  value: {{ .sockeyeShard | toString | quote }}
+{{- end }}
 - name: SOCKEYE_LEADER_ELECT
   value: {{ .Values.leaderElection.enabled | toString | quote }}
 - name: SOCKEYE_LEASE_NAME
@@ -82,7 +88,7 @@ changed value rolls the Deployment by itself. Keep this list in step with OPERAT
 
 {{/* The operator pods' labels as key=value,key=value (the downward API has no env form for all labels). */}}
 {{- define "sockeye.operator.podLabels" -}}
-{{- $selector := include "sockeye.operator.selectorLabels" . | fromYaml }}
+{{- $selector := include "sockeye.operator.shardSelectorLabels" . | fromYaml }}
 {{- toYaml (merge $selector .Values.podLabels .Values.commonLabels) }}
 {{- end }}
 

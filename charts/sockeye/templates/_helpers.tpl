@@ -49,6 +49,34 @@ app.kubernetes.io/component: operator
 {{- define "sockeye.operator.labels" -}}
 {{ include "sockeye.labels" . }}
 app.kubernetes.io/component: operator
+{{- include "sockeye.operator.shardLabels" . }}
+{{- end }}
+
+{{/*
+Sharding (sharding.shards > 1): deployment.yaml renders one Deployment per shard and sets
+`sockeyeShard` on the root context for it; the objects of one shard (its Deployment, pods and
+PodDisruptionBudget) then carry `sockeye.dev/shard`, so the Deployments never select each other's
+pods. With one shard nothing is added: the objects are today's.
+*/}}
+{{- define "sockeye.sharded" -}}
+{{- if gt (int .Values.sharding.shards) 1 }}true{{ end }}
+{{- end }}
+
+{{- define "sockeye.operator.shardLabels" -}}
+{{- if and (include "sockeye.sharded" .) (hasKey . "sockeyeShard") }}
+sockeye.dev/shard: {{ .sockeyeShard | quote }}
+{{- end }}
+{{- end }}
+
+{{/* The labels that select the operator pods of the shard being rendered (all of them with one shard). */}}
+{{- define "sockeye.operator.shardSelectorLabels" -}}
+{{ include "sockeye.operator.selectorLabels" . }}
+{{- include "sockeye.operator.shardLabels" . }}
+{{- end }}
+
+{{/* The name of the shard's objects: FULLNAME-operator, with -INDEX when sharded. */}}
+{{- define "sockeye.operator.name" -}}
+{{- include "sockeye.fullname" . }}-operator{{ if and (include "sockeye.sharded" .) (hasKey . "sockeyeShard") }}-{{ .sockeyeShard }}{{ end }}
 {{- end }}
 
 {{- define "sockeye.audit.labels" -}}
@@ -66,6 +94,20 @@ app.kubernetes.io/component: audit
 
 {{- define "sockeye.audit.serviceAccountName" -}}
 {{- printf "%s-audit" (include "sockeye.fullname" .) }}
+{{- end }}
+
+{{/* Every shard's Lease (the operator appends -INDEX to the name when sharded), quoted, comma-separated. */}}
+{{- define "sockeye.leaseNames" -}}
+{{- $base := include "sockeye.leaseName" . }}
+{{- if include "sockeye.sharded" . }}
+{{- $names := list }}
+{{- range $i := until (int .Values.sharding.shards) }}
+{{- $names = append $names (printf "%s-%d" $base $i | quote) }}
+{{- end }}
+{{- join ", " $names }}
+{{- else }}
+{{- $base | quote }}
+{{- end }}
 {{- end }}
 
 {{- define "sockeye.leaseName" -}}

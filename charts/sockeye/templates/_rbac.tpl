@@ -41,7 +41,8 @@ once the namespace has no finding.
   verbs: [list]
 - apiGroups: [openreports.io]
   resources: [reports]
-  resourceNames: [sockeye]
+  {{- /* Sharded, each shard keeps its own (sockeye-I); shard 0 removes a `sockeye` left from before. */}}
+  resourceNames: [sockeye{{ if gt (int .Values.sharding.shards) 1 }}{{ range $i := until (int .Values.sharding.shards) }}, sockeye-{{ $i }}{{ end }}{{ end }}]
   verbs: [get, create, patch, delete]
 {{- end }}
 {{- end }}
