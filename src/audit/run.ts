@@ -15,7 +15,7 @@ import { expandConnects, rulesFor } from '../rules/rules.ts';
 import { selectsPod } from '../rules/selectors.ts';
 import type { StatusReport } from '../rules/status.ts';
 import type { PlannedTarget } from '../rules/targets.ts';
-import type { ClusterState, Finding, ProbeObservation } from '../rules/types.ts';
+import type { ClusterState, Finding, HopChecks, ProbeObservation, ProberIdentity } from '../rules/types.ts';
 import { type AccessProblem, type Gathered, type GatherOptions, gather, type Resource } from './gather.ts';
 import { type HopCoverage, hopReach } from './hop-reach.ts';
 
@@ -36,21 +36,15 @@ export interface AuditOptions extends Omit<GatherOptions, 'onProgress'> {
   readonly onProgress?: ((p: Progress) => void) | undefined;
   /** Injected in tests; the engine's default dialer otherwise. */
   readonly dialer?: ProbeOptions['dialer'];
-  /** The Service data path checks, as the operator's settings name them; all off when absent. */
+  /** The Service data path checks, as the rules name them; all off when absent. */
   readonly hops?: HopChecks | undefined;
   /** The audit runs in a pod (`KUBERNETES_SERVICE_HOST` set): every hop is judged, as the operator does (hop-reach.ts). */
   readonly inCluster?: boolean | undefined;
-  /** In the cluster, the node the audit's pod runs on (`--node-name`, downward API): named when a ClusterIP does not forward. */
-  readonly nodeName?: string | undefined;
+  /** In the cluster, the node the audit's pod runs on (`--node-name`): named when a ClusterIP does not forward. */
+  readonly nodeName?: ProberIdentity['nodeName'];
 }
 
-export interface HopChecks {
-  readonly clusterIP: boolean;
-  readonly nodePorts: boolean;
-  readonly loadBalancers: boolean;
-}
-
-const NO_HOPS: HopChecks = { clusterIP: false, nodePorts: false, loadBalancers: false };
+const NO_HOPS: HopChecks = { checkClusterIP: false, checkNodePorts: false, checkLoadBalancers: false };
 
 export type Progress =
   | { readonly phase: 'list'; readonly resource: Resource; readonly items: number }
@@ -91,7 +85,7 @@ export async function runAudit(listers: ClusterListers, options: AuditOptions): 
   const checks = options.hops ?? NO_HOPS;
   const gathered = await gather(listers, {
     ...options,
-    nodes: checks.nodePorts,
+    nodes: checks.checkNodePorts,
     onProgress: (resource, items) => options.onProgress?.({ phase: 'list', resource, items }),
   });
   const state = auditState(gathered, options, checks);
@@ -110,10 +104,10 @@ export async function runAudit(listers: ClusterListers, options: AuditOptions): 
     routable && dials.length > 0 ? (await probeAll(dials, options, progress, false)).observations : [];
   const reach = hopReach(hopTargets, hopProbes, {
     enabled: {
-      'cluster-ip': checks.clusterIP,
-      'node-port': checks.nodePorts,
-      'health-check': checks.nodePorts,
-      'load-balancer': checks.loadBalancers,
+      'cluster-ip': checks.checkClusterIP,
+      'node-port': checks.checkNodePorts,
+      'health-check': checks.checkNodePorts,
+      'load-balancer': checks.checkLoadBalancers,
     },
     inCluster: options.inCluster ?? false,
     routable,
@@ -152,12 +146,7 @@ const IN_CLUSTER_PROBER = { namespace: '', labels: {} } as const;
 function auditState(g: Gathered, options: AuditOptions, checks: HopChecks): ClusterState {
   const base: ClusterState = {
     ...g.state,
-    options: {
-      defaultTimeoutMs: options.timeoutMs,
-      checkClusterIP: checks.clusterIP,
-      checkNodePorts: checks.nodePorts,
-      checkLoadBalancers: checks.loadBalancers,
-    },
+    options: { defaultTimeoutMs: options.timeoutMs, ...checks },
   };
   if (!options.includeOptedOut) return base;
   const optIn = <T extends { annotations: Readonly<Record<string, string>> }>(o: T): T => {

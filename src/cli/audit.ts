@@ -191,9 +191,9 @@ export const auditCommand: Command = async (argv, io) => {
       signal: io.signal,
       onProgress: (p) => bar.update(p),
       hops: {
-        clusterIP: flags.checkClusterIP,
-        nodePorts: flags.checkNodePorts,
-        loadBalancers: flags.checkLoadBalancers,
+        checkClusterIP: flags.checkClusterIP,
+        checkNodePorts: flags.checkNodePorts,
+        checkLoadBalancers: flags.checkLoadBalancers,
       },
       // Set in every pod (kubelet's Service environment): the audit runs where the operator would.
       inCluster: (io.env.KUBERNETES_SERVICE_HOST ?? '') !== '',

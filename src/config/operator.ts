@@ -11,6 +11,7 @@ import { DEFAULT_TIMEOUT_MS, MAX_TIMEOUT_MS } from './annotations.ts';
 import {
   boolean,
   CLUSTER_SETTINGS,
+  type ClusterChoice,
   ConfigError,
   type ConfigFileSetting,
   DNS_LABEL,
@@ -88,7 +89,7 @@ export interface OperatorConfig {
    * `--kubeconfig` and `--context`, as kubectl takes them: flags only (kubectl's `$KUBECONFIG` is the
    * variable), so neither is in the option table, the chart's environment or the config file.
    */
-  readonly cluster: { readonly kubeconfig?: string; readonly context?: string };
+  readonly cluster: ClusterChoice;
 }
 
 const LABEL_KEY =

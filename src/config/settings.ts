@@ -419,6 +419,9 @@ export const CLUSTER_SETTINGS = {
   }),
 } as const;
 
+/** What `--kubeconfig` and `--context` asked for; neither given: client-node's default order. */
+export type ClusterChoice = Partial<Values<typeof CLUSTER_SETTINGS>>;
+
 /** `-c, --concurrency N` of the one-shot commands (audit, probe): connects in flight at once. */
 export const CONCURRENCY_SETTING = setting({
   kind: integer(1, 100_000),

@@ -3,13 +3,8 @@ import { isIP } from 'node:net';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
+import type { ClusterChoice } from '../config/settings.ts';
 import { shareConnections } from './connections.ts';
-
-/** What `--kubeconfig` and `--context` asked for; neither given: client-node's default order. */
-export interface ClusterChoice {
-  readonly kubeconfig?: string | undefined;
-  readonly context?: string | undefined;
-}
 
 export interface ClusterTarget {
   readonly kc: KubeConfig;

@@ -59,26 +59,39 @@ const BACKENDS = 'Service backends';
 const DATA_PATH = 'Service data path';
 const POD_PORTS = 'Pod ports';
 
+/** Every backend, the ClusterIP from sockeye's node or the load balancer: traffic gets nowhere. */
+const SERVICE_DOWN: ResultClass = { result: 'fail', severity: 'high', category: BACKENDS };
+/** Degraded: some backends still serve, or the selector also takes in other workloads' pods. */
+const SERVICE_DEGRADED: ResultClass = { result: 'warn', severity: 'medium', category: BACKENDS };
+const PATH_DOWN: ResultClass = { ...SERVICE_DOWN, category: DATA_PATH };
+/** Some nodes still serve. */
+const PATH_DEGRADED: ResultClass = { ...SERVICE_DEGRADED, category: DATA_PATH };
+/** One pod's port: the pod serves nothing there, but its Service may have others. */
+const PORT_DOWN: ResultClass = { result: 'fail', severity: 'medium', category: POD_PORTS };
+/** A Ready pod that refuses: kube-proxy sends traffic to it. */
+const READY_PORT_DOWN: ResultClass = { ...PORT_DOWN, severity: 'high' };
+const SETTING_IGNORED: ResultClass = { result: 'warn', severity: 'low', category: 'Configuration' };
+
 /**
  * `fail`: traffic on that path gets nowhere (every backend, the ClusterIP from sockeye's node, the
  * load balancer, or the pod's port); `warn`: degraded (some backends or nodes still serve) or a
  * `sockeye.dev/*` setting was ignored. Typed over every Warning reason: a new one must be placed here.
  */
 export const RESULT_CLASSES: Readonly<Record<WarningReason, ResultClass>> = {
-  NoEndpoints: { result: 'fail', severity: 'high', category: BACKENDS },
-  NoReadyEndpoints: { result: 'fail', severity: 'high', category: BACKENDS },
-  NoHealthyTargets: { result: 'fail', severity: 'high', category: BACKENDS },
-  TargetsRefusing: { result: 'warn', severity: 'medium', category: BACKENDS },
-  TargetPortMismatch: { result: 'fail', severity: 'high', category: BACKENDS },
-  SelectorMatchesOtherWorkloads: { result: 'warn', severity: 'medium', category: BACKENDS },
-  ServiceIPNotForwarding: { result: 'fail', severity: 'high', category: DATA_PATH },
-  NodePortFailing: { result: 'warn', severity: 'medium', category: DATA_PATH },
-  LoadBalancerFailing: { result: 'fail', severity: 'high', category: DATA_PATH },
-  PortNotListening: { result: 'fail', severity: 'medium', category: POD_PORTS },
-  ListeningOnLoopbackOnly: { result: 'fail', severity: 'medium', category: POD_PORTS },
-  ReadyButRefusing: { result: 'fail', severity: 'high', category: POD_PORTS },
-  ConnectTimeout: { result: 'fail', severity: 'medium', category: POD_PORTS },
-  InvalidConfiguration: { result: 'warn', severity: 'low', category: 'Configuration' },
+  NoEndpoints: SERVICE_DOWN,
+  NoReadyEndpoints: SERVICE_DOWN,
+  NoHealthyTargets: SERVICE_DOWN,
+  TargetsRefusing: SERVICE_DEGRADED,
+  TargetPortMismatch: SERVICE_DOWN,
+  SelectorMatchesOtherWorkloads: SERVICE_DEGRADED,
+  ServiceIPNotForwarding: PATH_DOWN,
+  NodePortFailing: PATH_DEGRADED,
+  LoadBalancerFailing: PATH_DOWN,
+  PortNotListening: PORT_DOWN,
+  ListeningOnLoopbackOnly: PORT_DOWN,
+  ReadyButRefusing: READY_PORT_DOWN,
+  ConnectTimeout: PORT_DOWN,
+  InvalidConfiguration: SETTING_IGNORED,
 };
 
 export interface ResultResource {

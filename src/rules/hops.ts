@@ -10,7 +10,7 @@
 import type { Node, Service, ServicePort } from '../model/types.ts';
 import { type Family, familyOf, forbiddenAddress } from './address.ts';
 import { KUBELET_PORTS } from './opt-in.ts';
-import type { HopKind, RuleOptions } from './types.ts';
+import type { HopChecks, HopKind } from './types.ts';
 
 export type { HopKind };
 
@@ -24,10 +24,8 @@ export interface Hop {
   readonly node?: string | undefined;
 }
 
-type HopOptions = Pick<RuleOptions, 'checkClusterIP' | 'checkNodePorts' | 'checkLoadBalancers'>;
-
 /** The hops of one Service port (its ClusterIPs, NodePorts and load-balancer addresses). */
-export function portHops(svc: Service, sp: ServicePort, nodes: readonly Node[], options: HopOptions): Hop[] {
+export function portHops(svc: Service, sp: ServicePort, nodes: readonly Node[], options: HopChecks): Hop[] {
   const hops: Hop[] = [];
   // With internalTrafficPolicy Local a ClusterIP forwards only to the client node's own endpoints:
   // from one node, a failure says nothing about the Service.
@@ -42,7 +40,7 @@ export function portHops(svc: Service, sp: ServicePort, nodes: readonly Node[], 
 }
 
 /** The health-check hops of a Service with `externalTrafficPolicy: Local`: one per node InternalIP. */
-export function healthCheckHops(svc: Service, nodes: readonly Node[], options: HopOptions): Hop[] {
+export function healthCheckHops(svc: Service, nodes: readonly Node[], options: HopChecks): Hop[] {
   const port = svc.healthCheckNodePort;
   if (!options.checkNodePorts || !hasNodePorts(svc) || !isLocal(svc) || port === undefined) return [];
   const hops: Hop[] = [];

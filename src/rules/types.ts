@@ -110,6 +110,9 @@ export interface RuleOptions {
   readonly checkLoadBalancers: boolean;
 }
 
+/** Which Service data path hops are planned and judged: what the operator's settings and the audit's flags set. */
+export type HopChecks = Pick<RuleOptions, 'checkClusterIP' | 'checkNodePorts' | 'checkLoadBalancers'>;
+
 export const DEFAULT_OPTIONS: RuleOptions = {
   selectorless: false,
   hostNetwork: false,
