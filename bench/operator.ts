@@ -32,6 +32,7 @@ import { downLocalCluster, type LocalClusterState, readState, upLocalCluster } f
 import { withCleanup } from '../cluster/with-cleanup.ts';
 import { shareConnections } from '../src/kube/connections.ts';
 import { getRaw } from '../src/kube/raw-requests.ts';
+import { renderedChartProcess } from './chart-process.ts';
 import {
   type Figures,
   judgedServices,
@@ -327,11 +328,23 @@ interface Operator {
 
 const operatorMetrics = async (op: Operator) => (await fetch(`http://127.0.0.1:${op.port}/metrics`)).text();
 
-/** Operator start: one `sockeye operator` process, cluster-wide, leader election on, as the chart runs it. */
+/**
+ * Operator start: one `sockeye operator` process, cluster-wide, leader election on, with the args and
+ * environment the chart's defaults give it (chart-process.ts: `helm template`, NODE_OPTIONS and
+ * MALLOC_ARENA_MAX included), the bench's interval and timeout set as chart values. Only where it
+ * listens differs: loopback, a free port, /metrics in plain HTTP there (as read here; secure serving:
+ * test/operator/secure-metrics.test.ts). The kubeconfig replaces the in-cluster ServiceAccount.
+ */
 async function startOperator(cluster: Cluster, s: Settings, dir: string): Promise<Operator> {
   const port = await freePort();
+  const chart = await renderedChartProcess(
+    'default',
+    [`operator.interval=${s.intervalS}s`, `operator.timeout=${s.timeoutS}s`],
+    { 'metadata.name': 'sockeye-bench', 'metadata.namespace': 'default' },
+  );
+  const { SOCKEYE_METRICS_PORT: _separatePort, ...chartEnv } = chart.env;
   note(
-    `starting sockeye operator (interval ${s.intervalS}s, timeout ${s.timeoutS}s; log ${dir}/operator.log)`,
+    `starting sockeye operator ${chart.args.join(' ')} (interval ${s.intervalS}s, timeout ${s.timeoutS}s; NODE_OPTIONS=${chartEnv.NODE_OPTIONS ?? ''} MALLOC_ARENA_MAX=${chartEnv.MALLOC_ARENA_MAX ?? ''}; log ${dir}/operator.log)`,
   );
   const startedAt = performance.now();
   const pid = await startDetached(
@@ -340,20 +353,18 @@ async function startOperator(cluster: Cluster, s: Settings, dir: string): Promis
       // e.g. SOCKEYE_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the operator.
       ...(process.env.SOCKEYE_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
       sockeye,
-      'operator',
-      `--interval=${s.intervalS}s`,
-      `--timeout=${s.timeoutS}s`,
-      '--leader-elect',
-      '--lease-namespace=default',
-      '--http-host=127.0.0.1',
-      // Plain HTTP, metrics on the health port, as read here (secure serving: test/operator/secure-metrics.test.ts).
-      '--no-metrics-secure',
-      `--http-port=${port}`,
-      '--pod-name=sockeye-bench',
-      '--pod-namespace=default',
+      ...chart.args,
     ],
     join(dir, 'operator.log'),
-    { ...process.env, KUBECONFIG: cluster.kubeconfig, SOCKEYE_LOG_LEVEL: 'warn' },
+    {
+      PATH: process.env.PATH ?? '',
+      ...chartEnv,
+      SOCKEYE_HTTP_HOST: '127.0.0.1',
+      SOCKEYE_HTTP_PORT: String(port),
+      SOCKEYE_METRICS_SECURE: 'false',
+      KUBECONFIG: cluster.kubeconfig,
+      SOCKEYE_LOG_LEVEL: 'warn',
+    },
   );
   return { pid, startedAt, port };
 }

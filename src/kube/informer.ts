@@ -17,7 +17,10 @@
  * Objects from the list are deserialised by client-node (timestamps are `Date`); objects from the
  * watch are raw JSON (timestamps are strings): `transform` sees both and should normalise.
  */
-import { type KubeConfig, type KubernetesObject, ListWatch, Watch } from '@kubernetes/client-node';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { ListWatch } from '@kubernetes/client-node/dist/cache.js';
+import type { KubeConfig } from '@kubernetes/client-node/dist/config.js';
+import { Watch } from '@kubernetes/client-node/dist/watch.js';
 import { type Clock, monotonicClock } from '../clock.ts';
 import { componentLogger, type Logger, logger as rootLogger } from '../log.ts';
 import { Backoff, type BackoffOptions, globalTimers, type Timers } from './backoff.ts';

@@ -10,13 +10,8 @@
  * at once (the next leader judges everything again); a shutdown ends it only after the writes in
  * flight had their grace, and releases the Lease after that.
  */
-import {
-  CoordinationV1Api,
-  CoreV1Api,
-  EventsV1Api,
-  type KubeConfig,
-  type KubernetesObject,
-} from '@kubernetes/client-node';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node/dist/config.js';
 import type { OperatorConfig } from '../config/operator.ts';
 import { coordinationLeaseStore, LeaderElector } from '../controller/leader.ts';
 import { runWorkers, type WorkResult } from '../controller/loop.ts';
@@ -30,6 +25,7 @@ import { eventsV1Pages, readInheritedWarnings } from '../kube/event-inheritance.
 import { EventRecorder, eventsV1Sink } from '../kube/events.ts';
 import { SupervisedInformer } from '../kube/informer.ts';
 import { apiServerAddressesOf } from '../kube/kubeconfig.ts';
+import { leanCoordinationV1, leanCoreV1, leanEventsV1 } from '../kube/lean-api.ts';
 import { listRaw } from '../kube/raw-requests.ts';
 import { kubeReviewer } from '../kube/reviews.ts';
 import { componentLogger, type Logger, logger as rootLogger } from '../log.ts';
@@ -115,7 +111,7 @@ export class Operator {
     const { kc, config } = options;
     if (config.writeEvents) {
       this.#recorder = new EventRecorder({
-        sink: eventsV1Sink(kc.makeApiClient(EventsV1Api)),
+        sink: eventsV1Sink(leanEventsV1(kc)),
         reportingInstance: config.prober.podName,
         logger: this.#log,
         fence: () => this.#term,
@@ -128,7 +124,7 @@ export class Operator {
     if (config.writeAnnotations) {
       this.#writer = new AnnotationWriter({
         cache: this.#cache,
-        patcher: options.patcher ?? corePatcher(kc.makeApiClient(CoreV1Api)),
+        patcher: options.patcher ?? corePatcher(leanCoreV1(kc)),
         logger: this.#log,
         fence: () => this.#term,
         onRetry: () => this.#metrics.retry(),
@@ -265,7 +261,7 @@ export class Operator {
       return;
     }
     const elector = new LeaderElector({
-      store: coordinationLeaseStore(this.#options.kc.makeApiClient(CoordinationV1Api), {
+      store: coordinationLeaseStore(leanCoordinationV1(this.#options.kc), {
         namespace: le.leaseNamespace,
         name: le.leaseName,
         leaseDurationSeconds: le.leaseDurationMs / 1000,
@@ -325,7 +321,7 @@ export class Operator {
   /** Reads the Warning Events sockeye already wrote (a previous leader), so they are not written twice. */
   async #inheritEvents(signal: AbortSignal): Promise<void> {
     if (!this.#recorder) return;
-    const pages = eventsV1Pages(this.#options.kc.makeApiClient(EventsV1Api), signal);
+    const pages = eventsV1Pages(leanEventsV1(this.#options.kc), signal);
     try {
       const warnings = await readInheritedWarnings(pages, this.#config.namespaces.include, signal);
       for (const warning of warnings) this.#reconciler.inherit(warning);
@@ -439,7 +435,7 @@ export class Operator {
       for (const w of WATCHED) if (w.clusterScoped) this.#startInformer(w, undefined);
     } else {
       // Namespace-scoped: Roles cannot grant list/watch of Namespaces, only get of each one.
-      const core = kc.makeApiClient(CoreV1Api);
+      const core = leanCoreV1(kc);
       this.#namespacePoller = new NamespacePoller({
         names: [...new Set([...include, this.#config.prober.namespace])],
         read: (name) => core.readNamespace({ name }),
