@@ -68,6 +68,9 @@ export function summarise(snap: HeapSnapshot, top = 25): string[] {
   const byType = new Map<string, Group>();
   const byConstructor = new Map<string, Group>();
   const sourceByPackage = new Map<string, Group>();
+  /** Plain objects by their property names: which records the memory is in. */
+  const byShape = new Map<string, Group>();
+  const stringsByLength = new Map<string, Group>();
   let total = 0;
   for (let i = 0; i < count; i++) {
     const type = nodeTypes[nodes[i * nf + typeF] ?? 0] ?? '?';
@@ -77,6 +80,22 @@ export function summarise(snap: HeapSnapshot, top = 25): string[] {
     add(byType, type, size);
     if (type === 'object' || type === 'closure' || type === 'array')
       add(byConstructor, `${type} ${name}`, size);
+    if (type === 'string' || type === 'concatenated string' || type === 'sliced string') {
+      const n = name.length;
+      add(
+        stringsByLength,
+        n <= 16 ? '<= 16 chars' : n <= 64 ? '17-64 chars' : n <= 1024 ? '65-1024 chars' : '> 1024 chars',
+        size,
+      );
+    }
+    if (type === 'object' && name === 'Object') {
+      const props: string[] = [];
+      for (let e = firstEdge[i] ?? 0; e < (firstEdge[i + 1] ?? 0); e += ef) {
+        if (edgeTypes[edges[e + edgeTypeF] ?? 0] === 'property')
+          props.push(strings[edges[e + edgeNameF] ?? 0] ?? '');
+      }
+      add(byShape, `{${props.slice(0, 8).join(',')}${props.length > 8 ? ',…' : ''}}`, size);
+    }
     // A Script is a `code` node named by its URL, with its source text behind an internal edge.
     if (type === 'code' && (name.startsWith('file:') || name.startsWith('node:') || name.startsWith('/'))) {
       const url = name;
@@ -99,5 +118,9 @@ export function summarise(snap: HeapSnapshot, top = 25): string[] {
     ...table(sourceByPackage, top),
     'objects by constructor (self size):',
     ...table(byConstructor, top),
+    'plain objects by property names (self size):',
+    ...table(byShape, top),
+    'strings by length (self size; script sources are the long ones):',
+    ...table(stringsByLength, top),
   ];
 }

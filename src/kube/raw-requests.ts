@@ -11,7 +11,8 @@ import type { KubeConfig } from '@kubernetes/client-node/dist/config.js';
 import { ApiException } from '@kubernetes/client-node/dist/gen/apis/exception.js';
 import type { ConfigurationOptions } from '@kubernetes/client-node/dist/gen/configuration.js';
 import { HttpMethod, RequestContext } from '@kubernetes/client-node/dist/gen/http/http.js';
-import { fetch } from 'undici';
+import { fetch, type Response } from 'undici';
+import { ListSplitter } from './list-splitter.ts';
 import type { Page, PageRequest } from './pager.ts';
 
 export { HttpMethod };
@@ -25,12 +26,8 @@ export interface RawRequest {
   readonly options?: ConfigurationOptions | undefined;
 }
 
-/**
- * One request to the API server, the body as text; a status outside 2xx is an ApiException. Built
- * as client-node's generated calls build theirs (a RequestContext, the kubeconfig's authentication,
- * then the options' middleware), so the same options work for both.
- */
-export async function requestRaw(kc: KubeConfig, path: string, request: RawRequest = {}): Promise<string> {
+/** The response to one request (see requestRaw); its body not read yet unless the status is not 2xx. */
+async function send(kc: KubeConfig, path: string, request: RawRequest): Promise<Response> {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error('no current cluster in the kubeconfig');
   const url = new URL(cluster.server + path);
@@ -54,16 +51,24 @@ export async function requestRaw(kc: KubeConfig, path: string, request: RawReque
     ...(signal ? { signal } : {}),
     ...(dispatcher ? { dispatcher } : {}),
   });
-  const text = await response.text();
   if (response.status < 200 || response.status > 299) {
     throw new ApiException(
       response.status,
       `${method} ${path}: HTTP ${response.status}`,
-      text,
+      await response.text(),
       Object.fromEntries(response.headers),
     );
   }
-  return text;
+  return response;
+}
+
+/**
+ * One request to the API server, the body as text; a status outside 2xx is an ApiException. Built
+ * as client-node's generated calls build theirs (a RequestContext, the kubeconfig's authentication,
+ * then the options' middleware), so the same options work for both.
+ */
+export async function requestRaw(kc: KubeConfig, path: string, request: RawRequest = {}): Promise<string> {
+  return (await send(kc, path, request)).text();
 }
 
 /** `requestRaw`, the answer parsed as JSON (plain data: times are strings, as in a watch). */
@@ -95,4 +100,25 @@ export async function listRaw<T>(kc: KubeConfig, path: string, page: PageRequest
       ...(cont ? { _continue: cont } : {}),
     },
   };
+}
+
+/**
+ * A whole list in one request from the API server's watch cache (`resourceVersion=0`, as client-go's
+ * informers list first), each item parsed and passed through `each` as the body streams in: memory
+ * holds the converted items, never the body or the parsed list (see list-splitter.ts).
+ */
+export async function listStreamed<T, U>(
+  kc: KubeConfig,
+  path: string,
+  each: (item: T) => U,
+  query: Readonly<Record<string, string | undefined>> = {},
+): Promise<Page<U>> {
+  const response = await send(kc, path, { query: { ...query, resourceVersion: '0' } });
+  const items: U[] = [];
+  const splitter = new ListSplitter((text) => items.push(each(JSON.parse(text) as T)));
+  const decoder = new TextDecoder();
+  for await (const chunk of response.body ?? []) splitter.push(decoder.decode(chunk, { stream: true }));
+  splitter.push(decoder.decode());
+  const { resourceVersion } = splitter.end<{ metadata?: { resourceVersion?: string } }>().metadata ?? {};
+  return { items, metadata: resourceVersion === undefined ? {} : { resourceVersion } };
 }
