@@ -350,7 +350,7 @@ async function startOperator(cluster: Cluster, s: Settings, dir: string): Promis
   );
   const { SOCKEYE_METRICS_PORT: _separatePort, ...chartEnv } = chart.env;
   note(
-    `starting sockeye operator ${chart.args.join(' ')} (interval ${s.intervalS}s, timeout ${s.timeoutS}s; NODE_OPTIONS=${chartEnv.NODE_OPTIONS ?? ''} MALLOC_ARENA_MAX=${chartEnv.MALLOC_ARENA_MAX ?? ''}; log ${dir}/operator.log)`,
+    `starting sockeye ${chart.args.join(' ')} (interval ${s.intervalS}s, timeout ${s.timeoutS}s; NODE_OPTIONS=${chartEnv.NODE_OPTIONS ?? ''} MALLOC_ARENA_MAX=${chartEnv.MALLOC_ARENA_MAX ?? ''}; log ${dir}/operator.log)`,
   );
   const startedAt = performance.now();
   const pid = await startDetached(
