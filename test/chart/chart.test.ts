@@ -546,24 +546,24 @@ describe('charts/sockeye', () => {
 
   describe("derives Node's heap limit from the operator's memory limit", () => {
     it.each([
-      ['256Mi, the default', [], '--max-old-space-size=192 --max-semi-space-size=8'],
-      ['1Gi', ['resources.limits.memory=1Gi'], '--max-old-space-size=768 --max-semi-space-size=32'],
-      ['0.5Gi', ['resources.limits.memory=0.5Gi'], '--max-old-space-size=384 --max-semi-space-size=16'],
+      ['256Mi, the default', [], '--max-old-space-size=192 --max-semi-space-size=4'],
+      ['1Gi', ['resources.limits.memory=1Gi'], '--max-old-space-size=768 --max-semi-space-size=16'],
+      ['0.5Gi', ['resources.limits.memory=0.5Gi'], '--max-old-space-size=384 --max-semi-space-size=8'],
       [
         '500M (decimal)',
         ['resources.limits.memory=500M'],
-        '--max-old-space-size=357 --max-semi-space-size=14',
+        '--max-old-space-size=357 --max-semi-space-size=7',
       ],
       [
         '268435456 (bytes)',
         ['resources.limits.memory=268435456'],
-        '--max-old-space-size=192 --max-semi-space-size=8',
+        '--max-old-space-size=192 --max-semi-space-size=4',
       ],
-      ['1e9 (bytes)', ['resources.limits.memory=1e9'], '--max-old-space-size=714 --max-semi-space-size=29'],
+      ['1e9 (bytes)', ['resources.limits.memory=1e9'], '--max-old-space-size=714 --max-semi-space-size=14'],
       [
         '256Mi at heapLimitPercent 50',
         ['operator.heapLimitPercent=50'],
-        '--max-old-space-size=128 --max-semi-space-size=8',
+        '--max-old-space-size=128 --max-semi-space-size=4',
       ],
       [
         '32Mi: semi-spaces of at least 1 MiB',
@@ -592,7 +592,7 @@ describe('charts/sockeye', () => {
 
     it('reads a limit written as a YAML number (helm reads it as a float)', async () => {
       const objects = await renderYaml('resources:\n  limits:\n    memory: 1073741824\n');
-      expect(operatorEnv(objects).NODE_OPTIONS).toBe('--max-old-space-size=768 --max-semi-space-size=32');
+      expect(operatorEnv(objects).NODE_OPTIONS).toBe('--max-old-space-size=768 --max-semi-space-size=16');
     });
 
     it('leaves NODE_OPTIONS and MALLOC_ARENA_MAX to operator.extraEnv when it sets them', async () => {
