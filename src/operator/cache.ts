@@ -63,8 +63,9 @@ export function fingerprintOf(object: object): string {
     if (value instanceof Date) return value.toISOString();
     return value;
   });
-  // 128 bits of the digest: as good as all of it for telling versions apart, half the string.
-  return createHash('sha256').update(text).digest('base64').slice(0, 22);
+  // 128 bits of the digest: as good as all of it for telling versions apart, half the string (a
+  // string of its own: a slice of the whole digest would keep the whole one alive behind it).
+  return createHash('sha256').update(text).digest().toString('base64', 0, 16);
 }
 
 function cached<T extends { readonly annotations?: Labels }>(object: T, seq: number): Cached<T> {
