@@ -1,11 +1,12 @@
 /**
- * One page of a list as plain JSON, with client-node's authentication and (shared) connection.
+ * Requests to the API server as plain JSON, with client-node's authentication and (shared)
+ * connection: any request (`requestRaw`, `requestJson`: the operator's calls, lean-api.ts), one page
+ * of a list (`listRaw`), and a whole list streamed item by item (`listStreamed`: the informers).
  *
  * The generated `list*` calls run every item through client-node's ObjectSerializer into typed
  * models. For an informer that converts each item to sockeye's domain type at once, that is work
- * (and garbage) thrown away; at 20,000 pods the list's time is mostly the API server's pages (see
- * LIST_PAGE_SIZE in operator.ts), the rest is this. Items come back in the watch's form (timestamps
- * are strings), which the converters accept. Errors are ApiExceptions with the status, body and headers, like client-node's.
+ * (and garbage) thrown away. Items come back in the watch's form (timestamps are strings), which the
+ * converters accept. Errors are ApiExceptions with the status, body and headers, like client-node's.
  */
 import type { KubeConfig } from '@kubernetes/client-node/dist/config.js';
 import { ApiException } from '@kubernetes/client-node/dist/gen/apis/exception.js';
