@@ -8,7 +8,8 @@
  * - `stop()` makes the aborted watch report an AbortError: ignored;
  * - a watchdog: when nothing at all has happened (no event, no connect, no list page) for `watchdogMs`,
  *   the ListWatch is presumed stuck (a hung list, a hung auth plugin) and replaced by a fresh one;
- * - the initial list is one unpaged call in ListWatch: the list function here pages (pager.ts);
+ * - the initial list is one unpaged call in ListWatch: the list function here pages (pager.ts), or
+ *   streams one list trimming each item as it arrives (`streamList`);
  * - `transform` trims each object (list and watch alike) to the fields the caller needs, before
  *   anything is cached, so memory holds only those;
  * - the cache users read is the supervisor's own `InformerStore`: it survives the ListWatch being
