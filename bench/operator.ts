@@ -39,6 +39,7 @@ import { downLocalCluster, type LocalClusterState, readState, upLocalCluster } f
 import { withCleanup } from '../cluster/with-cleanup.ts';
 import { shareConnections } from '../src/kube/connections.ts';
 import { getRaw } from '../src/kube/raw-requests.ts';
+import { renderedChartProcess } from './chart-process.ts';
 import {
   type Figures,
   judgedServices,
@@ -339,8 +340,11 @@ interface Operator {
 const operatorMetrics = async (op: Operator) => (await fetch(`http://127.0.0.1:${op.port}/metrics`)).text();
 
 /**
- * Operator start: one `sockeye operator` process, cluster-wide, leader election on, as the chart runs
- * it; `shard`: shard I of N (its own Lease and log).
+ * Operator start: one `sockeye operator` process, cluster-wide, leader election on, with the args and
+ * environment the chart's defaults give it (chart-process.ts: `helm template`, NODE_OPTIONS and
+ * MALLOC_ARENA_MAX included), the bench's interval and timeout set as chart values. Only where it
+ * listens differs: loopback, a free port, /metrics in plain HTTP there (as read here; secure serving:
+ * test/operator/secure-metrics.test.ts). The kubeconfig replaces the in-cluster ServiceAccount.
  */
 async function startOperator(
   cluster: Cluster,
@@ -349,8 +353,19 @@ async function startOperator(
   shard?: { readonly index: number; readonly count: number },
 ): Promise<Operator> {
   const port = await freePort();
-  const name = shard === undefined ? 'operator' : `operator-${shard.count}-${shard.index}`;
-  note(`starting sockeye ${name} (interval ${s.intervalS}s, timeout ${s.timeoutS}s; log ${dir}/${name}.log)`);
+  const suffix = shard === undefined ? '' : `-${shard.count}-${shard.index}`;
+  const name = `operator${suffix}`;
+  const chart = await renderedChartProcess(
+    'default',
+    [
+      `operator.interval=${s.intervalS}s`,
+      `operator.timeout=${s.timeoutS}s`,
+      // The bench's cluster runs no kube-proxy (its sync of 20,000 endpoints would be timed with
+      // sockeye): no ClusterIP forwards, and the check would call every Service ServiceIPNotForwarding.
+      'operator.checkClusterIP=false',
+    ],
+    { 'metadata.name': `sockeye-bench${suffix}`, 'metadata.namespace': 'default' },
+  );
   // The sharding runs compare what a shard holds and probes: the bench cluster has no data path (no
   // kube-proxy), where every hop probe could only wait out its timeout and bound the sweep.
   const sharding =
@@ -360,10 +375,13 @@ async function startOperator(
           `--shards=${shard.count}`,
           `--shard=${shard.index}`,
           `--lease-name=sockeye-bench-${shard.count}`,
-          '--no-check-cluster-ip',
           '--no-check-node-ports',
           '--no-check-load-balancers',
         ];
+  const { SOCKEYE_METRICS_PORT: _separatePort, ...chartEnv } = chart.env;
+  note(
+    `starting sockeye ${chart.args.join(' ')} (interval ${s.intervalS}s, timeout ${s.timeoutS}s; NODE_OPTIONS=${chartEnv.NODE_OPTIONS ?? ''} MALLOC_ARENA_MAX=${chartEnv.MALLOC_ARENA_MAX ?? ''}; log ${dir}/${name}.log)`,
+  );
   const startedAt = performance.now();
   const pid = await startDetached(
     process.execPath,
@@ -371,21 +389,19 @@ async function startOperator(
       // e.g. SOCKEYE_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the operator.
       ...(process.env.SOCKEYE_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
       sockeye,
-      'operator',
-      `--interval=${s.intervalS}s`,
-      `--timeout=${s.timeoutS}s`,
-      '--leader-elect',
-      '--lease-namespace=default',
-      '--http-host=127.0.0.1',
-      // Plain HTTP, metrics on the health port, as read here (secure serving: test/operator/secure-metrics.test.ts).
-      '--no-metrics-secure',
-      `--http-port=${port}`,
-      `--pod-name=sockeye-bench${shard === undefined ? '' : `-${shard.count}-${shard.index}`}`,
-      '--pod-namespace=default',
+      ...chart.args,
       ...sharding,
     ],
     join(dir, `${name}.log`),
-    { ...process.env, KUBECONFIG: cluster.kubeconfig, SOCKEYE_LOG_LEVEL: 'warn' },
+    {
+      PATH: process.env.PATH ?? '',
+      ...chartEnv,
+      SOCKEYE_HTTP_HOST: '127.0.0.1',
+      SOCKEYE_HTTP_PORT: String(port),
+      SOCKEYE_METRICS_SECURE: 'false',
+      KUBECONFIG: cluster.kubeconfig,
+      SOCKEYE_LOG_LEVEL: 'warn',
+    },
   );
   return { pid, startedAt, port };
 }
@@ -472,6 +488,13 @@ async function writesDrained(op: Operator): Promise<number | undefined> {
     }
     await sleep(1000);
   }
+}
+
+/** A process's peak RSS so far (VmHWM in /proc/PID/status), in bytes; undefined if unreadable. */
+async function peakRssOf(pid: number): Promise<number | undefined> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  const kb = /^VmHWM:\s+(\d+) kB/m.exec(status)?.[1];
+  return kb === undefined ? undefined : Number(kb) * 1024;
 }
 
 /** Sets (a port) or removes (null) the listen annotation of Service `i`'s first pod. */
@@ -690,11 +713,13 @@ async function main(): Promise<void> {
         const warningsBeforeRecovery = seen.warnings;
         await recovery(cluster.core, s, chosen);
         const { steady, memEnd } = await steadyWindow(cluster.kc, op, s, baseline);
+        const peakRssBytes = await peakRssOf(op.pid);
         const lines = reportLines(s, {
           ...sweep,
           podsMade: keptCluster ? undefined : podsMade,
           latencies,
           memEnd,
+          peakRssBytes,
           steady,
           recoveryWarnings: seen.warnings - warningsBeforeRecovery,
         });

@@ -1,6 +1,7 @@
 import { commands } from '../cli/commands.ts';
 import { type CommandIO, ExitCode, UsageError } from '../cli/io.ts';
 import { programName } from '../cli/program.ts';
+import { useLeanClientNode } from '../kube/lean-client-node.ts';
 import { version } from '../version.ts';
 
 function usage(program: string): string {
@@ -29,6 +30,8 @@ export async function main(argv: readonly string[], io?: CommandIO): Promise<num
     signal: controller.signal,
   };
   if (!io) {
+    // Before any mode loads client-node: only the parts sockeye runs (see lean-client-node.ts).
+    useLeanClientNode();
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
   }

@@ -17,7 +17,7 @@
  * instead of polling until RenewDeadline, so two replicas never write side by side for 10 s.
  */
 import type { CoordinationV1Api, V1Lease, V1LeaseSpec } from '@kubernetes/client-node';
-import { V1MicroTime } from '@kubernetes/client-node';
+import { V1MicroTime } from '@kubernetes/client-node/dist/types.js';
 import { type Clock, monotonicClock } from '../clock.ts';
 import { globalTimers, jittered, sleep, type Timers } from '../kube/backoff.ts';
 import { classifyKubeError, isConflict, isNotFound } from '../kube/errors.ts';
@@ -373,7 +373,7 @@ function toLeaseSpec(write: LeaseWrite): V1LeaseSpec {
 
 /** A `LeaseStore` over coordination.k8s.io/v1. */
 export function coordinationLeaseStore(
-  api: CoordinationV1Api,
+  api: Pick<CoordinationV1Api, 'readNamespacedLease' | 'createNamespacedLease' | 'replaceNamespacedLease'>,
   lease: { readonly namespace: string; readonly name: string; readonly leaseDurationSeconds?: number },
 ): LeaseStore {
   const { namespace, name } = lease;

@@ -1,4 +1,4 @@
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node/dist/config.js';
 
 type CreateDispatcher = (cluster: unknown, agentOptions: unknown) => unknown;
 

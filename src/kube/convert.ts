@@ -204,11 +204,15 @@ function container(c: V1Container): Container {
   };
 }
 
+// Shared by every record that has them (one per container otherwise: 20,000 at 20,000 pods).
+const NO_READINESS: ReadinessCheck = Object.freeze({ kind: 'none' });
+const EXEC_READINESS: ReadinessCheck = Object.freeze({ kind: 'exec' });
+
 function readiness(probe: V1Probe | undefined): ReadinessCheck {
-  if (!probe) return { kind: 'none' };
+  if (!probe) return NO_READINESS;
   const port = probe.httpGet?.port ?? probe.tcpSocket?.port ?? probe.grpc?.port;
   if (port !== undefined) return { kind: 'port', port };
-  return probe.exec ? { kind: 'exec' } : { kind: 'none' };
+  return probe.exec ? EXEC_READINESS : NO_READINESS;
 }
 
 function peer(p: V1NetworkPolicyPeer): NetworkPolicyPeer {
@@ -247,13 +251,18 @@ function selectorOperator(op: string): LabelSelectorRequirement['operator'] {
  * new probe, and cost memory on every cached pod.
  */
 function sockeyeAnnotations(m: Record<string, string> | undefined): Labels {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(m ?? {})) if (k.startsWith('sockeye.dev/')) out[k] = v;
-  return out;
+  const keys = Object.keys(m ?? {}).filter((k) => k.startsWith('sockeye.dev/'));
+  return keys.length === 0 ? NO_LABELS : Object.fromEntries(keys.map((k) => [k, m?.[k] ?? '']));
 }
 
+/**
+ * One frozen empty map for every object without labels or `sockeye.dev/*` annotations (most pods
+ * have no sockeye annotation: an empty object each was 2.4 MB of the heap at 20,000 pods).
+ */
+export const NO_LABELS: Labels = Object.freeze({});
+
 function labels(m: Record<string, string> | undefined): Labels {
-  return { ...(m ?? {}) };
+  return m === undefined || Object.keys(m).length === 0 ? NO_LABELS : { ...m };
 }
 
 function protocol(p: string | undefined): Protocol {

@@ -15,7 +15,10 @@ export const INHERIT_PAGE_SIZE = 500;
 export type EventPages = (namespace: string | undefined) => PageSource<EventsV1Event>;
 
 /** `EventPages` over client-node's events.k8s.io/v1 API; `signal` cancels the request in flight. */
-export function eventsV1Pages(api: EventsV1Api, signal: AbortSignal): EventPages {
+export function eventsV1Pages(
+  api: Pick<EventsV1Api, 'listNamespacedEvent' | 'listEventForAllNamespaces'>,
+  signal: AbortSignal,
+): EventPages {
   return (namespace) => (page) =>
     namespace
       ? api.listNamespacedEvent({ namespace, ...page }, withSignal(signal))

@@ -10,15 +10,15 @@
  * queued writes are dropped, its retries stop and its request in flight is cancelled (the next
  * leader judges everything again and writes what is still true).
  */
-import {
-  type EventsV1Api,
-  type EventsV1Event,
-  type EventsV1EventSeries,
-  PatchStrategy,
-  setHeaderOptions,
-  V1MicroTime,
-  type V1ObjectReference,
+import type {
+  EventsV1Api,
+  EventsV1Event,
+  EventsV1EventSeries,
+  V1ObjectReference,
 } from '@kubernetes/client-node';
+import { setHeaderOptions } from '@kubernetes/client-node/dist/middleware.js';
+import { PatchStrategy } from '@kubernetes/client-node/dist/patch.js';
+import { V1MicroTime } from '@kubernetes/client-node/dist/types.js';
 import { componentLogger, type Logger, logger as rootLogger } from '../log.ts';
 import { Backoff, type BackoffOptions, globalTimers, sleep, type Timers } from './backoff.ts';
 import { classifyKubeError, isAlreadyExists, isNotFound } from './errors.ts';
@@ -54,7 +54,9 @@ export interface EventSink {
   ): Promise<void>;
 }
 
-export function eventsV1Sink(api: EventsV1Api): EventSink {
+export function eventsV1Sink(
+  api: Pick<EventsV1Api, 'createNamespacedEvent' | 'patchNamespacedEvent'>,
+): EventSink {
   const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
   return {
     async create(event, signal) {

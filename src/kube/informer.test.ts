@@ -153,6 +153,32 @@ describe('SupervisedInformer: list', () => {
   });
 });
 
+describe('SupervisedInformer: streamed list', () => {
+  it('lists once with streamList, trimming each item as it comes, then watches from its resourceVersion', async () => {
+    const server = pagedServer([]);
+    const trimmedBeforeEnd: boolean[] = [];
+    const streamList = vi.fn(async (each: (obj: V1ConfigMap) => Trimmed): Promise<Page<Trimmed>> => {
+      const items: Trimmed[] = [];
+      for (const obj of [cm('a', '1'), cm('b', '2'), cm('c', '3')]) {
+        const trimmed = each(obj);
+        trimmedBeforeEnd.push(trimmed.metadata?.labels === undefined);
+        items.push(trimmed);
+      }
+      return { items, metadata: { resourceVersion: '200' } };
+    });
+    const { inf, watch, seen } = informer(server, { streamList });
+    inf.start();
+    await inf.whenSynced();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(server.requests).toEqual([]);
+    expect(streamList).toHaveBeenCalledTimes(1);
+    expect(trimmedBeforeEnd).toEqual([true, true, true]);
+    expect(seen).toEqual(['add a', 'add b', 'add c']);
+    expect(watch.last().query.resourceVersion).toBe('200');
+    await inf.stop();
+  });
+});
+
 describe('SupervisedInformer: watch', () => {
   it('applies watch events to the store with the old object, trimmed', async () => {
     const server = pagedServer([cm('a', '1')]);

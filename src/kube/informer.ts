@@ -8,7 +8,8 @@
  * - `stop()` makes the aborted watch report an AbortError: ignored;
  * - a watchdog: when nothing at all has happened (no event, no connect, no list page) for `watchdogMs`,
  *   the ListWatch is presumed stuck (a hung list, a hung auth plugin) and replaced by a fresh one;
- * - the initial list is one unpaged call in ListWatch: the list function here pages (pager.ts);
+ * - the initial list is one unpaged call in ListWatch: the list function here pages (pager.ts), or
+ *   streams one list trimming each item as it arrives (`streamList`);
  * - `transform` trims each object (list and watch alike) to the fields the caller needs, before
  *   anything is cached, so memory holds only those;
  * - the cache users read is the supervisor's own `InformerStore`: it survives the ListWatch being
@@ -17,7 +18,10 @@
  * Objects from the list are deserialised by client-node (timestamps are `Date`); objects from the
  * watch are raw JSON (timestamps are strings): `transform` sees both and should normalise.
  */
-import { type KubeConfig, type KubernetesObject, ListWatch, Watch } from '@kubernetes/client-node';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { ListWatch } from '@kubernetes/client-node/dist/cache.js';
+import type { KubeConfig } from '@kubernetes/client-node/dist/config.js';
+import { Watch } from '@kubernetes/client-node/dist/watch.js';
 import { type Clock, monotonicClock } from '../clock.ts';
 import { componentLogger, type Logger, logger as rootLogger } from '../log.ts';
 import { Backoff, type BackoffOptions, globalTimers, type Timers } from './backoff.ts';
@@ -36,8 +40,14 @@ export interface InformerOptions<T extends KubernetesObject, U extends Kubernete
   readonly name: string;
   /** The watch path, e.g. `/api/v1/pods` or `/api/v1/namespaces/shop/services`. */
   readonly path: string;
-  /** One page of the list, e.g. `(page) => core.listPodForAllNamespaces({ ...page })`. */
-  readonly list: (page: PageRequest) => Promise<Page<T>>;
+  /** One page of the list, e.g. `(page) => core.listPodForAllNamespaces({ ...page })`; or `streamList`. */
+  readonly list?: (page: PageRequest) => Promise<Page<T>>;
+  /**
+   * The whole list in one request, each item handed to `each` (the informer's trim) as it arrives,
+   * e.g. `(each) => listStreamed(kc, path, each)`: memory never holds the untrimmed list. Used
+   * instead of `list` and its paging when given.
+   */
+  readonly streamList?: (each: (obj: T) => U) => Promise<Page<U>>;
   /** Where the watch connects; alternatively `watch`. */
   readonly kubeConfig?: KubeConfig;
   /** The client-node Watch to use (tests inject one); default `new Watch(kubeConfig)`. */
@@ -183,6 +193,8 @@ export class SupervisedInformer<T extends KubernetesObject, U extends Kubernetes
     this.#options = options;
     const watch = options.watch ?? (options.kubeConfig ? new Watch(options.kubeConfig) : undefined);
     if (!watch) throw new TypeError(`informer ${options.name}: needs kubeConfig or watch`);
+    if (!options.list && !options.streamList)
+      throw new TypeError(`informer ${options.name}: needs list or streamList`);
     this.#watch = watch;
     this.#backoff = new Backoff(options.backoff ?? { baseMs: 800, maxMs: 30_000, jitter: 1 }, options.random);
     this.#clock = options.clock ?? monotonicClock;
@@ -337,17 +349,34 @@ export class SupervisedInformer<T extends KubernetesObject, U extends Kubernetes
     if (old) this.#options.handlers?.delete?.(old);
   }
 
+  /** Every object, trimmed, and the list's resourceVersion: streamed, or page by page. */
+  async #list(generation: number): Promise<{ items: readonly U[]; resourceVersion?: string | undefined }> {
+    const current = () => {
+      if (generation !== this.#generation) throw new DOMException('informer replaced', 'AbortError');
+      this.#touch(generation);
+    };
+    const { list, streamList } = this.#options;
+    if (streamList) {
+      const page = await streamList((item) => {
+        current();
+        return this.#trim(item);
+      });
+      return { items: page.items, resourceVersion: page.metadata?.resourceVersion };
+    }
+    if (!list) throw new TypeError(`informer ${this.#options.name}: needs list or streamList`);
+    const trimmed = mapPages(list, (page) => {
+      current();
+      return page.map((item) => this.#trim(item));
+    });
+    return paginate(trimmed, { limit: this.#options.pageSize ?? 500 });
+  }
+
   /**
    * The list ListWatch runs on start and on 410: every page, trimmed; the store is brought to the
    * listed state here (objects gone meanwhile reported deleted) before ListWatch sees the items.
    */
   async #pagedList(generation: number): Promise<{ items: U[]; metadata: { resourceVersion: string } }> {
-    const trimmed = mapPages(this.#options.list, (page) => {
-      if (generation !== this.#generation) throw new DOMException('informer replaced', 'AbortError');
-      this.#touch(generation);
-      return page.map((item) => this.#trim(item));
-    });
-    const { items, resourceVersion = '' } = await paginate(trimmed, { limit: this.#options.pageSize ?? 500 });
+    const { items, resourceVersion = '' } = await this.#list(generation);
     const names = new Set(items.map((o) => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`));
     for (const gone of this.store.missingFrom(names)) this.#remove(gone);
     for (const item of items) this.#apply(item);
@@ -357,6 +386,6 @@ export class SupervisedInformer<T extends KubernetesObject, U extends Kubernetes
       this.#log.info({ objects: this.store.size }, 'synced');
       for (const resolve of this.#syncWaiters.splice(0)) resolve();
     }
-    return { items, metadata: { resourceVersion } };
+    return { items: [...items], metadata: { resourceVersion } };
   }
 }

@@ -1,43 +1,85 @@
 /**
- * One page of a list as plain JSON, with client-node's authentication and (shared) connection.
+ * Requests to the API server as plain JSON, with client-node's authentication and (shared)
+ * connection: any request (`requestRaw`, `requestJson`: the operator's calls, lean-api.ts), one page
+ * of a list (`listRaw`), and a whole list streamed item by item (`listStreamed`: the informers).
  *
  * The generated `list*` calls run every item through client-node's ObjectSerializer into typed
  * models. For an informer that converts each item to sockeye's domain type at once, that is work
- * (and garbage) thrown away; at 20,000 pods the list's time is mostly the API server's pages (see
- * LIST_PAGE_SIZE in operator.ts), the rest is this. Items come back in the watch's form (timestamps
- * are strings), which the converters accept. Errors are ApiExceptions with the status, body and headers, like client-node's.
+ * (and garbage) thrown away. Items come back in the watch's form (timestamps are strings), which the
+ * converters accept. Errors are ApiExceptions with the status, body and headers, like client-node's.
  */
-import { ApiException, HttpMethod, type KubeConfig, RequestContext } from '@kubernetes/client-node';
-import { fetch } from 'undici';
+import type { KubeConfig } from '@kubernetes/client-node/dist/config.js';
+import { ApiException } from '@kubernetes/client-node/dist/gen/apis/exception.js';
+import type { ConfigurationOptions } from '@kubernetes/client-node/dist/gen/configuration.js';
+import { HttpMethod, RequestContext } from '@kubernetes/client-node/dist/gen/http/http.js';
+import { fetch, type Response } from 'undici';
+import { ListSplitter } from './list-splitter.ts';
 import type { Page, PageRequest } from './pager.ts';
 
-/** A GET of `path` (with `query`), the body as text; a status other than 200 is an ApiException. */
-export async function getRaw(
-  kc: KubeConfig,
-  path: string,
-  query: Record<string, string> = {},
-): Promise<string> {
+export { HttpMethod };
+
+export interface RawRequest {
+  readonly method?: HttpMethod;
+  readonly query?: Readonly<Record<string, string | undefined>>;
+  /** Sent as JSON (Content-Type application/json unless `options` set one, e.g. a merge patch). */
+  readonly body?: unknown;
+  /** client-node's per-call options: their middleware runs on the request (headers, AbortSignal). */
+  readonly options?: ConfigurationOptions | undefined;
+}
+
+/** The response to one request (see requestRaw); its body not read yet unless the status is not 2xx. */
+async function send(kc: KubeConfig, path: string, request: RawRequest): Promise<Response> {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error('no current cluster in the kubeconfig');
   const url = new URL(cluster.server + path);
-  for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
-  const ctx = new RequestContext(url.toString(), HttpMethod.GET);
+  for (const [k, v] of Object.entries(request.query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
+  const method = request.method ?? HttpMethod.GET;
+  let ctx = new RequestContext(url.toString(), method);
+  ctx.setHeaderParam('Accept', 'application/json');
+  if (request.body !== undefined) {
+    ctx.setHeaderParam('Content-Type', 'application/json');
+    ctx.setBody(JSON.stringify(request.body));
+  }
   await kc.applySecurityAuthentication(ctx);
+  for (const m of request.options?.middleware ?? []) ctx = await m.pre(ctx).toPromise();
   const dispatcher = ctx.getDispatcher();
-  const response = await fetch(url, {
-    headers: { ...ctx.getHeaders(), accept: 'application/json' },
+  const signal = ctx.getSignal();
+  const body = ctx.getBody();
+  const response = await fetch(ctx.getUrl(), {
+    method,
+    headers: ctx.getHeaders(),
+    ...(typeof body === 'string' ? { body } : {}),
+    ...(signal ? { signal } : {}),
     ...(dispatcher ? { dispatcher } : {}),
   });
-  const body = await response.text();
-  if (response.status !== 200) {
+  if (response.status < 200 || response.status > 299) {
     throw new ApiException(
       response.status,
-      `GET ${path}: HTTP ${response.status}`,
-      body,
+      `${method} ${path}: HTTP ${response.status}`,
+      await response.text(),
       Object.fromEntries(response.headers),
     );
   }
-  return body;
+  return response;
+}
+
+/**
+ * One request to the API server, the body as text; a status outside 2xx is an ApiException. Built
+ * as client-node's generated calls build theirs (a RequestContext, the kubeconfig's authentication,
+ * then the options' middleware), so the same options work for both.
+ */
+export async function requestRaw(kc: KubeConfig, path: string, request: RawRequest = {}): Promise<string> {
+  return (await send(kc, path, request)).text();
+}
+
+/** `requestRaw`, the answer parsed as JSON (plain data: times are strings, as in a watch). */
+export async function requestJson<T>(kc: KubeConfig, path: string, request: RawRequest = {}): Promise<T> {
+  return JSON.parse(await requestRaw(kc, path, request)) as T;
+}
+
+/** A GET of `path` (with `query`), the body as text; a status other than 2xx is an ApiException. */
+export function getRaw(kc: KubeConfig, path: string, query: Record<string, string> = {}): Promise<string> {
+  return requestRaw(kc, path, { query });
 }
 
 export async function listRaw<T>(kc: KubeConfig, path: string, page: PageRequest): Promise<Page<T>> {
@@ -59,4 +101,25 @@ export async function listRaw<T>(kc: KubeConfig, path: string, page: PageRequest
       ...(cont ? { _continue: cont } : {}),
     },
   };
+}
+
+/**
+ * A whole list in one request from the API server's watch cache (`resourceVersion=0`, as client-go's
+ * informers list first), each item parsed and passed through `each` as the body streams in: memory
+ * holds the converted items, never the body or the parsed list (see list-splitter.ts).
+ */
+export async function listStreamed<T, U>(
+  kc: KubeConfig,
+  path: string,
+  each: (item: T) => U,
+  query: Readonly<Record<string, string | undefined>> = {},
+): Promise<Page<U>> {
+  const response = await send(kc, path, { query: { ...query, resourceVersion: '0' } });
+  const items: U[] = [];
+  const splitter = new ListSplitter((text) => items.push(each(JSON.parse(text) as T)));
+  const decoder = new TextDecoder();
+  for await (const chunk of response.body ?? []) splitter.push(decoder.decode(chunk, { stream: true }));
+  splitter.push(decoder.decode());
+  const { resourceVersion } = splitter.end<{ metadata?: { resourceVersion?: string } }>().metadata ?? {};
+  return { items, metadata: resourceVersion === undefined ? {} : { resourceVersion } };
 }

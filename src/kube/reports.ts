@@ -3,17 +3,14 @@
  * whether the cluster serves it (discovery), and the calls the operator's report writer makes on
  * sockeye's own Reports, all as field manager `sockeye`. sockeye never installs the CRD.
  */
-import {
-  CustomObjectsApi,
-  type KubeConfig,
-  type KubernetesObject,
-  PatchStrategy,
-  setHeaderOptions,
-} from '@kubernetes/client-node';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node/dist/config.js';
+import { setHeaderOptions } from '@kubernetes/client-node/dist/middleware.js';
+import { PatchStrategy } from '@kubernetes/client-node/dist/patch.js';
 import { isNotFound } from './errors.ts';
 import { FIELD_MANAGER } from './field-manager.ts';
 import { paginate } from './pager.ts';
-import { getRaw, listRaw } from './raw-requests.ts';
+import { getRaw, HttpMethod, listRaw, requestRaw } from './raw-requests.ts';
 import { withSignal } from './request-options.ts';
 
 export const REPORT_GROUP = 'openreports.io';
@@ -47,15 +44,11 @@ const BASE = `/apis/${REPORT_GROUP}/${REPORT_VERSION}`;
 const LIST_PAGE_SIZE = 500;
 
 export function openReportsStore(kc: KubeConfig): ReportStore {
-  const api = kc.makeApiClient(CustomObjectsApi);
+  // Plain requests, not client-node's CustomObjectsApi: importing a generated API class loads every
+  // API group and model (kube/lean-client-node.ts; test/structure/lean-client-node.test.ts).
   const apply = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
-  const where = (namespace: string, name: string) => ({
-    group: REPORT_GROUP,
-    version: REPORT_VERSION,
-    plural: REPORT_PLURAL,
-    namespace,
-    name,
-  });
+  const at = (namespace: string, name: string) =>
+    `${BASE}/namespaces/${encodeURIComponent(namespace)}/${REPORT_PLURAL}/${encodeURIComponent(name)}`;
   return {
     async served() {
       try {
@@ -84,14 +77,16 @@ export function openReportsStore(kc: KubeConfig): ReportStore {
     },
     async apply(report, signal) {
       const { namespace, name } = report.metadata;
-      await api.patchNamespacedCustomObject(
-        { ...where(namespace, name), body: report, fieldManager: FIELD_MANAGER, force: true },
-        withSignal(signal, apply),
-      );
+      await requestRaw(kc, at(namespace, name), {
+        method: HttpMethod.PATCH,
+        query: { fieldManager: FIELD_MANAGER, force: 'true' },
+        body: report,
+        options: withSignal(signal, apply),
+      });
     },
     async delete(namespace, name, signal) {
       try {
-        await api.deleteNamespacedCustomObject(where(namespace, name), withSignal(signal));
+        await requestRaw(kc, at(namespace, name), { method: HttpMethod.DELETE, options: withSignal(signal) });
       } catch (err) {
         if (!isNotFound(err)) throw err;
       }

@@ -3,7 +3,8 @@
  * AbortSignal parameter, but its RequestContext carries one (handed to fetch): a middleware sets it,
  * so a request in flight is cancelled when the leader's term ends or a deadline passes.
  */
-import { type ConfigurationOptions, Observable, type RequestContext } from '@kubernetes/client-node';
+import type { ConfigurationOptions, RequestContext } from '@kubernetes/client-node';
+import { Observable } from '@kubernetes/client-node/dist/gen/rxjsStub.js';
 
 /** `options` (for example a merge-patch header) plus cancellation by `signal`, when there is one. */
 export function withSignal(

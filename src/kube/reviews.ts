@@ -1,15 +1,16 @@
 /**
- * TokenReview and SubjectAccessReview through client-node: the two calls behind the metrics
+ * TokenReview and SubjectAccessReview (lean-api.ts): the two calls behind the metrics
  * listener's authentication and authorization (src/http/authz.ts holds the logic and the cache).
  * The ServiceAccount needs `create` on tokenreviews and subjectaccessreviews (the chart's
  * `-operator-delegated-auth` ClusterRole, the rules of the built-in system:auth-delegator).
  */
-import { AuthenticationV1Api, AuthorizationV1Api, type KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node/dist/config.js';
 import type { TokenReviewer, UserInfo } from '../http/authz.ts';
+import { leanReviews } from './lean-api.ts';
 
 export function kubeReviewer(kc: KubeConfig): TokenReviewer {
-  const authn = kc.makeApiClient(AuthenticationV1Api);
-  const authz = kc.makeApiClient(AuthorizationV1Api);
+  const authn = leanReviews(kc);
+  const authz = authn;
   return {
     async reviewToken(token) {
       const review = await authn.createTokenReview({

@@ -3,7 +3,9 @@
  * changes (zero writes in steady state), removed (merge-patch `null`) when sockeye stops judging the
  * object. The decision is pure (`annotationPatch`); the write goes through a narrow `Patcher`.
  */
-import { type CoreV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import type { CoreV1Api } from '@kubernetes/client-node';
+import { setHeaderOptions } from '@kubernetes/client-node/dist/middleware.js';
+import { PatchStrategy } from '@kubernetes/client-node/dist/patch.js';
 import { FIELD_MANAGER } from '../kube/field-manager.ts';
 import { withSignal } from '../kube/request-options.ts';
 import { SINCE_ANNOTATION, STATUS_ANNOTATION, SUMMARY_ANNOTATION } from '../model/annotation-keys.ts';
@@ -64,7 +66,7 @@ export interface Patcher {
  * The Patcher over the core API: merge patch of metadata.annotations only, as field manager `sockeye`,
  * so that managedFields give sockeye exactly the keys it sets (a `null` drops the key from its set).
  */
-export function corePatcher(core: CoreV1Api): Patcher {
+export function corePatcher(core: Pick<CoreV1Api, 'patchNamespacedPod' | 'patchNamespacedService'>): Patcher {
   const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
   return {
     async patch(kind, namespace, name, annotations, signal) {

@@ -5,6 +5,7 @@
  * into the `ClusterState` a Service's reconcile evaluates.
  */
 import { createHash } from 'node:crypto';
+import { NO_LABELS } from '../kube/convert.ts';
 import { OPERATOR_ANNOTATIONS } from '../model/annotation-keys.ts';
 import type { EndpointSlice, Labels, Namespace, NetworkPolicy, Node, Pod, Service } from '../model/types.ts';
 import { selectsPod } from '../rules/selectors.ts';
@@ -37,11 +38,15 @@ export type Domain = {
 export function splitWritten(annotations: Labels): { readonly own: Labels; readonly written: Labels } {
   const own: Record<string, string> = {};
   const written: Record<string, string> = {};
+  let any = false;
   for (const [k, v] of Object.entries(annotations)) {
-    if ((OPERATOR_ANNOTATIONS as readonly string[]).includes(k)) written[k] = v;
-    else own[k] = v;
+    if ((OPERATOR_ANNOTATIONS as readonly string[]).includes(k)) {
+      written[k] = v;
+      any = true;
+    } else own[k] = v;
   }
-  return { own, written };
+  // Most objects carry none: they share one empty map.
+  return { own, written: any ? written : NO_LABELS };
 }
 
 /**
@@ -58,7 +63,9 @@ export function fingerprintOf(object: object): string {
     if (value instanceof Date) return value.toISOString();
     return value;
   });
-  return createHash('sha256').update(text).digest('base64');
+  // 128 bits of the digest: as good as all of it for telling versions apart, half the string (a
+  // string of its own: a slice of the whole digest would keep the whole one alive behind it).
+  return createHash('sha256').update(text).digest().toString('base64', 0, 16);
 }
 
 function cached<T extends { readonly annotations?: Labels }>(object: T, seq: number): Cached<T> {

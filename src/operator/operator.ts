@@ -10,13 +10,8 @@
  * at once (the next leader judges everything again); a shutdown ends it only after the writes in
  * flight had their grace, and releases the Lease after that.
  */
-import {
-  CoordinationV1Api,
-  CoreV1Api,
-  EventsV1Api,
-  type KubeConfig,
-  type KubernetesObject,
-} from '@kubernetes/client-node';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node/dist/config.js';
 import type { OperatorConfig } from '../config/operator.ts';
 import { coordinationLeaseStore, LeaderElector } from '../controller/leader.ts';
 import { runWorkers, type WorkResult } from '../controller/loop.ts';
@@ -30,8 +25,9 @@ import { eventsV1Pages, readInheritedWarnings } from '../kube/event-inheritance.
 import { EventRecorder, eventsV1Sink } from '../kube/events.ts';
 import { SupervisedInformer } from '../kube/informer.ts';
 import { apiServerAddressesOf } from '../kube/kubeconfig.ts';
+import { leanCoordinationV1, leanCoreV1, leanEventsV1 } from '../kube/lean-api.ts';
 import { paginate } from '../kube/pager.ts';
-import { listRaw } from '../kube/raw-requests.ts';
+import { listRaw, listStreamed } from '../kube/raw-requests.ts';
 import { openReportsStore } from '../kube/reports.ts';
 import { kubeReviewer } from '../kube/reviews.ts';
 import { componentLogger, type Logger, logger as rootLogger } from '../log.ts';
@@ -47,6 +43,9 @@ import { Reconciler } from './reconciler.ts';
 import { ReportWriter } from './report-writer.ts';
 import { ShardFilter } from './shard-filter.ts';
 import { NAMESPACES, NODES, PODS, SERVICES, WATCHED, type WatchedResource } from './watched.ts';
+
+/** Pages of the label-selected pod lists a Service new to this shard makes. */
+const LIST_PAGE_SIZE = 2000;
 
 export interface OperatorOptions {
   readonly kc: KubeConfig;
@@ -82,12 +81,6 @@ interface Converted<D> extends KubernetesObject {
 }
 
 const DEFAULT_WORKERS = 8;
-/**
- * Items per page of the informers' lists. Each page is a round trip the API server answers from
- * etcd; at 20,000 pods, pages of 500 took ~4.6 s to sync and pages of 2,000 ~3 s, while a page
- * stays small enough (a few MB) not to raise the heap.
- */
-const LIST_PAGE_SIZE = 2000;
 
 export class Operator {
   readonly #options: OperatorOptions;
@@ -135,7 +128,7 @@ export class Operator {
     const { kc, config } = options;
     if (config.writeEvents) {
       this.#recorder = new EventRecorder({
-        sink: eventsV1Sink(kc.makeApiClient(EventsV1Api)),
+        sink: eventsV1Sink(leanEventsV1(kc)),
         reportingInstance: config.prober.podName,
         logger: this.#log,
         fence: () => this.#term,
@@ -148,7 +141,7 @@ export class Operator {
     if (config.writeAnnotations) {
       this.#writer = new AnnotationWriter({
         cache: this.#cache,
-        patcher: options.patcher ?? corePatcher(kc.makeApiClient(CoreV1Api)),
+        patcher: options.patcher ?? corePatcher(leanCoreV1(kc)),
         logger: this.#log,
         fence: () => this.#term,
         onRetry: () => this.#metrics.retry(),
@@ -314,7 +307,7 @@ export class Operator {
       return;
     }
     const elector = new LeaderElector({
-      store: coordinationLeaseStore(this.#options.kc.makeApiClient(CoordinationV1Api), {
+      store: coordinationLeaseStore(leanCoordinationV1(this.#options.kc), {
         namespace: le.leaseNamespace,
         name: le.leaseName,
         leaseDurationSeconds: le.leaseDurationMs / 1000,
@@ -375,7 +368,7 @@ export class Operator {
   /** Reads the Warning Events sockeye already wrote (a previous leader), so they are not written twice. */
   async #inheritEvents(signal: AbortSignal): Promise<void> {
     if (!this.#recorder) return;
-    const pages = eventsV1Pages(this.#options.kc.makeApiClient(EventsV1Api), signal);
+    const pages = eventsV1Pages(leanEventsV1(this.#options.kc), signal);
     try {
       const warnings = await readInheritedWarnings(pages, this.#config.namespaces.include, signal);
       for (const warning of warnings) this.#reconciler.inherit(warning);
@@ -587,7 +580,7 @@ export class Operator {
       for (const w of WATCHED) if (w.clusterScoped) this.#startInformer(w, undefined);
     } else {
       // Namespace-scoped: Roles cannot grant list/watch of Namespaces, only get of each one.
-      const core = kc.makeApiClient(CoreV1Api);
+      const core = leanCoreV1(kc);
       this.#namespacePoller = new NamespacePoller({
         names: [...new Set([...include, this.#config.prober.namespace])],
         read: (name) => core.readNamespace({ name }),
@@ -610,11 +603,13 @@ export class Operator {
       kubeConfig: kc,
       name: `${w.kind}${scope ? `/${scope}` : ''}`,
       path,
-      // Plain JSON: client-node's typed lists cost 4x the time at 20,000 pods (see raw-requests.ts).
-      list: (page) => listRaw(kc, path, page),
+      // One list from the API server's watch cache, each item converted as the body streams in: at
+      // 20,000 pods, pages of 2,000 from etcd took ~3 s and each parsed page (~25 MB) outlived the
+      // young generation, so the heap grew to its limit; plain JSON, not client-node's typed models
+      // (4x the time). See listStreamed in raw-requests.ts.
+      streamList: (each) => listStreamed(kc, path, each),
       logger: this.#log,
       onError: () => this.#metrics.informerRestart(w.kind),
-      pageSize: LIST_PAGE_SIZE,
       transform: (obj) => {
         const metadata = {
           name: obj.metadata?.name ?? '',

@@ -648,13 +648,30 @@ describe('charts/sockeye', () => {
 
   describe("derives Node's heap limit from the operator's memory limit", () => {
     it.each([
-      ['256Mi, the default', [], '--max-old-space-size=192'],
-      ['1Gi', ['resources.limits.memory=1Gi'], '--max-old-space-size=768'],
-      ['0.5Gi', ['resources.limits.memory=0.5Gi'], '--max-old-space-size=384'],
-      ['500M (decimal)', ['resources.limits.memory=500M'], '--max-old-space-size=357'],
-      ['268435456 (bytes)', ['resources.limits.memory=268435456'], '--max-old-space-size=192'],
-      ['1e9 (bytes)', ['resources.limits.memory=1e9'], '--max-old-space-size=714'],
-      ['256Mi at heapLimitPercent 50', ['operator.heapLimitPercent=50'], '--max-old-space-size=128'],
+      ['256Mi, the default', [], '--max-old-space-size=192 --max-semi-space-size=4'],
+      ['1Gi', ['resources.limits.memory=1Gi'], '--max-old-space-size=768 --max-semi-space-size=16'],
+      ['0.5Gi', ['resources.limits.memory=0.5Gi'], '--max-old-space-size=384 --max-semi-space-size=8'],
+      [
+        '500M (decimal)',
+        ['resources.limits.memory=500M'],
+        '--max-old-space-size=357 --max-semi-space-size=7',
+      ],
+      [
+        '268435456 (bytes)',
+        ['resources.limits.memory=268435456'],
+        '--max-old-space-size=192 --max-semi-space-size=4',
+      ],
+      ['1e9 (bytes)', ['resources.limits.memory=1e9'], '--max-old-space-size=714 --max-semi-space-size=14'],
+      [
+        '256Mi at heapLimitPercent 50',
+        ['operator.heapLimitPercent=50'],
+        '--max-old-space-size=128 --max-semi-space-size=4',
+      ],
+      [
+        '32Mi: semi-spaces of at least 1 MiB',
+        ['resources.limits.memory=32Mi'],
+        '--max-old-space-size=24 --max-semi-space-size=1',
+      ],
       ['no memory limit: no flag', ['resources.limits=null'], undefined],
       ['heapLimitPercent 0: no flag', ['operator.heapLimitPercent=0'], undefined],
     ])('%s', async (_case, set, flag) => {
@@ -677,7 +694,7 @@ describe('charts/sockeye', () => {
 
     it('reads a limit written as a YAML number (helm reads it as a float)', async () => {
       const objects = await renderYaml('resources:\n  limits:\n    memory: 1073741824\n');
-      expect(operatorEnv(objects).NODE_OPTIONS).toBe('--max-old-space-size=768');
+      expect(operatorEnv(objects).NODE_OPTIONS).toBe('--max-old-space-size=768 --max-semi-space-size=16');
     });
 
     it('leaves NODE_OPTIONS and MALLOC_ARENA_MAX to operator.extraEnv when it sets them', async () => {

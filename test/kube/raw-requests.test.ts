@@ -1,6 +1,9 @@
 import { ApiException } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getRaw, listRaw } from '../../src/kube/raw-requests.ts';
+import { coordinationLeaseStore } from '../../src/controller/leader.ts';
+import { leanCoordinationV1, leanCoreV1, leanReviews } from '../../src/kube/lean-api.ts';
+import { getRaw, listRaw, listStreamed } from '../../src/kube/raw-requests.ts';
+import { corePatcher } from '../../src/operator/annotation-patch.ts';
 import {
   createNamespace,
   deleteNamespace,
@@ -60,5 +63,61 @@ describe('listRaw on the local cluster', () => {
     );
     expect(err).toBeInstanceOf(ApiException);
     expect((err as ApiException<string>).code).toBe(404);
+  });
+
+  it('streams a whole list from the watch cache, each item through the function given', async () => {
+    const path = `/api/v1/namespaces/${ns}/configmaps`;
+    const page = await listStreamed(
+      kube.kc,
+      path,
+      (item: { metadata: { name: string }; data?: { k?: string } }) => ({
+        name: item.metadata.name,
+        k: item.data?.k,
+      }),
+    );
+    expect(page.items.filter((i) => i.name !== 'kube-root-ca.crt')).toEqual([
+      { name: 'a', k: 'a' },
+      { name: 'b', k: 'b' },
+      { name: 'c', k: 'c' },
+    ]);
+    expect(page.metadata?.resourceVersion).toMatch(/^\d+$/);
+    expect(page.metadata?._continue).toBeUndefined();
+    const err = await listStreamed(kube.kc, '/api/v1/namespaces/x/nosuchthings', (i) => i).catch(
+      (e: unknown) => e,
+    );
+    expect((err as ApiException<string>).code).toBe(404);
+  });
+
+  it("makes the operator's calls without client-node's generated API: patch, Lease, reviews", async () => {
+    await kube.core.createNamespacedService({
+      namespace: ns,
+      body: { metadata: { name: 'svc' }, spec: { ports: [{ port: 80 }] } },
+    });
+    await corePatcher(leanCoreV1(kube.kc)).patch('Service', ns, 'svc', { 'sockeye.dev/status': 'Healthy' });
+    const svc = await kube.core.readNamespacedService({ namespace: ns, name: 'svc' });
+    expect(svc.metadata?.annotations?.['sockeye.dev/status']).toBe('Healthy');
+    expect(svc.metadata?.managedFields?.some((f) => f.manager === 'sockeye')).toBe(true);
+    expect((await leanCoreV1(kube.kc).readNamespace({ name: ns })).metadata?.name).toBe(ns);
+
+    const store = coordinationLeaseStore(leanCoordinationV1(kube.kc), { namespace: ns, name: 'lease' });
+    expect(await store.get()).toBeUndefined();
+    const write = {
+      holderIdentity: 'a',
+      leaseDurationSeconds: 15,
+      leaseTransitions: 0,
+      acquireTimeMs: 1_000,
+      renewTimeMs: 2_000,
+    };
+    const created = await store.create(write);
+    const replaced = await store.replace(created.resourceVersion, { ...write, holderIdentity: 'b' });
+    expect(replaced.holderIdentity).toBe('b');
+    expect((await store.get())?.acquireTimeMs).toBe(1_000);
+    const stale = await store.replace(created.resourceVersion, write).catch((e: unknown) => e);
+    expect((stale as ApiException<string>).code).toBe(409);
+
+    const review = await leanReviews(kube.kc).createTokenReview({
+      body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token: 'not-a-token' } },
+    });
+    expect(review.status?.authenticated).not.toBe(true);
   });
 });
