@@ -59,6 +59,18 @@ export interface Truth {
   readonly unscored?: readonly string[];
 }
 
+/**
+ * What a peer says when a Service has no v1 Endpoints object at all (popeye's POP-1105 "No associated
+ * endpoints found"; k8sgpt, which lists Endpoints, then says nothing). The endpoints controller writes
+ * one for every Service with a selector, with no addresses when no pod is ready, so on the bench's
+ * cluster, which runs it (cluster/local.ts `endpointsController`), such a report is about the
+ * harness, not about the Service: neither a find nor a false alarm. Counted apart, so a bench run
+ * without v1 Endpoints shows it instead of scoring it.
+ */
+export function isMissingEndpointsArtifact(what: string): boolean {
+  return /\bPOP-1105\b/.test(what);
+}
+
 export interface Score {
   readonly seeded: number;
   /**
@@ -79,6 +91,8 @@ export interface Score {
   readonly outside: number;
   /** Distinct objects reported that the score leaves out (sockeye's own annotations). */
   readonly unscored: number;
+  /** Distinct objects in the bench's namespaces reported as missing v1 Endpoints (see above). */
+  readonly endpointsArtifacts: number;
 }
 
 function belongsTo(problem: SeededProblem, name: string): boolean {
@@ -115,10 +129,12 @@ export function score(truth: Truth, reports: readonly Reported[]): Score {
   const noise = new Set<string>();
   const outside = new Set<string>();
   const unscored = new Set<string>();
+  const artifacts = new Set<string>();
   for (const r of reports) {
     const key = `${r.kind}/${r.namespace ?? ''}/${r.name}`;
     const where = classify(truth, r.namespace, r.name);
     if (where === 'outside') outside.add(key);
+    else if (isMissingEndpointsArtifact(r.what)) artifacts.add(key);
     else if (where === 'unscored') unscored.add(key);
     else if (where === 'false-alarm') {
       noise.add(label(r.what));
@@ -139,6 +155,7 @@ export function score(truth: Truth, reports: readonly Reported[]): Score {
     falseAlarmsBy: [...by].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])),
     outside: outside.size,
     unscored: unscored.size,
+    endpointsArtifacts: artifacts.size,
   };
 }
 
