@@ -58,6 +58,8 @@ const { values: opts } = parseArgs({
     rounds: { type: 'string', default: '3' },
     concurrency: { type: 'string', default: '16' },
     tools: { type: 'string', default: 'sockeye,popeye,k8sgpt' },
+    // Pod ranges to take the first free one of (default: a free test range that holds the Services).
+    cidr: { type: 'string' },
   },
 });
 const BROKEN = Number(opts.broken);
@@ -213,8 +215,8 @@ interface Seed {
   readonly truth: Truth;
   readonly services: number;
   readonly pods: number;
-  /** `namespace/name` of every seeded Service, and of the healthy ones. */
-  readonly allServices: readonly string[];
+  /** `namespace/name` of every seeded Service with a selector, and of the healthy ones. */
+  readonly selecting: readonly string[];
   readonly healthyServices: readonly string[];
 }
 
@@ -260,14 +262,17 @@ async function seed(kc: KubeConfig): Promise<Seed> {
   const shopPods = shop('x')
     .filter((o) => o.kind === 'Deployment')
     .reduce((n, o) => n + ((o as { spec?: { replicas?: number } }).spec?.replicas ?? 0), 0);
-  const allServices = objects
-    .filter((o) => o.kind === 'Service')
+  const services = objects.filter((o) => o.kind === 'Service');
+  // The endpoints controller writes v1 Endpoints for Services with a selector only (not `upstream`,
+  // an ExternalName).
+  const selecting = services
+    .filter((o) => Object.keys((o as { spec?: { selector?: object } }).spec?.selector ?? {}).length > 0)
     .map((o) => `${o.metadata?.namespace}/${o.metadata?.name}`);
   return {
     truth: { broken, healthy },
-    services: allServices.length,
+    services: services.length,
     pods: BROKEN * (scenarioPods + shopPods) + HEALTHY * DEPLOYMENTS * REPLICAS,
-    allServices,
+    selecting,
     healthyServices,
   };
 }
@@ -291,7 +296,7 @@ async function listAll<T>(
 
 /**
  * Waits until every seeded pod runs with an IP, every healthy Service's EndpointSlices and v1
- * Endpoints list its pods, and every seeded Service has its v1 Endpoints (the peers read those: a
+ * Endpoints list its pods, and every seeded Service with a selector has its v1 Endpoints (the peers read those: a
  * peer run before the endpoints controller caught up would report its lag).
  */
 async function settle(kc: KubeConfig, s: Seed): Promise<void> {
@@ -322,11 +327,11 @@ async function settle(kc: KubeConfig, s: Seed): Promise<void> {
       }
       sliced = s.healthyServices.filter((svc) => (inSlices.get(svc) ?? 0) >= REPLICAS).length;
       endpointed = s.healthyServices.filter((svc) => (inEndpoints.get(svc) ?? 0) >= REPLICAS).length;
-      withEndpoints = s.allServices.filter((svc) => inEndpoints.has(svc)).length;
+      withEndpoints = s.selecting.filter((svc) => inEndpoints.has(svc)).length;
       if (
         sliced === s.healthyServices.length &&
         endpointed === s.healthyServices.length &&
-        withEndpoints === s.allServices.length
+        withEndpoints === s.selecting.length
       )
         return;
     }
@@ -335,12 +340,12 @@ async function settle(kc: KubeConfig, s: Seed): Promise<void> {
       note(
         `waiting: ${running}/${s.pods} pods running; of ${s.healthyServices.length} healthy Services, ` +
           `${sliced} with ready EndpointSlices, ${endpointed} with ready v1 Endpoints; ` +
-          `${withEndpoints}/${s.allServices.length} Services with v1 Endpoints`,
+          `${withEndpoints}/${s.selecting.length} Services with a selector with v1 Endpoints`,
       );
     }
     if (Date.now() > deadline)
       throw new Error(
-        `the seed did not settle: ${running}/${s.pods} pods running, ${withEndpoints}/${s.allServices.length} Services with v1 Endpoints`,
+        `the seed did not settle: ${running}/${s.pods} pods running, ${withEndpoints}/${s.selecting.length} Services with v1 Endpoints`,
       );
     await sleep(2000);
   }
@@ -461,7 +466,8 @@ async function main(): Promise<void> {
     const services = SERVICES + BROKEN * perBroken.length;
     const cluster = await upLocalCluster({
       dir: join(dir, 'cluster'),
-      cidr: clusterIPsFit(TEST_RANGES[0]) >= services ? TEST_RANGES : WIDE_TEST_RANGES,
+      cidr:
+        opts.cidr?.split(',') ?? (clusterIPsFit(TEST_RANGES[0]) >= services ? TEST_RANGES : WIDE_TEST_RANGES),
       dataPath: false,
       // popeye and k8sgpt read v1 Endpoints, as real clusters serve them; without the controller
       // popeye says "No associated endpoints found" of every Service and k8sgpt sees no Service.
