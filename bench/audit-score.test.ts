@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   classify,
-  isMissingEndpointsArtifact,
+  isEndpointsArtifact,
   label,
   parseK8sgpt,
   parsePopeye,
@@ -103,6 +103,18 @@ describe('score', () => {
     });
   });
 
+  it("neither credits nor blames the endpoints controller's create conflicts while the bench seeds", () => {
+    // k8sgpt v0.4.0 lists a Service's events by name in every namespace: one event, every `shop`.
+    const event = (ns: string) =>
+      `Service b-0/shop has event Failed to create endpoint for service ${ns}/shop: endpoints "shop" already exists`;
+    const s = score(truth, [
+      r('b-0', 'shop', event('b-1')),
+      r('b-1', 'shop', event('b-1')),
+      r('h-0', 'svc-1', event('h-0')),
+    ]);
+    expect(s).toMatchObject({ found: 0, foundAny: 0, falseAlarms: 0, endpointsArtifacts: 3 });
+  });
+
   it('still scores what a peer reads from v1 Endpoints that exist', () => {
     const s = score(truth, [
       r('b-0', 'ghost', '[POP-1110] Match EP has no subsets', 'services'),
@@ -112,8 +124,13 @@ describe('score', () => {
     ]);
     expect(s).toMatchObject({ found: 2, foundAny: 2, falseAlarms: 1, endpointsArtifacts: 1 });
     expect(s.falseAlarmsBy).toEqual([['POP-1109', 1]]);
-    expect(isMissingEndpointsArtifact('[POP-1110] Match EP has no subsets')).toBe(false);
-    expect(isMissingEndpointsArtifact('Service has no endpoints, expected label app=ghost')).toBe(false);
+    expect(isEndpointsArtifact('[POP-1110] Match EP has no subsets')).toBe(false);
+    expect(
+      isEndpointsArtifact(
+        'Service b-0/svc-1 has event Cluster IP [IPv4]: 198.19.129.253 is not allocated; repairing',
+      ),
+    ).toBe(false);
+    expect(isEndpointsArtifact('Service has no endpoints, expected label app=ghost')).toBe(false);
   });
 
   it('is perfect when every problem and nothing else is reported', () => {

@@ -60,15 +60,19 @@ export interface Truth {
 }
 
 /**
- * What a peer says when a Service has no v1 Endpoints object at all (popeye's POP-1105 "No associated
- * endpoints found"; k8sgpt, which lists Endpoints, then says nothing). The endpoints controller writes
- * one for every Service with a selector, with no addresses when no pod is ready, so on the bench's
- * cluster, which runs it (cluster/local.ts `endpointsController`), such a report is about the
- * harness, not about the Service: neither a find nor a false alarm. Counted apart, so a bench run
- * without v1 Endpoints shows it instead of scoring it.
+ * Reports about the harness's v1 Endpoints rather than about a Service, neither a find nor a false
+ * alarm; counted apart, so a run that has them shows them instead of scoring them:
+ * - popeye's POP-1105 "No associated endpoints found": no v1 Endpoints object at all. The endpoints
+ *   controller writes one for every Service with a selector (with no addresses when no pod is
+ *   ready), so on the bench's cluster, which runs it (cluster/local.ts `endpointsController`), this
+ *   means the controller is missing. (k8sgpt, which lists Endpoints, then says nothing.)
+ * - the endpoints controller's own Warning event "Failed to create endpoint for service NS/NAME:
+ *   endpoints "NAME" already exists": its informer lagging its own writes while the bench creates
+ *   thousands of objects; it retries and succeeds. k8sgpt reports every Warning event whose object
+ *   has the Service's name, in any namespace, so one such event lands on every Service of that name.
  */
-export function isMissingEndpointsArtifact(what: string): boolean {
-  return /\bPOP-1105\b/.test(what);
+export function isEndpointsArtifact(what: string): boolean {
+  return /\bPOP-1105\b/.test(what) || /Failed to create endpoint for service .*already exists/.test(what);
 }
 
 export interface Score {
@@ -91,7 +95,7 @@ export interface Score {
   readonly outside: number;
   /** Distinct objects reported that the score leaves out (sockeye's own annotations). */
   readonly unscored: number;
-  /** Distinct objects in the bench's namespaces reported as missing v1 Endpoints (see above). */
+  /** Distinct objects in the bench's namespaces with a report about the harness's v1 Endpoints (see above). */
   readonly endpointsArtifacts: number;
 }
 
@@ -134,7 +138,7 @@ export function score(truth: Truth, reports: readonly Reported[]): Score {
     const key = `${r.kind}/${r.namespace ?? ''}/${r.name}`;
     const where = classify(truth, r.namespace, r.name);
     if (where === 'outside') outside.add(key);
-    else if (isMissingEndpointsArtifact(r.what)) artifacts.add(key);
+    else if (isEndpointsArtifact(r.what)) artifacts.add(key);
     else if (where === 'unscored') unscored.add(key);
     else if (where === 'false-alarm') {
       noise.add(label(r.what));

@@ -589,8 +589,8 @@ async function main(): Promise<void> {
         process.stdout.write(`${r.tool} misses (per broken namespace): ${r.missed.join(', ')}\n`);
       if (r.endpointsArtifacts > 0)
         process.stdout.write(
-          `${r.tool} said of ${r.endpointsArtifacts} objects that they have no v1 Endpoints at all (not scored; ` +
-            'is the endpoints controller running?)\n',
+          `${r.tool}: ${r.endpointsArtifacts} objects with reports about the harness's v1 Endpoints, not ` +
+            "scored (a missing Endpoints object, the endpoints controller's create conflicts: audit-score.ts)\n",
         );
       if (r.falseAlarmsBy.length > 0)
         process.stdout.write(
