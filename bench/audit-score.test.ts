@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   classify,
+  isEndpointsArtifact,
   label,
   parseK8sgpt,
   parsePopeye,
@@ -83,6 +84,55 @@ describe('score', () => {
     expect(s.missed).toContain('b-0/worker');
   });
 
+  it('neither credits nor blames a report that a Service has no v1 Endpoints object at all', () => {
+    const missing = '[POP-1105] No associated endpoints found';
+    const s = score(truth, [
+      // On every Service alike, healthy or broken, when the cluster runs no endpoints controller.
+      r('h-0', 'svc-1', missing, 'services'),
+      r('b-0', 'web', missing, 'services'),
+      r('b-0', 'ghost', missing, 'services'),
+      r('b-1', 'api', missing, 'services'),
+      r('b-1', 'api', missing, 'services'),
+    ]);
+    expect(s).toMatchObject({
+      found: 0,
+      foundAny: 0,
+      falseAlarms: 0,
+      falseAlarmsBy: [],
+      endpointsArtifacts: 4,
+    });
+  });
+
+  it("neither credits nor blames the endpoints controller's create conflicts while the bench seeds", () => {
+    // k8sgpt v0.4.0 lists a Service's events by name in every namespace: one event, every `shop`.
+    const event = (ns: string) =>
+      `Service b-0/shop has event Failed to create endpoint for service ${ns}/shop: endpoints "shop" already exists`;
+    const s = score(truth, [
+      r('b-0', 'shop', event('b-1')),
+      r('b-1', 'shop', event('b-1')),
+      r('h-0', 'svc-1', event('h-0')),
+    ]);
+    expect(s).toMatchObject({ found: 0, foundAny: 0, falseAlarms: 0, endpointsArtifacts: 3 });
+  });
+
+  it('still scores what a peer reads from v1 Endpoints that exist', () => {
+    const s = score(truth, [
+      r('b-0', 'ghost', '[POP-1110] Match EP has no subsets', 'services'),
+      r('b-0', 'warming', 'Service has not ready endpoints, pods: [Pod/warming-1], expected 1'),
+      r('h-0', 'svc-1', '[POP-1109] Single endpoint is associated with this service', 'services'),
+      r('h-0', 'svc-2', '[POP-1105] No associated endpoints found', 'services'),
+    ]);
+    expect(s).toMatchObject({ found: 2, foundAny: 2, falseAlarms: 1, endpointsArtifacts: 1 });
+    expect(s.falseAlarmsBy).toEqual([['POP-1109', 1]]);
+    expect(isEndpointsArtifact('[POP-1110] Match EP has no subsets')).toBe(false);
+    expect(
+      isEndpointsArtifact(
+        'Service b-0/svc-1 has event Cluster IP [IPv4]: 198.19.129.253 is not allocated; repairing',
+      ),
+    ).toBe(false);
+    expect(isEndpointsArtifact('Service has no endpoints, expected label app=ghost')).toBe(false);
+  });
+
   it('is perfect when every problem and nothing else is reported', () => {
     const all = truth.broken.flatMap((ns) =>
       ['ghost', 'warming', 'api', 'shop', 'metrics', 'worker', 'vault', 'batch'].map((n) => r(ns, n)),
@@ -91,7 +141,7 @@ describe('score', () => {
       ['payments', 'orders', 'cache', 'inventory', 'db'].map((n) => r(ns, n)),
     );
     const s = score(truth, [...all, ...shop]);
-    expect(s).toMatchObject({ seeded: 26, found: 26, missed: [], falseAlarms: 0 });
+    expect(s).toMatchObject({ seeded: 26, found: 26, missed: [], falseAlarms: 0, endpointsArtifacts: 0 });
   });
 });
 

@@ -59,6 +59,22 @@ export interface Truth {
   readonly unscored?: readonly string[];
 }
 
+/**
+ * Reports about the harness's v1 Endpoints rather than about a Service, neither a find nor a false
+ * alarm; counted apart, so a run that has them shows them instead of scoring them:
+ * - popeye's POP-1105 "No associated endpoints found": no v1 Endpoints object at all. The endpoints
+ *   controller writes one for every Service with a selector (with no addresses when no pod is
+ *   ready), so on the bench's cluster, which runs it (cluster/local.ts `endpointsController`), this
+ *   means the controller is missing. (k8sgpt, which lists Endpoints, then says nothing.)
+ * - the endpoints controller's own Warning event "Failed to create endpoint for service NS/NAME:
+ *   endpoints "NAME" already exists": its informer lagging its own writes while the bench creates
+ *   thousands of objects; it retries and succeeds. k8sgpt reports every Warning event whose object
+ *   has the Service's name, in any namespace, so one such event lands on every Service of that name.
+ */
+export function isEndpointsArtifact(what: string): boolean {
+  return /\bPOP-1105\b/.test(what) || /Failed to create endpoint for service .*already exists/.test(what);
+}
+
 export interface Score {
   readonly seeded: number;
   /**
@@ -79,6 +95,8 @@ export interface Score {
   readonly outside: number;
   /** Distinct objects reported that the score leaves out (sockeye's own annotations). */
   readonly unscored: number;
+  /** Distinct objects in the bench's namespaces with a report about the harness's v1 Endpoints (see above). */
+  readonly endpointsArtifacts: number;
 }
 
 function belongsTo(problem: SeededProblem, name: string): boolean {
@@ -115,10 +133,12 @@ export function score(truth: Truth, reports: readonly Reported[]): Score {
   const noise = new Set<string>();
   const outside = new Set<string>();
   const unscored = new Set<string>();
+  const artifacts = new Set<string>();
   for (const r of reports) {
     const key = `${r.kind}/${r.namespace ?? ''}/${r.name}`;
     const where = classify(truth, r.namespace, r.name);
     if (where === 'outside') outside.add(key);
+    else if (isEndpointsArtifact(r.what)) artifacts.add(key);
     else if (where === 'unscored') unscored.add(key);
     else if (where === 'false-alarm') {
       noise.add(label(r.what));
@@ -139,6 +159,7 @@ export function score(truth: Truth, reports: readonly Reported[]): Score {
     falseAlarmsBy: [...by].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])),
     outside: outside.size,
     unscored: unscored.size,
+    endpointsArtifacts: artifacts.size,
   };
 }
 

@@ -32,7 +32,9 @@ Flags:
                 first free one; "auto" the first free test range
   --nodes N     simulated Nodes (default 3)
   --no-kube-proxy  no kube-proxy on the nodes and no load-balancer stand-in (Services get ClusterIPs,
-                nothing forwards them; saves about a second of start-up)`;
+                nothing forwards them; saves about a second of start-up)
+  --endpoints-controller  also run kube-controller-manager's v1 Endpoints controller, for tools that
+                read v1 Endpoints instead of EndpointSlices (popeye, k8sgpt); off by default`;
 
 async function main(argv: string[]): Promise<number> {
   let parsed: ReturnType<typeof parse>;
@@ -64,6 +66,7 @@ async function main(argv: string[]): Promise<number> {
           : { cidr: values.cidr === 'auto' ? TEST_RANGES : values.cidr.split(',') }),
         ...(nodes === undefined ? {} : { nodes }),
         ...(values['no-kube-proxy'] ? { dataPath: false } : {}),
+        ...(values['endpoints-controller'] ? { endpointsController: true } : {}),
       });
       log(`cluster: up: API server ${state.apiServerUrl}, pods in ${state.cidr}`);
       process.stdout.write(`export KUBECONFIG=${state.kubeconfig}\n`);
@@ -102,6 +105,7 @@ function parse(argv: string[]) {
       cidr: { type: 'string' },
       nodes: { type: 'string' },
       'no-kube-proxy': { type: 'boolean' },
+      'endpoints-controller': { type: 'boolean' },
     },
   });
 }

@@ -9,8 +9,7 @@ import { makePki, type Pki } from './pki.ts';
 /** Controllers the local kube-controller-manager runs: what sockeye's tests need, nothing more. */
 export const CONTROLLERS = [
   'endpointslice-controller',
-  // Not endpoints-controller: nothing here reads the deprecated v1 Endpoints, and at 20,000 pods its
-  // writes doubled the API server's endpoint work.
+  // Not endpoints-controller by default (see `ENDPOINTS_CONTROLLER`).
   'garbage-collector-controller',
   'namespace-controller',
   'deployment-controller',
@@ -18,6 +17,27 @@ export const CONTROLLERS = [
   // Creates each namespace's `default` ServiceAccount, which pods run as.
   'serviceaccount-controller',
 ] as const;
+
+/**
+ * The controller that writes the deprecated v1 Endpoints of every Service with a selector. sockeye
+ * reads EndpointSlices only, so the cluster runs without it unless asked (`endpointsController`): it
+ * adds one Endpoints write for every EndpointSlice write. Measured at 3,000 pods and 600 Services
+ * (bench/audit-endpoints-cost.ts): +8% controller-manager CPU and +9-16% API requests while pods
+ * come and go, nothing when idle; the benches that measure sockeye alone need none of it. The peers
+ * `bench:audit` compares with (popeye, k8sgpt) read v1 Endpoints, as real clusters still serve them:
+ * without it they see no Service as having any.
+ */
+export const ENDPOINTS_CONTROLLER = 'endpoints-controller';
+
+/** The kube-controller-manager's `--controllers` list. */
+export function controllers(endpointsController: boolean): string[] {
+  return endpointsController ? [...CONTROLLERS, ENDPOINTS_CONTROLLER] : [...CONTROLLERS];
+}
+
+export interface ControlPlaneOptions {
+  /** Also run the v1 Endpoints controller (`ENDPOINTS_CONTROLLER`); default false. */
+  readonly endpointsController?: boolean;
+}
 
 export interface ControlPlane {
   readonly dir: string;
@@ -141,6 +161,7 @@ export async function startControlPlane(
   dir: string,
   advertiseAddress: string,
   serviceRanges: readonly string[],
+  options: ControlPlaneOptions = {},
 ): Promise<ControlPlane> {
   await mkdir(join(dir, 'pki'), { recursive: true });
   await writeFile(join(dir, 'audit-policy.yaml'), AUDIT_POLICY);
@@ -189,7 +210,7 @@ export async function startControlPlane(
       `--kubeconfig=${kubeconfig}`,
       `--authentication-kubeconfig=${kubeconfig}`,
       `--authorization-kubeconfig=${kubeconfig}`,
-      `--controllers=${CONTROLLERS.join(',')}`,
+      `--controllers=${controllers(options.endpointsController ?? false).join(',')}`,
       '--leader-elect=false',
       // client-go's default of 20 requests/s (burst 30) made the endpointslice controller the bound
       // on a large simulated cluster: one slice write per pod turning ready, ~20 pods/s at best.

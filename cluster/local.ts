@@ -43,6 +43,12 @@ export interface LocalClusterOptions {
    * thousands of pods turn them off: their syncs on a small machine would be measured with sockeye.
    */
   readonly dataPath?: boolean;
+  /**
+   * Also run kube-controller-manager's v1 Endpoints controller (default false): for tools that read
+   * the deprecated v1 Endpoints instead of EndpointSlices, as `bench:audit`'s peers popeye and
+   * k8sgpt do. Without it no Service has v1 Endpoints (controlplane.ts `ENDPOINTS_CONTROLLER`).
+   */
+  readonly endpointsController?: boolean;
   readonly log?: (line: string) => void;
 }
 
@@ -218,7 +224,9 @@ export async function upLocalCluster(opts: LocalClusterOptions): Promise<LocalCl
     // advertises it and is in its certificate.
     const apiHost = nodeAddresses(splitCidr(cidr, nodes)[0]!).hostEnd;
     await enableForwarding();
-    const cp = await startControlPlane(opts.dir, apiHost, [plan.services.text, plan.services6]);
+    const cp = await startControlPlane(opts.dir, apiHost, [plan.services.text, plan.services6], {
+      endpointsController: opts.endpointsController ?? false,
+    });
     pids = { ...cp.pids, simulator: 0 };
     await save({
       ...partial(),

@@ -20,10 +20,10 @@ export interface TestKube {
   readonly objects: KubernetesObjectApi;
 }
 
-/** Clients for the suite's cluster (see test/setup/cluster.global.ts). */
-export function testKube(): TestKube {
+/** Clients for the suite's cluster (see test/setup/cluster.global.ts), or for another one's kubeconfig. */
+export function testKube(kubeconfig: string = inject('kubeconfig')): TestKube {
   const kc = new KubeConfig();
-  kc.loadFromFile(inject('kubeconfig'));
+  kc.loadFromFile(kubeconfig);
   shareConnections(kc);
   return {
     kc,
