@@ -641,9 +641,15 @@ describe('charts/sockeye', () => {
       containers: { args: string[] }[];
     };
     expect(cronPod.containers[0]?.args).toContain('--namespace=sockeye-ci-team-a');
-    expect(
-      find(cron, 'ClusterRole').filter((r) => r.metadata.labels?.['app.kubernetes.io/component'] === 'audit'),
-    ).toEqual([]);
+    // Namespace-scoped, the audit's only cluster-wide right is listing Nodes (its NodePort hops), as the operator's.
+    const clusterRoles = find(cron, 'ClusterRole').filter(
+      (r) => r.metadata.labels?.['app.kubernetes.io/component'] === 'audit',
+    );
+    expect(clusterRoles.map((r) => [r.metadata.name, (r as { rules?: unknown }).rules])).toEqual([
+      ['sockeye-audit-nodes', [{ apiGroups: [''], resources: ['nodes'], verbs: ['list'] }]],
+    ]);
+    const noNodePorts = await render('audit-cronjob-values.yaml', ['operator.checkNodePorts=false']);
+    expect(find(noNodePorts, 'ClusterRole').filter((r) => r.metadata.name.includes('audit'))).toEqual([]);
   });
 
   describe("derives Node's heap limit from the operator's memory limit", () => {

@@ -171,7 +171,19 @@ describe('charts/sockeye and sockeye audit agree on the flags', () => {
         | undefined;
       const [command, ...args] = pod?.containers[0]?.args ?? [];
       expect(command).toBe('audit');
-      expect(() => parseAuditFlags(args)).not.toThrow();
+      // The hop switches come as the operator's variables, set from the same chart values.
+      const env = Object.fromEntries(
+        (pod?.containers[0]?.env ?? []).flatMap((e) => (e.value === undefined ? [] : [[e.name, e.value]])),
+      );
+      expect(Object.keys(env).sort()).toEqual([
+        'SOCKEYE_CHECK_CLUSTER_IP',
+        'SOCKEYE_CHECK_LOAD_BALANCERS',
+        'SOCKEYE_CHECK_NODE_PORTS',
+      ]);
+      expect(() => parseAuditFlags(args, env)).not.toThrow();
+      expect(parseAuditFlags(args, { ...env, SOCKEYE_CHECK_NODE_PORTS: 'false' })).toMatchObject({
+        checkNodePorts: false,
+      });
     },
   );
 
