@@ -11,6 +11,7 @@ import type { Pod } from '../model/types.ts';
 import { type ProbeOptions, probeTargets } from '../probe/engine.ts';
 import { OUTCOMES, type Outcome } from '../probe/outcome.ts';
 import { PROBE_REASONS } from '../rules/catalog.ts';
+import { observation } from '../rules/observation.ts';
 import { expandConnects, rulesFor } from '../rules/rules.ts';
 import { selectsPod } from '../rules/selectors.ts';
 import type { StatusReport } from '../rules/status.ts';
@@ -213,10 +214,7 @@ async function probeAll(
     ...(options.dialer ? { dialer: options.dialer } : {}),
   })) {
     outcomes[result.outcome]++;
-    observations.push({
-      target: { ip: result.target.ip, port: result.target.port },
-      outcome: result.outcome,
-    });
+    observations.push(observation(result));
     options.onProgress?.({ phase: 'probe', done: ++progress.done, total: progress.total });
     if (first.length < batch) {
       const t = result.target;

@@ -4,10 +4,12 @@
  * then the findings the operator would report about it. Only the addresses the API server assigned
  * (docs/design.md "Safety"); a hop it cannot see (no right to list Nodes) is said, not guessed.
  */
+
 import { loadKubeConfig } from '../kube/kubeconfig.ts';
 import { readServiceState } from '../kube/service-state.ts';
 import { probeAll } from '../probe/engine.ts';
 import { formatAddress } from '../probe/target.ts';
+import { observation } from '../rules/observation.ts';
 import { connectsByTarget, expandConnects, rulesFor, targetKey } from '../rules/rules.ts';
 import type { PlannedTarget } from '../rules/targets.ts';
 import { type CommandIO, ExitCode, UsageError } from './io.ts';
@@ -114,9 +116,18 @@ export async function probeServices(
       ...(io.signal ? { signal: io.signal } : {}),
     });
     const byTarget = connectsByTarget(results);
+    const statuses = new Map(
+      results.flatMap((r) => {
+        const status = observation(r).app?.status;
+        return status === undefined ? [] : [[targetKey(r.target.ip, r.target.port), status] as const];
+      }),
+    );
     const outcomeText = (t: PlannedTarget) => {
       const c = byTarget.get(targetKey(t.ip, t.port));
       if (!c) return 'error';
+      // A health check's HTTP answer: kube-proxy's 200 (a local endpoint) or 503 (none).
+      const status = statuses.get(targetKey(t.ip, t.port));
+      if (status !== undefined) return `${c.outcome} (HTTP ${status})`;
       return c.failed > 0 && c.failed < c.total
         ? `${c.outcome} (${c.failed} of ${c.total} connects)`
         : c.outcome;
@@ -128,7 +139,7 @@ export async function probeServices(
       );
     for (const problem of problems) io.stdout.write(`  not checked: ${problem}\n`);
     const { findings } = rules.judge({
-      probes: results.map((r) => ({ target: { ip: r.target.ip, port: r.target.port }, outcome: r.outcome })),
+      probes: results.map(observation),
       prober: { namespace: '', labels: {} },
       now: new Date(),
     });

@@ -2,10 +2,12 @@
  * Probes a reconcile's planned targets and confirms failures: a target that fails is probed again up to
  * `confirmations` times, and only a failure every time is reported, so one lost SYN pages nobody.
  */
+
 import type { Dialer } from '../probe/dialer.ts';
 import { probeAll } from '../probe/engine.ts';
 import { isTargetFailure, type Outcome } from '../probe/outcome.ts';
 import { ProbeSlots } from '../probe/slots.ts';
+import { observation } from '../rules/observation.ts';
 import { expandConnects } from '../rules/rules.ts';
 import type { PlannedTarget } from '../rules/targets.ts';
 import type { ProbeObservation } from '../rules/types.ts';
@@ -51,10 +53,7 @@ export function makeProber(options: ProberOptions): Prober {
       const failed: PlannedTarget[] = [];
       for (const t of pending) {
         const rs = results.get(key(t)) ?? [];
-        final.set(
-          key(t),
-          rs.map((r) => ({ target: { ip: r.target.ip, port: r.target.port }, outcome: r.outcome })),
-        );
+        final.set(key(t), rs.map(observation));
         if (round < options.confirmations - 1 && rs.some((r) => isTargetFailure(r.outcome))) failed.push(t);
       }
       pending = failed;

@@ -1,20 +1,8 @@
 import type { Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import type { AppCheckResult, ProbeTarget } from './outcome.ts';
+import type { AppCheck, AppCheckResult, ProbeTarget } from './outcome.ts';
 
-/** Application checks for `open` targets. Off unless asked for; they send a request, so they are not silent. */
-export type AppCheck =
-  | {
-      readonly kind: 'http';
-      readonly path: string;
-      /** Statuses that pass; default 200-399. */
-      readonly expectStatus?: readonly number[];
-      /** Speak HTTPS (without certificate verification unless `verify`). */
-      readonly tls?: boolean;
-      readonly verify?: boolean;
-      readonly hostHeader?: string;
-    }
-  | { readonly kind: 'tls'; readonly servername?: string; readonly verify?: boolean };
+export type { AppCheck };
 
 type Stream = Socket;
 

@@ -146,7 +146,8 @@ class Attempt<T extends ProbeTarget> implements Expiring {
       return;
     }
     this.#connectedAt = this.#elapsed();
-    const { app, resetWindowMs = 0 } = this.#run.options;
+    const { resetWindowMs = 0 } = this.#run.options;
+    const app = this.target.app ?? this.#run.options.app;
     if (app) {
       this.#phase = 'app';
       const socket = result.connection.toSocket();

@@ -10,12 +10,28 @@ export function isTargetFailure(outcome: Outcome): boolean {
   return outcome === 'refused' || outcome === 'timeout' || outcome === 'unreachable' || outcome === 'reset';
 }
 
+/** Application checks for `open` targets. Off unless asked for; they send a request, so they are not silent. */
+export type AppCheck =
+  | {
+      readonly kind: 'http';
+      readonly path: string;
+      /** Statuses that pass; default 200-399. */
+      readonly expectStatus?: readonly number[];
+      /** Speak HTTPS (without certificate verification unless `verify`). */
+      readonly tls?: boolean;
+      readonly verify?: boolean;
+      readonly hostHeader?: string;
+    }
+  | { readonly kind: 'tls'; readonly servername?: string; readonly verify?: boolean };
+
 /** One address to probe: an IP literal (never a name: names are resolved once, up front) and a port. */
 export interface ProbeTarget {
   readonly ip: string;
   readonly port: number;
   /** This target's own deadline in milliseconds (e.g. from `sockeye.dev/timeout`); the run's otherwise. */
   readonly timeoutMs?: number | undefined;
+  /** This target's own application check (a health-check hop's HTTP GET); the run's otherwise. */
+  readonly app?: AppCheck | undefined;
 }
 
 /** What an optional application check saw on an `open` target. */

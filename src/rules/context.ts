@@ -31,6 +31,8 @@ export interface Context {
   /** The outcome of `ip:port`, all its connects of the round together (connects.ts). */
   outcome(ip: string, port: number): Outcome | undefined;
   connects(ip: string, port: number): Connects | undefined;
+  /** The HTTP status an app check on `ip:port` saw (health-check hops), if one ran and got an answer. */
+  httpStatus(ip: string, port: number): number | undefined;
   podOutcomes(pod: Pod, port: number): PortOutcomes;
 }
 
@@ -45,6 +47,9 @@ export function buildContext(input: EvaluateInput, index: Index = indexState(inp
   const services = input.services.map((s) => index.serviceView(s));
   const connects = (ip: string, port: number) => probes.get(targetKey(ip, port));
   const outcome = (ip: string, port: number) => connects(ip, port)?.outcome;
+  const statuses = new Map<string, number>();
+  for (const p of input.probes)
+    if (p.app?.status !== undefined) statuses.set(targetKey(p.target.ip, p.target.port), p.app.status);
   return {
     input,
     index,
@@ -52,6 +57,7 @@ export function buildContext(input: EvaluateInput, index: Index = indexState(inp
     pods: podViews(input.pods, services, index),
     outcome,
     connects,
+    httpStatus: (ip, port) => statuses.get(targetKey(ip, port)),
     podOutcomes: (pod, port) => ({
       byIP: pod.podIPs.flatMap((ip) => {
         const o = forbiddenAddress(ip) === undefined ? outcome(ip, port) : undefined;

@@ -33,6 +33,11 @@ interface Observed {
   /** Node name → outcome of its NodePort. */
   readonly nodePorts?: Readonly<Record<string, Outcome>>;
   readonly healthChecks?: Readonly<Record<string, Outcome>>;
+  /**
+   * Node name → the HTTP status its health check answers; unlisted: kube-proxy's own (200 on a node
+   * with a local endpoint, 503 without); null: a TCP connect only, no HTTP answer read.
+   */
+  readonly healthStatus?: Readonly<Record<string, number | null>>;
   readonly lb?: Outcome;
 }
 
@@ -44,13 +49,25 @@ function input(o: Observed, local = false, podsOf = pods): EvaluateInput {
   results.push([CLUSTER_IP, 80, o.clusterIP ?? 'open'], [LB_IP, 80, o.lb ?? 'open']);
   for (const [name, ip] of Object.entries(NODE_IPS)) {
     results.push([ip, 30080, o.nodePorts?.[name] ?? 'open']);
-    if (local) results.push([ip, 31000, o.healthChecks?.[name] ?? 'open']);
   }
+  const hasEndpoint = new Set(podsOf.map((p) => p.nodeName));
+  const checks = local
+    ? Object.entries(NODE_IPS).map(([name, ip]) => {
+        const status =
+          o.healthStatus?.[name] === undefined ? (hasEndpoint.has(name) ? 200 : 503) : o.healthStatus[name];
+        const outcome = o.healthChecks?.[name] ?? 'open';
+        return {
+          target: { ip, port: 31000 },
+          outcome,
+          ...(outcome === 'open' && status !== null ? { app: { kind: 'http', status } } : {}),
+        };
+      })
+    : [];
   return world({
     services: [lb(local)],
     pods: podsOf,
     nodes,
-    probes: probes(...results),
+    probes: [...probes(...results), ...checks],
     options: ALL,
     prober: { namespace: 'sockeye', labels: {}, nodeName: 'sim-a' },
   });
@@ -130,8 +147,41 @@ const cases: readonly Case[] = [
     ],
   },
   {
-    name: 'externalTrafficPolicy Local: the load balancer sends to nodes without an endpoint',
+    name: 'externalTrafficPolicy Local: the load balancer sends to nodes without an endpoint, whose health checks say so',
     input: input({ nodePorts: { n1: 'timeout', n2: 'timeout' }, lb: 'timeout' }, true, onlyWeb1),
+    expected: [
+      'LoadBalancerFailing: port http (80/TCP): 1/1 pod open on 8080; load balancer 198.19.176.1:80 times out: it sends to nodes n1, n2 without a local endpoint, which drop the NodePort as externalTrafficPolicy Local intends, and their health check (port 31000) says so (HTTP 503): the load balancer does not honour the health checks',
+    ],
+  },
+  {
+    name: "externalTrafficPolicy Local: a node's health check passes though the EndpointSlice puts no endpoint there",
+    input: input(
+      { nodePorts: { n1: 'timeout', n2: 'timeout' }, lb: 'timeout', healthStatus: { n2: 200 } },
+      true,
+      onlyWeb1,
+    ),
+    expected: [
+      'LoadBalancerFailing: port http (80/TCP): 1/1 pod open on 8080; load balancer 198.19.176.1:80 times out: it sends to nodes n1, n2 without a local endpoint, which drop the NodePort as externalTrafficPolicy Local intends, though their health check (port 31000) passes on node n2 (HTTP 200: kube-proxy there still counts a local endpoint): the load balancer does not honour the health checks',
+    ],
+  },
+  {
+    name: 'externalTrafficPolicy Local: health checks that do not answer are named',
+    input: input(
+      { nodePorts: { n1: 'timeout', n2: 'timeout' }, lb: 'timeout', healthChecks: { n1: 'timeout' } },
+      true,
+      onlyWeb1,
+    ),
+    expected: [
+      'LoadBalancerFailing: port http (80/TCP): 1/1 pod open on 8080; load balancer 198.19.176.1:80 times out: it sends to nodes n1, n2 without a local endpoint, which drop the NodePort as externalTrafficPolicy Local intends, and their health check (port 31000) does not answer: the load balancer does not honour the health checks',
+    ],
+  },
+  {
+    name: 'externalTrafficPolicy Local: a health check connected to but not read (TCP only) just answers',
+    input: input(
+      { nodePorts: { n1: 'timeout', n2: 'timeout' }, lb: 'timeout', healthStatus: { n1: null, n2: null } },
+      true,
+      onlyWeb1,
+    ),
     expected: [
       'LoadBalancerFailing: port http (80/TCP): 1/1 pod open on 8080; load balancer 198.19.176.1:80 times out: it sends to nodes n1, n2 without a local endpoint, which drop the NodePort as externalTrafficPolicy Local intends, though their health check (port 31000) answers: the load balancer does not honour the health checks',
     ],
@@ -247,7 +297,7 @@ describe('findings about the Service data path', () => {
     });
     // Round robin over three nodes of which one forwards: two connects of three time out, every round.
     expect(warnings(connects('open', 'timeout', 'timeout'))).toEqual([
-      'LoadBalancerFailing: port http (80/TCP): 1/1 pod open on 8080; load balancer 198.19.176.1:80 (2 of 3 connects) times out: it sends to nodes n1, n2 without a local endpoint, which drop the NodePort as externalTrafficPolicy Local intends, though their health check (port 31000) answers: the load balancer does not honour the health checks',
+      'LoadBalancerFailing: port http (80/TCP): 1/1 pod open on 8080; load balancer 198.19.176.1:80 (2 of 3 connects) times out: it sends to nodes n1, n2 without a local endpoint, which drop the NodePort as externalTrafficPolicy Local intends, and their health check (port 31000) says so (HTTP 503): the load balancer does not honour the health checks',
     ]);
     expect(warnings(connects('open', 'open', 'open'))).toEqual([]);
     const all = connects('timeout', 'timeout', 'timeout');

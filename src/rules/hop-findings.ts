@@ -217,6 +217,23 @@ export function nodePortFailing(v: ServiceView, ctx: Context): Finding[] {
   return failingHops(v, ctx, 'node-port', judge, shouldForward);
 }
 
+/**
+ * What the health checks of the nodes without a local endpoint say, for the message. kube-proxy's
+ * healthCheckNodePort answers HTTP 503 on a node with no local ready endpoint and 200 with one, so
+ * a load balancer that honours it takes those nodes out: 503 there means the load balancer ignores
+ * it; 200 means kube-proxy on the node still counts an endpoint the EndpointSlice no longer puts there.
+ */
+function healthCheckSays(checks: readonly HopResult[], port: number | undefined, ctx: Context): string {
+  if (checks.length === 0 || port === undefined) return '';
+  if (failing(checks).length > 0) return `, and their health check (port ${port}) does not answer`;
+  const statuses = checks.map((r) => ctx.httpStatus(r.hop.ip, r.hop.port));
+  if (statuses.every((s) => s === 503)) return `, and their health check (port ${port}) says so (HTTP 503)`;
+  const passing = checks.filter((_, i) => (statuses[i] ?? 0) >= 200 && (statuses[i] ?? 0) < 300);
+  if (passing.length > 0)
+    return `, though their health check (port ${port}) passes on ${agree(passing.length, 'node', 'nodes')} ${nameList(nodesOf(passing))} (HTTP 200: kube-proxy there still counts a local endpoint)`;
+  return `, though their health check (port ${port}) answers`;
+}
+
 /** The load balancer's address fails while every backend answers. */
 export function loadBalancerFailing(v: ServiceView, ctx: Context): Finding[] {
   return failingHops(v, ctx, 'load-balancer', (pv, probed, lb, failed) => {
@@ -230,13 +247,7 @@ export function loadBalancerFailing(v: ServiceView, ctx: Context): Finding[] {
       const checks = results(v.healthChecks, 'health-check', ctx).filter((r) =>
         without.includes(r.hop.node ?? ''),
       );
-      const port = v.service.healthCheckNodePort;
-      const says =
-        checks.length === 0 || port === undefined
-          ? ''
-          : failing(checks).length === 0
-            ? `, though their health check (port ${port}) answers`
-            : `, and their health check (port ${port}) does not answer`;
+      const says = healthCheckSays(checks, v.service.healthCheckNodePort, ctx);
       const message = m.ignoresHealthChecks(label(pv), backendsText(probed), failures, without, says);
       return [hopFinding('LoadBalancerFailing', v, pv, message, probed, [...lb, ...nodePorts, ...checks])];
     }

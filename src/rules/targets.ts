@@ -6,6 +6,7 @@
 
 import { isIgnored } from '../config/annotations.ts';
 import type { Pod, Service } from '../model/types.ts';
+import type { AppCheck } from '../probe/outcome.ts';
 import { type Family, familyOf, forbiddenAddress } from './address.ts';
 import { LB_CONNECTS } from './connects.ts';
 import type { HopKind } from './hops.ts';
@@ -15,6 +16,12 @@ import { declaredPorts, type Index, indexState, podSkip, targetKey } from './vie
 export { targetKey };
 
 /** A target to probe; has the `ip` and `port` src/probe's targets have, and what the rules add. */
+/**
+ * kube-proxy's healthCheckNodePort answers any path: HTTP 200 with the node's local endpoint count,
+ * 503 when it has none. A connect alone says nothing (it is accepted either way); the status does.
+ */
+const HEALTH_CHECK: AppCheck = { kind: 'http', path: '/', expectStatus: [200] };
+
 export interface PlannedTarget {
   readonly ip: string;
   readonly port: number;
@@ -29,6 +36,8 @@ export interface PlannedTarget {
   readonly hop?: { readonly kind: HopKind; readonly node?: string | undefined } | undefined;
   /** Connects per round to this address (a load balancer's: connects.ts); once when unset. */
   readonly connects?: number | undefined;
+  /** An HTTP check after the connect (health-check hops: kube-proxy's answer). */
+  readonly app?: AppCheck | undefined;
 }
 
 /** The targets of one Service: each (pod IP, resolved target port) of its TCP ports. */
@@ -85,7 +94,8 @@ function serviceTargets(service: Service, index: Index): PlannedTarget[] {
     seen.add(key);
     const hop = { kind: h.kind, node: h.node };
     const target = { ip: h.ip, port: h.port, family: h.family, namespace: service.namespace, timeoutMs, hop };
-    return [h.kind === 'load-balancer' ? { ...target, connects: LB_CONNECTS } : target];
+    if (h.kind === 'load-balancer') return [{ ...target, connects: LB_CONNECTS }];
+    return [h.kind === 'health-check' ? { ...target, app: HEALTH_CHECK } : target];
   });
   return [...pods, ...hopTargets];
 }

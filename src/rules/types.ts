@@ -66,6 +66,8 @@ export interface Finding {
 export interface ProbeObservation {
   readonly target: { readonly ip: string; readonly port: number };
   readonly outcome: Outcome;
+  /** What an HTTP check on an open target saw (kube-proxy's health check: 200, or 503 without a local endpoint). */
+  readonly app?: { readonly kind: string; readonly status?: number | undefined } | undefined;
 }
 
 /** What the sidecar saw connecting to 127.0.0.1 (or ::1) inside a pod. */

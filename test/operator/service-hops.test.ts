@@ -128,7 +128,7 @@ describe.skipIf(local === null)('the Service data path: ClusterIP, NodePorts, lo
     const lb = services.ignored!.status!.loadBalancer!.ingress![0]!.ip!;
     expect(e.note).toMatch(
       new RegExp(
-        `^port http \\(80/TCP\\): 1/1 pod open on 8080; load balancer ${lb.replaceAll('.', '\\.')}:80 \\(2 of 3 connects\\) times out: it sends to nodes sim-node-1, sim-node-2 without a local endpoint, which drop the NodePort as externalTrafficPolicy Local intends, though their health check \\(port \\d+\\) answers: the load balancer does not honour the health checks; `,
+        `^port http \\(80/TCP\\): 1/1 pod open on 8080; load balancer ${lb.replaceAll('.', '\\.')}:80 \\(2 of 3 connects\\) times out: it sends to nodes sim-node-1, sim-node-2 without a local endpoint, which drop the NodePort as externalTrafficPolicy Local intends, and their health check \\(port \\d+\\) says so \\(HTTP 503\\): the load balancer does not honour the health checks; `,
       ),
     );
     expect(await describeService('ignored')).toMatch(/Warning\s+LoadBalancerFailing/);
