@@ -5,8 +5,8 @@
  * committed file is stale (test/structure/dashboard.test.ts does the same in `npm test`).
  *
  * Every query reads only the operator's own `sockeye_*` metrics (src/operator/metrics.ts);
- * test/operator/dashboard-metrics.test.ts scrapes a live operator and checks each name. There is no
- * shard panel: the operator has no shard metric (one leader does all the work).
+ * test/operator/dashboard-metrics.test.ts scrapes a live operator and checks each name. The leader
+ * panel is per shard (`sockeye_leader{shard}`; one shard, "0", unless `sharding.shards` is set).
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -308,13 +308,15 @@ const operatorRow = (): Item[] => [
     .withTarget(query('B', 'max(sockeye_annotation_writes_pending)', 'annotation writes pending'))
     .withTarget(query('C', 'sum(increase(sockeye_workqueue_retries_total[$__rate_interval]))', 'retries')),
   new StateTimelinePanel()
-    .title('Leader')
+    .title('Leader and shard')
     .description(
-      'Which replica holds the leader Lease (only the leader probes and writes). ' +
-        'sockeye has no shards: one leader does all the work, the other replicas stand by.',
+      "Which replica holds its shard's leader Lease (only a shard's leader probes and writes; the " +
+        "shard's other replicas stand by). Without sharding there is one shard, 0.",
     )
     .datasource(datasource)
-    .withTarget(query('A', 'max by (pod, instance) (sockeye_leader)', '{{pod}} {{instance}}'))
+    .withTarget(
+      query('A', 'max by (shard, pod, instance) (sockeye_leader)', 'shard {{shard}}: {{pod}} {{instance}}'),
+    )
     .mappings([
       {
         type: MappingType.ValueToText,
