@@ -115,12 +115,12 @@ export async function probeServices(
       concurrency: flags.concurrency,
       ...(io.signal ? { signal: io.signal } : {}),
     });
-    const byTarget = connectsByTarget(results);
+    const observed = results.map(observation);
+    const byTarget = connectsByTarget(observed);
     const statuses = new Map(
-      results.flatMap((r) => {
-        const status = observation(r).app?.status;
-        return status === undefined ? [] : [[targetKey(r.target.ip, r.target.port), status] as const];
-      }),
+      observed.flatMap((o) =>
+        o.app?.status === undefined ? [] : [[targetKey(o.target.ip, o.target.port), o.app.status] as const],
+      ),
     );
     const outcomeText = (t: PlannedTarget) => {
       const c = byTarget.get(targetKey(t.ip, t.port));
@@ -139,7 +139,7 @@ export async function probeServices(
       );
     for (const problem of problems) io.stdout.write(`  not checked: ${problem}\n`);
     const { findings } = rules.judge({
-      probes: results.map(observation),
+      probes: observed,
       prober: { namespace: '', labels: {} },
       now: new Date(),
     });

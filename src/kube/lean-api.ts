@@ -13,14 +13,20 @@ import type {
   EventsV1Api,
 } from '@kubernetes/client-node';
 import type { KubeConfig } from '@kubernetes/client-node/dist/config.js';
-import { HttpMethod, requestJson } from './raw-requests.ts';
+import { HttpMethod, type RawRequest, requestJson } from './raw-requests.ts';
 
 const enc = encodeURIComponent;
 const namespaced = (prefix: string, namespace: string, resource: string, name?: string) =>
   `${prefix}/namespaces/${enc(namespace)}/${resource}${name === undefined ? '' : `/${enc(name)}`}`;
 
-/** Query parameters of a write: only those given. */
-const writeQuery = (r: { fieldManager?: string | undefined }) => ({ fieldManager: r.fieldManager });
+/** A write (POST, PUT or PATCH) of the request's body, with its fieldManager when it has one. */
+const write = (
+  kc: KubeConfig,
+  method: HttpMethod,
+  path: string,
+  r: { readonly body: unknown; readonly fieldManager?: string | undefined },
+  options: RawRequest['options'],
+) => requestJson(kc, path, { method, query: { fieldManager: r.fieldManager }, body: r.body, options });
 
 /** Query parameters of a list page. */
 const listQuery = (r: { limit?: number | undefined; _continue?: string | undefined }) => ({
@@ -32,12 +38,7 @@ export type LeanCoreV1 = Pick<CoreV1Api, 'patchNamespacedPod' | 'patchNamespaced
 
 export function leanCoreV1(kc: KubeConfig): LeanCoreV1 {
   const patch = (resource: string) => (r: Parameters<CoreV1Api['patchNamespacedPod']>[0], options?: never) =>
-    requestJson(kc, namespaced('/api/v1', r.namespace, resource, r.name), {
-      method: HttpMethod.PATCH,
-      query: writeQuery(r),
-      body: r.body,
-      options,
-    });
+    write(kc, HttpMethod.PATCH, namespaced('/api/v1', r.namespace, resource, r.name), r, options);
   return {
     patchNamespacedPod: patch('pods') as LeanCoreV1['patchNamespacedPod'],
     patchNamespacedService: patch('services') as LeanCoreV1['patchNamespacedService'],
@@ -55,19 +56,21 @@ export function leanEventsV1(kc: KubeConfig): LeanEventsV1 {
   const prefix = '/apis/events.k8s.io/v1';
   return {
     createNamespacedEvent: ((r, options) =>
-      requestJson(kc, namespaced(prefix, r.namespace, 'events'), {
-        method: HttpMethod.POST,
-        query: writeQuery(r),
-        body: r.body,
+      write(
+        kc,
+        HttpMethod.POST,
+        namespaced(prefix, r.namespace, 'events'),
+        r,
         options,
-      })) as LeanEventsV1['createNamespacedEvent'],
+      )) as LeanEventsV1['createNamespacedEvent'],
     patchNamespacedEvent: ((r, options) =>
-      requestJson(kc, namespaced(prefix, r.namespace, 'events', r.name), {
-        method: HttpMethod.PATCH,
-        query: writeQuery(r),
-        body: r.body,
+      write(
+        kc,
+        HttpMethod.PATCH,
+        namespaced(prefix, r.namespace, 'events', r.name),
+        r,
         options,
-      })) as LeanEventsV1['patchNamespacedEvent'],
+      )) as LeanEventsV1['patchNamespacedEvent'],
     listNamespacedEvent: ((r, options) =>
       requestJson(kc, namespaced(prefix, r.namespace, 'events'), {
         query: listQuery(r),
@@ -94,19 +97,21 @@ export function leanCoordinationV1(kc: KubeConfig): LeanCoordinationV1 {
         options,
       })) as LeanCoordinationV1['readNamespacedLease'],
     createNamespacedLease: ((r, options) =>
-      requestJson(kc, namespaced(prefix, r.namespace, 'leases'), {
-        method: HttpMethod.POST,
-        query: writeQuery(r),
-        body: r.body,
+      write(
+        kc,
+        HttpMethod.POST,
+        namespaced(prefix, r.namespace, 'leases'),
+        r,
         options,
-      })) as LeanCoordinationV1['createNamespacedLease'],
+      )) as LeanCoordinationV1['createNamespacedLease'],
     replaceNamespacedLease: ((r, options) =>
-      requestJson(kc, namespaced(prefix, r.namespace, 'leases', r.name), {
-        method: HttpMethod.PUT,
-        query: writeQuery(r),
-        body: r.body,
+      write(
+        kc,
+        HttpMethod.PUT,
+        namespaced(prefix, r.namespace, 'leases', r.name),
+        r,
         options,
-      })) as LeanCoordinationV1['replaceNamespacedLease'],
+      )) as LeanCoordinationV1['replaceNamespacedLease'],
   };
 }
 

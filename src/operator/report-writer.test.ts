@@ -202,7 +202,7 @@ describe('ReportWriter', () => {
     // 3 shards became 2: shard 0 finds sockeye-2 (and an unsharded `sockeye`) and removes both;
     // sockeye-1 is still a shard's and stays.
     const zero = setup({ shard: { index: 0, count: 2 } });
-    const left = (name: string) => ({ ...(policyReport('shop', [refusing('shop')], name) ?? fail()) });
+    const left = (name: string) => policyReport('shop', [refusing('shop')], name) ?? fail();
     for (const name of ['sockeye', 'sockeye-1', 'sockeye-2'])
       zero.api.reports.set(at('shop', name), left(name));
     zero.api.faults.push(failure(403));

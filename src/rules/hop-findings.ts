@@ -228,7 +228,7 @@ function healthCheckSays(checks: readonly HopResult[], port: number | undefined,
   if (failing(checks).length > 0) return `, and their health check (port ${port}) does not answer`;
   const statuses = checks.map((r) => ctx.httpStatus(r.hop.ip, r.hop.port));
   if (statuses.every((s) => s === 503)) return `, and their health check (port ${port}) says so (HTTP 503)`;
-  const passing = checks.filter((_, i) => (statuses[i] ?? 0) >= 200 && (statuses[i] ?? 0) < 300);
+  const passing = checks.filter((_, i) => Math.trunc((statuses[i] ?? 0) / 100) === 2);
   if (passing.length > 0)
     return `, though their health check (port ${port}) passes on ${agree(passing.length, 'node', 'nodes')} ${nameList(nodesOf(passing))} (HTTP 200: kube-proxy there still counts a local endpoint)`;
   return `, though their health check (port ${port}) answers`;
