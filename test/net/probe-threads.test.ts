@@ -101,7 +101,10 @@ describe('a run over worker threads', () => {
     running = false;
     await watch;
     expect(results.every((r) => r.outcome === 'timeout')).toBe(true);
-    expect(most).toBeLessThanOrEqual(6);
+    // The engine frees a slot when a probe ends, and libuv closes the timed-out socket's fd on its next
+    // loop turn: for that moment each thread may hold one socket more in the kernel than in flight
+    // (CI saw 7 once). A split that gives each thread the whole bound measured 12 here.
+    expect(most).toBeLessThanOrEqual(6 + 3);
     // Every thread's share of the bound was in use at once (24 silent targets hold them for 4 rounds).
     expect(most).toBeGreaterThan(2);
   });
