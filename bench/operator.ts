@@ -31,7 +31,6 @@ import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions, Watch } from '@kubernetes/client-node';
 import { freePort } from '../cluster/controlplane.ts';
 import { killGroup, startDetached } from '../cluster/exec.ts';
@@ -40,6 +39,7 @@ import { withCleanup } from '../cluster/with-cleanup.ts';
 import { shareConnections } from '../src/kube/connections.ts';
 import { getRaw } from '../src/kube/raw-requests.ts';
 import { renderedChartProcess } from './chart-process.ts';
+import { compiledSockeye } from './compiled-sockeye.ts';
 import {
   type Figures,
   judgedServices,
@@ -57,7 +57,8 @@ import { difference, increase, requestCounts, sumValues, total } from './prometh
 
 const LISTEN = 'sim.sockeye.dev/listen';
 const STATUS = 'sockeye.dev/status';
-const sockeye = fileURLToPath(new URL('../bin/sockeye.js', import.meta.url));
+/** bin/sockeye.js of sockeye compiled as the image runs it (compiled-sockeye.ts), made once per run. */
+let compiled: Promise<string> | undefined;
 
 const note = (line: string) => process.stderr.write(`bench: ${line}\n`);
 const ms1 = (ms: number) => Math.round(ms);
@@ -382,6 +383,7 @@ async function startOperator(
   note(
     `starting sockeye ${chart.args.join(' ')} (interval ${s.intervalS}s, timeout ${s.timeoutS}s; NODE_OPTIONS=${chartEnv.NODE_OPTIONS ?? ''} MALLOC_ARENA_MAX=${chartEnv.MALLOC_ARENA_MAX ?? ''}; log ${dir}/${name}.log)`,
   );
+  const sockeye = await (compiled ??= compiledSockeye(join(dir, 'sockeye-js')));
   const startedAt = performance.now();
   const pid = await startDetached(
     process.execPath,
