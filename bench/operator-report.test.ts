@@ -113,10 +113,18 @@ describe('reading the operator metrics', () => {
     expect(sweepPatches('', new Map())).toEqual({ written: 0, services: 0, pods: 0 });
   });
 
-  it('reads resident memory and used heap', () => {
-    expect(memoryOf('process_resident_memory_bytes 100\nnodejs_heap_size_used_bytes 40\n')).toEqual({
+  it('reads resident memory, used and committed heap, and external memory', () => {
+    const metrics = [
+      'process_resident_memory_bytes 100',
+      'nodejs_heap_size_used_bytes 40',
+      'nodejs_heap_size_total_bytes 55',
+      'nodejs_external_memory_bytes 7',
+    ].join('\n');
+    expect(memoryOf(metrics)).toEqual({
       rssBytes: 100,
       heapUsedBytes: 40,
+      heapTotalBytes: 55,
+      externalBytes: 7,
     });
   });
 });
@@ -174,9 +182,11 @@ describe('reportLines', () => {
     expect(row('detection')).toBe(
       'detection p50 / p99 | 3000 / 4000 ms (3/4 seen) | aim p99 < 12000 ms: missed',
     );
-    expect(row('RSS / heap at the end')).toBe('RSS / heap at the end | 210 / 70.3 MB | ');
+    expect(row('RSS / heap at the end')).toBe('RSS / heap at the end | 210 / 70.3 MiB | ');
     // The aim takes the highest of the three readings: here the end's.
-    expect(row('peak RSS')).toBe('peak RSS (VmHWM, whole run) | 190 MB | aim < 200 MB RSS: missed');
+    expect(row('peak RSS')).toBe(
+      'peak RSS (VmHWM, whole run) | 190 MiB (199.2 MB) | aim < 200 MB RSS: missed',
+    );
     expect(row('steady: sockeye writes')).toBe('steady: sockeye writes per sweep | 0.0 | aim 0: met');
     expect(row('steady: API requests')).toBe(
       'steady: API requests per sweep | 10.0 (all: 11.0, baseline: 1.0) | apiserver_request_total, minus the no-operator baseline',
@@ -240,6 +250,20 @@ describe('reportLines', () => {
     const row = lines.find((l) => l.startsWith('first sweep: annotation patches'))?.replace(/ {2,}/g, ' | ');
     expect(row).toBe(
       'first sweep: annotation patches | 60 (API server: 20 Services, 40 pods) | aim <= 1 per Service, 0 per healthy pod: missed',
+    );
+  });
+
+  it.each([
+    [190, 'met'],
+    [191, 'missed'],
+  ])('judges the RSS aim in MB, not MiB: %s MiB everywhere is %s', (mib, verdict) => {
+    const m = { rssBytes: mib * MIB, heapUsedBytes: 60 * MIB };
+    const lines = reportLines(s, { ...figures, memAfterSync: m, memEnd: m, peakRssBytes: mib * MIB });
+    const row = lines.find((l) => l.startsWith('peak RSS'))?.replace(/ {2,}/g, ' | ');
+    expect(row).toMatch(
+      new RegExp(
+        `^peak RSS \\(VmHWM, whole run\\) \\| ${mib} MiB \\(.*MB\\) \\| aim < 200 MB RSS: ${verdict}$`,
+      ),
     );
   });
 });
