@@ -158,6 +158,10 @@ describe('reportLines', () => {
       leaseRequests: 30,
     },
     recoveryWarnings: 2,
+    recoveryWarningKinds: new Map([
+      ['ADDED Pod ReadyButRefusing', 1],
+      ['MODIFIED Service TargetsRefusing', 1],
+    ]),
   };
 
   it('prints a title, an aligned table with the aims, the requests, and one JSON object last', () => {
@@ -186,6 +190,9 @@ describe('reportLines', () => {
     // The aim takes the highest of the three readings: here the end's.
     expect(row('peak RSS')).toBe(
       'peak RSS (VmHWM, whole run) | 190 MiB (199.2 MB) | aim < 200 MB RSS: missed',
+    );
+    expect(row('recovery warnings')).toBe(
+      'recovery warnings seen | 2 (ADDED Pod ReadyButRefusing: 1, MODIFIED Service TargetsRefusing: 1) | Warning Events after the backends listened again',
     );
     expect(row('steady: sockeye writes')).toBe('steady: sockeye writes per sweep | 0.0 | aim 0: met');
     expect(row('steady: API requests')).toBe(

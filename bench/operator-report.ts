@@ -191,6 +191,8 @@ export interface Figures {
   readonly steady: SteadyFigures;
   /** Warning Events after the backends listened again. */
   readonly recoveryWarnings: number;
+  /** Those Warnings by `watch phase, kind, reason` (ADDED: a new Event; MODIFIED: a series update). */
+  readonly recoveryWarningKinds?: ReadonlyMap<string, number>;
 }
 
 /** The steady window: operator counters' growth, and API requests by `VERB resource`. */
@@ -281,7 +283,11 @@ export function reportLines(s: Settings, f: Figures): string[] {
       `${perSweep(steady.leaseRequests).toFixed(1)}`,
       'leader election renewals (GET+PUT every 2 s)',
     ],
-    ['recovery warnings seen', `${f.recoveryWarnings}`, 'Warning Events after the backends listened again'],
+    [
+      'recovery warnings seen',
+      `${f.recoveryWarnings}${f.recoveryWarningKinds?.size ? ` (${[...f.recoveryWarningKinds].map(([k, n]) => `${k}: ${n}`).join(', ')})` : ''}`,
+      'Warning Events after the backends listened again',
+    ],
   ];
   const width = Math.max(...rows.map((r) => r[0].length));
   const width2 = Math.max(...rows.map((r) => r[1].length));

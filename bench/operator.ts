@@ -121,6 +121,7 @@ interface Meta {
 }
 interface EventObj {
   type?: string;
+  reason?: string;
   reportingController?: string;
   regarding?: { kind?: string; name?: string; namespace?: string };
 }
@@ -170,12 +171,28 @@ async function openCluster(
   existing: LocalClusterState | undefined,
 ): Promise<Cluster> {
   // No kube-proxy or load balancer: their syncs of 20,000 endpoints would be timed with sockeye.
-  const state =
-    existing ??
-    (await upLocalCluster({ dir, cidr: s.podRanges, nodes: s.nodes, dataPath: false, log: note }));
+  const state = existing ?? (await upWhenRangeFree(s, dir));
   const kc = shareConnections(new KubeConfig());
   kc.loadFromFile(state.kubeconfig);
   return { kubeconfig: state.kubeconfig, kc, core: kc.makeApiClient(CoreV1Api) };
+}
+
+/**
+ * A new cluster, once one of its pod ranges is free: the tests' clusters hold ranges while they run
+ * (a /17 overlaps several of theirs), so the bench waits for them, up to 20 minutes, saying so.
+ */
+async function upWhenRangeFree(s: Settings, dir: string): Promise<LocalClusterState> {
+  const deadline = performance.now() + 20 * 60_000;
+  for (;;) {
+    try {
+      return await upLocalCluster({ dir, cidr: s.podRanges, nodes: s.nodes, dataPath: false, log: note });
+    } catch (err) {
+      const busy = err instanceof Error && /every pod range is in use/.test(err.message);
+      if (!busy || performance.now() > deadline) throw err;
+      note(`${(err as Error).message}; trying again in 15 s`);
+      await sleep(15_000);
+    }
+  }
 }
 
 /**
@@ -297,6 +314,11 @@ interface Sightings {
   readonly detected: Map<string, number>;
   /** sockeye's Warning Events seen, about anything. */
   warnings: number;
+  /**
+   * From the recovery phase on: sockeye's Warning Events by `watch phase, kind, reason`, so that the
+   * report says what they are (a new Event, or a series update of an earlier one).
+   */
+  afterRecovery: Map<string, number> | undefined;
 }
 
 /** Watches Service annotations (the first sweep) and sockeye's Warning Events (detection). */
@@ -307,6 +329,7 @@ function watchSockeye(kc: KubeConfig, s: Settings): { seen: Sightings; watches: 
     stoppedAt: new Map(),
     detected: new Map(),
     warnings: 0,
+    afterRecovery: undefined,
   };
   const services = keepWatching(kc, '/api/v1/services', (_phase, obj) => {
     const m = (obj as Meta).metadata;
@@ -321,6 +344,10 @@ function watchSockeye(kc: KubeConfig, s: Settings): { seen: Sightings; watches: 
       return;
     seen.warnings++;
     const r = e.regarding;
+    if (seen.afterRecovery) {
+      const kind = `${phase} ${r?.kind ?? '?'} ${e.reason ?? '?'}`;
+      seen.afterRecovery.set(kind, (seen.afterRecovery.get(kind) ?? 0) + 1);
+    }
     if (!r?.name || !r.namespace) return;
     // A pod's Event counts for its Service: svc-I-J belongs to svc-I.
     const service = r.kind === 'Pod' ? r.name.replace(/-\d+$/, '') : r.name;
@@ -713,6 +740,7 @@ async function main(): Promise<void> {
         const sweep = await firstSweep(cluster.kc, op, seen, s, keptCluster, apiAtStart);
         const { chosen, latencies } = await detection(cluster.core, s, seen);
         const warningsBeforeRecovery = seen.warnings;
+        seen.afterRecovery = new Map();
         await recovery(cluster.core, s, chosen);
         const { steady, memEnd } = await steadyWindow(cluster.kc, op, s, baseline);
         const peakRssBytes = await peakRssOf(op.pid);
@@ -724,6 +752,7 @@ async function main(): Promise<void> {
           peakRssBytes,
           steady,
           recoveryWarnings: seen.warnings - warningsBeforeRecovery,
+          recoveryWarningKinds: seen.afterRecovery,
         });
         process.stdout.write(`${lines.join('\n')}\n`);
       } catch (err) {
