@@ -410,7 +410,8 @@ async function startOperator(
   note(
     `starting sockeye ${chart.args.join(' ')} (interval ${s.intervalS}s, timeout ${s.timeoutS}s; NODE_OPTIONS=${chartEnv.NODE_OPTIONS ?? ''} MALLOC_ARENA_MAX=${chartEnv.MALLOC_ARENA_MAX ?? ''}; log ${dir}/${name}.log)`,
   );
-  const sockeye = await (compiled ??= compiledSockeye(join(dir, 'sockeye-js')));
+  compiled ??= compiledSockeye(join(dir, 'sockeye-js'));
+  const sockeye = await compiled;
   const startedAt = performance.now();
   const pid = await startDetached(
     process.execPath,
