@@ -654,6 +654,23 @@ const cases: readonly Case[] = [
     ],
   },
   {
+    name: 'a pod that claims the Service’s port by name and refuses keeps its pod-level finding',
+    about: 'ReadyButRefusing',
+    input: world({
+      services: [svc('web', { ports: [[80, 'http', 'http']] })],
+      pods: [w1],
+      probes: probes(['10.0.0.1', 8080, 'refused']),
+    }),
+    expected: [
+      ['NoHealthyTargets', 'web', 'port http (80/TCP): 1 ready target fails (1 refused: web-1)'],
+      [
+        'ReadyButRefusing',
+        'web-1',
+        'pod is Ready but port http (8080/TCP), a target of Service web, refuses on 10.0.0.1; the pod has no readiness probe',
+      ],
+    ],
+  },
+  {
     name: 'a pod two Services send to names both, in the plural',
     about: 'ReadyButRefusing',
     input: world({
@@ -1072,6 +1089,26 @@ const cases: readonly Case[] = [
         'api',
         ALSO_MATCHES_WORKER('the 1 pod that declares 8080/TCP answers'),
       ],
+    ],
+  },
+  {
+    name: 'a SelectorMatchesOtherWorkloads cleared by a narrower selector is TargetsRecovered on the Service',
+    about: 'TargetsRecovered',
+    input: world({
+      services: [svc('api', { selector: { tier: 'backend', app: 'api' } })],
+      pods: [apiPod('api-1', '10.0.3.1'), apiPod('api-2', '10.0.3.2'), workerPod('worker-1', '10.0.3.9')],
+      probes: probes(['10.0.3.1', 8080, 'open'], ['10.0.3.2', 8080, 'open'], ['10.0.3.9', 9100, 'open']),
+      previous: [
+        {
+          reason: 'SelectorMatchesOtherWorkloads',
+          severity: 'Warning',
+          object: { kind: 'Service', namespace: 'shop', name: 'api', uid: 'uid-api' },
+          port: { name: 'http', number: 80, protocol: 'TCP' },
+        },
+      ],
+    }),
+    expected: [
+      ['TargetsRecovered', 'api', 'SelectorMatchesOtherWorkloads no longer holds for port http (80/TCP)'],
     ],
   },
   {
