@@ -1,11 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { endianness, networkInterfaces } from 'node:os';
+import type { ClusterChoice } from '../config/settings.ts';
+import { UsageError } from '../config/usage-error.ts';
 import { closeServer } from '../http/listen.ts';
+import type { ClusterTarget } from '../kube/kubeconfig.ts';
 import { componentLogger, logger } from '../log.ts';
 import { probeAll } from '../probe/engine.ts';
 import { loadSidecarConfig, podIdentity, sidecarHelp } from '../sidecar/config.ts';
 import { startHttp } from '../sidecar/http.ts';
-import { inClusterApi, serviceAccountNamespace } from '../sidecar/kube.ts';
+import { inClusterApi, kubeconfigApi, serviceAccountNamespace } from '../sidecar/kube.ts';
 import { type Listener, mergeListeners } from '../sidecar/proc-net.ts';
 import { readProcNetListeners } from '../sidecar/proc-net-file.ts';
 import { Sidecar } from '../sidecar/sidecar.ts';
@@ -22,7 +25,8 @@ Reports through its log and metrics, and, when its ServiceAccount may, as Events
 sockeye.dev/sidecar-status, -summary, -since and sockeye.dev/loopback-only annotations.
 
 The pod comes from the downward API: POD_NAME, POD_NAMESPACE, POD_UID, POD_IPS or POD_IP. The ports
-come from the pod spec (get pods) or, without API access, from --ports.
+come from the pod spec (get pods) or, without API access, from --ports. The API is the pod's mounted
+ServiceAccount token; with --kubeconfig or --context, the cluster and credentials they name instead.
 
 Settings: flags > environment > defaults. A boolean flag is --FLAG, --no-FLAG, --FLAG=true or
 --FLAG=false; its variable takes true or false.
@@ -64,13 +68,33 @@ function interfaceIPs(): string[] {
     .map((a) => a!.address);
 }
 
+/**
+ * The cluster `--kubeconfig` / `--context` name, loaded as the other modes load it; undefined when
+ * neither is given (the pod's mounted token then). Loaded only then: the kubeconfig loader brings
+ * client-node's KubeConfig, which the in-pod sidecar does without (see ../sidecar/kube.ts).
+ */
+async function kubeconfigTarget(
+  choice: ClusterChoice,
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<ClusterTarget | undefined> {
+  if (choice.kubeconfig === undefined && choice.context === undefined) return undefined;
+  const { loadKubeConfig } = await import('../kube/kubeconfig.ts');
+  const target = loadKubeConfig(choice, { env });
+  if (typeof target === 'string') throw new UsageError(`sidecar: ${target}`);
+  return target;
+}
+
 export const sidecarCommand: Command = async (argv, io) => {
   if (argv.includes('--help') || argv.includes('-h')) {
     io.stdout.write(`${help(io.program)}\n`);
     return ExitCode.ok;
   }
   const config = loadSidecarConfig(argv, io.env);
-  const found = podIdentity(io.env, io.env.POD_NAMESPACE ? undefined : serviceAccountNamespace());
+  const viaKubeconfig = config.api ? await kubeconfigTarget(config.cluster, io.env) : undefined;
+  const found = podIdentity(
+    io.env,
+    io.env.POD_NAMESPACE ? undefined : (viaKubeconfig?.namespace ?? serviceAccountNamespace()),
+  );
   const identity = found.ips.length > 0 ? found : { ...found, ips: interfaceIPs() };
   const log = componentLogger(logger, 'sidecar');
   if (identity.ips.length === 0) {
@@ -95,7 +119,7 @@ export const sidecarCommand: Command = async (argv, io) => {
   sidecar = new Sidecar({
     config,
     identity,
-    api: config.api ? inClusterApi(io.env) : undefined,
+    api: !config.api ? undefined : viaKubeconfig ? kubeconfigApi(viaKubeconfig.kc) : inClusterApi(io.env),
     logger,
     metrics,
     ownPorts: [http.port],

@@ -14,7 +14,7 @@ import {
   svc,
   world,
 } from './fixtures.ts';
-import type { EvaluateInput, Finding } from './types.ts';
+import type { EvaluateInput, Finding, PreviousFinding } from './types.ts';
 
 type Row = readonly [Reason, string, string];
 
@@ -134,6 +134,19 @@ const ORDERS_ALONE: readonly Row[] = [
     "port http (80/TCP): 1 ready target fails (1 refused: orders-1); the pod does not declare 8081/TCP (it declares 8080/TCP (http)): the Service's targetPort is likely wrong",
   ],
 ];
+
+/** A Warning sockeye wrote on a shop object in an earlier pass, for port [name, number]/TCP. */
+const warnedBefore = (
+  reason: Reason,
+  kind: 'Service' | 'Pod',
+  name: string,
+  [portName, number]: readonly [string, number],
+): PreviousFinding => ({
+  reason,
+  severity: 'Warning',
+  object: { kind, namespace: 'shop', name, uid: `uid-${name}` },
+  port: { name: portName, number, protocol: 'TCP' },
+});
 
 interface Case {
   readonly name: string;
@@ -654,6 +667,23 @@ const cases: readonly Case[] = [
     ],
   },
   {
+    name: 'a pod that claims the Service’s port by name and refuses keeps its pod-level finding',
+    about: 'ReadyButRefusing',
+    input: world({
+      services: [svc('web', { ports: [[80, 'http', 'http']] })],
+      pods: [w1],
+      probes: probes(['10.0.0.1', 8080, 'refused']),
+    }),
+    expected: [
+      ['NoHealthyTargets', 'web', 'port http (80/TCP): 1 ready target fails (1 refused: web-1)'],
+      [
+        'ReadyButRefusing',
+        'web-1',
+        'pod is Ready but port http (8080/TCP), a target of Service web, refuses on 10.0.0.1; the pod has no readiness probe',
+      ],
+    ],
+  },
+  {
     name: 'a pod two Services send to names both, in the plural',
     about: 'ReadyButRefusing',
     input: world({
@@ -986,14 +1016,7 @@ const cases: readonly Case[] = [
       services: [web],
       pods: [w1],
       probes: probes(['10.0.0.1', 8080, 'open']),
-      previous: [
-        {
-          reason: 'NoHealthyTargets',
-          severity: 'Warning',
-          object: { kind: 'Service', namespace: 'shop', name: 'web', uid: 'uid-web' },
-          port: { name: 'http', number: 80, protocol: 'TCP' },
-        },
-      ],
+      previous: [warnedBefore('NoHealthyTargets', 'Service', 'web', ['http', 80])],
     }),
     expected: [['TargetsRecovered', 'web', 'NoHealthyTargets no longer holds for port http (80/TCP)']],
   },
@@ -1003,14 +1026,7 @@ const cases: readonly Case[] = [
     input: world({
       services: [web],
       pods: [w1],
-      previous: [
-        {
-          reason: 'NoHealthyTargets',
-          severity: 'Warning',
-          object: { kind: 'Service', namespace: 'shop', name: 'web', uid: 'uid-web' },
-          port: { name: 'http', number: 80, protocol: 'TCP' },
-        },
-      ],
+      previous: [warnedBefore('NoHealthyTargets', 'Service', 'web', ['http', 80])],
     }),
     expected: [],
   },
@@ -1021,14 +1037,7 @@ const cases: readonly Case[] = [
       services: [web],
       pods: [w1],
       probes: probes(['10.0.0.1', 8080, 'refused']),
-      previous: [
-        {
-          reason: 'PortNotListening',
-          severity: 'Warning',
-          object: { kind: 'Pod', namespace: 'shop', name: 'web-1', uid: 'uid-web-1' },
-          port: { name: 'http', number: 8080, protocol: 'TCP' },
-        },
-      ],
+      previous: [warnedBefore('PortNotListening', 'Pod', 'web-1', ['http', 8080])],
     }),
     expected: [
       ['NoHealthyTargets', 'web', 'port http (80/TCP): 1 ready target fails (1 refused: web-1)'],
@@ -1042,14 +1051,7 @@ const cases: readonly Case[] = [
   {
     name: 'a ReadyButRefusing a pod got for a port it does not declare (before this rule) is TargetsRecovered',
     about: 'TargetsRecovered',
-    input: ordersAlone([
-      {
-        reason: 'ReadyButRefusing',
-        severity: 'Warning',
-        object: { kind: 'Pod', namespace: 'shop', name: 'orders-1', uid: 'uid-orders-1' },
-        port: { name: '', number: 8081, protocol: 'TCP' },
-      },
-    ]),
+    input: ordersAlone([warnedBefore('ReadyButRefusing', 'Pod', 'orders-1', ['', 8081])]),
     expected: [
       ...ORDERS_ALONE,
       ['TargetsRecovered', 'orders-1', 'ReadyButRefusing no longer holds for port 8081/TCP'],
@@ -1059,12 +1061,7 @@ const cases: readonly Case[] = [
     name: 'a previous TargetsRefusing now explained as SelectorMatchesOtherWorkloads is not a recovery',
     about: 'TargetsRecovered',
     input: backend('open', undefined, 'refused', [
-      {
-        reason: 'TargetsRefusing',
-        severity: 'Warning',
-        object: { kind: 'Service', namespace: 'shop', name: 'api', uid: 'uid-api' },
-        port: { name: 'http', number: 80, protocol: 'TCP' },
-      },
+      warnedBefore('TargetsRefusing', 'Service', 'api', ['http', 80]),
     ]),
     expected: [
       [
@@ -1072,6 +1069,19 @@ const cases: readonly Case[] = [
         'api',
         ALSO_MATCHES_WORKER('the 1 pod that declares 8080/TCP answers'),
       ],
+    ],
+  },
+  {
+    name: 'a SelectorMatchesOtherWorkloads cleared by a narrower selector is TargetsRecovered on the Service',
+    about: 'TargetsRecovered',
+    input: world({
+      services: [svc('api', { selector: { tier: 'backend', app: 'api' } })],
+      pods: [apiPod('api-1', '10.0.3.1'), apiPod('api-2', '10.0.3.2'), workerPod('worker-1', '10.0.3.9')],
+      probes: probes(['10.0.3.1', 8080, 'open'], ['10.0.3.2', 8080, 'open'], ['10.0.3.9', 9100, 'open']),
+      previous: [warnedBefore('SelectorMatchesOtherWorkloads', 'Service', 'api', ['http', 80])],
+    }),
+    expected: [
+      ['TargetsRecovered', 'api', 'SelectorMatchesOtherWorkloads no longer holds for port http (80/TCP)'],
     ],
   },
   {

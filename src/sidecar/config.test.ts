@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readPorts } from '../config/sidecar.ts';
 import { UsageError } from '../config/usage-error.ts';
-import { loadSidecarConfig, podIdentity } from './config.ts';
+import { loadSidecarConfig, podIdentity, sidecarHelp } from './config.ts';
 
 describe('loadSidecarConfig', () => {
   it('has defaults, and flags win over env', () => {
@@ -22,7 +22,21 @@ describe('loadSidecarConfig', () => {
     expect(d.ports).toEqual([{ name: '', number: 8080 }]);
   });
 
+  it('takes --kubeconfig and --context as flags only, as the other modes do; neither by default', () => {
+    expect(loadSidecarConfig([], { KUBECONFIG: '/home/me/.kube/config' }).cluster).toEqual({
+      kubeconfig: undefined,
+      context: undefined,
+    });
+    expect(loadSidecarConfig(['--kubeconfig', '/etc/k.yaml', '--context=kind'], {}).cluster).toEqual({
+      kubeconfig: '/etc/k.yaml',
+      context: 'kind',
+    });
+    expect(sidecarHelp()).toMatch(/--kubeconfig FILE .*\n.*/);
+    expect(sidecarHelp()).toContain('--context NAME');
+  });
+
   it.each([
+    [['--kubeconfig'], {}, '--kubeconfig'],
     [['--interval=soon'], {}, '--interval: want a duration'],
     [[], { SOCKEYE_CONFIRMATIONS: '0' }, 'SOCKEYE_CONFIRMATIONS: want at least 1'],
     [['--ports=http=99999'], {}, '--ports: "http=99999" is not a port'],

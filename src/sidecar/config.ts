@@ -3,7 +3,7 @@
  * A bad value fails start-up with a message naming the flag or env var. Pure: argv and env come in.
  */
 
-import { loadSettings, settingsHelp } from '../config/settings.ts';
+import { CLUSTER_SETTINGS, type ClusterChoice, loadSettings, settingsHelp } from '../config/settings.ts';
 import { SIDECAR_SETTINGS } from '../config/sidecar.ts';
 import { UsageError } from '../config/usage-error.ts';
 import type { DeclaredPort } from './port-classes.ts';
@@ -22,6 +22,11 @@ export interface SidecarConfig {
   readonly api: boolean;
   readonly events: boolean;
   readonly annotations: boolean;
+  /**
+   * `--kubeconfig` and `--context`: the API through a kubeconfig, as the other modes take it; neither
+   * given, the pod's mounted ServiceAccount token (the default in a pod).
+   */
+  readonly cluster: ClusterChoice;
 }
 
 export interface PodIdentity {
@@ -32,14 +37,17 @@ export interface PodIdentity {
   readonly ips: readonly string[];
 }
 
+/** The sidecar's own settings and the cluster flags every mode that talks to the API takes. */
+const TABLE = { ...SIDECAR_SETTINGS, ...CLUSTER_SETTINGS };
+
 export function sidecarHelp(): string {
-  return settingsHelp(SIDECAR_SETTINGS);
+  return settingsHelp(TABLE);
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
 
 export function loadSidecarConfig(argv: readonly string[], env: Env): SidecarConfig {
-  const { values: v } = loadSettings(SIDECAR_SETTINGS, { argv, env }, { command: 'sidecar' });
+  const { values: v } = loadSettings(TABLE, { argv, env }, { command: 'sidecar' });
   const config: SidecarConfig = {
     intervalMs: v.interval,
     // Inside the pod a refusal is immediate; the default only has to bound a dropped SYN.
@@ -51,6 +59,7 @@ export function loadSidecarConfig(argv: readonly string[], env: Env): SidecarCon
     api: v.api,
     events: v.events,
     annotations: v.annotations,
+    cluster: { kubeconfig: v.kubeconfig, context: v.context },
   };
   if (config.timeoutMs >= config.intervalMs) {
     throw new UsageError(

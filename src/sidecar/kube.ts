@@ -6,7 +6,8 @@
  * like client-node's ApiException, so src/kube/errors.ts classifies them.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { request } from 'node:https';
+import { request as httpRequest } from 'node:http';
+import { type RequestOptions, request } from 'node:https';
 import { FIELD_MANAGER } from '../kube/field-manager.ts';
 import type { DeclaredPort } from './port-classes.ts';
 
@@ -70,54 +71,86 @@ export function inClusterApi(
 ): SidecarApi | undefined {
   const host = env.KUBERNETES_SERVICE_HOST;
   if (!host || !existsSync(`${dir}/token`)) return undefined;
-  const port = Number(env.KUBERNETES_SERVICE_PORT ?? 443);
   const ca = readFileSync(`${dir}/ca.crt`);
-  const call: ApiCall = (method, path, body, contentType = 'application/json') =>
-    new Promise<string>((resolve, reject) => {
+  const server = new URL(`https://${host.includes(':') ? `[${host}]` : host}`);
+  server.port = String(Number(env.KUBERNETES_SERVICE_PORT ?? 443));
+  return sidecarApi(
+    requestCall(server, async (options) => {
+      options.ca = ca;
       // Read per call: the kubelet rotates projected tokens.
-      const token = readFileSync(`${dir}/token`, 'utf8').trim();
-      const payload = body === undefined ? undefined : JSON.stringify(body);
-      const req = request(
-        {
-          host,
-          port,
-          method,
-          path,
-          ca,
-          timeout: 10_000,
-          headers: {
-            authorization: `Bearer ${token}`,
-            accept: 'application/json',
-            ...(payload === undefined
-              ? {}
-              : { 'content-type': contentType, 'content-length': Buffer.byteLength(payload) }),
-          },
-        },
-        (res) => {
-          let text = '';
-          res.setEncoding('utf8');
-          res.on('data', (chunk: string) => {
-            text += chunk;
-          });
-          res.on('end', () => {
-            const status = res.statusCode ?? 0;
-            if (status >= 200 && status < 300) resolve(text);
-            else {
-              const headers: Record<string, string> = {};
-              for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') headers[k] = v;
-              reject(new ApiError(method, path, status, text, headers));
-            }
-          });
-          res.on('error', reject);
-        },
-      );
+      options.headers = {
+        ...options.headers,
+        authorization: `Bearer ${readFileSync(`${dir}/token`, 'utf8').trim()}`,
+      };
+    }),
+  );
+}
+
+/**
+ * What the sidecar needs of a loaded kubeconfig (client-node's `KubeConfig` has both), so that this
+ * module never loads client-node: the cluster's address, and the TLS and credentials of a request.
+ */
+export interface KubeconfigCredentials {
+  getCurrentCluster(): { readonly server: string } | null;
+  applyToHTTPSOptions(options: RequestOptions): Promise<void>;
+}
+
+/** The API a kubeconfig (`--kubeconfig`, `--context`) points at, with its context's credentials. */
+export function kubeconfigApi(kc: KubeconfigCredentials): SidecarApi {
+  const server = kc.getCurrentCluster()?.server;
+  if (!server) throw new Error('the kubeconfig has no current cluster');
+  // Per call: an exec or token-file credential may change between two calls.
+  return sidecarApi(requestCall(new URL(server), (options) => kc.applyToHTTPSOptions(options)));
+}
+
+/**
+ * One API request function against `server` (https or http, with any path prefix); `prepare` adds the
+ * TLS and credentials to each request's options.
+ */
+function requestCall(server: URL, prepare: (options: RequestOptions) => Promise<void>): ApiCall {
+  const send = server.protocol === 'http:' ? httpRequest : request;
+  const prefix = server.pathname.replace(/\/+$/, '');
+  return async (method, path, body, contentType = 'application/json') => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const options: RequestOptions = {
+      host: server.hostname.replace(/^\[(.*)\]$/, '$1'),
+      port: server.port === '' ? undefined : Number(server.port),
+      method,
+      path: `${prefix}${path}`,
+      timeout: 10_000,
+      headers: {
+        accept: 'application/json',
+        ...(payload === undefined
+          ? {}
+          : { 'content-type': contentType, 'content-length': Buffer.byteLength(payload) }),
+      },
+    };
+    await prepare(options);
+    return new Promise<string>((resolve, reject) => {
+      const req = send(options, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          text += chunk;
+        });
+        res.on('end', () => {
+          const status = res.statusCode ?? 0;
+          if (status >= 200 && status < 300) resolve(text);
+          else {
+            const headers: Record<string, string> = {};
+            for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') headers[k] = v;
+            reject(new ApiError(method, path, status, text, headers));
+          }
+        });
+        res.on('error', reject);
+      });
       req.on('timeout', () =>
         req.destroy(Object.assign(new Error('request timed out'), { code: 'ETIMEDOUT' })),
       );
       req.on('error', reject);
       req.end(payload);
     });
-  return sidecarApi(call);
+  };
 }
 
 /**

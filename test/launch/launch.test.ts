@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -136,6 +136,25 @@ describe('what the launcher cannot get by itself, it names in one line', () => {
         /^sockeye: Go is needed once to build etcd kube-apiserver .* install Go >= 1\.26/,
       ),
     ]);
+  });
+
+  it('says that the local cluster needs Linux when uname says otherwise', async () => {
+    // A fake uname first on PATH: the launcher asks it which system this is.
+    const fakeBin = join(dir, 'darwin-bin');
+    await mkdir(fakeBin, { recursive: true });
+    await writeFile(join(fakeBin, 'uname'), '#!/bin/sh\necho Darwin\n');
+    await chmod(join(fakeBin, 'uname'), 0o755);
+    const r = await runIn('bash', [launcher, 'test'], {
+      ...process.env,
+      PATH: `${fakeBin}${delimiter}${process.env.PATH ?? ''}`,
+      // Should the check be missing, the launcher only says what it would run.
+      SOCKEYE_LAUNCH_DRY_RUN: '1',
+    });
+    expect(r.code).toBe(3);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^sockeye: the local cluster needs Linux .*this is Darwin: run it in a Linux VM/),
+    ]);
+    expect(r.stdout).toBe('');
   });
 
   it('refuses an unknown task with its usage', async () => {

@@ -1,9 +1,9 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ApiException, CoordinationV1Api, KubeConfig } from '@kubernetes/client-node';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { eventually } from '../support/kube.ts';
+import { ApiException, CoordinationV1Api } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decoyKubeconfig, eventually } from '../support/kube.ts';
 import {
   annotationsWhen,
   type OperatorProcess,
@@ -28,22 +28,8 @@ describe('sockeye operator with kubectl-style flags', () => {
   let kubeconfig: string;
 
   beforeAll(async () => {
-    const suite = new KubeConfig();
-    suite.loadFromFile(inject('kubeconfig'));
-    context = suite.getCurrentContext();
-    const config = JSON.parse(suite.exportConfig()) as {
-      clusters: { name: string; cluster: { server: string } }[];
-      contexts: { name: string; context: { cluster: string; user: string } }[];
-      users: { name: string }[];
-      'current-context': string;
-    };
-    const user = config.users[0]?.name ?? '';
-    config.clusters.push({ name: 'decoy', cluster: { server: 'https://127.0.0.1:1' } });
-    config.contexts.push({ name: 'decoy', context: { cluster: 'decoy', user } });
-    config['current-context'] = 'decoy';
     dir = await mkdtemp(join(tmpdir(), 'sockeye-op-flags-'));
-    kubeconfig = join(dir, 'kubeconfig');
-    await writeFile(kubeconfig, JSON.stringify(config));
+    ({ kubeconfig, context } = await decoyKubeconfig(dir));
   });
 
   afterAll(async () => {

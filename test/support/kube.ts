@@ -1,3 +1,5 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import {
   CoreV1Api,
   DiscoveryV1Api,
@@ -112,4 +114,27 @@ export async function eventually<T>(
     }
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/**
+ * A copy of the suite's kubeconfig whose current context is a decoy (a loopback port nothing listens
+ * on), written to `dir`: a process reaches the API server through it only when told `--context`.
+ */
+export async function decoyKubeconfig(dir: string): Promise<{ kubeconfig: string; context: string }> {
+  const suite = new KubeConfig();
+  suite.loadFromFile(inject('kubeconfig'));
+  const context = suite.getCurrentContext();
+  const config = JSON.parse(suite.exportConfig()) as {
+    clusters: { name: string; cluster: { server: string } }[];
+    contexts: { name: string; context: { cluster: string; user: string } }[];
+    users: { name: string }[];
+    'current-context': string;
+  };
+  const user = config.users[0]?.name ?? '';
+  config.clusters.push({ name: 'decoy', cluster: { server: 'https://127.0.0.1:1' } });
+  config.contexts.push({ name: 'decoy', context: { cluster: 'decoy', user } });
+  config['current-context'] = 'decoy';
+  const kubeconfig = join(dir, 'kubeconfig');
+  await writeFile(kubeconfig, JSON.stringify(config));
+  return { kubeconfig, context };
 }
