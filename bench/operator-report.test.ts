@@ -159,8 +159,8 @@ describe('reportLines', () => {
     },
     recoveryWarnings: 2,
     recoveryWarningKinds: new Map([
-      ['ADDED Pod ReadyButRefusing', 1],
-      ['MODIFIED Service TargetsRefusing', 1],
+      ['Pod ReadyButRefusing', 1],
+      ['Service TargetsRefusing (repeat)', 1],
     ]),
   };
 
@@ -192,7 +192,7 @@ describe('reportLines', () => {
       'peak RSS (VmHWM, whole run) | 190 MiB (199.2 MB) | aim < 200 MB RSS: missed',
     );
     expect(row('recovery warnings')).toBe(
-      'recovery warnings seen | 2 (ADDED Pod ReadyButRefusing: 1, MODIFIED Service TargetsRefusing: 1) | Warning Events after the backends listened again',
+      'recovery warnings seen | 2 (Pod ReadyButRefusing: 1, Service TargetsRefusing (repeat): 1) | Warning Events observed after the backends listened again (each occurrence once)',
     );
     expect(row('steady: sockeye writes')).toBe('steady: sockeye writes per sweep | 0.0 | aim 0: met');
     expect(row('steady: API requests')).toBe(

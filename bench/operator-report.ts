@@ -191,7 +191,7 @@ export interface Figures {
   readonly steady: SteadyFigures;
   /** Warning Events after the backends listened again. */
   readonly recoveryWarnings: number;
-  /** Those Warnings by `watch phase, kind, reason` (ADDED: a new Event; MODIFIED: a series update). */
+  /** Those Warnings by `kind reason`, `(repeat)` marking a series update of an earlier Event. */
   readonly recoveryWarningKinds?: ReadonlyMap<string, number>;
 }
 
@@ -286,7 +286,7 @@ export function reportLines(s: Settings, f: Figures): string[] {
     [
       'recovery warnings seen',
       `${f.recoveryWarnings}${f.recoveryWarningKinds?.size ? ` (${[...f.recoveryWarningKinds].map(([k, n]) => `${k}: ${n}`).join(', ')})` : ''}`,
-      'Warning Events after the backends listened again',
+      'Warning Events observed after the backends listened again (each occurrence once)',
     ],
   ];
   const width = Math.max(...rows.map((r) => r[0].length));

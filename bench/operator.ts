@@ -120,8 +120,11 @@ interface Meta {
   metadata?: { name?: string; namespace?: string; annotations?: Record<string, string> };
 }
 interface EventObj {
+  metadata?: { uid?: string };
   type?: string;
   reason?: string;
+  eventTime?: string;
+  series?: { count?: number; lastObservedTime?: string };
   reportingController?: string;
   regarding?: { kind?: string; name?: string; namespace?: string };
 }
@@ -312,13 +315,15 @@ interface Sightings {
   readonly stoppedAt: Map<string, number>;
   /** Service key -> how long after that sockeye's Warning Event about it arrived. */
   readonly detected: Map<string, number>;
-  /** sockeye's Warning Events seen, about anything. */
-  warnings: number;
   /**
-   * From the recovery phase on: sockeye's Warning Events by `watch phase, kind, reason`, so that the
-   * report says what they are (a new Event, or a series update of an earlier one).
+   * sockeye's Warning occurrences seen, about anything: an Event's uid and series count, so that a
+   * watch that lists again after a reconnect (ADDED for every Event it already sent) counts none twice.
    */
-  afterRecovery: Map<string, number> | undefined;
+  readonly warnings: Set<string>;
+  /** Wall-clock ms when the recovery phase began; Warnings observed after it are counted by kind. */
+  recoveryFrom: number | undefined;
+  /** Warnings observed after `recoveryFrom`, by `kind reason` (and `(repeat)` for a series update). */
+  readonly afterRecovery: Map<string, number>;
 }
 
 /** Watches Service annotations (the first sweep) and sockeye's Warning Events (detection). */
@@ -328,8 +333,9 @@ function watchSockeye(kc: KubeConfig, s: Settings): { seen: Sightings; watches: 
     firstSweepAt: undefined,
     stoppedAt: new Map(),
     detected: new Map(),
-    warnings: 0,
-    afterRecovery: undefined,
+    warnings: new Set(),
+    recoveryFrom: undefined,
+    afterRecovery: new Map(),
   };
   const services = keepWatching(kc, '/api/v1/services', (_phase, obj) => {
     const m = (obj as Meta).metadata;
@@ -342,10 +348,13 @@ function watchSockeye(kc: KubeConfig, s: Settings): { seen: Sightings; watches: 
     const e = obj as EventObj;
     if (phase === 'DELETED' || e.reportingController !== 'sockeye.dev/operator' || e.type !== 'Warning')
       return;
-    seen.warnings++;
+    const occurrence = `${e.metadata?.uid}|${e.series?.count ?? 1}`;
+    if (seen.warnings.has(occurrence)) return;
+    seen.warnings.add(occurrence);
     const r = e.regarding;
-    if (seen.afterRecovery) {
-      const kind = `${phase} ${r?.kind ?? '?'} ${e.reason ?? '?'}`;
+    const observed = Date.parse(e.series?.lastObservedTime ?? e.eventTime ?? '');
+    if (seen.recoveryFrom !== undefined && observed >= seen.recoveryFrom) {
+      const kind = `${r?.kind ?? '?'} ${e.reason ?? '?'}${e.series ? ' (repeat)' : ''}`;
       seen.afterRecovery.set(kind, (seen.afterRecovery.get(kind) ?? 0) + 1);
     }
     if (!r?.name || !r.namespace) return;
@@ -740,8 +749,7 @@ async function main(): Promise<void> {
         started.operatorPid = op.pid;
         const sweep = await firstSweep(cluster.kc, op, seen, s, keptCluster, apiAtStart);
         const { chosen, latencies } = await detection(cluster.core, s, seen);
-        const warningsBeforeRecovery = seen.warnings;
-        seen.afterRecovery = new Map();
+        seen.recoveryFrom = Date.now();
         await recovery(cluster.core, s, chosen);
         const { steady, memEnd } = await steadyWindow(cluster.kc, op, s, baseline);
         const peakRssBytes = await peakRssOf(op.pid);
@@ -752,7 +760,7 @@ async function main(): Promise<void> {
           memEnd,
           peakRssBytes,
           steady,
-          recoveryWarnings: seen.warnings - warningsBeforeRecovery,
+          recoveryWarnings: [...seen.afterRecovery.values()].reduce((a, b) => a + b, 0),
           recoveryWarningKinds: seen.afterRecovery,
         });
         process.stdout.write(`${lines.join('\n')}\n`);
