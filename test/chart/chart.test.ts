@@ -232,6 +232,8 @@ describe('charts/sockeye', () => {
     expect(verbs('', 'secrets')).toEqual([]);
     // Policy reports are opt-in (reports.enabled): no grant on them by default.
     expect(verbs('openreports.io', 'reports')).toEqual([]);
+    // ServiceCIDRs only with an opt-in mode on (below).
+    expect(verbs('networking.k8s.io', 'servicecidrs')).toEqual([]);
     // The Lease Role lives in the release namespace and names its Lease for get/update.
     const lease = find(objects, 'Role')[0];
     expect(lease?.metadata.namespace).toBe(NAMESPACE);
@@ -243,6 +245,26 @@ describe('charts/sockeye', () => {
     });
     const binding = find(objects, 'ClusterRoleBinding')[0];
     expect(binding?.subjects).toEqual([{ kind: 'ServiceAccount', name: 'sockeye', namespace: NAMESPACE }]);
+  });
+
+  it('grants list/watch on ServiceCIDRs, and nothing else more, only with an opt-in mode on', async () => {
+    const objects = await render('opt-in-values.yaml');
+    const defaults = await render('default-values.yaml');
+    const names = (o: typeof objects) => find(o, 'ClusterRole').map((r) => r.metadata.name);
+    expect(names(objects).filter((n) => !names(defaults).includes(n))).toEqual([
+      'sockeye-operator-service-cidrs',
+    ]);
+    expect([...grantedVerbs(objects, 'operator', 'networking.k8s.io', 'servicecidrs')].sort()).toEqual([
+      'list',
+      'watch',
+    ]);
+    expect(rbacRules(objects).length).toBe(rbacRules(defaults).length + 1);
+    expect(operatorEnv(objects).SOCKEYE_SERVICE_CIDRS).toBe('10.96.0.0/12,fd00:10:96::/108');
+    expect(operatorEnv(defaults).SOCKEYE_SERVICE_CIDRS).toBeUndefined();
+    for (const mode of ['probeSelectorlessServices', 'probeHostNetworkPods']) {
+      const one = await render('default-values.yaml', [`operator.${mode}=true`]);
+      expect(names(one), mode).toContain('sockeye-operator-service-cidrs');
+    }
   });
 
   it('writes nothing to workload namespaces when Events and annotations are off', async () => {
