@@ -110,16 +110,25 @@ spec: {containers: [{name: app, image: example.com/web:1}]}
     if (kube) await deleteNamespace(kube, ns);
   });
 
+  const svcWeb = ['service', 'web'] as const;
+  const podWeb = ['pod', 'web-0'] as const;
   it.each([
-    ['a label', { metadata: { labels: { app: 'other' } } }],
-    ['a port', { spec: { ports: [{ name: 'http', port: 81, targetPort: 8080 }] } }],
-    ['the selector', { spec: { selector: { app: 'db' } } }],
-    ['an annotation outside sockeye.dev/', { metadata: { annotations: { team: 'payments' } } }],
-    ['a new annotation outside sockeye.dev/', { metadata: { annotations: { 'example.com/x': 'y' } } }],
-    ['removing an annotation outside sockeye.dev/', { metadata: { annotations: { team: null } } }],
-    ['a finalizer', { metadata: { finalizers: ['example.com/hold'] } }],
-  ])('denies the operator changing %s', async (_what, patch) => {
-    const result = await patchAsOperator('service', 'web', patch);
+    [...svcWeb, 'a label', { metadata: { labels: { app: 'other' } } }],
+    [...svcWeb, 'a port', { spec: { ports: [{ name: 'http', port: 81, targetPort: 8080 }] } }],
+    [...svcWeb, 'the selector', { spec: { selector: { app: 'db' } } }],
+    [...svcWeb, 'an annotation outside sockeye.dev/', { metadata: { annotations: { team: 'payments' } } }],
+    [
+      ...svcWeb,
+      'a new annotation outside sockeye.dev/',
+      { metadata: { annotations: { 'example.com/x': 'y' } } },
+    ],
+    [...svcWeb, 'removing an annotation outside sockeye.dev/', { metadata: { annotations: { team: null } } }],
+    [...svcWeb, 'a finalizer', { metadata: { finalizers: ['example.com/hold'] } }],
+    [...podWeb, 'a label', { metadata: { labels: { app: 'other' } } }],
+    [...podWeb, 'an annotation outside sockeye.dev/', { metadata: { annotations: { team: 'payments' } } }],
+    [...podWeb, 'the image', { spec: { containers: [{ name: 'app', image: 'example.com/web:2' }] } }],
+  ])('denies the operator changing %s %s: %s', async (kind, name, _what, patch) => {
+    const result = await patchAsOperator(kind, name, patch);
     expect(result.code).toBe(1);
     expect(result.out).toContain(
       `${asOperator} may change only sockeye.dev/ annotations on Pods and Services`,
@@ -136,18 +145,6 @@ spec: {containers: [{name: app, image: example.com/web:1}]}
     const web = await kube.core.readNamespacedService({ name: 'web', namespace: ns });
     expect(web.metadata?.labels).toEqual({ app: 'web' });
     expect(web.metadata?.annotations).toEqual({ team: 'shop' });
-  });
-
-  it.each([
-    ['a label', { metadata: { labels: { app: 'other' } } }],
-    ['an annotation outside sockeye.dev/', { metadata: { annotations: { team: 'payments' } } }],
-    ['the image', { spec: { containers: [{ name: 'app', image: 'example.com/web:2' }] } }],
-  ])('denies the operator changing %s on a Pod', async (_what, patch) => {
-    const result = await patchAsOperator('pod', 'web-0', patch);
-    expect(result.code).toBe(1);
-    expect(result.out).toContain(
-      `${asOperator} may change only sockeye.dev/ annotations on Pods and Services`,
-    );
   });
 
   it('lets the operator write and remove its sockeye.dev/ annotations on a Pod', async () => {
