@@ -536,10 +536,10 @@ describe('charts/sockeye', () => {
 
   it('grants the Reports sockeye keeps only with reports.enabled, in the watched namespaces', async () => {
     const objects = await render('reports-values.yaml');
+    // No get: the writer lists, applies (server-side apply: a patch) and deletes, never reads one by name.
     expect([...grantedVerbs(objects, 'operator', 'openreports.io', 'reports')].sort()).toEqual([
       'create',
       'delete',
-      'get',
       'list',
       'patch',
     ]);

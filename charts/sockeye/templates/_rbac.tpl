@@ -46,7 +46,7 @@ once the namespace has no finding.
   resources: [reports]
   {{- /* Sharded, each shard keeps its own (sockeye-I); shard 0 removes a `sockeye` left from before. */}}
   resourceNames: [sockeye{{ if gt (int .Values.sharding.shards) 1 }}{{ range $i := until (int .Values.sharding.shards) }}, sockeye-{{ $i }}{{ end }}{{ end }}]
-  verbs: [get, create, patch, delete]
+  verbs: [create, patch, delete]
 {{- end }}
 {{- end }}
 
