@@ -8,7 +8,7 @@ import { type Command, ExitCode } from './io.ts';
 const help = (program: string) => `Usage: ${program} operator [flags]
 
 Watches Services, EndpointSlices, Pods, NetworkPolicies and Namespaces (cluster-wide, or the namespaces
-given), probes every Service's backends on an interval and at once when its endpoints or pods change,
+given; with an opt-in mode also the cluster's ServiceCIDRs, whose ranges it never dials), probes every Service's backends on an interval and at once when its endpoints or pods change,
 and writes what it finds: Events (kubectl describe) and the sockeye.dev/status, sockeye.dev/summary and
 sockeye.dev/since annotations on Services and Pods, only when something changes. With leader election
 only the replica holding the Lease probes and writes. Serves /healthz and /readyz in plain HTTP to

@@ -39,7 +39,7 @@ describe('defaults', () => {
       writeAnnotations: true,
       writeEvents: true,
       writeReports: false,
-      optIn: { selectorlessServices: false, hostNetworkPods: false },
+      optIn: { selectorlessServices: false, hostNetworkPods: false, serviceCIDRs: [] },
       hops: { clusterIP: true, nodePorts: true, loadBalancers: true },
       cluster: {},
     });
@@ -55,6 +55,19 @@ describe('defaults', () => {
     expect(load([], env).hops).toEqual({ clusterIP: true, nodePorts: false, loadBalancers: false });
     expect(load([], { SOCKEYE_NODE_NAME: 'sim-node-0' }).prober.nodeName).toBe('sim-node-0');
     expect(configFailure(() => load(['--node-name', 'Not_A_Node']))).toMatch(/node-name/);
+  });
+
+  it('take the Service ranges the opt-in modes never dial from a flag, the variable or the file', () => {
+    const both = ['10.96.0.0/12', 'fd00:10:96::/108'];
+    expect(load(['--service-cidrs', '10.96.0.0/12,fd00:10:96::/108']).optIn.serviceCIDRs).toEqual(both);
+    expect(
+      load(['--service-cidrs', '10.96.0.0/12', '--service-cidrs', 'fd00:10:96::/108']).optIn.serviceCIDRs,
+    ).toEqual(both);
+    expect(
+      load([], { SOCKEYE_SERVICE_CIDRS: ' 10.96.0.0/12 , fd00:10:96::/108' }).optIn.serviceCIDRs,
+    ).toEqual(both);
+    const file = { '/c.yaml': 'serviceCIDRs: [10.96.0.0/12, "fd00:10:96::/108"]' };
+    expect(load(['--config', '/c.yaml'], {}, file).optIn.serviceCIDRs).toEqual(both);
   });
 
   it('serve metrics on a port of their own when secure, on the health port when not', () => {
@@ -243,6 +256,21 @@ describe('error messages name the source', () => {
     [['--http-port', '70000'], {}, '--http-port: want at most 65535 (got "70000")'],
     [['--pod-labels', 'a=b c'], {}, '--pod-labels: bad label value "b c" for "a" (got "a=b c")'],
     [['--interval-jitter', '2'], {}, '--interval-jitter: want a number from 0 to 1 (got "2")'],
+    [
+      ['--service-cidrs', '10.96.0.0/12,10.96.0.0'],
+      {},
+      '--service-cidrs: "10.96.0.0" is not a CIDR such as 10.96.0.0/12 (got "10.96.0.0/12,10.96.0.0")',
+    ],
+    [
+      [],
+      { SOCKEYE_SERVICE_CIDRS: '10.96.0.0/33' },
+      'SOCKEYE_SERVICE_CIDRS: "10.96.0.0/33" is not a CIDR such as 10.96.0.0/12 (got "10.96.0.0/33")',
+    ],
+    [
+      ['--service-cidrs', 'services.local/12'],
+      {},
+      '--service-cidrs: "services.local/12" is not a CIDR such as 10.96.0.0/12 (got "services.local/12")',
+    ],
   ] as const)('%j %j', (argv, env, message) => {
     expect(configFailure(() => load([...argv], env))).toBe(message);
   });

@@ -14,6 +14,7 @@ import {
   type ClusterChoice,
   ConfigError,
   type ConfigFileSetting,
+  cidrs,
   DNS_LABEL,
   DNS_SUBDOMAIN,
   duration,
@@ -78,7 +79,15 @@ export interface OperatorConfig {
   readonly writeEvents: boolean;
   /** Keep an OpenReports Report per namespace with findings (docs/design.md "Policy reports"). */
   readonly writeReports: boolean;
-  readonly optIn: { readonly selectorlessServices: boolean; readonly hostNetworkPods: boolean };
+  readonly optIn: {
+    readonly selectorlessServices: boolean;
+    readonly hostNetworkPods: boolean;
+    /**
+     * Service ranges the opt-in modes never dial inside, beside the cluster's ServiceCIDR objects
+     * (for clusters that do not serve them).
+     */
+    readonly serviceCIDRs: readonly string[];
+  };
   /** The Service data path hops probed beside the pods (docs/design.md "Safety"). */
   readonly hops: {
     readonly clusterIP: boolean;
@@ -355,6 +364,14 @@ export const OPERATOR_SETTINGS = {
     default: false,
     help: 'also probe hostNetwork pods (their IP is the node)',
   }),
+  serviceCIDRs: setting({
+    file: 'serviceCIDRs',
+    flag: 'service-cidrs',
+    env: 'SOCKEYE_SERVICE_CIDRS',
+    kind: cidrs,
+    default: [],
+    help: "the cluster's Service ranges (kube-apiserver --service-cluster-ip-range), which the opt-in modes never dial; needed where the API server serves no ServiceCIDR objects (before Kubernetes 1.33)",
+  }),
   ...HOP_SETTINGS,
 } as const;
 
@@ -442,6 +459,7 @@ function derive(
     optIn: {
       selectorlessServices: v.probeSelectorlessServices,
       hostNetworkPods: v.probeHostNetworkPods,
+      serviceCIDRs: v.serviceCIDRs,
     },
     hops: {
       clusterIP: v.checkClusterIP,

@@ -6,6 +6,7 @@
  * naming where it came from (`--interval`, `SOCKEYE_INTERVAL` or `sockeye.yaml: interval`), which the
  * commands print and exit 2 on. Pure: argv, env and the file reader come in.
  */
+import { isIP } from 'node:net';
 import type { ParseArgsOptionsConfig } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -167,6 +168,24 @@ export const namespaces: Kind<readonly string[]> = {
     true,
   ),
   metavar: 'NAME',
+};
+
+/** Whether `s` is an address range such as `10.96.0.0/12` or `fd00:10:96::/108` (prefix within its family). */
+function isCIDR(s: string): boolean {
+  const [base = '', bits, ...rest] = s.split('/');
+  const family = isIP(base);
+  if (family === 0 || bits === undefined || rest.length > 0 || !/^\d{1,3}$/.test(bits)) return false;
+  return Number(bits) <= (family === 4 ? 32 : 128);
+}
+
+/** Address ranges (`10.96.0.0/12`, `fd00:10:96::/108`), repeated or as a comma list. */
+export const cidrs: Kind<readonly string[]> = {
+  ...list(
+    z.string().refine(isCIDR, { error: (i) => `"${String(i.input)}" is not a CIDR such as 10.96.0.0/12` }),
+    'a list of CIDRs such as 10.96.0.0/12,fd00:10:96::/108',
+    true,
+  ),
+  metavar: 'CIDR',
 };
 
 /** A Kubernetes object name matching `pattern` (DNS_LABEL, DNS_SUBDOMAIN), at most 253 characters. */

@@ -15,6 +15,7 @@ import type {
   V1Pod,
   V1Probe,
   V1Service,
+  V1ServiceCIDR,
 } from '@kubernetes/client-node';
 import type {
   AddressType,
@@ -35,6 +36,7 @@ import type {
   Protocol,
   ReadinessCheck,
   Service,
+  ServiceCIDR,
   ServiceType,
   TrafficPolicy,
   WorkloadRef,
@@ -79,6 +81,10 @@ export function toNode(node: V1Node): Node {
     name: node.metadata?.name ?? '',
     internalIPs: (node.status?.addresses ?? []).flatMap((a) => (a.type === 'InternalIP' ? [a.address] : [])),
   };
+}
+
+export function toServiceCIDR(cidr: V1ServiceCIDR): ServiceCIDR {
+  return { name: cidr.metadata?.name ?? '', cidrs: [...(cidr.spec?.cidrs ?? [])] };
 }
 
 /** Set by the endpointslice controller on each slice it changes (RFC 3339). */

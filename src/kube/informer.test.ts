@@ -231,6 +231,44 @@ describe('SupervisedInformer: watch', () => {
     await inf.stop();
   });
 
+  it.each([403, 404])(
+    'with `unavailable`, gives up on a first list refused with %i: synced and empty, told once, never retried',
+    async (code) => {
+      const server = pagedServer([cm('a', '1')]);
+      server.state.fail = apiError(code);
+      const told: unknown[] = [];
+      const { inf, errors, watch } = informer(server, { unavailable: (failure) => told.push(failure) });
+      inf.start();
+      await inf.whenSynced();
+      expect(inf.list()).toEqual([]);
+      expect(told).toMatchObject([{ kind: 'terminal', code }]);
+      server.state.fail = undefined;
+      await vi.advanceTimersByTimeAsync(120_000);
+      expect(server.requests).toHaveLength(1);
+      expect(watch.connections).toHaveLength(0);
+      expect(errors).toEqual([]);
+      expect(told).toHaveLength(1);
+    },
+  );
+
+  it('with `unavailable`, still retries a list that fails otherwise (503), and a 403 after it synced', async () => {
+    const server = pagedServer([cm('a', '1')]);
+    server.state.fail = apiError(503);
+    const told: unknown[] = [];
+    const { inf, errors, watch } = informer(server, { unavailable: (failure) => told.push(failure) });
+    inf.start();
+    await vi.advanceTimersByTimeAsync(800);
+    expect(inf.hasSynced()).toBe(false);
+    server.state.fail = undefined;
+    await vi.advanceTimersByTimeAsync(1600);
+    expect(inf.hasSynced()).toBe(true);
+    watch.last().close(apiError(403));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(errors).toHaveLength(3);
+    expect(told).toEqual([]);
+    await inf.stop();
+  });
+
   it('relists on 410 and reports objects that vanished meanwhile as deleted', async () => {
     const server = pagedServer([cm('a', '1'), cm('b', '2')]);
     const { inf, watch, seen, errors } = await watching(server);

@@ -25,8 +25,11 @@ import { Watch } from '@kubernetes/client-node/dist/watch.js';
 import { type Clock, monotonicClock } from '../clock.ts';
 import { componentLogger, type Logger, logger as rootLogger } from '../log.ts';
 import { Backoff, type BackoffOptions, globalTimers, type Timers } from './backoff.ts';
-import { classifyKubeError, isAbort } from './errors.ts';
+import { classifyKubeError, isAbort, type KubeErrorClass } from './errors.ts';
 import { mapPages, type Page, type PageRequest, paginate } from './pager.ts';
+
+/** Statuses of a list that mean "not served here" (404) or "not allowed" (403): see `unavailable`. */
+const UNAVAILABLE: ReadonlySet<number> = new Set([403, 404]);
 
 export interface InformerHandlers<U> {
   add?(obj: U): void;
@@ -71,6 +74,12 @@ export interface InformerOptions<T extends KubernetesObject, U extends Kubernete
   readonly random?: () => number;
   /** Called on every failure that causes a restart, for metrics. */
   readonly onError?: (err: unknown) => void;
+  /**
+   * For a resource the caller can do without: when the first list is refused as not served (404) or
+   * not allowed (403), the informer stops for good, counts as synced (empty), and calls this once
+   * instead of retrying (the caller logs what it does without). Unset: such a list is retried too.
+   */
+  readonly unavailable?: (failure: KubeErrorClass) => void;
   readonly logger?: Logger;
 }
 
@@ -283,8 +292,15 @@ export class SupervisedInformer<T extends KubernetesObject, U extends Kubernetes
 
   #failed(err: unknown): void {
     if (!this.#running || isAbort(err)) return;
-    this.#options.onError?.(err);
     const failure = classifyKubeError(err);
+    const { unavailable } = this.#options;
+    if (unavailable && !this.#synced && failure.kind === 'terminal' && UNAVAILABLE.has(failure.code ?? 0)) {
+      void this.stop();
+      this.#markSynced();
+      unavailable(failure);
+      return;
+    }
+    this.#options.onError?.(err);
     const delayMs = this.#backoff.next(failure.kind === 'retryable' ? failure.retryAfterMs : undefined);
     this.#log.warn({ err: failure, delayMs }, 'list/watch failed; restarting');
     this.#timers.clearTimeout(this.#restartTimer);
@@ -382,10 +398,14 @@ export class SupervisedInformer<T extends KubernetesObject, U extends Kubernetes
     for (const item of items) this.#apply(item);
     this.#backoff.reset();
     if (!this.#synced) {
-      this.#synced = true;
       this.#log.info({ objects: this.store.size }, 'synced');
-      for (const resolve of this.#syncWaiters.splice(0)) resolve();
+      this.#markSynced();
     }
     return { items: [...items], metadata: { resourceVersion } };
+  }
+
+  #markSynced(): void {
+    this.#synced = true;
+    for (const resolve of this.#syncWaiters.splice(0)) resolve();
   }
 }

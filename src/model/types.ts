@@ -86,6 +86,13 @@ export interface Node {
   readonly internalIPs: readonly string[];
 }
 
+/** A `networking.k8s.io/v1` ServiceCIDR: ranges the API server allocates ClusterIPs from. */
+export interface ServiceCIDR {
+  readonly name: string;
+  /** `spec.cidrs`: one range per family. */
+  readonly cidrs: readonly string[];
+}
+
 export type AddressType = 'IPv4' | 'IPv6' | 'FQDN';
 
 export interface EndpointSlicePort {

@@ -7,12 +7,28 @@
 import { createHash } from 'node:crypto';
 import { NO_LABELS } from '../kube/convert.ts';
 import { OPERATOR_ANNOTATIONS } from '../model/annotation-keys.ts';
-import type { EndpointSlice, Labels, Namespace, NetworkPolicy, Node, Pod, Service } from '../model/types.ts';
+import type {
+  EndpointSlice,
+  Labels,
+  Namespace,
+  NetworkPolicy,
+  Node,
+  Pod,
+  Service,
+  ServiceCIDR,
+} from '../model/types.ts';
 import { selectsPod } from '../rules/selectors.ts';
 import type { ClusterState } from '../rules/types.ts';
 
 /** The kinds the operator watches and caches (not ObjectKind: the kinds findings are about). */
-export type WatchedKind = 'Service' | 'EndpointSlice' | 'Pod' | 'NetworkPolicy' | 'Namespace' | 'Node';
+export type WatchedKind =
+  | 'Service'
+  | 'EndpointSlice'
+  | 'Pod'
+  | 'NetworkPolicy'
+  | 'Namespace'
+  | 'Node'
+  | 'ServiceCIDR';
 
 /** An object as cached: its domain view and the annotations sockeye itself writes. */
 export interface Cached<T> {
@@ -32,6 +48,7 @@ export type Domain = {
   NetworkPolicy: NetworkPolicy;
   Namespace: Namespace;
   Node: Node;
+  ServiceCIDR: ServiceCIDR;
 };
 
 /** Splits sockeye's own annotations off an object's annotations. */
@@ -137,6 +154,7 @@ export class ClusterCache {
     NetworkPolicy: new Map(),
     Namespace: new Map(),
     Node: new Map(),
+    ServiceCIDR: new Map(),
   };
   readonly #indexes = new Map<string, NamespaceIndex>();
   #seq = 0;
@@ -237,7 +255,8 @@ export class ClusterCache {
    * other Service of the namespace that selects one of those pods (a pod's status depends on all the
    * Services it serves, so it must not depend on which of them is being reconciled); their slices;
    * the NetworkPolicies and Namespaces of the Service's and the prober's namespaces; the Nodes when
-   * the Service has NodePorts (its data path runs through every node).
+   * the Service has NodePorts (its data path runs through every node); the Service ranges of the
+   * cluster's ServiceCIDRs, when they are watched (the opt-in modes never dial inside them).
    */
   gather(namespace: string, name: string, proberNamespace: string): ClusterState | undefined {
     const service = this.get('Service', namespace, name)?.object;
@@ -270,6 +289,7 @@ export class ClusterCache {
         return n ? [n] : [];
       }),
       nodes: hasNodePorts(service) ? this.list('Node', '') : [],
+      serviceCIDRs: this.list('ServiceCIDR', '').flatMap((c) => c.cidrs),
     };
   }
 

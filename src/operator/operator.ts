@@ -20,7 +20,7 @@ import { WorkQueue } from '../controller/workqueue.ts';
 import { type OperatorHttp, serveOperatorHttp } from '../http/serve.ts';
 import { Backoff, jittered, sleep } from '../kube/backoff.ts';
 import { toNamespace } from '../kube/convert.ts';
-import { classifyKubeError } from '../kube/errors.ts';
+import { classifyKubeError, type KubeErrorClass } from '../kube/errors.ts';
 import { eventsV1Pages, readInheritedWarnings } from '../kube/event-inheritance.ts';
 import { EventRecorder, eventsV1Sink } from '../kube/events.ts';
 import { SupervisedInformer } from '../kube/informer.ts';
@@ -42,7 +42,15 @@ import { makeProber } from './prober.ts';
 import { Reconciler } from './reconciler.ts';
 import { ReportWriter } from './report-writer.ts';
 import { ShardFilter } from './shard-filter.ts';
-import { NAMESPACES, NODES, PODS, SERVICES, WATCHED, type WatchedResource } from './watched.ts';
+import {
+  NAMESPACES,
+  NODES,
+  PODS,
+  SERVICE_CIDRS,
+  SERVICES,
+  WATCHED,
+  type WatchedResource,
+} from './watched.ts';
 
 /** Pages of the label-selected pod lists a Service new to this shard makes. */
 const LIST_PAGE_SIZE = 2000;
@@ -193,6 +201,7 @@ export class Operator {
         selectorless: config.optIn.selectorlessServices,
         hostNetwork: config.optIn.hostNetworkPods,
         apiServerAddresses: apiServerAddressesOf(kc),
+        serviceCIDRs: config.optIn.serviceCIDRs,
         checkClusterIP: config.hops.clusterIP,
         checkNodePorts: config.hops.nodePorts,
         checkLoadBalancers: config.hops.loadBalancers,
@@ -576,6 +585,19 @@ export class Operator {
       this.#podsListed = true;
     });
     if (this.#config.hops.nodePorts) this.#startInformer(NODES, undefined);
+    const { selectorlessServices, hostNetworkPods, serviceCIDRs } = this.#config.optIn;
+    if (selectorlessServices || hostNetworkPods) {
+      // The Service ranges the opt-in modes never dial inside. Where the API server does not serve
+      // them (before 1.33) or RBAC does not grant them, the ranges of --service-cidrs do the job.
+      this.#startInformer(SERVICE_CIDRS, undefined, undefined, (failure) =>
+        this.#log.warn(
+          { err: failure, serviceCIDRs },
+          serviceCIDRs.length > 0
+            ? 'cannot list ServiceCIDRs; the opt-in modes keep out of the ranges of --service-cidrs and the ClusterIPs Services hold'
+            : 'cannot list ServiceCIDRs and --service-cidrs is not set; the opt-in modes keep out of only the ClusterIPs Services hold now',
+        ),
+      );
+    }
     if (include.length === 0) {
       for (const w of WATCHED) if (w.clusterScoped) this.#startInformer(w, undefined);
     } else {
@@ -591,11 +613,15 @@ export class Operator {
     }
   }
 
-  /** Starts an informer for `w` (after `after` resolves, when given). */
+  /**
+   * Starts an informer for `w` (after `after` resolves, when given). With `unavailable`, the kind is
+   * one the operator can do without: a list refused with 403 or 404 calls it once and counts as synced.
+   */
   #startInformer<D>(
     w: WatchedResource<KubernetesObject, D>,
     scope: string | undefined,
     after?: Promise<void>,
+    unavailable?: (failure: KubeErrorClass) => void,
   ): SupervisedInformer<KubernetesObject, Converted<D>> {
     const { kc } = this.#options;
     const path = w.path(scope);
@@ -610,6 +636,7 @@ export class Operator {
       streamList: (each) => listStreamed(kc, path, each),
       logger: this.#log,
       onError: () => this.#metrics.informerRestart(w.kind),
+      ...(unavailable === undefined ? {} : { unavailable }),
       transform: (obj) => {
         const metadata = {
           name: obj.metadata?.name ?? '',

@@ -12,9 +12,18 @@
  * | NetworkPolicy | every Service of its namespace                               |
  * | Namespace     | every Service in it                                          |
  * | Node          | every NodePort and LoadBalancer Service (their NodePort hops) |
+ * | ServiceCIDR   | every Service (the opt-in modes' targets are judged against it) |
  */
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { toEndpointSlice, toNamespace, toNetworkPolicy, toNode, toPod, toService } from '../kube/convert.ts';
+import {
+  toEndpointSlice,
+  toNamespace,
+  toNetworkPolicy,
+  toNode,
+  toPod,
+  toService,
+  toServiceCIDR,
+} from '../kube/convert.ts';
 import type { NamespacedName } from '../model/types.ts';
 import { type ClusterCache, type Domain, hasNodePorts, type WatchedKind } from './cache.ts';
 
@@ -137,4 +146,17 @@ export const NODES = watched({
   path: '/api/v1/nodes',
   convert: toNode,
   touches: (cache) => cache.list('Service').filter(hasNodePorts).map(keyOf),
+});
+
+/**
+ * The cluster's Service ranges (`networking.k8s.io/v1`, GA in Kubernetes 1.33): the opt-in modes never
+ * dial inside them. Watched only while an opt-in mode is on; a cluster that does not serve them, or
+ * RBAC that does not grant them, leaves the ranges of `--service-cidrs` (operator.ts).
+ */
+export const SERVICE_CIDRS = watched({
+  kind: 'ServiceCIDR',
+  clusterScoped: true,
+  path: '/apis/networking.k8s.io/v1/servicecidrs',
+  convert: toServiceCIDR,
+  touches: (cache) => cache.serviceKeys(),
 });

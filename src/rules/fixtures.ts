@@ -218,6 +218,7 @@ export function world(spec: WorldSpec): EvaluateInput {
     prober: spec.prober ?? { namespace: 'sockeye', labels: { app: 'sockeye' } },
     previous: spec.previous,
     nodes: spec.nodes,
+    serviceCIDRs: spec.serviceCIDRs,
     options: spec.options,
     now: spec.now ?? NOW,
   };

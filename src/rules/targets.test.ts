@@ -301,6 +301,63 @@ describe('the opt-in modes are no port scanner', () => {
     expect(planned(ext, state)).toEqual(['198.18.7.7:443']);
   });
 
+  // 198.19.0.0/16 is the Service range; 198.19.0.12 is db's ClusterIP, 198.19.9.9 no Service's (yet).
+  const selectorless = (
+    ranges: Partial<Pick<ClusterState, 'serviceCIDRs'>>,
+    configured?: readonly string[],
+  ) =>
+    world({
+      services: [ext, other],
+      slices: [
+        slice('ext-v4', 'shop', 'ext', 443, ['198.19.9.9', '198.19.0.12', '198.18.7.7']),
+        {
+          ...slice('ext-v6', 'shop', 'ext', 443, ['fd00:5e::9', 'fd00:ab::7']),
+          addressType: 'IPv6' as const,
+        },
+      ],
+      ...ranges,
+      options: { selectorless: true, ...(configured ? { serviceCIDRs: configured } : {}) },
+    });
+  it.each([
+    [
+      "the cluster's ServiceCIDRs, both families",
+      selectorless({ serviceCIDRs: ['198.19.0.0/16', 'fd00:5e::/108'] }),
+      ['198.18.7.7:443', '[fd00:ab::7]:443'],
+    ],
+    [
+      'the ranges of --service-cidrs, where the cluster serves no ServiceCIDR',
+      selectorless({}, ['198.19.0.0/16', 'fd00:5e::/108']),
+      ['198.18.7.7:443', '[fd00:ab::7]:443'],
+    ],
+    [
+      'both, joined',
+      selectorless({ serviceCIDRs: ['198.19.0.0/16'] }, ['fd00:5e::/108']),
+      ['198.18.7.7:443', '[fd00:ab::7]:443'],
+    ],
+    [
+      'neither: only the ClusterIPs Services hold now',
+      selectorless({}),
+      ['198.18.7.7:443', '198.19.9.9:443', '[fd00:5e::9]:443', '[fd00:ab::7]:443'],
+    ],
+  ])('never plans a selector-less endpoint inside the Service range: %s', (_name, state, expected) => {
+    const targets = planTargets(ext, state)
+      .map((t) => (t.ip.includes(':') ? `[${t.ip}]:${t.port}` : `${t.ip}:${t.port}`))
+      .sort();
+    expect(targets).toEqual(expected);
+  });
+
+  it("never plans a hostNetwork pod inside the Service range (a node's address should not be; if it is, it is a virtual IP's)", () => {
+    const agent = pod('agent', { ip: '198.19.9.9', hostNetwork: true, ports: [[9100, 'metrics']] });
+    const outside = pod('agent-2', { ip: '198.18.3.4', hostNetwork: true, ports: [[9100, 'metrics']] });
+    const state = world({
+      pods: [agent, outside],
+      serviceCIDRs: ['198.19.0.0/16'],
+      options: { hostNetwork: true },
+    });
+    expect(planPodTargets(agent, state)).toEqual([]);
+    expect(planPodTargets(outside, state).map((t) => `${t.ip}:${t.port}`)).toEqual(['198.18.3.4:9100']);
+  });
+
   it("never plans a hostNetwork pod's kubelet ports, which are its node's", () => {
     const agent = pod('agent', {
       ip: '198.18.3.4',

@@ -102,6 +102,11 @@ export interface RuleOptions {
   /** The API server's addresses as the caller knows them (its kubeconfig): never an opt-in target. */
   readonly apiServerAddresses?: readonly string[] | undefined;
   /**
+   * Service ranges (CIDRs) the caller was given (`--service-cidrs`), for clusters that do not serve
+   * ServiceCIDR objects: no address inside them is an opt-in target. With `ClusterState.serviceCIDRs`.
+   */
+  readonly serviceCIDRs?: readonly string[] | undefined;
+  /**
    * The Service data path hops (docs/design.md "Safety"): each ClusterIP on the Service port; each
    * node InternalIP on the Service's own nodePort (and healthCheckNodePort); each load-balancer
    * ingress IP from the Service's status. Off unless the caller can reach them (the operator, in
@@ -136,6 +141,11 @@ export interface ClusterState {
   readonly namespaces: readonly Namespace[];
   /** The Nodes, for the NodePort hops; absent when the caller does not watch them. */
   readonly nodes?: readonly Node[] | undefined;
+  /**
+   * The cluster's Service ranges, from its `networking.k8s.io/v1` ServiceCIDR objects (`spec.cidrs`):
+   * no opt-in target lies inside them. Absent when the caller does not read them.
+   */
+  readonly serviceCIDRs?: readonly string[] | undefined;
   readonly options?: Partial<RuleOptions> | undefined;
 }
 

@@ -63,7 +63,7 @@ function buildIndex(state: ClusterState): Index {
     options,
     // Built on first use: only the opt-in modes ask.
     get optIn() {
-      optIn ??= optInPolicy(state, options.apiServerAddresses);
+      optIn ??= optInPolicy(state, options);
       return optIn;
     },
     podsIn: (ns) => podsByNs.get(ns) ?? [],

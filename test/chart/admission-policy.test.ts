@@ -15,8 +15,8 @@ import { parseObjects, renderChart, VAP_API } from './helm.ts';
 
 /**
  * The chart's ValidatingAdmissionPolicy on the local API server (v1.36): the operator's
- * ServiceAccount, impersonated with kubectl --as and granted patch on Services by a Role, may change
- * sockeye.dev/ annotations and nothing else.
+ * ServiceAccount, impersonated with kubectl --as and granted patch on Services and Pods by a Role, may
+ * change sockeye.dev/ annotations and nothing else, on either.
  */
 describe('charts/sockeye: the admission policy fencing the operator', () => {
   let kube: TestKube;
@@ -85,6 +85,11 @@ apiVersion: v1
 kind: Service
 metadata: {name: web, labels: {app: web}, annotations: {team: shop}}
 spec: {selector: {app: web}, ports: [{name: http, port: 80, targetPort: 8080}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web-0, labels: {app: web}, annotations: {team: shop}}
+spec: {containers: [{name: app, image: example.com/web:1}]}
 `,
       ns,
     );
@@ -105,16 +110,25 @@ spec: {selector: {app: web}, ports: [{name: http, port: 80, targetPort: 8080}]}
     if (kube) await deleteNamespace(kube, ns);
   });
 
+  const svcWeb = ['service', 'web'] as const;
+  const podWeb = ['pod', 'web-0'] as const;
   it.each([
-    ['a label', { metadata: { labels: { app: 'other' } } }],
-    ['a port', { spec: { ports: [{ name: 'http', port: 81, targetPort: 8080 }] } }],
-    ['the selector', { spec: { selector: { app: 'db' } } }],
-    ['an annotation outside sockeye.dev/', { metadata: { annotations: { team: 'payments' } } }],
-    ['a new annotation outside sockeye.dev/', { metadata: { annotations: { 'example.com/x': 'y' } } }],
-    ['removing an annotation outside sockeye.dev/', { metadata: { annotations: { team: null } } }],
-    ['a finalizer', { metadata: { finalizers: ['example.com/hold'] } }],
-  ])('denies the operator changing %s', async (_what, patch) => {
-    const result = await patchAsOperator('service', 'web', patch);
+    [...svcWeb, 'a label', { metadata: { labels: { app: 'other' } } }],
+    [...svcWeb, 'a port', { spec: { ports: [{ name: 'http', port: 81, targetPort: 8080 }] } }],
+    [...svcWeb, 'the selector', { spec: { selector: { app: 'db' } } }],
+    [...svcWeb, 'an annotation outside sockeye.dev/', { metadata: { annotations: { team: 'payments' } } }],
+    [
+      ...svcWeb,
+      'a new annotation outside sockeye.dev/',
+      { metadata: { annotations: { 'example.com/x': 'y' } } },
+    ],
+    [...svcWeb, 'removing an annotation outside sockeye.dev/', { metadata: { annotations: { team: null } } }],
+    [...svcWeb, 'a finalizer', { metadata: { finalizers: ['example.com/hold'] } }],
+    [...podWeb, 'a label', { metadata: { labels: { app: 'other' } } }],
+    [...podWeb, 'an annotation outside sockeye.dev/', { metadata: { annotations: { team: 'payments' } } }],
+    [...podWeb, 'the image', { spec: { containers: [{ name: 'app', image: 'example.com/web:2' }] } }],
+  ])('denies the operator changing %s %s: %s', async (kind, name, _what, patch) => {
+    const result = await patchAsOperator(kind, name, patch);
     expect(result.code).toBe(1);
     expect(result.out).toContain(
       `${asOperator} may change only sockeye.dev/ annotations on Pods and Services`,
@@ -131,6 +145,19 @@ spec: {selector: {app: web}, ports: [{name: http, port: 80, targetPort: 8080}]}
     const web = await kube.core.readNamespacedService({ name: 'web', namespace: ns });
     expect(web.metadata?.labels).toEqual({ app: 'web' });
     expect(web.metadata?.annotations).toEqual({ team: 'shop' });
+  });
+
+  it('lets the operator write and remove its sockeye.dev/ annotations on a Pod', async () => {
+    for (const value of ['Refusing', null]) {
+      const result = await patchAsOperator('pod', 'web-0', {
+        metadata: { annotations: { 'sockeye.dev/status': value } },
+      });
+      expect(result, result.out).toMatchObject({ code: 0 });
+    }
+    const pod = await kube.core.readNamespacedPod({ name: 'web-0', namespace: ns });
+    expect(pod.metadata?.labels).toEqual({ app: 'web' });
+    expect(pod.metadata?.annotations).toEqual({ team: 'shop' });
+    expect(pod.spec?.containers.map((c) => c.image)).toEqual(['example.com/web:1']);
   });
 
   it('denies the operator deleting a Service its RBAC would allow', async () => {

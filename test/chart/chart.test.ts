@@ -213,13 +213,14 @@ describe('charts/sockeye', () => {
     ]);
     const verbs = (group: string, resource: string) =>
       [...grantedVerbs(objects, 'operator', group, resource)].sort();
-    expect(verbs('', 'services')).toEqual(['get', 'list', 'patch', 'watch']);
-    expect(verbs('', 'pods')).toEqual(['get', 'list', 'patch', 'watch']);
-    expect(verbs('discovery.k8s.io', 'endpointslices')).toEqual(['get', 'list', 'watch']);
-    expect(verbs('networking.k8s.io', 'networkpolicies')).toEqual(['get', 'list', 'watch']);
-    expect(verbs('', 'namespaces')).toEqual(['get', 'list', 'watch']);
+    // Read through informers (list, watch) and a labelled pod list; never one object by name: no get.
+    expect(verbs('', 'services')).toEqual(['list', 'patch', 'watch']);
+    expect(verbs('', 'pods')).toEqual(['list', 'patch', 'watch']);
+    expect(verbs('discovery.k8s.io', 'endpointslices')).toEqual(['list', 'watch']);
+    expect(verbs('networking.k8s.io', 'networkpolicies')).toEqual(['list', 'watch']);
+    expect(verbs('', 'namespaces')).toEqual(['list', 'watch']);
     // The NodePort checks read each Node's InternalIPs; nothing else of Nodes.
-    expect(verbs('', 'nodes')).toEqual(['get', 'list', 'watch']);
+    expect(verbs('', 'nodes')).toEqual(['list', 'watch']);
     expect(verbs('', 'nodes/proxy')).toEqual([]);
     expect(verbs('events.k8s.io', 'events')).toEqual(['create', 'list', 'patch']);
     // sockeye writes events.k8s.io/v1 only (src/kube/events.ts): no grant on core Events.
@@ -231,6 +232,8 @@ describe('charts/sockeye', () => {
     expect(verbs('', 'secrets')).toEqual([]);
     // Policy reports are opt-in (reports.enabled): no grant on them by default.
     expect(verbs('openreports.io', 'reports')).toEqual([]);
+    // ServiceCIDRs only with an opt-in mode on (below).
+    expect(verbs('networking.k8s.io', 'servicecidrs')).toEqual([]);
     // The Lease Role lives in the release namespace and names its Lease for get/update.
     const lease = find(objects, 'Role')[0];
     expect(lease?.metadata.namespace).toBe(NAMESPACE);
@@ -242,6 +245,26 @@ describe('charts/sockeye', () => {
     });
     const binding = find(objects, 'ClusterRoleBinding')[0];
     expect(binding?.subjects).toEqual([{ kind: 'ServiceAccount', name: 'sockeye', namespace: NAMESPACE }]);
+  });
+
+  it('grants list/watch on ServiceCIDRs, and nothing else more, only with an opt-in mode on', async () => {
+    const objects = await render('opt-in-values.yaml');
+    const defaults = await render('default-values.yaml');
+    const names = (o: typeof objects) => find(o, 'ClusterRole').map((r) => r.metadata.name);
+    expect(names(objects).filter((n) => !names(defaults).includes(n))).toEqual([
+      'sockeye-operator-service-cidrs',
+    ]);
+    expect([...grantedVerbs(objects, 'operator', 'networking.k8s.io', 'servicecidrs')].sort()).toEqual([
+      'list',
+      'watch',
+    ]);
+    expect(rbacRules(objects).length).toBe(rbacRules(defaults).length + 1);
+    expect(operatorEnv(objects).SOCKEYE_SERVICE_CIDRS).toBe('10.96.0.0/12,fd00:10:96::/108');
+    expect(operatorEnv(defaults).SOCKEYE_SERVICE_CIDRS).toBeUndefined();
+    for (const mode of ['probeSelectorlessServices', 'probeHostNetworkPods']) {
+      const one = await render('default-values.yaml', [`operator.${mode}=true`]);
+      expect(names(one), mode).toContain('sockeye-operator-service-cidrs');
+    }
   });
 
   it('writes nothing to workload namespaces when Events and annotations are off', async () => {
@@ -513,10 +536,10 @@ describe('charts/sockeye', () => {
 
   it('grants the Reports sockeye keeps only with reports.enabled, in the watched namespaces', async () => {
     const objects = await render('reports-values.yaml');
+    // No get: the writer lists, applies (server-side apply: a patch) and deletes, never reads one by name.
     expect([...grantedVerbs(objects, 'operator', 'openreports.io', 'reports')].sort()).toEqual([
       'create',
       'delete',
-      'get',
       'list',
       'patch',
     ]);
@@ -633,7 +656,14 @@ describe('charts/sockeye', () => {
       '--timeout=2s',
       '--concurrency=64',
     ]);
-    expect([...grantedVerbs(job, 'audit', '', 'services')].sort()).toEqual(['get', 'list']);
+    // The audit lists (src/audit/gather.ts), never reads one object by name.
+    for (const [group, resource] of [
+      ['', 'services'],
+      ['', 'pods'],
+      ['discovery.k8s.io', 'endpointslices'],
+      ['networking.k8s.io', 'networkpolicies'],
+    ] as const)
+      expect([...grantedVerbs(job, 'audit', group, resource)], resource).toEqual(['list']);
 
     const cron = await render('audit-cronjob-values.yaml');
     expect(specOf<{ schedule: string }>(cron, 'CronJob').schedule).toBe('0 6 * * *');

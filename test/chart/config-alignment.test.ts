@@ -72,6 +72,7 @@ describe('charts/sockeye and sockeye operator agree on the configuration', () =>
     expect(known.filter((n) => !set.has(n)).sort()).toEqual([
       'SOCKEYE_EXCLUDE_NAMESPACES',
       'SOCKEYE_NAMESPACES',
+      'SOCKEYE_SERVICE_CIDRS',
       'SOCKEYE_SHARD',
       'SOCKEYE_SHARDS',
     ]);
@@ -79,6 +80,7 @@ describe('charts/sockeye and sockeye operator agree on the configuration', () =>
     expect(known.filter((n) => !sharded.container.env.some((e) => e.name === n)).sort()).toEqual([
       'SOCKEYE_EXCLUDE_NAMESPACES',
       'SOCKEYE_NAMESPACES',
+      'SOCKEYE_SERVICE_CIDRS',
     ]);
   });
 
@@ -122,7 +124,7 @@ describe('charts/sockeye and sockeye operator agree on the configuration', () =>
       writeAnnotations: true,
       writeEvents: true,
       writeReports: false,
-      optIn: { selectorlessServices: false, hostNetworkPods: false },
+      optIn: { selectorlessServices: false, hostNetworkPods: false, serviceCIDRs: [] },
       hops: { clusterIP: true, nodePorts: true, loadBalancers: true },
     });
   });
@@ -144,7 +146,7 @@ describe('charts/sockeye and sockeye operator agree on the configuration', () =>
     });
   });
 
-  it('passes the namespace-scoped mode and the report-only mode through', async () => {
+  it('passes the namespace-scoped mode, the report-only mode and the opt-in modes through', async () => {
     const namespaced = await operatorOf('namespaced-values.yaml');
     const scoped = loadOperatorConfig({
       argv: [],
@@ -156,6 +158,13 @@ describe('charts/sockeye and sockeye operator agree on the configuration', () =>
     const quiet = loadOperatorConfig({ argv: [], env: resolveEnv(reportOnly.container), readFile: () => '' });
     expect(quiet.writeEvents).toBe(false);
     expect(quiet.writeAnnotations).toBe(false);
+    const optIn = await operatorOf('opt-in-values.yaml');
+    const open = loadOperatorConfig({ argv: [], env: resolveEnv(optIn.container), readFile: () => '' });
+    expect(open.optIn).toEqual({
+      selectorlessServices: true,
+      hostNetworkPods: true,
+      serviceCIDRs: ['10.96.0.0/12', 'fd00:10:96::/108'],
+    });
   });
 });
 

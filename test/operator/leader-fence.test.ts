@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { EventsV1Event } from '@kubernetes/client-node';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { AUDIT_LOG } from '../../cluster/controlplane.ts';
+import { SHUTDOWN_BOUND_MS } from '../../src/cli/operator.ts';
 import { FINDINGS_PATH } from '../../src/http/app.ts';
 import { REPORTING_CONTROLLER } from '../../src/kube/events.ts';
 import { eventually, patchPodAnnotations, type TestKube } from '../support/kube.ts';
@@ -87,6 +88,9 @@ const flip = (kube: TestKube, ns: string, listen: string | null) =>
   );
 
 /** The process's exit code, or `undefined` when it still runs after `ms`. */
+/** What SIGTERM -> exit may take beyond SHUTDOWN_BOUND_MS: the bound's timer firing late on a busy machine, and the exit. */
+const EXIT_MARGIN_MS = 3_000;
+
 const exitWithin = (r: Replica, ms: number) =>
   Promise.race([r.exited, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), ms))]);
 
@@ -261,8 +265,14 @@ describe('sockeye operator: SIGTERM with the API server unreachable', () => {
       async () => ((await metricSum(a.port, 'sockeye_annotation_writes_pending')) > 0 ? true : undefined),
       15_000,
     );
+    const signalled = performance.now();
     a.child.kill('SIGTERM');
-    // The bound is 15 s (SHUTDOWN_BOUND_MS); a loaded machine gets four times that.
-    expect(await exitWithin(a, 60_000)).toBe(0);
+    // Waits well past the bound, so a broken bound shows as a time, not as a timeout.
+    const code = await exitWithin(a, SHUTDOWN_BOUND_MS + 45_000);
+    const tookMs = performance.now() - signalled;
+    expect(code).toBe(0);
+    // The bound the operator promises (and the chart's terminationGracePeriodSeconds is set above),
+    // not a speed figure: the margin is for a loaded machine's timer and process exit.
+    expect(tookMs).toBeLessThan(SHUTDOWN_BOUND_MS + EXIT_MARGIN_MS);
   });
 });

@@ -35,6 +35,10 @@ changed value rolls the Deployment by itself. Keep this list in step with OPERAT
   value: {{ .Values.operator.probeSelectorlessServices | toString | quote }}
 - name: SOCKEYE_PROBE_HOST_NETWORK_PODS
   value: {{ .Values.operator.probeHostNetworkPods | toString | quote }}
+{{- with .Values.operator.serviceCIDRs }}
+- name: SOCKEYE_SERVICE_CIDRS
+  value: {{ join "," . | quote }}
+{{- end }}
 - name: SOCKEYE_CHECK_CLUSTER_IP
   value: {{ .Values.operator.checkClusterIP | toString | quote }}
 - name: SOCKEYE_CHECK_NODE_PORTS

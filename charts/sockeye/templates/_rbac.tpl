@@ -4,18 +4,21 @@ Writing: only what an enabled feature writes. Never Secrets, ConfigMaps or workl
 wildcards: test/chart/chart.test.ts checks every render of ci/ for that.
 */}}
 
-{{/* The operator's rules on namespaced objects, for a ClusterRole or a Role. */}}
+{{/*
+The operator's rules on namespaced objects, for a ClusterRole or a Role. It reads them through
+informers (list and watch) and a labelled list of pods, never one object by name: no `get`.
+*/}}
 {{- define "sockeye.operator.rules" -}}
 - apiGroups: [""]
   resources: [services, pods]
-  verbs: [get, list, watch]
+  verbs: [list, watch]
 - apiGroups: [discovery.k8s.io]
   resources: [endpointslices]
-  verbs: [get, list, watch]
+  verbs: [list, watch]
 {{- /* ConnectTimeout names the NetworkPolicies that explain a drop. */}}
 - apiGroups: [networking.k8s.io]
   resources: [networkpolicies]
-  verbs: [get, list, watch]
+  verbs: [list, watch]
 {{- if .Values.operator.annotations }}
 {{- /* sockeye.dev/status, summary and since, by merge patch. */}}
 - apiGroups: [""]
@@ -43,19 +46,19 @@ once the namespace has no finding.
   resources: [reports]
   {{- /* Sharded, each shard keeps its own (sockeye-I); shard 0 removes a `sockeye` left from before. */}}
   resourceNames: [sockeye{{ if gt (int .Values.sharding.shards) 1 }}{{ range $i := until (int .Values.sharding.shards) }}, sockeye-{{ $i }}{{ end }}{{ end }}]
-  verbs: [get, create, patch, delete]
+  verbs: [create, patch, delete]
 {{- end }}
 {{- end }}
 
-{{/* What `sockeye audit` reads; it writes nothing. */}}
+{{/* What `sockeye audit` reads, by list only (src/audit/gather.ts); it writes nothing. */}}
 {{- define "sockeye.audit.rules" -}}
 - apiGroups: [""]
   resources: [services, pods]
-  verbs: [get, list]
+  verbs: [list]
 - apiGroups: [discovery.k8s.io]
   resources: [endpointslices]
-  verbs: [get, list]
+  verbs: [list]
 - apiGroups: [networking.k8s.io]
   resources: [networkpolicies]
-  verbs: [get, list]
+  verbs: [list]
 {{- end }}
