@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Labels, Pod } from '../model/types.ts';
-import { pod, slicesFor, svc } from '../rules/fixtures.ts';
+import { namespace, node, pod, slicesFor, svc } from '../rules/fixtures.ts';
 import { selectsPod } from '../rules/selectors.ts';
-import { ClusterCache } from './cache.ts';
+import { ClusterCache, fingerprintOf } from './cache.ts';
 
 /** The gatherer's definition, by scanning the whole namespace: what the indexes must reproduce. */
 function scanGather(cache: ClusterCache, namespace: string, name: string) {
@@ -38,6 +38,91 @@ function random(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+describe('ClusterCache stamp', () => {
+  // What the rules read of a state: all of it but sockeye's own written annotations (fingerprintOf).
+  const read = (state: object | undefined) => (state ? fingerprintOf(state) : undefined);
+
+  it('stays while nothing the rules read changes, and then gather() gives what it gave', () => {
+    const rnd = random(7);
+    const cache = new ClusterCache();
+    const ns = ['ns1', 'ns2'];
+    const services = ['s0', 's1', 's2'];
+    let same = 0;
+    let moved = 0;
+    for (let step = 0; step < 600; step++) {
+      const before = new Map(
+        ns.flatMap((n) =>
+          services.map((s) => [
+            `${n}/${s}`,
+            { stamp: cache.stamp(n, 'sockeye'), state: read(cache.gather(n, s, 'sockeye')) },
+          ]),
+        ),
+      );
+      const n = ns[Math.floor(rnd() * ns.length)] as string;
+      const app = services[Math.floor(rnd() * services.length)] as string;
+      const r = rnd();
+      const own = rnd() < 0.5 ? { 'sockeye.dev/status': `Healthy${step}` } : {};
+      if (r < 0.35)
+        cache.upsert('Pod', pod(`p${Math.floor(rnd() * 6)}`, { ns: n, ip: '10.0.0.1', labels: { app } }));
+      else if (r < 0.45) cache.delete('Pod', n, `p${Math.floor(rnd() * 6)}`);
+      else if (r < 0.7) {
+        const s = svc(app, { ns: n, selector: { app } });
+        cache.upsert('Service', { ...s, annotations: own });
+      } else if (r < 0.8)
+        cache.upsert('Node', node(`node-${Math.floor(rnd() * 2)}`, rnd() < 0.5 ? '10.1.0.1' : '10.1.0.2'));
+      else if (r < 0.9) cache.upsert('Namespace', namespace(n, {}, own));
+      else cache.delete('Service', n, app);
+      for (const [key, was] of before) {
+        const [n2 = '', s2 = ''] = key.split('/');
+        if (cache.stamp(n2, 'sockeye') !== was.stamp) {
+          moved++;
+          continue;
+        }
+        same++;
+        expect({ step, key, state: read(cache.gather(n2, s2, 'sockeye')) }).toEqual({
+          step,
+          key,
+          state: was.state,
+        });
+      }
+    }
+    // Both branches ran: stamps that stayed (own writes, other namespaces) and stamps that moved.
+    expect(same).toBeGreaterThan(100);
+    expect(moved).toBeGreaterThan(100);
+  });
+
+  it("moves on a change the rules read, in the namespace, the prober's or the cluster; not on sockeye's own writes", () => {
+    const cache = new ClusterCache();
+    cache.upsert('Service', svc('web', { ns: 'shop', selector: { app: 'web' } }));
+    const stamp = () => cache.stamp('shop', 'sockeye');
+    let last = stamp();
+    const moves = (change: () => void) => {
+      change();
+      const moved = stamp() !== last;
+      last = stamp();
+      return moved;
+    };
+    const withStatus = {
+      ...svc('web', { ns: 'shop', selector: { app: 'web' } }),
+      annotations: { 'sockeye.dev/status': 'Healthy' },
+    };
+    expect(moves(() => cache.upsert('Service', withStatus))).toBe(false);
+    expect(moves(() => cache.upsert('Pod', pod('other', { ns: 'elsewhere', ip: '10.0.0.9' })))).toBe(false);
+    expect(
+      moves(() => cache.upsert('Pod', pod('web-1', { ns: 'shop', ip: '10.0.0.1', labels: { app: 'web' } }))),
+    ).toBe(true);
+    expect(
+      moves(() => cache.upsert('Pod', pod('web-1', { ns: 'shop', ip: '10.0.0.1', labels: { app: 'web' } }))),
+    ).toBe(false);
+    expect(moves(() => cache.upsert('NetworkPolicy', { name: 'deny', namespace: 'sockeye' } as never))).toBe(
+      true,
+    );
+    expect(moves(() => cache.upsert('Node', node('n1', '10.1.0.1')))).toBe(true);
+    expect(moves(() => cache.delete('Pod', 'shop', 'web-1'))).toBe(true);
+    expect(moves(() => cache.delete('Pod', 'shop', 'web-1'))).toBe(false);
+  });
+});
 
 describe('ClusterCache indexes', () => {
   it('gathers what a scan of the namespace gathers, through adds, label changes and deletes', () => {

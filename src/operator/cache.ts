@@ -157,7 +157,24 @@ export class ClusterCache {
     ServiceCIDR: new Map(),
   };
   readonly #indexes = new Map<string, NamespaceIndex>();
+  /** Changes the rules could see, per namespace ('' for cluster-scoped kinds): see `stamp()`. */
+  readonly #changes = new Map<string, number>();
   #seq = 0;
+
+  #changed(namespace: string): void {
+    this.#changes.set(namespace, (this.#changes.get(namespace) ?? 0) + 1);
+  }
+
+  /**
+   * A stamp of everything `gather(namespace, …, proberNamespace)` reads: equal stamps, equal states.
+   * A reconcile gathers before probing and must judge the state after it; when the stamp did not
+   * move meanwhile (no change the rules read, sockeye's own writes aside), the state it planned
+   * from is that state, and neither gathering nor planning needs doing twice.
+   */
+  stamp(namespace: string, proberNamespace: string): string {
+    const count = (ns: string) => this.#changes.get(ns) ?? 0;
+    return `${count(namespace)}/${count(proberNamespace)}/${count('')}`;
+  }
 
   /** Stores an object; returns whether anything the rules read changed (false for sockeye's own writes). */
   upsert<K extends WatchedKind>(
@@ -174,8 +191,9 @@ export class ClusterCache {
     const entry = cached(object as Domain[K] & { annotations?: Labels }, old?.seq ?? this.#seq++);
     byName.set(object.name, entry);
     this.#index(ns).update(kind, object.name, object, old?.object);
-    if (!old) return { changed: true };
-    return { changed: old.fingerprint !== entry.fingerprint, old: old.object };
+    const changed = !old || old.fingerprint !== entry.fingerprint;
+    if (changed) this.#changed(ns);
+    return old ? { changed, old: old.object } : { changed };
   }
 
   /**
@@ -198,6 +216,7 @@ export class ClusterCache {
     byName?.delete(name);
     if (byName?.size === 0) this.#maps[kind].delete(namespace);
     if (old) {
+      this.#changed(namespace);
       const index = this.#index(namespace);
       index.update(kind, name, undefined, old.object);
       if (index.empty) this.#indexes.delete(namespace);

@@ -13,6 +13,8 @@ import { ShardFilter } from './shard-filter.ts';
 function world(
   options?: ConstructorParameters<typeof Reconciler>[0]['options'],
   reports?: (cache: ClusterCache) => ConstructorParameters<typeof Reconciler>[0]['reports'],
+  /** Runs while the targets are being probed (a change the informers deliver meanwhile). */
+  duringProbe?: (cache: ClusterCache) => void,
 ) {
   const cache = new ClusterCache();
   const p = pod('api-1', { ip: '10.0.0.1', labels: { app: 'api' }, ports: [[8080, 'http']] });
@@ -33,6 +35,7 @@ function world(
     cache,
     prober: async (targets) => {
       planned.push(...targets);
+      duringProbe?.(cache);
       return targets.map((t) => ({ target: { ip: t.ip, port: t.port }, outcome }));
     },
     ...(options ? { options } : {}),
@@ -61,6 +64,37 @@ function world(
   });
   return { cache, reconciler, events, patches, planned, ports, setOutcome: (o: Outcome) => (outcome = o) };
 }
+
+describe('Reconciler: the state after probing', () => {
+  const gathers = (cache: ClusterCache) => {
+    let count = 0;
+    const gather = cache.gather.bind(cache);
+    cache.gather = (...args) => {
+      count++;
+      return gather(...args);
+    };
+    return () => count;
+  };
+
+  it('judges the planned state when nothing the rules read changed while probing (one gather)', async () => {
+    const w = world(undefined, undefined, (cache) =>
+      cache.upsert('Pod', pod('elsewhere', { ns: 'other', ip: '10.9.0.1', labels: { app: 'api' } })),
+    );
+    const count = gathers(w.cache);
+    expect((await w.reconciler.reconcile('shop/api')).kind).toBe('done');
+    expect(count()).toBe(1);
+  });
+
+  it('gathers again and probes again when a target changed while probing', async () => {
+    const w = world(undefined, undefined, (cache) =>
+      cache.upsert('Pod', pod('api-1', { ip: '10.0.0.2', labels: { app: 'api' }, ports: [[8080, 'http']] })),
+    );
+    const count = gathers(w.cache);
+    expect((await w.reconciler.reconcile('shop/api')).kind).toBe('changed');
+    expect(count()).toBe(2);
+    expect(w.events).toEqual([]);
+  });
+});
 
 describe('Reconciler in shards', () => {
   // The two Services of world() in two different shards of `count`.

@@ -174,6 +174,7 @@ export class Reconciler {
   async reconcile(key: string, signal?: AbortSignal): Promise<ReconcileResult> {
     const { identity } = this.#deps;
     const [namespace = '', name = ''] = key.split('/');
+    const stamp = this.#stamp(namespace);
     const state = this.#state(namespace, name);
     if (!state) {
       this.forget(key);
@@ -202,16 +203,20 @@ export class Reconciler {
 
     // Level-based: judge on the state after probing. A pod deleted or replaced meanwhile changes the
     // targets; its probe says nothing about the new state, so probe again instead of reporting it.
-    const fresh = this.#state(namespace, name);
+    // Nothing the rules read changed while probing (the stamp): the planned state is that state.
+    const unchanged = this.#stamp(namespace) === stamp;
+    const fresh = unchanged ? state : this.#state(namespace, name);
     const freshService = fresh?.services[0];
     if (!fresh || !freshService) {
       this.forget(key);
       return { kind: 'skipped', why: 'gone' };
     }
-    const freshRules = this.#rules(fresh);
-    const freshKeys = freshRules.planTargets(freshService).map((t) => targetKey(t.ip, t.port));
-    if (freshKeys.length !== ownKeys.size || freshKeys.some((k) => !ownKeys.has(k)))
-      return { kind: 'changed' };
+    const freshRules = unchanged ? rules : this.#rules(fresh);
+    if (!unchanged) {
+      const freshKeys = freshRules.planTargets(freshService).map((t) => targetKey(t.ip, t.port));
+      if (freshKeys.length !== ownKeys.size || freshKeys.some((k) => !ownKeys.has(k)))
+        return { kind: 'changed' };
+    }
 
     const judged = new Set([
       `Service/${namespace}/${name}`,
@@ -270,6 +275,10 @@ export class Reconciler {
 
   #state(namespace: string, name: string) {
     return this.#deps.cache.gather(namespace, name, this.#deps.identity.namespace);
+  }
+
+  #stamp(namespace: string): string {
+    return this.#deps.cache.stamp(namespace, this.#deps.identity.namespace);
   }
 
   /** Records an Event for each Warning that is new or whose message changed, and each recovery. */
