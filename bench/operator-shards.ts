@@ -100,8 +100,8 @@ export function shardReportLines(
     return [
       String(run.shards),
       `${Math.round(run.judgedMs)} ms`,
-      `${mb(p.rssBytes)} MB (mean ${mb(p.meanRssBytes)})`,
-      `${mb(p.heapUsedBytes)} MB`,
+      `${mb(p.rssBytes)} MiB (mean ${mb(p.meanRssBytes)})`,
+      `${mb(p.heapUsedBytes)} MiB`,
       `${roundTo(p.cpuSweepS, 2)} s`,
       `${roundTo(p.cpuSteadyS, 2)} s`,
       `RSS ${r?.rss ?? 'n/a'}, heap ${r?.heap ?? 'n/a'}, CPU sweep ${r?.cpuSweep ?? 'n/a'}, steady ${r?.cpuSteady ?? 'n/a'} (aim ${r?.aim})`,
