@@ -67,8 +67,15 @@ function parseIPv6(s: string): number[] | undefined {
   return words.flatMap((w) => [w >> 8, w & 0xff]);
 }
 
+/** Families by address: asked for every target of every reconcile, of the same few pod IPs. */
+const familyMemo = new Map<string, Family | undefined>();
+
 export function familyOf(ip: string): Family | undefined {
-  return parseIP(ip)?.family;
+  if (familyMemo.has(ip)) return familyMemo.get(ip);
+  const family = parseIP(ip)?.family;
+  if (familyMemo.size >= FORBIDDEN_MEMO_SIZE) familyMemo.clear();
+  familyMemo.set(ip, family);
+  return family;
 }
 
 /** Whether `ip` lies in `cidr` (`10.0.0.0/8`, `fd00::/8`); false across families or on malformed input. */
