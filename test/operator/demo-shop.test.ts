@@ -53,22 +53,27 @@ describe("the demo's broken shop: orders' Service is blamed, not its pods", () =
   });
 
   it('says on Service orders that its targetPort is likely wrong, and warns none of its pods', async () => {
+    // Both orders pods must be ready targets before the messages take their final form: a pod whose
+    // endpoint is not ready yet makes the first judgement singular ("1 ready target fails"), and the
+    // plural message is then a new Event.
+    const mismatch =
+      'port http (80/TCP): targetPort 8081/TCP is not declared by any of the 2 selected pods; they declare 8080/TCP (http)';
+    const noHealthy =
+      /^port http \(80\/TCP\): all 2 ready targets fail \(2 refused: orders-\S+, orders-\S+\); none of the 2 pods declares 8081\/TCP \(they declare 8080\/TCP \(http\)\): the Service's targetPort is likely wrong/;
     const orders = await eventually(
-      'TargetPortMismatch and NoHealthyTargets on Service orders',
+      'TargetPortMismatch and NoHealthyTargets on Service orders, about both of its pods',
       async () => {
         const events = await warnings(kube, ns, 'Service', 'orders');
-        const reasons = new Set(events.map((e) => e.reason));
-        return reasons.has('TargetPortMismatch') && reasons.has('NoHealthyTargets') ? events : undefined;
+        const said = (reason: string, matches: (m: string) => boolean) =>
+          events.some((e) => e.reason === reason && matches(e.message ?? ''));
+        return said('TargetPortMismatch', (m) => m.includes(mismatch)) &&
+          said('NoHealthyTargets', (m) => noHealthy.test(m))
+          ? events
+          : undefined;
       },
       90_000,
     );
-    const message = (reason: string) => orders.find((e) => e.reason === reason)?.message;
-    expect(message('TargetPortMismatch')).toContain(
-      'port http (80/TCP): targetPort 8081/TCP is not declared by any of the 2 selected pods; they declare 8080/TCP (http)',
-    );
-    expect(message('NoHealthyTargets')).toMatch(
-      /^port http \(80\/TCP\): all 2 ready targets fail \(2 refused: orders-\S+, orders-\S+\); none of the 2 pods declares 8081\/TCP \(they declare 8080\/TCP \(http\)\): the Service's targetPort is likely wrong/,
-    );
+    expect(orders.length).toBeGreaterThanOrEqual(2);
 
     // Pod-level Warnings are written (payments' pods claim 8080 and refuse it) ...
     const podWarnings = await eventually('ReadyButRefusing on both payments pods', async () => {
