@@ -67,16 +67,24 @@ function parseIPv6(s: string): number[] | undefined {
   return words.flatMap((w) => [w >> 8, w & 0xff]);
 }
 
-/** Families by address: asked for every target of every reconcile, of the same few pod IPs. */
-const familyMemo = new Map<string, Family | undefined>();
+const ADDRESS_MEMO_SIZE = 100_000;
 
-export function familyOf(ip: string): Family | undefined {
-  if (familyMemo.has(ip)) return familyMemo.get(ip);
-  const family = parseIP(ip)?.family;
-  if (familyMemo.size >= FORBIDDEN_MEMO_SIZE) familyMemo.clear();
-  familyMemo.set(ip, family);
-  return family;
+/**
+ * `judge` memoised by address: a cluster's pod IPs are few and asked about for every target of every
+ * reconcile. Cleared when full.
+ */
+function byAddress<T>(judge: (ip: string) => T): (ip: string) => T {
+  const memo = new Map<string, T>();
+  return (ip) => {
+    if (memo.has(ip)) return memo.get(ip) as T;
+    const answer = judge(ip);
+    if (memo.size >= ADDRESS_MEMO_SIZE) memo.clear();
+    memo.set(ip, answer);
+    return answer;
+  };
 }
+
+export const familyOf: (ip: string) => Family | undefined = byAddress((ip) => parseIP(ip)?.family);
 
 /** Whether `ip` lies in `cidr` (`10.0.0.0/8`, `fd00::/8`); false across families or on malformed input. */
 export function cidrContains(cidr: string, ip: string): boolean {
@@ -124,18 +132,8 @@ const FORBIDDEN_NETS = FORBIDDEN.map((f) => {
   return { ...net, prefix: Number(bits), why: f.why };
 });
 
-/** Answers by address: a cluster's pod IPs are few and judged over and over. Cleared when full. */
-const forbiddenMemo = new Map<string, string | undefined>();
-const FORBIDDEN_MEMO_SIZE = 100_000;
-
 /** Why sockeye must not connect to `ip`, or undefined when it may. IPv4-mapped IPv6 is judged as IPv4. */
-export function forbiddenAddress(ip: string): string | undefined {
-  if (forbiddenMemo.has(ip)) return forbiddenMemo.get(ip);
-  const why = judgeAddress(ip);
-  if (forbiddenMemo.size >= FORBIDDEN_MEMO_SIZE) forbiddenMemo.clear();
-  forbiddenMemo.set(ip, why);
-  return why;
-}
+export const forbiddenAddress: (ip: string) => string | undefined = byAddress(judgeAddress);
 
 function judgeAddress(ip: string): string | undefined {
   const parsed = parseIP(ip);
