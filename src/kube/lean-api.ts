@@ -28,6 +28,20 @@ const write = (
   options: RawRequest['options'],
 ) => requestJson(kc, path, { method, query: { fieldManager: r.fieldManager }, body: r.body, options });
 
+/** The write `method` to `resource` in the request's namespace (to the named object when `named`). */
+const writeTo =
+  (kc: KubeConfig, method: HttpMethod, prefix: string, resource: string, named: boolean) =>
+  (
+    r: {
+      readonly namespace: string;
+      readonly name?: string;
+      readonly body: unknown;
+      readonly fieldManager?: string | undefined;
+    },
+    options?: RawRequest['options'],
+  ) =>
+    write(kc, method, namespaced(prefix, r.namespace, resource, named ? r.name : undefined), r, options);
+
 /** Query parameters of a list page. */
 const listQuery = (r: { limit?: number | undefined; _continue?: string | undefined }) => ({
   ...(r.limit === undefined ? {} : { limit: String(r.limit) }),
@@ -37,8 +51,7 @@ const listQuery = (r: { limit?: number | undefined; _continue?: string | undefin
 export type LeanCoreV1 = Pick<CoreV1Api, 'patchNamespacedPod' | 'patchNamespacedService' | 'readNamespace'>;
 
 export function leanCoreV1(kc: KubeConfig): LeanCoreV1 {
-  const patch = (resource: string) => (r: Parameters<CoreV1Api['patchNamespacedPod']>[0], options?: never) =>
-    write(kc, HttpMethod.PATCH, namespaced('/api/v1', r.namespace, resource, r.name), r, options);
+  const patch = (resource: string) => writeTo(kc, HttpMethod.PATCH, '/api/v1', resource, true);
   return {
     patchNamespacedPod: patch('pods') as LeanCoreV1['patchNamespacedPod'],
     patchNamespacedService: patch('services') as LeanCoreV1['patchNamespacedService'],
@@ -55,22 +68,20 @@ export type LeanEventsV1 = Pick<
 export function leanEventsV1(kc: KubeConfig): LeanEventsV1 {
   const prefix = '/apis/events.k8s.io/v1';
   return {
-    createNamespacedEvent: ((r, options) =>
-      write(
-        kc,
-        HttpMethod.POST,
-        namespaced(prefix, r.namespace, 'events'),
-        r,
-        options,
-      )) as LeanEventsV1['createNamespacedEvent'],
-    patchNamespacedEvent: ((r, options) =>
-      write(
-        kc,
-        HttpMethod.PATCH,
-        namespaced(prefix, r.namespace, 'events', r.name),
-        r,
-        options,
-      )) as LeanEventsV1['patchNamespacedEvent'],
+    createNamespacedEvent: writeTo(
+      kc,
+      HttpMethod.POST,
+      prefix,
+      'events',
+      false,
+    ) as LeanEventsV1['createNamespacedEvent'],
+    patchNamespacedEvent: writeTo(
+      kc,
+      HttpMethod.PATCH,
+      prefix,
+      'events',
+      true,
+    ) as LeanEventsV1['patchNamespacedEvent'],
     listNamespacedEvent: ((r, options) =>
       requestJson(kc, namespaced(prefix, r.namespace, 'events'), {
         query: listQuery(r),
@@ -96,22 +107,20 @@ export function leanCoordinationV1(kc: KubeConfig): LeanCoordinationV1 {
       requestJson(kc, namespaced(prefix, r.namespace, 'leases', r.name), {
         options,
       })) as LeanCoordinationV1['readNamespacedLease'],
-    createNamespacedLease: ((r, options) =>
-      write(
-        kc,
-        HttpMethod.POST,
-        namespaced(prefix, r.namespace, 'leases'),
-        r,
-        options,
-      )) as LeanCoordinationV1['createNamespacedLease'],
-    replaceNamespacedLease: ((r, options) =>
-      write(
-        kc,
-        HttpMethod.PUT,
-        namespaced(prefix, r.namespace, 'leases', r.name),
-        r,
-        options,
-      )) as LeanCoordinationV1['replaceNamespacedLease'],
+    createNamespacedLease: writeTo(
+      kc,
+      HttpMethod.POST,
+      prefix,
+      'leases',
+      false,
+    ) as LeanCoordinationV1['createNamespacedLease'],
+    replaceNamespacedLease: writeTo(
+      kc,
+      HttpMethod.PUT,
+      prefix,
+      'leases',
+      true,
+    ) as LeanCoordinationV1['replaceNamespacedLease'],
   };
 }
 
