@@ -25,6 +25,7 @@ import { classifyKubeError, isNotFound } from '../kube/errors.ts';
 import type { Fence } from '../kube/fence.ts';
 import type { Logger } from '../log.ts';
 import type { Labels } from '../model/types.ts';
+import { sameLabels } from '../rules/selectors.ts';
 import {
   type AnnotationPatch,
   annotationPatch,
@@ -271,11 +272,6 @@ function applyPatch(written: Labels, patch: AnnotationPatch): Labels {
     else out[k] = v;
   }
   return out;
-}
-
-function sameLabels(a: Labels, b: Labels): boolean {
-  const keys = Object.keys(a);
-  return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
 }
 
 const keyOf = (kind: PatchKind, namespace: string, name: string) => `${kind}/${namespace}/${name}`;

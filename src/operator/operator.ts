@@ -31,8 +31,9 @@ import { listRaw, listStreamed } from '../kube/raw-requests.ts';
 import { openReportsStore } from '../kube/reports.ts';
 import { kubeReviewer } from '../kube/reviews.ts';
 import { componentLogger, type Logger, logger as rootLogger } from '../log.ts';
-import type { EndpointSlice, Labels, Pod, Service } from '../model/types.ts';
+import type { EndpointSlice, Pod, Service } from '../model/types.ts';
 import type { Dialer } from '../probe/dialer.ts';
+import { formatSelector, sameLabels } from '../rules/selectors.ts';
 import { corePatcher, type Patcher } from './annotation-patch.ts';
 import { AnnotationWriter } from './annotation-writer.ts';
 import { ClusterCache, type WatchedKind } from './cache.ts';
@@ -521,9 +522,8 @@ export class Operator {
 
   /** Lists the pods `service` selects into the cache (those not cached yet), retrying with backoff. */
   async #adoptPods(service: Service): Promise<void> {
-    const selector = Object.entries(service.selector ?? {});
-    if (selector.length === 0) return;
-    const labelSelector = selector.map(([k, v]) => `${k}=${v}`).join(',');
+    const labelSelector = formatSelector(service.selector ?? {});
+    if (labelSelector === '') return;
     const path = PODS.path(service.namespace);
     const backoff = new Backoff({ baseMs: 800, maxMs: 30_000, jitter: 1 });
     const signal = this.#stopping.signal;
@@ -665,11 +665,6 @@ export class Operator {
       });
     return informer;
   }
-}
-
-function sameLabels(a: Labels | undefined, b: Labels | undefined): boolean {
-  const x = Object.entries(a ?? {});
-  return x.length === Object.keys(b ?? {}).length && x.every(([k, v]) => b?.[k] === v);
 }
 
 /** Resolves when `promise` settles or `signal` aborts, whichever comes first. */

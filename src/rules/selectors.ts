@@ -29,6 +29,12 @@ export function matchesSelector(selector: LabelSelector, labels: Labels): boolea
   });
 }
 
+/** Whether two label maps hold the same pairs (an absent map is an empty one). */
+export function sameLabels(a: Labels | undefined, b: Labels | undefined): boolean {
+  const pairs = Object.entries(a ?? {});
+  return pairs.length === Object.keys(b ?? {}).length && pairs.every(([k, v]) => b?.[k] === v);
+}
+
 /** `app=web,tier=front`, sorted so messages are stable. */
 export function formatSelector(selector: Labels): string {
   return Object.entries(selector)
