@@ -88,13 +88,20 @@ export const familyOf: (ip: string) => Family | undefined = byAddress((ip) => pa
 
 /** Whether `ip` lies in `cidr` (`10.0.0.0/8`, `fd00::/8`); false across families or on malformed input. */
 export function cidrContains(cidr: string, ip: string): boolean {
+  return cidrMatcher(cidr)(ip);
+}
+
+/** `cidrContains(cidr, ·)` with the CIDR parsed once, for testing many addresses against it. */
+export function cidrMatcher(cidr: string): (ip: string) => boolean {
   const [base, bits] = cidr.split('/');
   const net = parseIP(base ?? '');
-  const addr = parseIP(ip);
-  if (!net || !addr || net.family !== addr.family) return false;
+  if (!net) return () => false;
   const prefix = bits === undefined ? net.bytes.length * 8 : Number(bits);
-  if (!Number.isInteger(prefix) || prefix < 0 || prefix > net.bytes.length * 8) return false;
-  return prefixEqual(net.bytes, addr.bytes, prefix);
+  if (!Number.isInteger(prefix) || prefix < 0 || prefix > net.bytes.length * 8) return () => false;
+  return (ip) => {
+    const addr = parseIP(ip);
+    return addr !== undefined && net.family === addr.family && prefixEqual(net.bytes, addr.bytes, prefix);
+  };
 }
 
 function prefixEqual(a: readonly number[], b: readonly number[], prefix: number): boolean {

@@ -5,7 +5,7 @@
  * user point sockeye at the kubelet, the API server or a Service's virtual IP, a port scanner
  * with cluster-wide reach. The always-forbidden addresses (address.ts) apply on top.
  */
-import { cidrContains } from './address.ts';
+import { cidrMatcher } from './address.ts';
 import type { ClusterState, RuleOptions } from './types.ts';
 
 /** The kubelet's API (10250) and its read-only port (10255). */
@@ -33,14 +33,16 @@ export function optInPolicy(
     for (const endpoint of slice.endpoints) for (const ip of endpoint.addresses) apiServer.add(ip);
   }
   const serviceIPs = new Set(state.services.flatMap((s) => s.clusterIPs ?? []));
-  const ranges = [...new Set([...(state.serviceCIDRs ?? []), ...(options.serviceCIDRs ?? [])])];
+  const ranges = [...new Set([...(state.serviceCIDRs ?? []), ...(options.serviceCIDRs ?? [])])].map(
+    (cidr) => ({ cidr, contains: cidrMatcher(cidr) }),
+  );
   return {
     refusal(ip, port) {
       if (KUBELET_PORTS.has(port)) return `kubelet port ${port}`;
       if (apiServer.has(ip)) return 'the API server';
       if (serviceIPs.has(ip)) return 'a Service IP';
-      const range = ranges.find((cidr) => cidrContains(cidr, ip));
-      if (range !== undefined) return `the Service range ${range}`;
+      const range = ranges.find((r) => r.contains(ip));
+      if (range !== undefined) return `the Service range ${range.cidr}`;
       return undefined;
     },
   };
