@@ -239,12 +239,11 @@ export class Reconciler {
     );
     // Judged on all of them (a Service's status reads its pods' findings); written only about those
     // this replica reports (with shards, a pod's home shard and the namespace's).
-    const reported = new Set(
-      [...judged].filter((k) => {
-        const [kind = '', ns = '', object = ''] = k.split('/');
-        return kind === 'Service' || this.#reports(kind as ObjectKind, ns, object);
-      }),
-    );
+    const reported = new Set([
+      `Service/${namespace}/${name}`,
+      ...[...pods].filter((p) => this.#reports('Pod', namespace, p)).map((p) => `Pod/${namespace}/${p}`),
+      ...(this.#reports('Namespace', '', namespace) ? [`Namespace//${namespace}`] : []),
+    ]);
     const findings = judgement.findings.filter((f) => reported.has(objectKey(f.object)));
     this.#recordChanges(reported, findings);
     this.#byService.set(key, findings);
