@@ -76,23 +76,34 @@ describe('Reconciler: the state after probing', () => {
     return () => count;
   };
 
-  it('judges the planned state when nothing the rules read changed while probing (one gather)', async () => {
-    const w = world(undefined, undefined, (cache) =>
-      cache.upsert('Pod', pod('elsewhere', { ns: 'other', ip: '10.9.0.1', labels: { app: 'api' } })),
-    );
+  it.each([
+    {
+      what: 'judges the planned state when nothing the rules read changed while probing (one gather)',
+      meanwhile: pod('elsewhere', { ns: 'other', ip: '10.9.0.1', labels: { app: 'api' } }),
+      kind: 'done',
+      count: 1,
+    },
+    {
+      what: 'gathers again but judges when what changed while probing leaves the targets as they were',
+      meanwhile: pod('batch-1', { ip: '10.0.0.7', labels: { app: 'batch' } }),
+      kind: 'done',
+      count: 2,
+    },
+    {
+      what: 'gathers again and probes again when a target changed while probing',
+      meanwhile: pod('api-1', { ip: '10.0.0.2', labels: { app: 'api' }, ports: [[8080, 'http']] }),
+      kind: 'changed',
+      count: 2,
+    },
+  ])('$what', async ({ meanwhile, kind, count: gathered }) => {
+    const w = world(undefined, undefined, (cache) => cache.upsert('Pod', meanwhile));
     const count = gathers(w.cache);
-    expect((await w.reconciler.reconcile('shop/api')).kind).toBe('done');
-    expect(count()).toBe(1);
-  });
-
-  it('gathers again and probes again when a target changed while probing', async () => {
-    const w = world(undefined, undefined, (cache) =>
-      cache.upsert('Pod', pod('api-1', { ip: '10.0.0.2', labels: { app: 'api' }, ports: [[8080, 'http']] })),
-    );
-    const count = gathers(w.cache);
-    expect((await w.reconciler.reconcile('shop/api')).kind).toBe('changed');
-    expect(count()).toBe(2);
-    expect(w.events).toEqual([]);
+    expect((await w.reconciler.reconcile('shop/api')).kind).toBe(kind);
+    expect(count()).toBe(gathered);
+    // Probed once, in this pass: a changed state is probed again by the next pass, not this one.
+    expect(w.planned.map((t) => `${t.ip}:${t.port}`)).toEqual(['10.0.0.1:8080']);
+    if (kind === 'changed') expect(w.events).toEqual([]);
+    else expect(w.events.map((e) => e.reason)).toContain('NoHealthyTargets');
   });
 });
 
