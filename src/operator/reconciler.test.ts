@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { EventInput } from '../kube/events.ts';
 import { shardOf } from '../model/shard.ts';
 import type { Outcome } from '../probe/outcome.ts';
-import { NOW, pod, slicesFor, svc } from '../rules/fixtures.ts';
+import { countSplitting, NOW, pod, slicesFor, svc } from '../rules/fixtures.ts';
 import type { PlannedTarget } from '../rules/targets.ts';
 import { type AnnotationPatch, annotationPatch, rfc3339 } from './annotation-patch.ts';
 import { ClusterCache } from './cache.ts';
@@ -109,8 +109,7 @@ describe('Reconciler: the state after probing', () => {
 
 describe('Reconciler in shards', () => {
   // The two Services of world() in two different shards of `count`.
-  const count = [2, 3, 4, 5].find((n) => shardOf('shop', 'api', n) !== shardOf('shop', 'api-internal', n));
-  if (count === undefined) throw new Error('no shard count splits api and api-internal');
+  const count = countSplitting('shop', 'api', 'api-internal');
   const shards = [shardOf('shop', 'api', count), shardOf('shop', 'api-internal', count)].map((index) =>
     world(undefined, (cache) => (k, ns, n) => new ShardFilter(cache, { index, count }).reports(k, ns, n)),
   );
