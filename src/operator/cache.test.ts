@@ -119,6 +119,12 @@ describe('ClusterCache stamp', () => {
       true,
     );
     expect(moves(() => cache.upsert('Node', node('n1', '10.1.0.1')))).toBe(true);
+    expect(moves(() => cache.upsert('Namespace', namespace('shop', { team: 'a' })))).toBe(true);
+    expect(
+      moves(() =>
+        cache.upsert('Namespace', namespace('shop', { team: 'a' }, { 'sockeye.dev/status': 'Healthy' })),
+      ),
+    ).toBe(false);
     expect(moves(() => cache.delete('Pod', 'shop', 'web-1'))).toBe(true);
     expect(moves(() => cache.delete('Pod', 'shop', 'web-1'))).toBe(false);
   });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { EventInput } from '../kube/events.ts';
 import { shardOf } from '../model/shard.ts';
 import type { Outcome } from '../probe/outcome.ts';
-import { NOW, pod, slicesFor, svc } from '../rules/fixtures.ts';
+import { countSplitting, NOW, pod, slicesFor, svc } from '../rules/fixtures.ts';
 import type { PlannedTarget } from '../rules/targets.ts';
 import { type AnnotationPatch, annotationPatch, rfc3339 } from './annotation-patch.ts';
 import { ClusterCache } from './cache.ts';
@@ -76,30 +76,40 @@ describe('Reconciler: the state after probing', () => {
     return () => count;
   };
 
-  it('judges the planned state when nothing the rules read changed while probing (one gather)', async () => {
-    const w = world(undefined, undefined, (cache) =>
-      cache.upsert('Pod', pod('elsewhere', { ns: 'other', ip: '10.9.0.1', labels: { app: 'api' } })),
-    );
+  it.each([
+    {
+      what: 'judges the planned state when nothing the rules read changed while probing (one gather)',
+      meanwhile: pod('elsewhere', { ns: 'other', ip: '10.9.0.1', labels: { app: 'api' } }),
+      kind: 'done',
+      count: 1,
+    },
+    {
+      what: 'gathers again but judges when what changed while probing leaves the targets as they were',
+      meanwhile: pod('batch-1', { ip: '10.0.0.7', labels: { app: 'batch' } }),
+      kind: 'done',
+      count: 2,
+    },
+    {
+      what: 'gathers again and probes again when a target changed while probing',
+      meanwhile: pod('api-1', { ip: '10.0.0.2', labels: { app: 'api' }, ports: [[8080, 'http']] }),
+      kind: 'changed',
+      count: 2,
+    },
+  ])('$what', async ({ meanwhile, kind, count: gathered }) => {
+    const w = world(undefined, undefined, (cache) => cache.upsert('Pod', meanwhile));
     const count = gathers(w.cache);
-    expect((await w.reconciler.reconcile('shop/api')).kind).toBe('done');
-    expect(count()).toBe(1);
-  });
-
-  it('gathers again and probes again when a target changed while probing', async () => {
-    const w = world(undefined, undefined, (cache) =>
-      cache.upsert('Pod', pod('api-1', { ip: '10.0.0.2', labels: { app: 'api' }, ports: [[8080, 'http']] })),
-    );
-    const count = gathers(w.cache);
-    expect((await w.reconciler.reconcile('shop/api')).kind).toBe('changed');
-    expect(count()).toBe(2);
-    expect(w.events).toEqual([]);
+    expect((await w.reconciler.reconcile('shop/api')).kind).toBe(kind);
+    expect(count()).toBe(gathered);
+    // Probed once, in this pass: a changed state is probed again by the next pass, not this one.
+    expect(w.planned.map((t) => `${t.ip}:${t.port}`)).toEqual(['10.0.0.1:8080']);
+    if (kind === 'changed') expect(w.events).toEqual([]);
+    else expect(w.events.map((e) => e.reason)).toContain('NoHealthyTargets');
   });
 });
 
 describe('Reconciler in shards', () => {
   // The two Services of world() in two different shards of `count`.
-  const count = [2, 3, 4, 5].find((n) => shardOf('shop', 'api', n) !== shardOf('shop', 'api-internal', n));
-  if (count === undefined) throw new Error('no shard count splits api and api-internal');
+  const count = countSplitting('shop', 'api', 'api-internal');
   const shards = [shardOf('shop', 'api', count), shardOf('shop', 'api-internal', count)].map((index) =>
     world(undefined, (cache) => (k, ns, n) => new ShardFilter(cache, { index, count }).reports(k, ns, n)),
   );

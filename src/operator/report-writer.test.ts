@@ -1,10 +1,5 @@
 import { ApiException } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
-
-const fail = (): never => {
-  throw new Error('no Report');
-};
-
 import { Term } from '../controller/term.ts';
 import type { ReportObject, ReportStore } from '../kube/reports.ts';
 import { makeLogger } from '../log.ts';
@@ -20,6 +15,12 @@ const refusing = (ns: string, name = 'web') =>
     { kind: 'Service', namespace: ns, name, uid: '' },
     'http: every backend refuses',
   );
+
+/** For a Report the test's own findings must give. */
+const fail = (): never => {
+  throw new Error('no Report');
+};
+
 const failure = (code: number) =>
   new ApiException(code, 'failed', JSON.stringify({ kind: 'Status', code }), {});
 

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { shardOf } from '../model/shard.ts';
-import { pod, slicesFor, svc } from '../rules/fixtures.ts';
+import { countSplitting, pod, slicesFor, svc } from '../rules/fixtures.ts';
 import { ClusterCache } from './cache.ts';
 import { ShardFilter } from './shard-filter.ts';
 
 /** Services `web` and `db` in different shards of `count`. */
-const count = [2, 3, 4, 5].find((n) => shardOf('shop', 'web', n) !== shardOf('shop', 'db', n)) ?? 0;
+const count = countSplitting('shop', 'web', 'db');
 const WEB = shardOf('shop', 'web', count);
 const DB = shardOf('shop', 'db', count);
 

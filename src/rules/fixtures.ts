@@ -3,6 +3,8 @@
  * builder does what the endpointslice controller does (serving = Ready, terminating = deleting, ready =
  * serving and not terminating, one slice per family, named ports resolved per pod).
  */
+
+import { shardOf } from '../model/shard.ts';
 import type {
   Container,
   ContainerPort,
@@ -222,4 +224,11 @@ export function world(spec: WorldSpec): EvaluateInput {
     options: spec.options,
     now: spec.now ?? NOW,
   };
+}
+
+/** A shard count (2 to 5) that puts Services `a` and `b` of `namespace` in different shards. */
+export function countSplitting(namespace: string, a: string, b: string): number {
+  const count = [2, 3, 4, 5].find((n) => shardOf(namespace, a, n) !== shardOf(namespace, b, n));
+  if (count === undefined) throw new Error(`no shard count splits ${a} and ${b}`);
+  return count;
 }

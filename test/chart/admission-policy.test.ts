@@ -135,30 +135,31 @@ spec: {containers: [{name: app, image: example.com/web:1}]}
     );
   });
 
-  it('lets the operator write, change and remove its sockeye.dev/ annotations', async () => {
-    for (const value of ['NoHealthyTargets', 'Healthy', null]) {
-      const result = await patchAsOperator('service', 'web', {
-        metadata: { annotations: { 'sockeye.dev/status': value } },
-      });
-      expect(result, result.out).toMatchObject({ code: 0 });
-    }
-    const web = await kube.core.readNamespacedService({ name: 'web', namespace: ns });
-    expect(web.metadata?.labels).toEqual({ app: 'web' });
-    expect(web.metadata?.annotations).toEqual({ team: 'shop' });
-  });
-
-  it('lets the operator write and remove its sockeye.dev/ annotations on a Pod', async () => {
-    for (const value of ['Refusing', null]) {
-      const result = await patchAsOperator('pod', 'web-0', {
-        metadata: { annotations: { 'sockeye.dev/status': value } },
-      });
-      expect(result, result.out).toMatchObject({ code: 0 });
-    }
-    const pod = await kube.core.readNamespacedPod({ name: 'web-0', namespace: ns });
-    expect(pod.metadata?.labels).toEqual({ app: 'web' });
-    expect(pod.metadata?.annotations).toEqual({ team: 'shop' });
-    expect(pod.spec?.containers.map((c) => c.image)).toEqual(['example.com/web:1']);
-  });
+  // Each value is read back from the object: written, changed, removed (null).
+  it.each([
+    ['Service', 'web', ['NoHealthyTargets', 'Healthy', null], { selector: { app: 'web' } }],
+    ['Pod', 'web-0', ['Refusing', null], { containers: [{ image: 'example.com/web:1' }] }],
+  ] as const)(
+    'lets the operator write, change and remove its sockeye.dev/ annotations on a %s',
+    async (kind, name, values, spec) => {
+      const read = async () =>
+        kind === 'Service'
+          ? await kube.core.readNamespacedService({ name, namespace: ns })
+          : await kube.core.readNamespacedPod({ name, namespace: ns });
+      for (const value of values) {
+        const result = await patchAsOperator(kind.toLowerCase(), name, {
+          metadata: { annotations: { 'sockeye.dev/status': value } },
+        });
+        expect(result, result.out).toMatchObject({ code: 0 });
+        expect((await read()).metadata?.annotations?.['sockeye.dev/status']).toBe(value ?? undefined);
+      }
+      const object = await read();
+      expect(object.metadata?.labels).toEqual({ app: 'web' });
+      expect(object.metadata?.annotations).toEqual({ team: 'shop' });
+      // Nor did the writes touch the spec.
+      expect(object.spec).toMatchObject(spec);
+    },
+  );
 
   it('denies the operator deleting a Service its RBAC would allow', async () => {
     const result = await kubectl(['-n', ns, 'delete', 'service', 'web', `--as=${asOperator}`]);

@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { KubeConfig, NetworkingV1Api, type V1PolicyRule } from '@kubernetes/client-node';
+import { type KubeConfig, NetworkingV1Api, type V1PolicyRule } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadOperatorConfig } from '../../src/config/operator.ts';
@@ -7,6 +7,7 @@ import { Operator } from '../../src/operator/operator.ts';
 import { type K8sObject, parseObjects, renderChart } from '../chart/helm.ts';
 import {
   applyYaml,
+  asServiceAccount,
   createNamespace,
   deleteNamespace,
   eventually,
@@ -33,25 +34,6 @@ describe("sockeye operator: runs on the chart's RBAC alone", () => {
   let leaseName = '';
   const clusterScoped: K8sObject[] = [];
   const operators: Operator[] = [];
-
-  /** A kubeconfig that authenticates as ServiceAccount `name` of `ns`. */
-  async function asServiceAccount(name: string): Promise<KubeConfig> {
-    const request = await kube.core.createNamespacedServiceAccountToken({
-      name,
-      namespace: ns,
-      body: { spec: { audiences: [], expirationSeconds: 600 } },
-    });
-    const cluster = kube.kc.getCurrentCluster();
-    if (!cluster) throw new Error('no cluster');
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [cluster],
-      users: [{ name, token: request.status?.token ?? '' }],
-      contexts: [{ name, cluster: cluster.name, user: name }],
-      currentContext: name,
-    });
-    return kc;
-  }
 
   /** The operator as `kc`, its log lines kept. */
   async function start(kc: KubeConfig): Promise<{ operator: Operator; log: string[] }> {
@@ -154,12 +136,12 @@ ${servicesWithPods(['down'], true)}
         ),
       );
     for (const name of [withCIDRs, withoutCIDRs]) {
-      const networking = (await asServiceAccount(name)).makeApiClient(NetworkingV1Api);
+      const networking = (await asServiceAccount(kube, ns, name)).makeApiClient(NetworkingV1Api);
       await allowed(`${name} may list NetworkPolicies in ${ns}`, () =>
         networking.listNamespacedNetworkPolicy({ namespace: ns }),
       );
     }
-    const networking = (await asServiceAccount(withCIDRs)).makeApiClient(NetworkingV1Api);
+    const networking = (await asServiceAccount(kube, ns, withCIDRs)).makeApiClient(NetworkingV1Api);
     await allowed(`${withCIDRs} may list ServiceCIDRs`, () => networking.listServiceCIDR());
   });
 
@@ -170,7 +152,7 @@ ${servicesWithPods(['down'], true)}
   });
 
   it('leads, judges, patches and records with no refusal, and reads the ServiceCIDRs', async () => {
-    const { operator, log } = await start(await asServiceAccount(withCIDRs));
+    const { operator, log } = await start(await asServiceAccount(kube, ns, withCIDRs));
     await annotationsWhen(kube, 'Service', ns, 'web', 'Healthy');
     await eventFor(kube, ns, 'Service', 'down', 'NoHealthyTargets');
     expect(operator.leading).toBe(true);
@@ -183,7 +165,7 @@ ${servicesWithPods(['down'], true)}
   });
 
   it('without the ServiceCIDR grant, says so in one line and goes on', async () => {
-    const { operator, log } = await start(await asServiceAccount(withoutCIDRs));
+    const { operator, log } = await start(await asServiceAccount(kube, ns, withoutCIDRs));
     await eventually('the operator leading', async () => (operator.leading ? true : undefined));
     expect(operator.ready).toBe(true);
     expect(operator.cache.count('ServiceCIDR')).toBe(0);

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import {
   ApiextensionsV1Api,
   CustomObjectsApi,
-  KubeConfig,
+  type KubeConfig,
   RbacAuthorizationV1Api,
   type V1CustomResourceDefinition,
 } from '@kubernetes/client-node';
@@ -31,6 +31,7 @@ import { finding } from '../../src/rules/finding.ts';
 import { ciDir, parseObjects, rbacRules, renderChart } from '../chart/helm.ts';
 import {
   applyYaml,
+  asServiceAccount,
   createNamespace,
   deleteNamespace,
   eventually,
@@ -280,20 +281,7 @@ describe('policy reports with the OpenReports CRDs', () => {
           subjects: [{ kind: 'ServiceAccount', name: 'operator', namespace: ns }],
         },
       });
-      const request = await kube.core.createNamespacedServiceAccountToken({
-        name: 'operator',
-        namespace: ns,
-        body: { spec: { audiences: [], expirationSeconds: 600 } },
-      });
-      const cluster = kube.kc.getCurrentCluster();
-      if (!cluster) throw new Error('no cluster');
-      asOperator = new KubeConfig();
-      asOperator.loadFromOptions({
-        clusters: [cluster],
-        users: [{ name: 'operator', token: request.status?.token ?? '' }],
-        contexts: [{ name: 'operator', cluster: cluster.name, user: 'operator' }],
-        currentContext: 'operator',
-      });
+      asOperator = await asServiceAccount(kube, ns, 'operator');
     });
     afterAll(async () => {
       await deleteNamespace(kube, ns);

@@ -138,3 +138,22 @@ export async function decoyKubeconfig(dir: string): Promise<{ kubeconfig: string
   await writeFile(kubeconfig, JSON.stringify(config));
   return { kubeconfig, context };
 }
+
+/** A kubeconfig for the suite's cluster that authenticates as ServiceAccount `name` of `namespace`. */
+export async function asServiceAccount(kube: TestKube, namespace: string, name: string): Promise<KubeConfig> {
+  const request = await kube.core.createNamespacedServiceAccountToken({
+    name,
+    namespace,
+    body: { spec: { audiences: [], expirationSeconds: 600 } },
+  });
+  const cluster = kube.kc.getCurrentCluster();
+  if (!cluster) throw new Error('no cluster');
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [cluster],
+    users: [{ name, token: request.status?.token ?? '' }],
+    contexts: [{ name, cluster: cluster.name, user: name }],
+    currentContext: name,
+  });
+  return kc;
+}
