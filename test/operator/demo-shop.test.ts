@@ -60,7 +60,7 @@ describe("the demo's broken shop: orders' Service is blamed, not its pods", () =
       'port http (80/TCP): targetPort 8081/TCP is not declared by any of the 2 selected pods; they declare 8080/TCP (http)';
     const noHealthy =
       /^port http \(80\/TCP\): all 2 ready targets fail \(2 refused: orders-\S+, orders-\S+\); none of the 2 pods declares 8081\/TCP \(they declare 8080\/TCP \(http\)\): the Service's targetPort is likely wrong/;
-    const orders = await eventually(
+    await eventually(
       'TargetPortMismatch and NoHealthyTargets on Service orders, about both of its pods',
       async () => {
         const events = await warnings(kube, ns, 'Service', 'orders');
@@ -68,12 +68,11 @@ describe("the demo's broken shop: orders' Service is blamed, not its pods", () =
           events.some((e) => e.reason === reason && matches(e.message ?? ''));
         return said('TargetPortMismatch', (m) => m.includes(mismatch)) &&
           said('NoHealthyTargets', (m) => noHealthy.test(m))
-          ? events
+          ? true
           : undefined;
       },
       90_000,
     );
-    expect(orders.length).toBeGreaterThanOrEqual(2);
 
     // Pod-level Warnings are written (payments' pods claim 8080 and refuse it) ...
     const podWarnings = await eventually('ReadyButRefusing on both payments pods', async () => {
