@@ -209,7 +209,8 @@ export interface SteadyFigures {
 }
 
 const ms1 = (ms: number) => Math.round(ms);
-const mb = (bytes: number) => roundTo(bytes / MIB, 1);
+/** Bytes as MiB to one decimal, as the bench reports print memory. */
+export const mb = (bytes: number) => roundTo(bytes / MIB, 1);
 
 /** The report's lines: a blank line, a title, the table, requests by verb and resource, one JSON object. */
 export function reportLines(s: Settings, f: Figures): string[] {

@@ -698,7 +698,7 @@ async function shardRun(
       rssBytes: Math.min(sweep.rssBytes, end.rssBytes),
       heapUsedBytes: Math.min(sweep.heapUsedBytes, end.heapUsedBytes),
       cpuSweepS: sweep.cpuS,
-      cpuSteadyS: costOf(afterSteady[shard] ?? '').cpuS - sweep.cpuS,
+      cpuSteadyS: end.cpuS - sweep.cpuS,
       services: judgedServices(afterSweep[shard] ?? '').size,
     };
   });
