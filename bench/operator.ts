@@ -34,7 +34,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions, Watch } from '@kubernetes/client-node';
 import { freePort } from '../cluster/controlplane.ts';
 import { killGroup, startDetached } from '../cluster/exec.ts';
-import { downLocalCluster, type LocalClusterState, readState, upLocalCluster } from '../cluster/local.ts';
+import {
+  downLocalCluster,
+  type LocalClusterState,
+  RangesInUseError,
+  readState,
+  upLocalCluster,
+} from '../cluster/local.ts';
 import { withCleanup } from '../cluster/with-cleanup.ts';
 import { shareConnections } from '../src/kube/connections.ts';
 import { getRaw } from '../src/kube/raw-requests.ts';
@@ -190,9 +196,8 @@ async function upWhenRangeFree(s: Settings, dir: string): Promise<LocalClusterSt
     try {
       return await upLocalCluster({ dir, cidr: s.podRanges, nodes: s.nodes, dataPath: false, log: note });
     } catch (err) {
-      const busy = err instanceof Error && /every pod range is in use/.test(err.message);
-      if (!busy || performance.now() > deadline) throw err;
-      note(`${(err as Error).message}; trying again in 15 s`);
+      if (!(err instanceof RangesInUseError) || performance.now() > deadline) throw err;
+      note(`${err.message}; trying again in 15 s`);
       await sleep(15_000);
     }
   }
