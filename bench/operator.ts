@@ -765,8 +765,7 @@ async function main(): Promise<void> {
           memEnd,
           peakRssBytes,
           steady,
-          recoveryWarnings: [...seen.afterRecovery.values()].reduce((a, b) => a + b, 0),
-          recoveryWarningKinds: seen.afterRecovery,
+          recoveryWarnings: seen.afterRecovery,
         });
         process.stdout.write(`${lines.join('\n')}\n`);
       } catch (err) {
