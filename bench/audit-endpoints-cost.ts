@@ -22,6 +22,8 @@ import { downLocalCluster, type LocalClusterState, TEST_RANGES, upLocalCluster }
 import { withCleanup } from '../cluster/with-cleanup.ts';
 import { shareConnections } from '../src/kube/connections.ts';
 import { mapBounded } from './pool.ts';
+import { labelValue, samples } from './prometheus.ts';
+import { roundTo } from './stats.ts';
 
 const note = (line: string) => process.stderr.write(`bench:endpoints-cost: ${line}\n`);
 const { values: opts } = parseArgs({
@@ -55,6 +57,8 @@ async function cpuSeconds(pid: number): Promise<number> {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
+const WRITE_VERBS = new Set(['POST', 'PUT', 'PATCH', 'DELETE', 'DELETECOLLECTION']);
+
 async function snapshot(state: LocalClusterState): Promise<Snapshot> {
   const { stdout } = await run(binaryPath('kubectl'), [
     '--kubeconfig',
@@ -66,13 +70,12 @@ async function snapshot(state: LocalClusterState): Promise<Snapshot> {
   let requests = 0;
   let endpointsWrites = 0;
   let sliceWrites = 0;
-  for (const line of stdout.split('\n')) {
-    if (!line.startsWith('apiserver_request_total{')) continue;
-    const value = Number(line.slice(line.lastIndexOf(' ') + 1));
+  for (const { labels, value } of samples(stdout, 'apiserver_request_total')) {
     requests += value;
-    const write = /verb="(POST|PUT|PATCH|DELETE|DELETECOLLECTION)"/.test(line);
-    if (write && line.includes('resource="endpoints"')) endpointsWrites += value;
-    if (write && line.includes('resource="endpointslices"')) sliceWrites += value;
+    if (!WRITE_VERBS.has(labelValue(labels, 'verb'))) continue;
+    const resource = labelValue(labels, 'resource');
+    if (resource === 'endpoints') endpointsWrites += value;
+    if (resource === 'endpointslices') sliceWrites += value;
   }
   return {
     cpu: {
@@ -87,7 +90,7 @@ async function snapshot(state: LocalClusterState): Promise<Snapshot> {
 }
 
 function delta(a: Snapshot, b: Snapshot, seconds: number) {
-  const r = (x: number) => Math.round(x * 10) / 10;
+  const r = (x: number) => roundTo(x, 1);
   return {
     seconds: Math.round(seconds),
     cpuSeconds: {
