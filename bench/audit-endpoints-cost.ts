@@ -22,6 +22,7 @@ import { downLocalCluster, type LocalClusterState, TEST_RANGES, upLocalCluster }
 import { withCleanup } from '../cluster/with-cleanup.ts';
 import { shareConnections } from '../src/kube/connections.ts';
 import { mapBounded } from './pool.ts';
+import { statCpuSeconds } from './proc.ts';
 import { labelValue, samples } from './prometheus.ts';
 import { roundTo } from './stats.ts';
 
@@ -51,10 +52,7 @@ interface Snapshot {
 
 /** utime + stime of one process, in seconds. */
 async function cpuSeconds(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // After "(comm) ": field 3 is index 0, so utime (14) and stime (15) are 11 and 12.
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  return statCpuSeconds(await readFile(`/proc/${pid}/stat`, 'utf8'));
 }
 
 const WRITE_VERBS = new Set(['POST', 'PUT', 'PATCH', 'DELETE', 'DELETECOLLECTION']);

@@ -59,6 +59,7 @@ import {
 } from './operator-report.ts';
 import { costOf, type ReplicaFigures, type ShardRun, shardReportLines } from './operator-shards.ts';
 import { mapBounded } from './pool.ts';
+import { statusKiB } from './proc.ts';
 import { difference, increase, requestCounts, sumValues, total } from './prometheus.ts';
 
 const LISTEN = 'sim.sockeye.dev/listen';
@@ -537,8 +538,8 @@ async function writesDrained(op: Operator): Promise<number | undefined> {
 /** A process's peak RSS so far (VmHWM in /proc/PID/status), in bytes; undefined if unreadable. */
 async function peakRssOf(pid: number): Promise<number | undefined> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
-  const kb = /^VmHWM:\s+(\d+) kB/m.exec(status)?.[1];
-  return kb === undefined ? undefined : Number(kb) * 1024;
+  const kib = statusKiB(status, 'VmHWM');
+  return Number.isNaN(kib) ? undefined : kib * 1024;
 }
 
 /** Sets (a port) or removes (null) the listen annotation of Service `i`'s first pod. */
