@@ -21,6 +21,7 @@ import { run } from '../cluster/exec.ts';
 import { downLocalCluster, type LocalClusterState, TEST_RANGES, upLocalCluster } from '../cluster/local.ts';
 import { withCleanup } from '../cluster/with-cleanup.ts';
 import { shareConnections } from '../src/kube/connections.ts';
+import { paginate } from '../src/kube/pager.ts';
 import { mapBounded } from './pool.ts';
 import { statCpuSeconds } from './proc.ts';
 import { labelValue, samples } from './prometheus.ts';
@@ -170,15 +171,10 @@ async function settle(
   let lastNote = 0;
   const deadline = Date.now() + 30 * 60_000;
   for (;;) {
-    let running = 0;
-    let cont: string | undefined;
-    do {
-      const page = await core.listPodForAllNamespaces({ limit: 2000, ...(cont ? { _continue: cont } : {}) });
-      for (const p of page.items)
-        if (p.metadata?.namespace?.startsWith('cost-') && p.status?.phase === 'Running' && p.status.podIP)
-          running++;
-      cont = page.metadata?._continue;
-    } while (cont);
+    const { items: listed } = await paginate((page) => core.listPodForAllNamespaces(page), { limit: 2000 });
+    const running = listed.filter(
+      (p) => p.metadata?.namespace?.startsWith('cost-') && p.status?.phase === 'Running' && p.status.podIP,
+    ).length;
     let sliced = 0;
     let endpointed = 0;
     if (running >= pods) {

@@ -29,6 +29,7 @@ import { binaryPath, ensureBinaries, pinnedVersion } from '../cluster/binaries.t
 import { downLocalCluster, TEST_RANGES, upLocalCluster, WIDE_TEST_RANGES } from '../cluster/local.ts';
 import { withCleanup } from '../cluster/with-cleanup.ts';
 import { shareConnections } from '../src/kube/connections.ts';
+import { type PageSource, paginate } from '../src/kube/pager.ts';
 import {
   parseK8sgpt,
   parsePopeye,
@@ -277,22 +278,8 @@ async function seed(kc: KubeConfig): Promise<Seed> {
   };
 }
 
-/** Every item of a paged list. */
-async function listAll<T>(
-  list: (page: {
-    limit: number;
-    _continue?: string;
-  }) => Promise<{ items: T[]; metadata?: { _continue?: string } }>,
-): Promise<T[]> {
-  const items: T[] = [];
-  let cont: string | undefined;
-  do {
-    const page = await list({ limit: 1000, ...(cont ? { _continue: cont } : {}) });
-    items.push(...page.items);
-    cont = page.metadata?._continue;
-  } while (cont);
-  return items;
-}
+/** Every item of a paged list, through sockeye's own pager. */
+const listAll = async <T>(list: PageSource<T>): Promise<T[]> => (await paginate(list, { limit: 1000 })).items;
 
 /**
  * Waits until every seeded pod runs with an IP, every healthy Service's EndpointSlices and v1
