@@ -22,6 +22,7 @@ import { downLocalCluster, type LocalClusterState, TEST_RANGES, upLocalCluster }
 import { withCleanup } from '../cluster/with-cleanup.ts';
 import { shareConnections } from '../src/kube/connections.ts';
 import { paginate } from '../src/kube/pager.ts';
+import { readyInEndpoints, readyInSlices } from './endpoints-count.ts';
 import { mapBounded } from './pool.ts';
 import { statCpuSeconds } from './proc.ts';
 import { labelValue, samples } from './prometheus.ts';
@@ -140,24 +141,10 @@ async function readyPerService(
   kubeconfig: string,
   what: 'endpoints' | 'slices',
 ): Promise<Map<string, number>> {
-  const out = new Map<string, number>();
   const path = what === 'endpoints' ? '/api/v1/endpoints' : '/apis/discovery.k8s.io/v1/endpointslices';
   const { stdout } = await run(binaryPath('kubectl'), ['--kubeconfig', kubeconfig, 'get', '--raw', path]);
-  const list = JSON.parse(stdout) as { items: Record<string, unknown>[] };
-  for (const item of list.items) {
-    const meta = item.metadata as { namespace: string; name: string; labels?: Record<string, string> };
-    if (what === 'endpoints') {
-      const subsets = (item.subsets ?? []) as { addresses?: unknown[] }[];
-      const n = subsets.reduce((sum, s) => sum + (s.addresses?.length ?? 0), 0);
-      out.set(`${meta.namespace}/${meta.name}`, n);
-    } else {
-      const svc = `${meta.namespace}/${meta.labels?.['kubernetes.io/service-name']}`;
-      const endpoints = (item.endpoints ?? []) as { conditions?: { ready?: boolean } }[];
-      const n = endpoints.filter((e) => e.conditions?.ready !== false).length;
-      out.set(svc, (out.get(svc) ?? 0) + n);
-    }
-  }
-  return out;
+  const { items } = JSON.parse(stdout) as { items: object[] };
+  return what === 'endpoints' ? readyInEndpoints(items) : readyInSlices(items);
 }
 
 async function settle(

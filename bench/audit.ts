@@ -41,6 +41,7 @@ import {
   score,
   type Truth,
 } from './audit-score.ts';
+import { readyInEndpoints, readyInSlices } from './endpoints-count.ts';
 import { mapBounded } from './pool.ts';
 import { MIB, median } from './stats.ts';
 
@@ -301,17 +302,10 @@ async function settle(kc: KubeConfig, s: Seed): Promise<void> {
     let endpointed = 0;
     let withEndpoints = 0;
     if (running >= s.pods) {
-      const inSlices = new Map<string, number>();
-      for (const slice of await listAll((page) => discovery.listEndpointSliceForAllNamespaces(page))) {
-        const svc = `${slice.metadata?.namespace}/${slice.metadata?.labels?.['kubernetes.io/service-name']}`;
-        const n = (slice.endpoints ?? []).filter((e) => e.conditions?.ready !== false).length;
-        inSlices.set(svc, (inSlices.get(svc) ?? 0) + n);
-      }
-      const inEndpoints = new Map<string, number>();
-      for (const ep of await listAll((page) => core.listEndpointsForAllNamespaces(page))) {
-        const n = (ep.subsets ?? []).reduce((sum, subset) => sum + (subset.addresses?.length ?? 0), 0);
-        inEndpoints.set(`${ep.metadata?.namespace}/${ep.metadata?.name}`, n);
-      }
+      const inSlices = readyInSlices(
+        await listAll((page) => discovery.listEndpointSliceForAllNamespaces(page)),
+      );
+      const inEndpoints = readyInEndpoints(await listAll((page) => core.listEndpointsForAllNamespaces(page)));
       sliced = s.healthyServices.filter((svc) => (inSlices.get(svc) ?? 0) >= REPLICAS).length;
       endpointed = s.healthyServices.filter((svc) => (inEndpoints.get(svc) ?? 0) >= REPLICAS).length;
       withEndpoints = s.selecting.filter((svc) => inEndpoints.has(svc)).length;
