@@ -21,7 +21,12 @@ import { run } from '../cluster/exec.ts';
 import { downLocalCluster, type LocalClusterState, TEST_RANGES, upLocalCluster } from '../cluster/local.ts';
 import { withCleanup } from '../cluster/with-cleanup.ts';
 import { shareConnections } from '../src/kube/connections.ts';
+import { paginate } from '../src/kube/pager.ts';
+import { readyInEndpoints, readyInSlices } from './endpoints-count.ts';
 import { mapBounded } from './pool.ts';
+import { statCpuSeconds } from './proc.ts';
+import { labelValue, samples } from './prometheus.ts';
+import { roundTo } from './stats.ts';
 
 const note = (line: string) => process.stderr.write(`bench:endpoints-cost: ${line}\n`);
 const { values: opts } = parseArgs({
@@ -49,11 +54,10 @@ interface Snapshot {
 
 /** utime + stime of one process, in seconds. */
 async function cpuSeconds(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // After "(comm) ": field 3 is index 0, so utime (14) and stime (15) are 11 and 12.
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  return statCpuSeconds(await readFile(`/proc/${pid}/stat`, 'utf8'));
 }
+
+const WRITE_VERBS = new Set(['POST', 'PUT', 'PATCH', 'DELETE', 'DELETECOLLECTION']);
 
 async function snapshot(state: LocalClusterState): Promise<Snapshot> {
   const { stdout } = await run(binaryPath('kubectl'), [
@@ -66,13 +70,12 @@ async function snapshot(state: LocalClusterState): Promise<Snapshot> {
   let requests = 0;
   let endpointsWrites = 0;
   let sliceWrites = 0;
-  for (const line of stdout.split('\n')) {
-    if (!line.startsWith('apiserver_request_total{')) continue;
-    const value = Number(line.slice(line.lastIndexOf(' ') + 1));
+  for (const { labels, value } of samples(stdout, 'apiserver_request_total')) {
     requests += value;
-    const write = /verb="(POST|PUT|PATCH|DELETE|DELETECOLLECTION)"/.test(line);
-    if (write && line.includes('resource="endpoints"')) endpointsWrites += value;
-    if (write && line.includes('resource="endpointslices"')) sliceWrites += value;
+    if (!WRITE_VERBS.has(labelValue(labels, 'verb'))) continue;
+    const resource = labelValue(labels, 'resource');
+    if (resource === 'endpoints') endpointsWrites += value;
+    if (resource === 'endpointslices') sliceWrites += value;
   }
   return {
     cpu: {
@@ -87,7 +90,7 @@ async function snapshot(state: LocalClusterState): Promise<Snapshot> {
 }
 
 function delta(a: Snapshot, b: Snapshot, seconds: number) {
-  const r = (x: number) => Math.round(x * 10) / 10;
+  const r = (x: number) => roundTo(x, 1);
   return {
     seconds: Math.round(seconds),
     cpuSeconds: {
@@ -138,24 +141,10 @@ async function readyPerService(
   kubeconfig: string,
   what: 'endpoints' | 'slices',
 ): Promise<Map<string, number>> {
-  const out = new Map<string, number>();
   const path = what === 'endpoints' ? '/api/v1/endpoints' : '/apis/discovery.k8s.io/v1/endpointslices';
   const { stdout } = await run(binaryPath('kubectl'), ['--kubeconfig', kubeconfig, 'get', '--raw', path]);
-  const list = JSON.parse(stdout) as { items: Record<string, unknown>[] };
-  for (const item of list.items) {
-    const meta = item.metadata as { namespace: string; name: string; labels?: Record<string, string> };
-    if (what === 'endpoints') {
-      const subsets = (item.subsets ?? []) as { addresses?: unknown[] }[];
-      const n = subsets.reduce((sum, s) => sum + (s.addresses?.length ?? 0), 0);
-      out.set(`${meta.namespace}/${meta.name}`, n);
-    } else {
-      const svc = `${meta.namespace}/${meta.labels?.['kubernetes.io/service-name']}`;
-      const endpoints = (item.endpoints ?? []) as { conditions?: { ready?: boolean } }[];
-      const n = endpoints.filter((e) => e.conditions?.ready !== false).length;
-      out.set(svc, (out.get(svc) ?? 0) + n);
-    }
-  }
-  return out;
+  const { items } = JSON.parse(stdout) as { items: object[] };
+  return what === 'endpoints' ? readyInEndpoints(items) : readyInSlices(items);
 }
 
 async function settle(
@@ -169,15 +158,10 @@ async function settle(
   let lastNote = 0;
   const deadline = Date.now() + 30 * 60_000;
   for (;;) {
-    let running = 0;
-    let cont: string | undefined;
-    do {
-      const page = await core.listPodForAllNamespaces({ limit: 2000, ...(cont ? { _continue: cont } : {}) });
-      for (const p of page.items)
-        if (p.metadata?.namespace?.startsWith('cost-') && p.status?.phase === 'Running' && p.status.podIP)
-          running++;
-      cont = page.metadata?._continue;
-    } while (cont);
+    const { items: listed } = await paginate((page) => core.listPodForAllNamespaces(page), { limit: 2000 });
+    const running = listed.filter(
+      (p) => p.metadata?.namespace?.startsWith('cost-') && p.status?.phase === 'Running' && p.status.podIP,
+    ).length;
     let sliced = 0;
     let endpointed = 0;
     if (running >= pods) {

@@ -29,6 +29,7 @@ import { binaryPath, ensureBinaries, pinnedVersion } from '../cluster/binaries.t
 import { downLocalCluster, TEST_RANGES, upLocalCluster, WIDE_TEST_RANGES } from '../cluster/local.ts';
 import { withCleanup } from '../cluster/with-cleanup.ts';
 import { shareConnections } from '../src/kube/connections.ts';
+import { type PageSource, paginate } from '../src/kube/pager.ts';
 import {
   parseK8sgpt,
   parsePopeye,
@@ -40,6 +41,7 @@ import {
   score,
   type Truth,
 } from './audit-score.ts';
+import { readyInEndpoints, readyInSlices } from './endpoints-count.ts';
 import { mapBounded } from './pool.ts';
 import { MIB, median } from './stats.ts';
 
@@ -277,22 +279,8 @@ async function seed(kc: KubeConfig): Promise<Seed> {
   };
 }
 
-/** Every item of a paged list. */
-async function listAll<T>(
-  list: (page: {
-    limit: number;
-    _continue?: string;
-  }) => Promise<{ items: T[]; metadata?: { _continue?: string } }>,
-): Promise<T[]> {
-  const items: T[] = [];
-  let cont: string | undefined;
-  do {
-    const page = await list({ limit: 1000, ...(cont ? { _continue: cont } : {}) });
-    items.push(...page.items);
-    cont = page.metadata?._continue;
-  } while (cont);
-  return items;
-}
+/** Every item of a paged list, through sockeye's own pager. */
+const listAll = async <T>(list: PageSource<T>): Promise<T[]> => (await paginate(list, { limit: 1000 })).items;
 
 /**
  * Waits until every seeded pod runs with an IP, every healthy Service's EndpointSlices and v1
@@ -314,17 +302,10 @@ async function settle(kc: KubeConfig, s: Seed): Promise<void> {
     let endpointed = 0;
     let withEndpoints = 0;
     if (running >= s.pods) {
-      const inSlices = new Map<string, number>();
-      for (const slice of await listAll((page) => discovery.listEndpointSliceForAllNamespaces(page))) {
-        const svc = `${slice.metadata?.namespace}/${slice.metadata?.labels?.['kubernetes.io/service-name']}`;
-        const n = (slice.endpoints ?? []).filter((e) => e.conditions?.ready !== false).length;
-        inSlices.set(svc, (inSlices.get(svc) ?? 0) + n);
-      }
-      const inEndpoints = new Map<string, number>();
-      for (const ep of await listAll((page) => core.listEndpointsForAllNamespaces(page))) {
-        const n = (ep.subsets ?? []).reduce((sum, subset) => sum + (subset.addresses?.length ?? 0), 0);
-        inEndpoints.set(`${ep.metadata?.namespace}/${ep.metadata?.name}`, n);
-      }
+      const inSlices = readyInSlices(
+        await listAll((page) => discovery.listEndpointSliceForAllNamespaces(page)),
+      );
+      const inEndpoints = readyInEndpoints(await listAll((page) => core.listEndpointsForAllNamespaces(page)));
       sliced = s.healthyServices.filter((svc) => (inSlices.get(svc) ?? 0) >= REPLICAS).length;
       endpointed = s.healthyServices.filter((svc) => (inEndpoints.get(svc) ?? 0) >= REPLICAS).length;
       withEndpoints = s.selecting.filter((svc) => inEndpoints.has(svc)).length;

@@ -41,6 +41,13 @@ describe('chartProcess', () => {
     });
   });
 
+  it('names an env entry with neither a value nor a fieldRef', () => {
+    const broken = rendered.replace('- {name: MALLOC_ARENA_MAX, value: "2"}', '- {name: MALLOC_ARENA_MAX}');
+    expect(() => chartProcess(parseObjects(broken), {})).toThrow(
+      'env MALLOC_ARENA_MAX: neither a value nor a fieldRef',
+    );
+  });
+
   it('fails when the render has no operator container', () => {
     expect(() => chartProcess(parseObjects(rendered.split('---')[0] ?? ''), {})).toThrow(/no operator/);
   });

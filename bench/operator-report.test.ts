@@ -157,8 +157,7 @@ describe('reportLines', () => {
       ]),
       leaseRequests: 30,
     },
-    recoveryWarnings: 2,
-    recoveryWarningKinds: new Map([
+    recoveryWarnings: new Map([
       ['Pod ReadyButRefusing', 1],
       ['Service TargetsRefusing (repeat)', 1],
     ]),

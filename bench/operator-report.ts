@@ -134,6 +134,13 @@ const memoryRow = (m: Memory) =>
     : ` (heap committed ${mb(m.heapTotalBytes)}, external ${mb(m.externalBytes ?? 0)})`) +
   ' MiB';
 
+/** The recovery Warnings' total, then each kind's count. */
+const recoveryRow = (byKind: ReadonlyMap<string, number>) => {
+  const kinds = [...byKind];
+  const count = kinds.reduce((sum, [, n]) => sum + n, 0);
+  return kinds.length === 0 ? `${count}` : `${count} (${kinds.map(([k, n]) => `${k}: ${n}`).join(', ')})`;
+};
+
 /**
  * The bench's Services (`namespace/name`) the operator has judged: probed and evaluated, so that its
  * sockeye_service_targets series exist.
@@ -189,10 +196,11 @@ export interface Figures {
   /** The operator's peak RSS over its whole run (VmHWM: during the first sweep too); undefined if unread. */
   readonly peakRssBytes?: number | undefined;
   readonly steady: SteadyFigures;
-  /** Warning Events after the backends listened again. */
-  readonly recoveryWarnings: number;
-  /** Those Warnings by `kind reason`, `(repeat)` marking a series update of an earlier Event. */
-  readonly recoveryWarningKinds?: ReadonlyMap<string, number>;
+  /**
+   * Warning Events after the backends listened again, counted by `kind reason`, `(repeat)` marking a
+   * series update of an earlier Event.
+   */
+  readonly recoveryWarnings: ReadonlyMap<string, number>;
 }
 
 /** The steady window: operator counters' growth, and API requests by `VERB resource`. */
@@ -209,7 +217,8 @@ export interface SteadyFigures {
 }
 
 const ms1 = (ms: number) => Math.round(ms);
-const mb = (bytes: number) => roundTo(bytes / MIB, 1);
+/** Bytes as MiB to one decimal, as the bench reports print memory. */
+export const mb = (bytes: number) => roundTo(bytes / MIB, 1);
 
 /** The report's lines: a blank line, a title, the table, requests by verb and resource, one JSON object. */
 export function reportLines(s: Settings, f: Figures): string[] {
@@ -285,7 +294,7 @@ export function reportLines(s: Settings, f: Figures): string[] {
     ],
     [
       'recovery warnings seen',
-      `${f.recoveryWarnings}${f.recoveryWarningKinds?.size ? ` (${[...f.recoveryWarningKinds].map(([k, n]) => `${k}: ${n}`).join(', ')})` : ''}`,
+      recoveryRow(f.recoveryWarnings),
       'Warning Events observed after the backends listened again (each occurrence once)',
     ],
   ];

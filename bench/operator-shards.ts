@@ -1,8 +1,9 @@
 // Pure logic of `npm run bench:operator -- --shards 1,2,4`: each run's per-replica figures, and the
 // report (table and JSON line) that sets them side by side, against the aim of 1/N of one shard's
 // cost. No I/O here (see bench/operator-shards.test.ts).
+import { mb, memoryOf } from './operator-report.ts';
 import { total } from './prometheus.ts';
-import { MIB, roundTo } from './stats.ts';
+import { roundTo } from './stats.ts';
 
 /** One replica (the leader of one shard) of one run, from its /metrics. */
 export interface ReplicaFigures {
@@ -30,15 +31,13 @@ export interface ShardRun {
 }
 
 /** What a replica's /metrics say about its cost. */
-export const costOf = (metrics: string) => ({
-  rssBytes: total(metrics, 'process_resident_memory_bytes'),
-  heapUsedBytes: total(metrics, 'nodejs_heap_size_used_bytes'),
-  cpuS: total(metrics, 'process_cpu_seconds_total'),
-});
+export const costOf = (metrics: string) => {
+  const { rssBytes, heapUsedBytes } = memoryOf(metrics);
+  return { rssBytes, heapUsedBytes, cpuS: total(metrics, 'process_cpu_seconds_total') };
+};
 
 const max = (xs: readonly number[]) => (xs.length === 0 ? 0 : Math.max(...xs));
 const mean = (xs: readonly number[]) => (xs.length === 0 ? 0 : xs.reduce((a, b) => a + b, 0) / xs.length);
-const mb = (bytes: number) => roundTo(bytes / MIB, 1);
 
 /** The per-replica cost of a run (the largest replica: the one that sizes the pods' limits). */
 export function perReplica(run: ShardRun) {

@@ -34,7 +34,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions, Watch } from '@kubernetes/client-node';
 import { freePort } from '../cluster/controlplane.ts';
 import { killGroup, startDetached } from '../cluster/exec.ts';
-import { downLocalCluster, type LocalClusterState, readState, upLocalCluster } from '../cluster/local.ts';
+import {
+  downLocalCluster,
+  type LocalClusterState,
+  RangesInUseError,
+  readState,
+  upLocalCluster,
+} from '../cluster/local.ts';
 import { withCleanup } from '../cluster/with-cleanup.ts';
 import { shareConnections } from '../src/kube/connections.ts';
 import { getRaw } from '../src/kube/raw-requests.ts';
@@ -53,6 +59,7 @@ import {
 } from './operator-report.ts';
 import { costOf, type ReplicaFigures, type ShardRun, shardReportLines } from './operator-shards.ts';
 import { mapBounded } from './pool.ts';
+import { statusKiB } from './proc.ts';
 import { difference, increase, requestCounts, sumValues, total } from './prometheus.ts';
 
 const LISTEN = 'sim.sockeye.dev/listen';
@@ -190,9 +197,8 @@ async function upWhenRangeFree(s: Settings, dir: string): Promise<LocalClusterSt
     try {
       return await upLocalCluster({ dir, cidr: s.podRanges, nodes: s.nodes, dataPath: false, log: note });
     } catch (err) {
-      const busy = err instanceof Error && /every pod range is in use/.test(err.message);
-      if (!busy || performance.now() > deadline) throw err;
-      note(`${(err as Error).message}; trying again in 15 s`);
+      if (!(err instanceof RangesInUseError) || performance.now() > deadline) throw err;
+      note(`${err.message}; trying again in 15 s`);
       await sleep(15_000);
     }
   }
@@ -532,8 +538,8 @@ async function writesDrained(op: Operator): Promise<number | undefined> {
 /** A process's peak RSS so far (VmHWM in /proc/PID/status), in bytes; undefined if unreadable. */
 async function peakRssOf(pid: number): Promise<number | undefined> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
-  const kb = /^VmHWM:\s+(\d+) kB/m.exec(status)?.[1];
-  return kb === undefined ? undefined : Number(kb) * 1024;
+  const kib = statusKiB(status, 'VmHWM');
+  return Number.isNaN(kib) ? undefined : kib * 1024;
 }
 
 /** Sets (a port) or removes (null) the listen annotation of Service `i`'s first pod. */
@@ -698,7 +704,7 @@ async function shardRun(
       rssBytes: Math.min(sweep.rssBytes, end.rssBytes),
       heapUsedBytes: Math.min(sweep.heapUsedBytes, end.heapUsedBytes),
       cpuSweepS: sweep.cpuS,
-      cpuSteadyS: costOf(afterSteady[shard] ?? '').cpuS - sweep.cpuS,
+      cpuSteadyS: end.cpuS - sweep.cpuS,
       services: judgedServices(afterSweep[shard] ?? '').size,
     };
   });
@@ -760,8 +766,7 @@ async function main(): Promise<void> {
           memEnd,
           peakRssBytes,
           steady,
-          recoveryWarnings: [...seen.afterRecovery.values()].reduce((a, b) => a + b, 0),
-          recoveryWarningKinds: seen.afterRecovery,
+          recoveryWarnings: seen.afterRecovery,
         });
         process.stdout.write(`${lines.join('\n')}\n`);
       } catch (err) {

@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import { statCpuSeconds, statusKiB } from './proc.ts';
 
 const { values } = parseArgs({
   options: {
@@ -44,14 +45,10 @@ for (let i = 0; i < Number(values.ports); i++) {
   ports.push((server.address() as { port: number }).port);
 }
 
-const ticks = 100; // USER_HZ
 function sample(pid: number): { cpuS: number; rssKiB: number; anonKiB: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const cpuS = (Number(fields[11]) + Number(fields[12])) / ticks;
+  const cpuS = statCpuSeconds(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kib = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(status)?.[1]);
-  return { cpuS, rssKiB: kib('VmRSS'), anonKiB: kib('RssAnon') };
+  return { cpuS, rssKiB: statusKiB(status, 'VmRSS'), anonKiB: statusKiB(status, 'RssAnon') };
 }
 
 const child = spawn(

@@ -153,6 +153,9 @@ export async function releaseRange(cidr: string, dir: string): Promise<void> {
   if (owner.split('\n')[0] === dir) await rm(reservationFile(cidr), { force: true });
 }
 
+/** takeRange's error when every range it may take is held by another cluster on this machine. */
+export class RangesInUseError extends Error {}
+
 export async function takeRange(wanted: string | readonly string[], dir: string): Promise<string> {
   const candidates = typeof wanted === 'string' ? [wanted] : wanted;
   for (const candidate of candidates) {
@@ -165,7 +168,7 @@ export async function takeRange(wanted: string | readonly string[], dir: string)
     }
     if (await reserveRange(cidr.text, dir)) return cidr.text;
   }
-  throw new Error(
+  throw new RangesInUseError(
     candidates.length === 1
       ? `pod range ${candidates[0]} is in use by another cluster on this machine; pick another range`
       : `every pod range is in use (${candidates.join(', ')}): too many clusters on this machine`,

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { releaseRange, takeRange } from './local.ts';
+import { RangesInUseError, releaseRange, takeRange } from './local.ts';
 
 // Reservations live under SOCKEYE_CACHE: a private one keeps this test away from real clusters.
 // The ranges are only reserved (files), never routed; 198.19.182.0/23 is used by no cluster (whose
@@ -29,5 +29,9 @@ describe('pod range reservations', () => {
     await releaseRange('198.19.183.0/24', '/cluster-b');
     expect(await takeRange('198.19.182.0/23', '/cluster-b')).toBe('198.19.182.0/23');
     await expect(takeRange('198.19.183.0/24', '/cluster-a')).rejects.toThrow('in use by another cluster');
+    // Every candidate held: the error a caller (bench:operator) waits on, told apart by its class.
+    const busy = takeRange(['198.19.182.0/24', '198.19.183.0/24'], '/cluster-c');
+    await expect(busy).rejects.toThrow('every pod range is in use');
+    await expect(busy).rejects.toBeInstanceOf(RangesInUseError);
   });
 });
