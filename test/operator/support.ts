@@ -67,8 +67,15 @@ export function eventsApi(kube: TestKube): EventsV1Api {
   return kube.kc.makeApiClient(EventsV1Api);
 }
 
+/**
+ * sockeye's Events in `namespace` (operator and sidecar): the control plane writes Events of its own
+ * into any namespace (kube-apiserver's repair loop a ClusterIPNotAllocated Warning while it catches
+ * up), which no test here is about.
+ */
 export async function listEvents(kube: TestKube, namespace: string): Promise<EventsV1Event[]> {
-  return (await eventsApi(kube).listNamespacedEvent({ namespace })).items;
+  return (await eventsApi(kube).listNamespacedEvent({ namespace })).items.filter((e) =>
+    e.reportingController?.startsWith('sockeye.dev/'),
+  );
 }
 
 /** Waits for an Event with `reason` about `kind/name`; returns it. */
@@ -130,6 +137,19 @@ export async function podIPs(
   });
 }
 
+/**
+ * Waits until the namespace's EndpointSlices list `count` ready endpoints: under load the endpointslice
+ * controller can publish a Service's pods over several updates after they run, and a test that counts
+ * writes must not see an operator judge each of them.
+ */
+export async function endpointsReady(kube: TestKube, namespace: string, count: number): Promise<void> {
+  await eventually(`${count} ready endpoints in ${namespace}`, async () => {
+    const slices = (await kube.discovery.listNamespacedEndpointSlice({ namespace })).items;
+    const ready = slices.flatMap((slice) => slice.endpoints).filter((e) => e?.conditions?.ready === true);
+    return ready.length >= count ? true : undefined;
+  });
+}
+
 /** What `scenarioNamespace` gives its tests; filled in by its `beforeAll`. */
 export interface ScenarioNamespace {
   readonly ns: string;
@@ -142,13 +162,19 @@ export interface ScenarioNamespace {
  * A fresh namespace with `yaml` applied and its `pods` pods running, for the tests of the enclosing
  * `describe`; deleted after them (after the enclosing describe's own `afterAll`s: hooks unwind).
  */
-export function scenarioNamespace(prefix: string, yaml: string, pods: number): ScenarioNamespace {
+export function scenarioNamespace(
+  prefix: string,
+  yaml: string,
+  pods: number,
+  readyEndpoints = 0,
+): ScenarioNamespace {
   const s = { ns: uniqueNamespace(prefix) } as ScenarioNamespace;
   beforeAll(async () => {
     s.kube = testKube();
     await createNamespace(s.kube, s.ns);
     await applyYaml(s.kube, yaml, s.ns);
     s.ips = await podIPs(s.kube, s.ns, pods);
+    if (readyEndpoints > 0) await endpointsReady(s.kube, s.ns, readyEndpoints);
   });
   afterAll(async () => {
     if (s.kube) await deleteNamespace(s.kube, s.ns);
@@ -183,8 +209,9 @@ export function operatorScenario(
   yaml: string,
   pods: number,
   options: Parameters<typeof startOperator>[1] = {},
+  readyEndpoints = 0,
 ): Scenario {
-  const s = scenarioNamespace(prefix, yaml, pods) as Scenario;
+  const s = scenarioNamespace(prefix, yaml, pods, readyEndpoints) as Scenario;
   beforeAll(async () => {
     s.operator = await startOperator([s.ns], options);
   });
