@@ -7,6 +7,7 @@ import { type Dialer, type DialResult, defaultDialer, type PendingDial } from '.
 import { ResultQueue } from './input-order.ts';
 import type { ProbeResult, ProbeTarget } from './outcome.ts';
 import { probeInThreads, serveShare, threadsFor } from './parallel.ts';
+import { SharedTargets } from './shared-targets.ts';
 import { ProbeSlots, type SlotFeed } from './slots.ts';
 import { targetProblem } from './target.ts';
 
@@ -62,15 +63,20 @@ interface Run<T extends ProbeTarget> {
   readonly sweep: DeadlineSweep;
   readonly dialer: Dialer;
   /** A target of `feed` got its slot. */
-  begin(feed: Feed<T>, target: T, index: number): void;
+  begin(feed: RunFeed, target: T, index: number): void;
   finish(attempt: Attempt<T>, result: ProbeResult<T>): void;
+}
+
+/** Where a run's probes come from, as the slots see it, and whether it has any left to start. */
+interface RunFeed extends SlotFeed {
+  readonly done: boolean;
 }
 
 /**
  * A run's targets of one namespace, in input order, with their input positions: handed to the slots
  * whole (fairness needs to see every namespace that waits), started one at a time.
  */
-class Feed<T extends ProbeTarget> implements SlotFeed {
+class Feed<T extends ProbeTarget> implements RunFeed {
   readonly namespace: string | undefined;
   readonly targets: T[] = [];
   readonly indexes: number[] = [];
@@ -93,9 +99,38 @@ class Feed<T extends ProbeTarget> implements SlotFeed {
   }
 }
 
+/**
+ * A thread's feed from targets shared with other threads (parallel.ts): it takes a target only when it
+ * has a slot to start it in (and one ahead, so the slots know whether it has more), so the thread with
+ * free slots takes the work.
+ */
+class SharedFeed<T extends ProbeTarget> implements RunFeed {
+  readonly namespace = undefined;
+  readonly #run: Run<T>;
+  readonly #targets: SharedTargets<T>;
+  #taken: number;
+
+  constructor(run: Run<T>, targets: SharedTargets<T>) {
+    this.#run = run;
+    this.#targets = targets;
+    this.#taken = targets.take();
+  }
+
+  get done(): boolean {
+    return this.#taken < 0;
+  }
+
+  startNext(): boolean {
+    const position = this.#taken;
+    this.#taken = this.#targets.take();
+    this.#run.begin(this, this.#targets.at(position), position);
+    return !this.done;
+  }
+}
+
 /** One probe in flight: a dial, its deadline, and the rule that it ends exactly once. */
 class Attempt<T extends ProbeTarget> implements Expiring {
-  readonly feed: Feed<T>;
+  readonly feed: RunFeed;
   readonly target: T;
   readonly index: number;
   readonly #run: Run<T>;
@@ -107,7 +142,7 @@ class Attempt<T extends ProbeTarget> implements Expiring {
   #phase: 'connect' | 'window' | 'app' | 'done' = 'connect';
   #connectedAt = 0;
 
-  constructor(run: Run<T>, feed: Feed<T>, target: T, index: number) {
+  constructor(run: Run<T>, feed: RunFeed, target: T, index: number) {
     this.#run = run;
     this.feed = feed;
     this.target = target;
@@ -246,9 +281,7 @@ async function* probeHere<T extends ProbeTarget>(
   const clock = options.clock ?? systemClock;
   const inFlight = new Set<Attempt<T>>();
   const ready = new ResultQueue<ProbeResult<T>>(options.order);
-  const feeds = new Map<string | undefined, Feed<T>>();
-  /** Targets not yet started. */
-  let unstarted = 0;
+  const feeds = new Map<string | undefined, RunFeed>();
   let wake: (() => void) | undefined;
 
   const run: Run<T> = {
@@ -257,7 +290,6 @@ async function* probeHere<T extends ProbeTarget>(
     sweep: new DeadlineSweep(clock),
     dialer: options.dialer ?? defaultDialer,
     begin(feed, target, index) {
-      unstarted--;
       const attempt = new Attempt(run, feed, target, index);
       inFlight.add(attempt);
       attempt.start();
@@ -288,7 +320,6 @@ async function* probeHere<T extends ProbeTarget>(
   function close(): void {
     for (const feed of feeds.values()) if (!feed.done) slots.withdraw(feed);
     feeds.clear();
-    unstarted = 0;
     const attempts = [...inFlight];
     inFlight.clear();
     for (const attempt of attempts) {
@@ -303,23 +334,34 @@ async function* probeHere<T extends ProbeTarget>(
   };
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    let index = 0;
-    for (const target of targets) {
-      const problem = targetProblem(target, options.timeoutMs);
-      if (problem) {
-        ready.push(index++, { target, latencyMs: 0, outcome: 'error', cause: problem });
-        continue;
+    if (targets instanceof SharedTargets) {
+      // Checked already (planShares); taken one at a time as this thread's slots free up.
+      const feed = new SharedFeed(run, targets as SharedTargets<T>);
+      if (!feed.done) feeds.set(undefined, feed);
+    } else {
+      const byNamespace = new Map<string | undefined, Feed<T>>();
+      let index = 0;
+      for (const target of targets) {
+        const problem = targetProblem(target, options.timeoutMs);
+        if (problem) {
+          ready.push(index++, { target, latencyMs: 0, outcome: 'error', cause: problem });
+          continue;
+        }
+        const namespace = options.namespaceOf?.(target);
+        let feed = byNamespace.get(namespace);
+        if (!feed) {
+          feed = new Feed(run, namespace);
+          byNamespace.set(namespace, feed);
+          feeds.set(namespace, feed);
+        }
+        feed.targets.push(target);
+        feed.indexes.push(index++);
       }
-      const namespace = options.namespaceOf?.(target);
-      let feed = feeds.get(namespace);
-      if (!feed) {
-        feed = new Feed(run, namespace);
-        feeds.set(namespace, feed);
-      }
-      feed.targets.push(target);
-      feed.indexes.push(index++);
-      unstarted++;
     }
+    const unstarted = () => {
+      for (const feed of feeds.values()) if (!feed.done) return true;
+      return false;
+    };
     for (const feed of feeds.values()) slots.add(feed);
     for (;;) {
       if (ready.size > 0) {
@@ -330,7 +372,7 @@ async function* probeHere<T extends ProbeTarget>(
         continue;
       }
       signal?.throwIfAborted();
-      if (unstarted === 0 && inFlight.size === 0) return;
+      if (inFlight.size === 0 && !unstarted()) return;
       await new Promise<void>((resolve) => {
         wake = resolve;
       });

@@ -53,7 +53,7 @@ describe('splitBound', () => {
 });
 
 describe('planShares', () => {
-  it('deals every valid target to exactly one share, in turn, and reports the others at once', () => {
+  it('pools every valid target for all shares to take from, and reports the others at once', () => {
     const list = targets(11);
     const bad = [2, 7];
     for (const i of bad) list[i] = { ip: 'not-an-ip', port: 80 };
@@ -64,48 +64,70 @@ describe('planShares', () => {
     });
     expect(problems).toEqual(bad);
     expect(shares.map((s) => s.concurrency)).toEqual([4, 3, 3]);
-    const dealt = shares.flatMap((s) => s.indexes);
-    expect([...dealt].sort((a, b) => a - b)).toEqual([0, 1, 3, 4, 5, 6, 8, 9, 10]);
-    expect(shares[0]?.indexes).toEqual([0, 4, 8]);
+    const [first] = shares;
+    // One pool and one counter, the same for every share.
     for (const share of shares) {
-      share.indexes.forEach((index, k) => {
-        expect(share.ips[k]).toBe(list[index]?.ip);
-        expect(share.ports[k]).toBe(list[index]?.port);
-      });
+      expect(share.pool).toBe(first?.pool);
+      expect(share.next).toBe(first?.next);
       expect(share.timeoutMs).toBe(500);
     }
+    const pool = first?.pool;
+    expect(pool?.indexes).toEqual([0, 1, 3, 4, 5, 6, 8, 9, 10]);
+    pool?.indexes.forEach((index, k) => {
+      expect(pool.ips[k]).toBe(list[index]?.ip);
+      expect(pool.ports[k]).toBe(list[index]?.port);
+    });
   });
 
-  it("carries a target's own deadline and leaves out shares with nothing to do", () => {
+  it("carries a target's own deadline, and plans no more shares than targets", () => {
     const list: ProbeTarget[] = [
       { ip: '127.0.0.1', port: 1, timeoutMs: 50 },
       { ip: '127.0.0.1', port: 2 },
     ];
     const shares = planShares(list, { timeoutMs: 500, concurrency: 4 }, 3, () => {});
     expect(shares).toHaveLength(2);
-    expect(shares.map((s) => s.timeouts)).toEqual([[50], [null]]);
+    expect(shares[0]?.pool.timeouts).toEqual([50, null]);
+    expect(planShares([{ ip: 'x', port: 1 }], { timeoutMs: 500 }, 2, () => {})).toEqual([]);
   });
 });
 
 describe('runShare and the merge', () => {
-  /** A one-thread probe stand-in: answers each target by its port, in reverse order. */
+  /** A stand-in probe result: by the target's port. */
+  const answer = <T extends ProbeTarget>(target: T): ProbeResult<T> =>
+    target.port % 2 === 0
+      ? { target, latencyMs: target.port, outcome: 'open' }
+      : { target, latencyMs: target.port, outcome: 'refused', errno: 'ECONNREFUSED' };
+  /** A one-thread probe stand-in: takes every target, then answers them in reverse order. */
   const reversed: ShareProbe = async function* (list) {
-    const all = [...list];
-    for (const target of all.reverse()) {
-      yield target.port % 2 === 0
-        ? { target, latencyMs: target.port, outcome: 'open' }
-        : { target, latencyMs: target.port, outcome: 'refused', errno: 'ECONNREFUSED' };
-    }
+    for (const target of [...list].reverse()) yield answer(target);
   };
 
   it('emits results without their targets, under their index in the whole run', async () => {
     const list = targets(9);
     const shares = planShares(list, { timeoutMs: 500, concurrency: 8 }, 2, () => {});
     const emitted: [number, DetachedResult][] = [];
-    for (const share of shares) {
-      await runShare(share, reversed, (i, r) => emitted.push([i, r]), new AbortController().signal);
-    }
+    const byShare: number[] = [];
+    // Both shares at once: each takes from the pool while the other waits on its probes.
+    await Promise.all(
+      shares.map((share, s) =>
+        runShare(
+          share,
+          // Takes one target at a time, as the engine does when a slot frees up.
+          async function* (list) {
+            for (const target of list) {
+              byShare.push(s);
+              yield answer(target);
+              await new Promise((resolve) => setImmediate(resolve));
+            }
+          },
+          (i, r) => emitted.push([i, r]),
+          new AbortController().signal,
+        ),
+      ),
+    );
     expect(emitted.map(([i]) => i).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    // Both took some of the pool.
+    expect(new Set(byShare)).toEqual(new Set([0, 1]));
     for (const [i, r] of emitted) {
       expect(r).not.toHaveProperty('target');
       expect(r.latencyMs).toBe(list[i]?.port);

@@ -3,6 +3,7 @@ import { isMainThread, parentPort, Worker, workerData } from 'node:worker_thread
 import type { AppCheck } from './app-check.ts';
 import { ResultQueue } from './input-order.ts';
 import type { ProbeResult, ProbeTarget } from './outcome.ts';
+import { SharedTargets } from './shared-targets.ts';
 import { targetProblem } from './target.ts';
 import { probeWorkerScript } from './worker-script.ts';
 
@@ -55,14 +56,21 @@ export type DetachedResult = ProbeResult extends infer R
     : never
   : never;
 
-/** One thread's part of a run, as plain data (it is copied to a worker). */
-export interface Share {
+/** The targets every thread of a run takes from, as plain data (copied to each worker). */
+export interface Pool {
   readonly ips: string[];
   readonly ports: number[];
   /** A target's own deadline, or null for the run's. */
   readonly timeouts: (number | null)[];
   /** Each target's index in the whole run. */
   readonly indexes: number[];
+}
+
+/** One thread's part of a run, as plain data (it is copied to a worker, `next` shared). */
+export interface Share {
+  readonly pool: Pool;
+  /** The run's counter of taken targets (shared-targets.ts): the same memory in every thread. */
+  readonly next: SharedArrayBuffer;
   readonly concurrency: number;
   readonly timeoutMs?: number;
   readonly resetWindowMs?: number;
@@ -90,9 +98,11 @@ export type ShareProbe = (
 ) => AsyncIterable<ProbeResult<ShareTarget>>;
 
 /**
- * Splits the targets: the ones that cannot be probed get their `error` result at once (`problem`);
- * the others are dealt to the shares in turn, so each share gets every n-th target (targets that time
- * out, often next to each other in the input, are spread over all threads).
+ * Plans a run over threads: the targets that cannot be probed get their `error` result at once
+ * (`problem`); the others go into one pool that every thread takes from as its slots free up
+ * (shared-targets.ts), each thread with its share of the bound. A worker that is still starting
+ * takes nothing, so this thread's probes begin at once; targets that time out, often next to each
+ * other in the input, hold only the slots of the thread that took them while the others go on.
  */
 export function planShares<T extends ProbeTarget>(
   targets: readonly T[],
@@ -100,20 +110,7 @@ export function planShares<T extends ProbeTarget>(
   threads: number,
   problem: (index: number, cause: string) => void,
 ): Share[] {
-  const bounds = splitBound(options.concurrency ?? 256, threads);
-  const shares = bounds.map(
-    (concurrency): Share => ({
-      ips: [],
-      ports: [],
-      timeouts: [],
-      indexes: [],
-      concurrency,
-      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
-      ...(options.resetWindowMs !== undefined ? { resetWindowMs: options.resetWindowMs } : {}),
-      ...(options.app !== undefined ? { app: options.app } : {}),
-    }),
-  );
-  let dealt = 0;
+  const pool: Pool = { ips: [], ports: [], timeouts: [], indexes: [] };
   for (let index = 0; index < targets.length; index++) {
     const target = targets[index] as T;
     const cause = targetProblem(target, options.timeoutMs);
@@ -121,13 +118,24 @@ export function planShares<T extends ProbeTarget>(
       problem(index, cause);
       continue;
     }
-    const share = shares[dealt++ % threads] as Share;
-    share.ips.push(target.ip);
-    share.ports.push(target.port);
-    share.timeouts.push(target.timeoutMs ?? null);
-    share.indexes.push(index);
+    pool.ips.push(target.ip);
+    pool.ports.push(target.port);
+    pool.timeouts.push(target.timeoutMs ?? null);
+    pool.indexes.push(index);
   }
-  return shares.filter((s) => s.ips.length > 0);
+  if (pool.ips.length === 0) return [];
+  const next = SharedTargets.counter();
+  // Never more threads than targets: each would start only to find nothing to take.
+  return splitBound(options.concurrency ?? 256, Math.min(threads, pool.ips.length)).map(
+    (concurrency): Share => ({
+      pool,
+      next,
+      concurrency,
+      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+      ...(options.resetWindowMs !== undefined ? { resetWindowMs: options.resetWindowMs } : {}),
+      ...(options.app !== undefined ? { app: options.app } : {}),
+    }),
+  );
 }
 
 /** Probes one share in this thread; `emit` gets each result, without its target, with its run index. */
@@ -137,10 +145,12 @@ export async function runShare(
   emit: (index: number, result: DetachedResult) => void,
   signal: AbortSignal,
 ): Promise<void> {
-  const targets: ShareTarget[] = share.ips.map((ip, k) => {
-    const timeoutMs = share.timeouts[k];
-    const port = share.ports[k] as number;
-    const index = share.indexes[k] as number;
+  const { ips, ports, timeouts, indexes } = share.pool;
+  const targets = new SharedTargets<ShareTarget>(share.next, ips.length, (k) => {
+    const timeoutMs = timeouts[k];
+    const ip = ips[k] as string;
+    const port = ports[k] as number;
+    const index = indexes[k] as number;
     return timeoutMs === null || timeoutMs === undefined
       ? { ip, port, index }
       : { ip, port, timeoutMs, index };
