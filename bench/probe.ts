@@ -17,50 +17,12 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { withCleanup } from '../cluster/with-cleanup.ts';
-import { probeTargets } from '../src/probe/engine.ts';
-import type { Outcome, ProbeTarget } from '../src/probe/outcome.ts';
-import { threadsFor } from '../src/probe/parallel.ts';
+import type { Outcome } from '../src/probe/outcome.ts';
 import { createDropNamespace, type DropNamespace } from '../test/net/netns.ts';
+import { letter } from './probe-worker.ts';
 import { median, roundTo } from './stats.ts';
 
 const exec = promisify(execFile);
-const letter: Readonly<Record<Outcome, string>> = {
-  open: 'o',
-  refused: 'r',
-  timeout: 't',
-  unreachable: 'u',
-  reset: 'x',
-  error: 'e',
-};
-
-// ---- worker: runs in its own process (raised RLIMIT_NOFILE), prints one outcome letter per target ----
-
-async function worker(
-  file: string,
-  timeoutMs: number,
-  concurrency: number,
-  threads: number | undefined,
-): Promise<void> {
-  const targets: ProbeTarget[] = (await readFile(file, 'utf8'))
-    .trim()
-    .split('\n')
-    .map((line) => {
-      const [ip = '', port = ''] = line.split(' ');
-      return { ip, port: Number(port) };
-    });
-  const index = new Map(targets.map((t, i) => [t, i]));
-  const outcomes = new Array<string>(targets.length).fill('?');
-  const started = performance.now();
-  // The engine's own choice (parallel.ts: cores, load, run length) unless pinned, made here so it is reported.
-  const used = threadsFor(targets.length, concurrency, threads);
-  const options = { timeoutMs, concurrency, threads: used };
-  for await (const result of probeTargets(targets, options)) {
-    outcomes[index.get(result.target) ?? 0] = letter[result.outcome];
-  }
-  const engineMs = performance.now() - started;
-  process.stdout.write(`${JSON.stringify({ engineMs, threads: used, outcomes: outcomes.join('') })}\n`);
-}
-
 // ---- target sets ----
 
 interface TargetSet {
@@ -167,8 +129,8 @@ async function timeWaitCount(): Promise<number> {
 let NOFILE = 65_536;
 
 /**
- * Compiles this file and what it imports (the probe engine) to JavaScript with the settings of
- * `npm run build`, into `dir`, and returns the compiled copy of this file: sockeye's side of the bench
+ * Compiles probe-worker.ts and what it imports (the probe engine) to JavaScript with the settings of
+ * `npm run build`, into `dir`, and returns the compiled worker: sockeye's side of the bench
  * runs compiled JS, as an installed sockeye does (dist/), not TypeScript stripped at load.
  */
 async function compileWorker(dir: string): Promise<string> {
@@ -186,12 +148,12 @@ async function compileWorker(dir: string): Promise<string> {
         typeRoots: [join(root, 'node_modules', '@types')],
       },
       include: [],
-      files: [import.meta.filename],
+      files: [join(import.meta.dirname, 'probe-worker.ts')],
     }),
   );
   await exec(join(root, 'node_modules', '.bin', 'tsc'), ['-p', config], { maxBuffer: 16 * 1024 * 1024 });
   await writeFile(join(out, 'package.json'), '{"type":"module"}\n');
-  return join(out, 'bench', 'probe.js');
+  return join(out, 'bench', 'probe-worker.js');
 }
 
 /** Runs a command under GNU time; returns stdout, wall seconds, CPU seconds (user + system) and peak RSS. */
@@ -234,7 +196,6 @@ async function runSockeye(
   const run = await measured([
     process.execPath,
     worker,
-    '--worker',
     file,
     '--timeout',
     String(timeoutMs),
@@ -465,7 +426,6 @@ async function bench(
 
 const { values } = parseArgs({
   options: {
-    worker: { type: 'string' },
     timeout: { type: 'string', default: '1000' },
     concurrency: { type: 'string', default: '4096' },
     rounds: { type: 'string', default: '3' },
@@ -475,5 +435,4 @@ const { values } = parseArgs({
   },
 });
 const threads = values.threads === undefined ? undefined : Number(values.threads);
-if (values.worker) await worker(values.worker, Number(values.timeout), Number(values.concurrency), threads);
-else await bench(Number(values.rounds), Number(values.concurrency), values.only, threads);
+await bench(Number(values.rounds), Number(values.concurrency), values.only, threads);
