@@ -446,6 +446,14 @@ async function startOperator(
       SOCKEYE_METRICS_SECURE: 'false',
       KUBECONFIG: cluster.kubeconfig,
       SOCKEYE_LOG_LEVEL: 'warn',
+      // e.g. SOCKEYE_BENCH_ENV="MALLOC_TRIM_THRESHOLD_=131072" to try an environment the chart does not set.
+      ...Object.fromEntries(
+        (process.env.SOCKEYE_BENCH_ENV?.split(' ').filter(Boolean) ?? []).map((kv) => {
+          const at = kv.indexOf('=');
+          if (at <= 0) throw new Error(`SOCKEYE_BENCH_ENV: "${kv}" is not NAME=VALUE`);
+          return [kv.slice(0, at), kv.slice(at + 1)];
+        }),
+      ),
     },
   );
   return { pid, startedAt, port };
