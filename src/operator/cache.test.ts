@@ -128,6 +128,28 @@ describe('ClusterCache stamp', () => {
     expect(moves(() => cache.delete('Pod', 'shop', 'web-1'))).toBe(true);
     expect(moves(() => cache.delete('Pod', 'shop', 'web-1'))).toBe(false);
   });
+
+  it('forgets a namespace once it holds nothing, and never gives an earlier stamp of it again', () => {
+    const cache = new ClusterCache();
+    const stamp = () => cache.stamp('ci-1', 'sockeye');
+    const empty = stamp();
+    cache.upsert('Service', svc('web', { ns: 'ci-1', selector: { app: 'web' } }));
+    cache.upsert('Pod', pod('web-1', { ns: 'ci-1', ip: '10.0.0.1', labels: { app: 'web' } }));
+    const full = stamp();
+    expect(cache.rememberedNamespaces).toBe(1);
+    cache.delete('Pod', 'ci-1', 'web-1');
+    expect(cache.rememberedNamespaces).toBe(1);
+    cache.delete('Service', 'ci-1', 'web');
+    // Empty again: as if never seen, and the stamp of an empty namespace is the same state.
+    expect(cache.rememberedNamespaces).toBe(0);
+    expect(stamp()).toBe(empty);
+    // The same objects again: the same content as `full`, but a stamp of its own (a reconcile that
+    // gathered at `full` cannot tell what happened in between).
+    cache.upsert('Service', svc('web', { ns: 'ci-1', selector: { app: 'web' } }));
+    cache.upsert('Pod', pod('web-1', { ns: 'ci-1', ip: '10.0.0.1', labels: { app: 'web' } }));
+    expect(stamp()).not.toBe(full);
+    expect(stamp()).not.toBe(empty);
+  });
 });
 
 describe('ClusterCache indexes', () => {

@@ -157,16 +157,34 @@ export class ClusterCache {
     ServiceCIDR: new Map(),
   };
   readonly #indexes = new Map<string, NamespaceIndex>();
-  /** Changes the rules could see, per namespace ('' for cluster-scoped kinds): see `stamp()`. */
+  /**
+   * The last change the rules could see, per namespace ('' for cluster-scoped kinds), as a number
+   * from one sequence that only grows: see `stamp()`. A namespace left with no object is forgotten
+   * (back to 0, the stamp of an empty namespace): namespaces come and go (CI clusters make one per
+   * test run), and a counter per name would outlive them all.
+   */
   readonly #changes = new Map<string, number>();
+  #changeSeq = 0;
   #seq = 0;
 
   #changed(namespace: string): void {
-    this.#changes.set(namespace, (this.#changes.get(namespace) ?? 0) + 1);
+    this.#changes.set(namespace, ++this.#changeSeq);
+  }
+
+  /** Whether any kind still holds an object of `namespace`. */
+  #holds(namespace: string): boolean {
+    for (const byNamespace of Object.values(this.#maps)) if (byNamespace.has(namespace)) return true;
+    return false;
+  }
+
+  /** Namespaces whose changes are remembered (for tests: forgotten once empty). */
+  get rememberedNamespaces(): number {
+    return this.#changes.size;
   }
 
   /**
-   * A stamp of everything `gather(namespace, …, proberNamespace)` reads: equal stamps, equal states.
+   * A stamp of everything `gather(namespace, …, proberNamespace)` reads: equal stamps, equal states
+   * (each part is the namespace's last change, 0 while it holds nothing).
    * A reconcile gathers before probing and must judge the state after it; when the stamp did not
    * move meanwhile (no change the rules read, sockeye's own writes aside), the state it planned
    * from is that state, and neither gathering nor planning needs doing twice.
@@ -220,6 +238,7 @@ export class ClusterCache {
       const index = this.#index(namespace);
       index.update(kind, name, undefined, old.object);
       if (index.empty) this.#indexes.delete(namespace);
+      if (!this.#holds(namespace)) this.#changes.delete(namespace);
     }
     return old?.object;
   }
