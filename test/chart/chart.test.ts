@@ -728,6 +728,39 @@ describe('charts/sockeye', () => {
       }
     };
 
+    it('gives the webhook and the audit Job the same flags, each from its own memory limit', async () => {
+      const objects = await render(undefined, [
+        'webhook.enabled=true',
+        'auditJob.enabled=true',
+        'webhook.resources.limits.memory=200Mi',
+        'auditJob.resources.limits.memory=1Gi',
+        'operator.heapLimitPercent=50',
+      ]);
+      const envOf = (owner: RegExp) => {
+        const spec = podSpecs(objects).find((p) => owner.test(p.owner))?.spec as
+          | { containers: { env?: { name: string; value?: string }[] }[] }
+          | undefined;
+        expect(spec, String(owner)).toBeDefined();
+        return Object.fromEntries((spec?.containers[0]?.env ?? []).map((e) => [e.name, e.value]));
+      };
+      expect(envOf(/^Deployment\/.*webhook/)).toMatchObject({
+        NODE_OPTIONS: '--max-old-space-size=100 --max-semi-space-size=3',
+        MALLOC_ARENA_MAX: '2',
+      });
+      expect(envOf(/^Job\//)).toMatchObject({
+        NODE_OPTIONS: '--max-old-space-size=512 --max-semi-space-size=16',
+        MALLOC_ARENA_MAX: '2',
+      });
+      // Still only the operator's own: its 256Mi default at 50%.
+      expect(operatorEnv(objects).NODE_OPTIONS).toBe('--max-old-space-size=128 --max-semi-space-size=4');
+      const noLimit = await render(undefined, ['webhook.enabled=true', 'webhook.resources.limits=null']);
+      const webhook = podSpecs(noLimit).find((p) => /webhook/.test(p.owner))?.spec as {
+        containers: { env?: { name: string }[] }[];
+      };
+      // No limit: no heap flag, the arena bound alone.
+      expect(webhook.containers[0]?.env?.map((e) => e.name)).toEqual(['MALLOC_ARENA_MAX']);
+    });
+
     it('reads a limit written as a YAML number (helm reads it as a float)', async () => {
       const objects = await renderYaml('resources:\n  limits:\n    memory: 1073741824\n');
       expect(operatorEnv(objects).NODE_OPTIONS).toBe('--max-old-space-size=768 --max-semi-space-size=16');

@@ -180,11 +180,14 @@ describe('charts/sockeye and sockeye audit agree on the flags', () => {
         | undefined;
       const [command, ...args] = pod?.containers[0]?.args ?? [];
       expect(command).toBe('audit');
-      // The hop switches come as the operator's variables, set from the same chart values.
+      // The hop switches come as the operator's variables, set from the same chart values (beside
+      // Node's memory flags, which are not sockeye's settings).
       const env = Object.fromEntries(
         (pod?.containers[0]?.env ?? []).flatMap((e) => (e.value === undefined ? [] : [[e.name, e.value]])),
       );
       expect(Object.keys(env).sort()).toEqual([
+        'MALLOC_ARENA_MAX',
+        'NODE_OPTIONS',
         'SOCKEYE_CHECK_CLUSTER_IP',
         'SOCKEYE_CHECK_LOAD_BALANCERS',
         'SOCKEYE_CHECK_NODE_PORTS',

@@ -161,27 +161,29 @@ in whole MiB, rounded down; fails naming `what` when it is not one.
 {{- end }}
 
 {{/*
-Node's memory settings, from the operator container's memory limit. V8 sizes its heap from the
+Node's memory settings for one container, from its memory limit (dict: resources, percent,
+extraEnv, what: the values path named in errors). V8 sizes its heap from the
 node's memory, not the container's, and lets it grow far past a small limit between collections, so
 the kernel OOM-kills the pod; --max-old-space-size at operator.heapLimitPercent of
-resources.limits.memory makes V8 collect before that (the rest of the limit is for the young
+the container's limits.memory makes V8 collect before that (the rest of the limit is for the young
 generation, code and native memory). --max-semi-space-size at 1/64 of the limit (4 MiB at 256Mi)
 bounds the young generation: V8 otherwise grows it to 64 MiB semi-spaces (134 MB committed, measured
 at 20,000 pods) whatever the old-space limit; 4 MiB took RSS from ~200 to ~185 MB against 8 MiB at
 that size. MALLOC_ARENA_MAX=2 keeps glibc from holding an arena per
 thread. A changed limit changes the flag; no limit (or heapLimitPercent 0): no flag. A NODE_OPTIONS or
-MALLOC_ARENA_MAX in operator.extraEnv replaces the chart's (the API server keeps only one of two
-entries of the same name, and server-side apply refuses them).
+MALLOC_ARENA_MAX in the container's extraEnv replaces the chart's (the API server keeps only one of two
+entries of the same name, and server-side apply refuses them). The operator, the webhook and the
+audit Job each get it from their own resources.
 */}}
-{{- define "sockeye.operator.memoryEnv" -}}
+{{- define "sockeye.memoryEnv" -}}
 {{- $own := list }}
-{{- range .Values.operator.extraEnv }}
+{{- range .extraEnv }}
 {{- $own = append $own .name }}
 {{- end }}
-{{- $limit := dig "limits" "memory" "" (.Values.resources | default dict) }}
-{{- $percent := .Values.operator.heapLimitPercent | int }}
+{{- $limit := dig "limits" "memory" "" (.resources | default dict) }}
+{{- $percent := .percent | int }}
 {{- if and (toString $limit) (gt $percent 0) (not (has "NODE_OPTIONS" $own)) }}
-{{- $mib := include "sockeye.memoryMiB" (dict "quantity" $limit "what" "resources.limits.memory") | int }}
+{{- $mib := include "sockeye.memoryMiB" (dict "quantity" $limit "what" (printf "%s.limits.memory" .what)) | int }}
 - name: NODE_OPTIONS
   value: {{ printf "--max-old-space-size=%d --max-semi-space-size=%d" (div (mul $mib $percent) 100) (max 1 (div $mib 64)) | quote }}
 {{- end }}
@@ -189,4 +191,8 @@ entries of the same name, and server-side apply refuses them).
 - name: MALLOC_ARENA_MAX
   value: "2"
 {{- end }}
+{{- end }}
+
+{{- define "sockeye.operator.memoryEnv" -}}
+{{- include "sockeye.memoryEnv" (dict "resources" .Values.resources "percent" .Values.operator.heapLimitPercent "extraEnv" .Values.operator.extraEnv "what" "resources") }}
 {{- end }}
