@@ -192,6 +192,8 @@ export class Operator {
       }),
       annotations: this.#writer ?? { submit: () => false },
       record: (event) => this.#recorder?.record(event),
+      // A Warning whose message changes (its counts, during a rollout) says so at most once an interval.
+      eventUpdateGapMs: config.intervalMs,
       identity: {
         namespace: config.prober.namespace,
         labels: config.prober.labels,

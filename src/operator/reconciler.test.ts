@@ -321,3 +321,89 @@ describe('Reconciler', () => {
     });
   });
 });
+
+describe('Reconciler: a Warning whose message changes while it holds', () => {
+  /** Service web over three pods; the prober refuses the IPs in `refusing`; the clock is the test's. */
+  function rollout(eventUpdateGapMs: number) {
+    const cache = new ClusterCache();
+    const pods = [1, 2, 3].map((i) =>
+      pod(`web-${i}`, { ip: `10.0.0.${i}`, labels: { app: 'web' }, ports: [[8080, 'http']] }),
+    );
+    const web = svc('web', { selector: { app: 'web' } });
+    for (const p of pods) cache.upsert('Pod', p);
+    cache.upsert('Service', web);
+    for (const slice of slicesFor(web, pods)) cache.upsert('EndpointSlice', slice);
+    const refusing = new Set<string>();
+    const events: EventInput[] = [];
+    let now = NOW.getTime();
+    const reconciler = new Reconciler({
+      cache,
+      prober: async (targets) =>
+        targets.map((t) => ({
+          target: { ip: t.ip, port: t.port },
+          outcome: refusing.has(t.ip) ? ('refused' as const) : ('open' as const),
+        })),
+      annotations: { submit: () => true },
+      record: (e) => events.push(e),
+      identity: { namespace: 'sockeye', labels: {} },
+      now: () => new Date(now),
+      eventUpdateGapMs,
+    });
+    const serviceEvents = () =>
+      events.filter((e) => e.regarding.kind === 'Service').map((e) => `${e.reason}: ${e.note.split(';')[0]}`);
+    return {
+      refusing,
+      events,
+      serviceEvents,
+      reconcile: () => reconciler.reconcile('shop/web'),
+      advance: (ms: number) => {
+        now += ms;
+      },
+    };
+  }
+
+  it('says a new count at most once per gap, then the latest one; a new finding at once', async () => {
+    const r = rollout(10_000);
+    r.refusing.add('10.0.0.1');
+    await r.reconcile();
+    expect(r.serviceEvents()).toEqual([
+      expect.stringMatching(/^TargetsRefusing: .*1 of 3 ready targets fails/),
+    ]);
+    // A second pod refuses a second later: its own Warning is new, the Service's count is not said yet.
+    r.advance(1_000);
+    r.refusing.add('10.0.0.2');
+    await r.reconcile();
+    expect(r.serviceEvents()).toHaveLength(1);
+    expect(r.events.filter((e) => e.reason === 'ReadyButRefusing').map((e) => e.regarding.name)).toEqual([
+      'web-1',
+      'web-2',
+    ]);
+    await r.reconcile();
+    expect(r.serviceEvents()).toHaveLength(1);
+    // The gap has passed and the count still differs from what was said: said once, the latest.
+    r.advance(9_000);
+    await r.reconcile();
+    expect(r.serviceEvents().slice(1)).toEqual([
+      expect.stringMatching(/^TargetsRefusing: .*2 of 3 ready targets fail\b/),
+    ]);
+    await r.reconcile();
+    expect(r.serviceEvents()).toHaveLength(2);
+    // Recovery is said at once, whatever the gap.
+    r.advance(1_000);
+    r.refusing.clear();
+    await r.reconcile();
+    expect(r.serviceEvents().slice(2)).toEqual([expect.stringMatching(/^TargetsRecovered: /)]);
+  });
+
+  it('with no gap, says every change of message at once', async () => {
+    const r = rollout(0);
+    r.refusing.add('10.0.0.1');
+    await r.reconcile();
+    r.refusing.add('10.0.0.2');
+    await r.reconcile();
+    expect(r.serviceEvents()).toEqual([
+      expect.stringMatching(/1 of 3 ready targets fails/),
+      expect.stringMatching(/2 of 3 ready targets fail\b/),
+    ]);
+  });
+});

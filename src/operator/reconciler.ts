@@ -35,6 +35,12 @@ export interface ReconcilerDeps {
    */
   readonly reports?: ((kind: ObjectKind, namespace: string, name: string) => boolean) | undefined;
   /** Targets and open targets per port of each judged Service, for metrics. */
+  /**
+   * While a Warning holds and only its message changes (a count during a rollout: "2 of 3 ready
+   * targets fail", then "1 of 2"), at most one Event per this many milliseconds says the new message
+   * (the operator: its interval); the annotations carry the current one at once. 0: an Event per change.
+   */
+  readonly eventUpdateGapMs?: number;
   readonly onServicePorts?:
     | ((
         namespace: string,
@@ -61,10 +67,17 @@ const objectKey = (o: { readonly kind: string; readonly namespace: string; reado
   `${o.kind}/${o.namespace}/${o.name}`;
 const findingKey = (f: Finding) => `${f.reason}|${f.port?.name ?? ''}|${f.port?.number ?? ''}`;
 
+/** A Warning that holds, with what the last Event about it said, and when. */
+interface HeldWarning {
+  readonly finding: Finding;
+  readonly said: string;
+  readonly saidAt: number;
+}
+
 export class Reconciler {
   readonly #deps: ReconcilerDeps;
   /** The Warnings last seen per object (for one Event per state change, and TargetsRecovered). */
-  readonly #warnings = new Map<string, readonly Finding[]>();
+  readonly #warnings = new Map<string, readonly HeldWarning[]>();
   /**
    * Warning Events already on the server when this replica started leading (object → `reason|note`): a
    * new leader must not write again what its predecessor wrote. Consulted only for an object's first
@@ -223,7 +236,7 @@ export class Reconciler {
       ...[...pods].map((p) => `Pod/${namespace}/${p}`),
     ]);
     judged.add(`Namespace//${namespace}`);
-    const previous = [...judged].flatMap((k) => this.#warnings.get(k) ?? []);
+    const previous = [...judged].flatMap((k) => (this.#warnings.get(k) ?? []).map((h) => h.finding));
     const now = this.#deps.now?.() ?? new Date();
     const judgement = freshRules.judge(
       {
@@ -245,7 +258,7 @@ export class Reconciler {
       ...(this.#reports('Namespace', '', namespace) ? [`Namespace//${namespace}`] : []),
     ]);
     const findings = judgement.findings.filter((f) => reported.has(objectKey(f.object)));
-    this.#recordChanges(reported, findings);
+    this.#recordChanges(reported, findings, now.getTime());
     this.#byService.set(key, findings);
     this.#reportPorts(freshService, freshRules, probes);
 
@@ -281,23 +294,32 @@ export class Reconciler {
   }
 
   /** Records an Event for each Warning that is new or whose message changed, and each recovery. */
-  #recordChanges(judged: ReadonlySet<string>, findings: readonly Finding[]): void {
+  #recordChanges(judged: ReadonlySet<string>, findings: readonly Finding[], nowMs: number): void {
+    const gap = this.#deps.eventUpdateGapMs ?? 0;
     for (const object of judged) {
-      const before = new Map((this.#warnings.get(object) ?? []).map((f) => [findingKey(f), f]));
+      const before = new Map((this.#warnings.get(object) ?? []).map((h) => [findingKey(h.finding), h]));
       const mine = findings.filter((f) => objectKey(f.object) === object);
-      const warnings = mine.filter((f) => f.severity === 'Warning');
       const first = !this.#judgedOnce.has(object);
       this.#judgedOnce.add(object);
       const inherited = first ? this.#inherited.get(object) : undefined;
       this.#inherited.delete(object);
+      const held: HeldWarning[] = [];
       for (const f of mine) {
-        const was = before.get(findingKey(f));
-        if (f.severity === 'Warning' && was?.message === f.message) continue;
         const event = toEvent(f);
-        if (f.severity === 'Warning' && inherited?.has(`${f.reason}|${event.note}`)) continue;
-        this.#deps.record(event);
+        if (f.severity !== 'Warning') {
+          this.#deps.record(event);
+          continue;
+        }
+        const was = before.get(findingKey(f));
+        // Said already, or said a moment ago: one rollout must not write an Event per count it passes.
+        if (was && (was.said === f.message || nowMs - was.saidAt < gap)) {
+          held.push({ finding: f, said: was.said, saidAt: was.saidAt });
+          continue;
+        }
+        if (!inherited?.has(`${f.reason}|${event.note}`)) this.#deps.record(event);
+        held.push({ finding: f, said: f.message, saidAt: nowMs });
       }
-      if (warnings.length > 0) this.#warnings.set(object, warnings);
+      if (held.length > 0) this.#warnings.set(object, held);
       else this.#warnings.delete(object);
     }
   }
