@@ -395,6 +395,19 @@ describe('Reconciler: a Warning whose message changes while it holds', () => {
     expect(r.serviceEvents().slice(2)).toEqual([expect.stringMatching(/^TargetsRecovered: /)]);
   });
 
+  it('says a new count at once when the wall clock was set back, rather than holding it', async () => {
+    const r = rollout(10_000);
+    r.refusing.add('10.0.0.1');
+    await r.reconcile();
+    r.advance(-3_600_000);
+    r.refusing.add('10.0.0.2');
+    await r.reconcile();
+    expect(r.serviceEvents()).toEqual([
+      expect.stringMatching(/1 of 3 ready targets fails/),
+      expect.stringMatching(/2 of 3 ready targets fail\b/),
+    ]);
+  });
+
   it('with no gap, says every change of message at once', async () => {
     const r = rollout(0);
     r.refusing.add('10.0.0.1');

@@ -311,8 +311,10 @@ export class Reconciler {
           continue;
         }
         const was = before.get(findingKey(f));
+        // Said a moment ago (a wall clock set back counts as long ago: never hold a message for hours).
+        const recent = was !== undefined && gap > 0 && nowMs >= was.saidAt && nowMs - was.saidAt < gap;
         // Said already, or said a moment ago: one rollout must not write an Event per count it passes.
-        if (was && (was.said === f.message || nowMs - was.saidAt < gap)) {
+        if (was && (was.said === f.message || recent)) {
           held.push({ finding: f, said: was.said, saidAt: was.saidAt });
           continue;
         }
