@@ -64,6 +64,8 @@ interface Run<T extends ProbeTarget> {
   readonly dialer: Dialer;
   /** A target of `feed` got its slot. */
   begin(feed: RunFeed, target: T, index: number): void;
+  /** `feed` was given a slot but had nothing left to start (another thread took it): it goes back. */
+  unused(feed: RunFeed): void;
   finish(attempt: Attempt<T>, result: ProbeResult<T>): void;
 }
 
@@ -100,30 +102,29 @@ class Feed<T extends ProbeTarget> implements RunFeed {
 }
 
 /**
- * A thread's feed from targets shared with other threads (parallel.ts): it takes a target only when it
- * has a slot to start it in (and one ahead, so the slots know whether it has more), so the thread with
- * free slots takes the work.
+ * A thread's feed from targets shared with other threads (parallel.ts): it takes a target only when a
+ * slot of this thread is there to start it in, so the thread with free slots takes the work. Holding
+ * one taken ahead would keep it from the others for as long as this thread's slots wait (a timeout,
+ * at the end of a run); instead, when another thread took the last one first, the slot goes back.
  */
 class SharedFeed<T extends ProbeTarget> implements RunFeed {
   readonly namespace = undefined;
   readonly #run: Run<T>;
   readonly #targets: SharedTargets<T>;
-  #taken: number;
 
   constructor(run: Run<T>, targets: SharedTargets<T>) {
     this.#run = run;
     this.#targets = targets;
-    this.#taken = targets.take();
   }
 
   get done(): boolean {
-    return this.#taken < 0;
+    return this.#targets.exhausted;
   }
 
   startNext(): boolean {
-    const position = this.#taken;
-    this.#taken = this.#targets.take();
-    this.#run.begin(this, this.#targets.at(position), position);
+    const position = this.#targets.take();
+    if (position < 0) this.#run.unused(this);
+    else this.#run.begin(this, this.#targets.at(position), position);
     return !this.done;
   }
 }
@@ -298,6 +299,11 @@ async function* probeHere<T extends ProbeTarget>(
       inFlight.delete(attempt);
       ready.push(attempt.index, result);
       slots.release(attempt.feed);
+      scheduleWake();
+    },
+    unused(feed) {
+      slots.release(feed);
+      // The run may be over now: the consumer must look.
       scheduleWake();
     },
   };

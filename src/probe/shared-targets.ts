@@ -29,6 +29,11 @@ export class SharedTargets<T> implements Iterable<T> {
     return position < this.length ? position : -1;
   }
 
+  /** Whether every target is taken (by any thread). */
+  get exhausted(): boolean {
+    return Atomics.load(this.#next, 0) >= this.length;
+  }
+
   at(position: number): T {
     return this.#at(position);
   }

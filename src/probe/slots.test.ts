@@ -61,6 +61,29 @@ describe('ProbeSlots', () => {
     expect(h.started.at(-1)).toBe('f2');
   });
 
+  it('takes back a slot that a feed gives back unused inside startNext, and serves the next feed with it', () => {
+    const h = harness(1);
+    h.feed(undefined, 'a0');
+    // Fed from other threads' pool: by its turn, another thread took its last target.
+    const empty: SlotFeed = {
+      namespace: undefined,
+      startNext() {
+        h.started.push('(none)');
+        h.slots.release(empty);
+        return false;
+      },
+    };
+    h.slots.add(empty);
+    h.feed(undefined, 'b0');
+    expect(h.started).toEqual(['a0']);
+    h.release('a0');
+    // The slot went to `empty` in turn, came back at once, and went on to b0 in the same pump.
+    expect(h.started).toEqual(['a0', '(none)', 'b0']);
+    expect(h.slots.inFlight).toBe(1);
+    h.release('b0');
+    expect(h.slots.inFlight).toBe(0);
+  });
+
   it('a bound of 1 is one slot for anyone', () => {
     const h = harness(1);
     h.feed('a', 'a0');

@@ -9,7 +9,8 @@ export interface SlotFeed {
   readonly namespace: string | undefined;
   /**
    * Starts the next probe, which holds its slot until it is released; says whether the feed has more.
-   * A feed is only handed over with at least one probe.
+   * A feed is only handed over with at least one probe; one fed from other threads' pool may find it
+   * taken meanwhile, and then releases the slot it was given before it returns.
    */
   startNext(): boolean;
 }
