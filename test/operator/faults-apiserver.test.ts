@@ -16,12 +16,14 @@ import {
 import { CuttableProxy, viaProxy } from '../support/proxy.ts';
 import {
   annotationsWhen,
+  endpointsReady,
   eventFor,
   listEvents,
   type OperatorProcess,
   podIPs,
   running,
   servicesWithPods,
+  slicesCaughtUp,
   spawnOperator,
   stopOperatorProcess,
 } from './support.ts';
@@ -62,6 +64,10 @@ function startOperatorProcess(namespace: string, kubeconfig: string): Promise<Op
 async function applyAndConverge(kube: TestKube, ns: string): Promise<void> {
   await applyYaml(kube, `${servicesWithPods(['web'])}---${servicesWithPods(['pay'], true)}`, ns);
   await podIPs(kube, ns, 2);
+  // Both pods in their slices before the operator starts: a Service judged before the endpointslice
+  // controller caught up is rightly NoEndpoints first (CI saw pay's NoEndpoints and its recovery).
+  await slicesCaughtUp(kube, ns);
+  await endpointsReady(kube, ns, 2);
 }
 
 async function converged(kube: TestKube, ns: string): Promise<void> {

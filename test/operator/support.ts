@@ -150,6 +150,42 @@ export async function endpointsReady(kube: TestKube, namespace: string, count: n
   });
 }
 
+/**
+ * Waits until the EndpointSlices of every Service with a selector in `namespace` list each running pod
+ * it selects: an operator started before the endpointslice controller caught up rightly judges a
+ * Service NoEndpoints first (then recovers), and tests that count Events or writes must not see that.
+ */
+export async function slicesCaughtUp(kube: TestKube, namespace: string): Promise<void> {
+  await eventually(`EndpointSlices in ${namespace} listing every running pod`, async () => {
+    const [services, pods, slices] = await Promise.all([
+      kube.core.listNamespacedService({ namespace }),
+      kube.core.listNamespacedPod({ namespace }),
+      kube.discovery.listNamespacedEndpointSlice({ namespace }),
+    ]);
+    for (const service of services.items) {
+      const selector = Object.entries(service.spec?.selector ?? {});
+      if (selector.length === 0 || service.spec?.type === 'ExternalName') continue;
+      const selected = pods.items.filter(
+        (p) =>
+          p.status?.podIP &&
+          p.status.phase === 'Running' &&
+          !p.metadata?.deletionTimestamp &&
+          selector.every(([k, v]) => p.metadata?.labels?.[k] === v),
+      );
+      const listed = new Set(
+        slices.items
+          .filter(
+            (slice) => slice.metadata?.labels?.['kubernetes.io/service-name'] === service.metadata?.name,
+          )
+          .flatMap((slice) => slice.endpoints ?? [])
+          .map((e) => e.targetRef?.name),
+      );
+      if (selected.some((p) => !listed.has(p.metadata?.name))) return undefined;
+    }
+    return true;
+  });
+}
+
 /** What `scenarioNamespace` gives its tests; filled in by its `beforeAll`. */
 export interface ScenarioNamespace {
   readonly ns: string;
@@ -174,6 +210,7 @@ export function scenarioNamespace(
     await createNamespace(s.kube, s.ns);
     await applyYaml(s.kube, yaml, s.ns);
     s.ips = await podIPs(s.kube, s.ns, pods);
+    await slicesCaughtUp(s.kube, s.ns);
     if (readyEndpoints > 0) await endpointsReady(s.kube, s.ns, readyEndpoints);
   });
   afterAll(async () => {
