@@ -34,13 +34,13 @@ export interface ReconcilerDeps {
    * does: operator/shard-filter.ts); default every one.
    */
   readonly reports?: ((kind: ObjectKind, namespace: string, name: string) => boolean) | undefined;
-  /** Targets and open targets per port of each judged Service, for metrics. */
   /**
    * While a Warning holds and only its message changes (a count during a rollout: "2 of 3 ready
    * targets fail", then "1 of 2"), at most one Event per this many milliseconds says the new message
    * (the operator: its interval); the annotations carry the current one at once. 0: an Event per change.
    */
   readonly eventUpdateGapMs?: number;
+  /** Targets and open targets per port of each judged Service, for metrics. */
   readonly onServicePorts?:
     | ((
         namespace: string,
@@ -231,11 +231,12 @@ export class Reconciler {
         return { kind: 'changed' };
     }
 
-    const judged = new Set([
-      `Service/${namespace}/${name}`,
-      ...[...pods].map((p) => `Pod/${namespace}/${p}`),
-    ]);
-    judged.add(`Namespace//${namespace}`);
+    const objects: readonly { kind: ObjectKind; namespace: string; name: string }[] = [
+      { kind: 'Service', namespace, name },
+      ...[...pods].map((p) => ({ kind: 'Pod' as const, namespace, name: p })),
+      { kind: 'Namespace', namespace: '', name: namespace },
+    ];
+    const judged = new Set(objects.map(objectKey));
     const previous = [...judged].flatMap((k) => (this.#warnings.get(k) ?? []).map((h) => h.finding));
     const now = this.#deps.now?.() ?? new Date();
     const judgement = freshRules.judge(
@@ -252,11 +253,11 @@ export class Reconciler {
     );
     // Judged on all of them (a Service's status reads its pods' findings); written only about those
     // this replica reports (with shards, a pod's home shard and the namespace's).
-    const reported = new Set([
-      `Service/${namespace}/${name}`,
-      ...[...pods].filter((p) => this.#reports('Pod', namespace, p)).map((p) => `Pod/${namespace}/${p}`),
-      ...(this.#reports('Namespace', '', namespace) ? [`Namespace//${namespace}`] : []),
-    ]);
+    const reported = new Set(
+      objects
+        .filter((o) => o.kind === 'Service' || this.#reports(o.kind, o.namespace, o.name))
+        .map(objectKey),
+    );
     const findings = judgement.findings.filter((f) => reported.has(objectKey(f.object)));
     this.#recordChanges(reported, findings, now.getTime());
     this.#byService.set(key, findings);
@@ -311,10 +312,10 @@ export class Reconciler {
           continue;
         }
         const was = before.get(findingKey(f));
-        // Said a moment ago (a wall clock set back counts as long ago: never hold a message for hours).
-        const recent = was !== undefined && gap > 0 && nowMs >= was.saidAt && nowMs - was.saidAt < gap;
         // Said already, or said a moment ago: one rollout must not write an Event per count it passes.
-        if (was && (was.said === f.message || recent)) {
+        // (A wall clock set back counts as long ago: a message is never held for hours.)
+        const sinceSaid = was === undefined ? 0 : nowMs - was.saidAt;
+        if (was && (was.said === f.message || (sinceSaid >= 0 && sinceSaid < gap))) {
           held.push({ finding: f, said: was.said, saidAt: was.saidAt });
           continue;
         }

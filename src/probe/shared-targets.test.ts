@@ -47,9 +47,13 @@ describe('SharedTargets', () => {
   });
 
   it('keeps saying -1 after the end, however often it is asked (the counter does not wrap)', () => {
-    const [one] = views(2, 1) as [SharedTargets<string>];
+    const counter = SharedTargets.counter();
+    const one = new SharedTargets(counter, 2, (k) => `t${k}`);
     expect([one.take(), one.take()]).toEqual([0, 1]);
     for (let i = 0; i < 10_000; i++) expect(one.take()).toBe(-1);
+    // Asking after the end moves the counter no further: it could not reach 2^31 and wrap to a
+    // position that is taken again.
+    expect(new Int32Array(counter)[0]).toBe(2);
     expect(one.at(1)).toBe('t1');
   });
 

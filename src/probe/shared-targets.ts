@@ -24,7 +24,7 @@ export class SharedTargets<T> implements Iterable<T> {
   /** Takes the next target no thread has taken: its position, or -1 once every one is taken. */
   take(): number {
     // Read first: threads that keep asking after the end must not wrap the counter around.
-    if (Atomics.load(this.#next, 0) >= this.length) return -1;
+    if (this.exhausted) return -1;
     const position = Atomics.add(this.#next, 0, 1);
     return position < this.length ? position : -1;
   }
