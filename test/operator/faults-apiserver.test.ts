@@ -16,7 +16,6 @@ import {
 import { CuttableProxy, viaProxy } from '../support/proxy.ts';
 import {
   annotationsWhen,
-  endpointsReady,
   eventFor,
   listEvents,
   type OperatorProcess,
@@ -67,7 +66,6 @@ async function applyAndConverge(kube: TestKube, ns: string): Promise<void> {
   // Both pods in their slices before the operator starts: a Service judged before the endpointslice
   // controller caught up is rightly NoEndpoints first (CI saw pay's NoEndpoints and its recovery).
   await slicesCaughtUp(kube, ns);
-  await endpointsReady(kube, ns, 2);
 }
 
 async function converged(kube: TestKube, ns: string): Promise<void> {

@@ -138,22 +138,11 @@ export async function podIPs(
 }
 
 /**
- * Waits until the namespace's EndpointSlices list `count` ready endpoints: under load the endpointslice
- * controller can publish a Service's pods over several updates after they run, and a test that counts
- * writes must not see an operator judge each of them.
- */
-export async function endpointsReady(kube: TestKube, namespace: string, count: number): Promise<void> {
-  await eventually(`${count} ready endpoints in ${namespace}`, async () => {
-    const slices = (await kube.discovery.listNamespacedEndpointSlice({ namespace })).items;
-    const ready = slices.flatMap((slice) => slice.endpoints).filter((e) => e?.conditions?.ready === true);
-    return ready.length >= count ? true : undefined;
-  });
-}
-
-/**
  * Waits until the EndpointSlices of every Service with a selector in `namespace` list each running pod
- * it selects: an operator started before the endpointslice controller caught up rightly judges a
- * Service NoEndpoints first (then recovers), and tests that count Events or writes must not see that.
+ * it selects, as ready when the pod is Ready. Under load the endpointslice controller can publish a
+ * Service's pods over several updates after they run: an operator started before then rightly judges
+ * the Service NoEndpoints first (then recovers), or writes a new summary per arrival (3/3 open, then
+ * 4/4), and tests that count Events or writes must not see that.
  */
 export async function slicesCaughtUp(kube: TestKube, namespace: string): Promise<void> {
   await eventually(`EndpointSlices in ${namespace} listing every running pod`, async () => {
@@ -172,15 +161,21 @@ export async function slicesCaughtUp(kube: TestKube, namespace: string): Promise
           !p.metadata?.deletionTimestamp &&
           selector.every(([k, v]) => p.metadata?.labels?.[k] === v),
       );
-      const listed = new Set(
+      /** Pod name -> whether its endpoint is ready. */
+      const listed = new Map(
         slices.items
           .filter(
             (slice) => slice.metadata?.labels?.['kubernetes.io/service-name'] === service.metadata?.name,
           )
           .flatMap((slice) => slice.endpoints ?? [])
-          .map((e) => e.targetRef?.name),
+          .map((e) => [e.targetRef?.name, e.conditions?.ready === true]),
       );
-      if (selected.some((p) => !listed.has(p.metadata?.name))) return undefined;
+      const caughtUp = selected.every((p) => {
+        const ready = listed.get(p.metadata?.name);
+        const podReady = p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+        return ready !== undefined && (ready || !podReady);
+      });
+      if (!caughtUp) return undefined;
     }
     return true;
   });
@@ -198,12 +193,7 @@ export interface ScenarioNamespace {
  * A fresh namespace with `yaml` applied and its `pods` pods running, for the tests of the enclosing
  * `describe`; deleted after them (after the enclosing describe's own `afterAll`s: hooks unwind).
  */
-export function scenarioNamespace(
-  prefix: string,
-  yaml: string,
-  pods: number,
-  readyEndpoints = 0,
-): ScenarioNamespace {
+export function scenarioNamespace(prefix: string, yaml: string, pods: number): ScenarioNamespace {
   const s = { ns: uniqueNamespace(prefix) } as ScenarioNamespace;
   beforeAll(async () => {
     s.kube = testKube();
@@ -211,7 +201,6 @@ export function scenarioNamespace(
     await applyYaml(s.kube, yaml, s.ns);
     s.ips = await podIPs(s.kube, s.ns, pods);
     await slicesCaughtUp(s.kube, s.ns);
-    if (readyEndpoints > 0) await endpointsReady(s.kube, s.ns, readyEndpoints);
   });
   afterAll(async () => {
     if (s.kube) await deleteNamespace(s.kube, s.ns);
@@ -246,9 +235,8 @@ export function operatorScenario(
   yaml: string,
   pods: number,
   options: Parameters<typeof startOperator>[1] = {},
-  readyEndpoints = 0,
 ): Scenario {
-  const s = scenarioNamespace(prefix, yaml, pods, readyEndpoints) as Scenario;
+  const s = scenarioNamespace(prefix, yaml, pods) as Scenario;
   beforeAll(async () => {
     s.operator = await startOperator([s.ns], options);
   });
