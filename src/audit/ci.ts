@@ -6,6 +6,8 @@
  * physically (the manifest that defines the object, or a stable path per object), since code scanning
  * rejects a result without an artifact location.
  */
+
+import { byText } from '../model/order.ts';
 import { REASON_NAMES, REASONS, type Reason } from '../rules/catalog.ts';
 import { type ManifestIndex, type SourceLocation, syntheticLocation } from './manifests.ts';
 import { objectLabel, portText } from './render.ts';
@@ -83,7 +85,7 @@ export function renderJUnit(report: AuditReport): string {
   }
   const suites = Map.groupBy(objects, (o) => (o.kind === 'Namespace' ? o.name : o.namespace));
   const parts = [...suites.entries()]
-    .sort(([a], [b]) => a.localeCompare(b))
+    .sort(([a], [b]) => byText(a, b))
     .map(([ns, list]) =>
       suiteXml(
         ns,

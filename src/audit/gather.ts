@@ -10,6 +10,7 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import { toEndpointSlice, toNamespace, toNetworkPolicy, toNode, toPod, toService } from '../kube/convert.ts';
 import { classifyKubeError, isAbort, isNotFound, statusCodeOf } from '../kube/errors.ts';
 import { type ClusterListers, listAll, type NamespacedPageSource } from '../kube/list.ts';
+import { byText } from '../model/order.ts';
 import type { Namespace, Node } from '../model/types.ts';
 import type { ClusterState } from '../rules/types.ts';
 
@@ -142,7 +143,7 @@ export async function gather(listers: ClusterListers, options: GatherOptions): P
     for (const name of [...new Set(options.namespaces)])
       namespaces.push(await readNamespace(listers, name, deny));
   }
-  namespaces.sort((a, b) => a.name.localeCompare(b.name));
+  namespaces.sort((a, b) => byText(a.name, b.name));
   const names = namespaces.map((n) => n.name);
 
   // 2. Each resource: one cluster-wide list when allowed, else one list per namespace.

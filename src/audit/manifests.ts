@@ -8,6 +8,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { isMap, LineCounter, parseAllDocuments } from 'yaml';
+import { byText } from '../model/order.ts';
 import { groupOf } from './report.ts';
 
 /** A file relative to the working directory (`/`-separated) and a 1-based line. */
@@ -65,7 +66,7 @@ export async function readManifests(dir: string, base: string): Promise<Manifest
   const paths = (await readdir(dir, { recursive: true, withFileTypes: true }))
     .filter((e) => e.isFile() && /\.ya?ml$/i.test(e.name))
     .map((e) => join(e.parentPath, e.name))
-    .sort((a, b) => a.localeCompare(b));
+    .sort((a, b) => byText(a, b));
   return Promise.all(
     paths.map(async (p) => ({
       path: relative(base, p).split(sep).join('/'),

@@ -3,6 +3,8 @@
  * schema `sockeye.dev/audit/v1`, documented in README "sockeye audit". Fields are only ever added within
  * a version. Nothing here varies between identical runs (no times, no latencies), so reports diff well.
  */
+
+import { byText } from '../model/order.ts';
 import type { ObjectRef } from '../model/types.ts';
 import { OUTCOMES, type Outcome } from '../probe/outcome.ts';
 import { nameList, REASON_NAMES, type Reason, type Severity } from '../rules/catalog.ts';
@@ -121,8 +123,8 @@ export function groupOf(f: {
 function compareFindings(a: ReportFinding, b: ReportFinding): number {
   return (
     RANK[a.reason] - RANK[b.reason] ||
-    a.object.kind.localeCompare(b.object.kind) ||
-    a.object.name.localeCompare(b.object.name) ||
+    byText(a.object.kind, b.object.kind) ||
+    byText(a.object.name, b.object.name) ||
     (a.port?.number ?? 0) - (b.port?.number ?? 0)
   );
 }
@@ -132,7 +134,7 @@ export function sortFindings(findings: readonly ReportFinding[]): ReportFinding[
   const groups = Map.groupBy([...findings].sort(compareFindings), groupOf);
   const worst = (list: readonly ReportFinding[]) => Math.min(...list.map((f) => RANK[f.reason]));
   return [...groups.entries()]
-    .sort(([an, a], [bn, b]) => worst(a) - worst(b) || b.length - a.length || an.localeCompare(bn))
+    .sort(([an, a], [bn, b]) => worst(a) - worst(b) || b.length - a.length || byText(an, bn))
     .flatMap(([, list]) => list);
 }
 
@@ -270,9 +272,9 @@ function reportFinding(f: AuditFinding): ReportFinding {
 /** Evidence in a stable order (slices list endpoints in no guaranteed order). */
 function sortedEvidence(e: Evidence): Evidence {
   return {
-    pods: [...e.pods].sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name)),
+    pods: [...e.pods].sort((a, b) => byText(a.namespace, b.namespace) || byText(a.name, b.name)),
     outcomes: [...e.outcomes].sort(
-      (a, b) => (a.pod ?? '').localeCompare(b.pod ?? '') || a.ip.localeCompare(b.ip) || a.port - b.port,
+      (a, b) => byText(a.pod ?? '', b.pod ?? '') || byText(a.ip, b.ip) || a.port - b.port,
     ),
     policies: [...e.policies].sort(),
   };
@@ -287,10 +289,5 @@ function reportObjects(result: AuditResult): ReportObject[] {
       status: s.status,
       summary: s.summary,
     }))
-    .sort(
-      (a, b) =>
-        a.namespace.localeCompare(b.namespace) ||
-        b.kind.localeCompare(a.kind) ||
-        a.name.localeCompare(b.name),
-    );
+    .sort((a, b) => byText(a.namespace, b.namespace) || byText(b.kind, a.kind) || byText(a.name, b.name));
 }

@@ -7,6 +7,7 @@
 
 import { loadKubeConfig } from '../kube/kubeconfig.ts';
 import { readServiceState } from '../kube/service-state.ts';
+import { byText } from '../model/order.ts';
 import { probeAll } from '../probe/engine.ts';
 import { formatAddress } from '../probe/target.ts';
 import { observation } from '../rules/observation.ts';
@@ -107,7 +108,7 @@ export async function probeServices(
       );
     // Pods by name, then the hops in the order a user's connection meets them.
     const byName = (a: PlannedTarget, b: PlannedTarget) =>
-      a.hop || b.hop ? 0 : (a.pod?.name ?? a.ip).localeCompare(b.pod?.name ?? b.ip);
+      a.hop || b.hop ? 0 : byText(a.pod?.name ?? a.ip, b.pod?.name ?? b.ip);
     chosen.sort((a, b) => Number(a.hop !== undefined) - Number(b.hop !== undefined) || byName(a, b));
     // A load balancer's address takes several connects (rules/connects.ts): one line, all of them.
     const results = await probeAll(expandConnects(chosen), {

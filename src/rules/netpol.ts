@@ -4,6 +4,8 @@
  * API defines them: a pod selected by at least one policy of a direction is isolated in that direction,
  * and a connection passes when any rule of any of those policies allows it.
  */
+
+import { byText } from '../model/order.ts';
 import type {
   Labels,
   Namespace,
@@ -83,7 +85,7 @@ function isolating(
         np.policyTypes.includes(type) &&
         matchesSelector(np.podSelector, party.labels),
     )
-    .sort((a, b) => policyName(a).localeCompare(policyName(b)));
+    .sort((a, b) => byText(policyName(a), policyName(b)));
 }
 
 function policyName(np: NetworkPolicy): string {

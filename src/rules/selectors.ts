@@ -1,3 +1,4 @@
+import { byText } from '../model/order.ts';
 import type { LabelSelector, Labels } from '../model/types.ts';
 
 /** A Service selector (plain map): every pair must match. An empty map matches nothing here, by design: a
@@ -38,7 +39,7 @@ export function sameLabels(a: Labels | undefined, b: Labels | undefined): boolea
 /** `app=web,tier=front`, sorted so messages are stable. */
 export function formatSelector(selector: Labels): string {
   return Object.entries(selector)
-    .sort(([a], [b]) => a.localeCompare(b))
+    .sort(([a], [b]) => byText(a, b))
     .map(([k, v]) => `${k}=${v}`)
     .join(',');
 }

@@ -2,6 +2,8 @@
  * Which workload a pod belongs to, to tell a Service that its selector also matches another one's pods:
  * by controller (a Deployment, StatefulSet, …), else by a label outside the selector.
  */
+
+import { byText } from '../model/order.ts';
 import type { Pod, Service } from '../model/types.ts';
 import { nameList } from './catalog.ts';
 
@@ -58,7 +60,7 @@ function tellingLabel(
   const rank = (k: string) => (PREFERRED.includes(k) ? PREFERRED.indexOf(k) : PREFERRED.length);
   const keys = Object.keys(first.labels)
     .filter((k) => k !== POD_TEMPLATE_HASH && !Object.hasOwn(selector, k))
-    .sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+    .sort((a, b) => rank(a) - rank(b) || byText(a, b));
   const key = keys.find((k) => {
     const value = first.labels[k];
     return claimers.every((p) => p.labels[k] === value) && foreign.every((p) => p.labels[k] !== value);
