@@ -1,8 +1,9 @@
-import { ApiException } from '@kubernetes/client-node';
+import { ApiException, type RequestContext } from '@kubernetes/client-node';
+import { Observable } from '@kubernetes/client-node/dist/gen/rxjsStub.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { coordinationLeaseStore } from '../../src/controller/leader.ts';
 import { leanCoordinationV1, leanCoreV1, leanReviews } from '../../src/kube/lean-api.ts';
-import { getRaw, listRaw, listStreamed } from '../../src/kube/raw-requests.ts';
+import { getRaw, listRaw, listStreamed, sendRaw } from '../../src/kube/raw-requests.ts';
 import { corePatcher } from '../../src/operator/annotation-patch.ts';
 import {
   createNamespace,
@@ -86,6 +87,32 @@ describe('listRaw on the local cluster', () => {
       (e: unknown) => e,
     );
     expect((err as ApiException<string>).code).toBe(404);
+  });
+
+  it('asks for answers uncompressed (the API server gzips any answer over 128 KiB when asked)', async () => {
+    const big = 'x'.repeat(60_000);
+    for (const name of ['big-1', 'big-2', 'big-3'])
+      await kube.core.createNamespacedConfigMap({
+        namespace: ns,
+        body: { metadata: { name }, data: { big } },
+      });
+    const path = `/api/v1/namespaces/${ns}/configmaps`;
+    const plain = await sendRaw(kube.kc, path);
+    expect(plain.headers.get('content-encoding')).toBeNull();
+    expect((await plain.text()).length).toBeGreaterThan(180_000);
+    // The same request asking for gzip gets it: the list is big enough for the API server to compress.
+    const askGzip = {
+      pre: (context: RequestContext) => {
+        context.setHeaderParam('Accept-Encoding', 'gzip');
+        return new Observable(Promise.resolve(context));
+      },
+      post: <T>(response: T) => new Observable(Promise.resolve(response)),
+    };
+    const gzipped = await sendRaw(kube.kc, path, { options: { middleware: [askGzip] } });
+    expect(gzipped.headers.get('content-encoding')).toBe('gzip');
+    await gzipped.arrayBuffer();
+    for (const name of ['big-1', 'big-2', 'big-3'])
+      await kube.core.deleteNamespacedConfigMap({ namespace: ns, name });
   });
 
   it("makes the operator's calls without client-node's generated API: patch, Lease, reviews", async () => {
