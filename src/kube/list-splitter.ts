@@ -7,7 +7,6 @@
  */
 
 const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
 const COLON = 0x3a;
 const OPEN_BRACE = 0x7b;
 const CLOSE_BRACE = 0x7d;
@@ -46,21 +45,34 @@ export class ListSplitter {
     let itemStart = this.#inItems && this.#depth >= 3 ? 0 : -1;
     let headStart = this.#inItems ? -1 : 0;
     if (this.#inString && this.#depth === 1) this.#stringStart = 0;
+    // Inside a string only `"` and `\` matter: jump to the next of them (indexOf, native) instead of
+    // reading every character; strings are most of a list's text. The next backslash is searched
+    // again only once passed (most chunks have none).
+    let backslash = chunk.indexOf('\\');
     for (let i = 0; i < chunk.length; i++) {
-      const c = chunk.charCodeAt(i);
       if (this.#inString) {
-        if (this.#escaped) this.#escaped = false;
-        else if (c === BACKSLASH) this.#escaped = true;
-        else if (c === QUOTE) {
-          this.#inString = false;
-          if (this.#depth === 1 && this.#stringStart >= 0) {
-            this.#lastString = this.#partialString + chunk.slice(this.#stringStart, i);
-            this.#partialString = '';
-            this.#stringStart = -1;
-          }
+        if (this.#escaped) {
+          this.#escaped = false;
+          continue;
+        }
+        if (backslash !== -1 && backslash < i) backslash = chunk.indexOf('\\', i);
+        const quote = chunk.indexOf('"', i);
+        if (backslash !== -1 && (quote === -1 || backslash < quote)) {
+          i = backslash;
+          this.#escaped = true;
+          continue;
+        }
+        if (quote === -1) break;
+        i = quote;
+        this.#inString = false;
+        if (this.#depth === 1 && this.#stringStart >= 0) {
+          this.#lastString = this.#partialString + chunk.slice(this.#stringStart, i);
+          this.#partialString = '';
+          this.#stringStart = -1;
         }
         continue;
       }
+      const c = chunk.charCodeAt(i);
       switch (c) {
         case QUOTE:
           this.#inString = true;
