@@ -13,7 +13,7 @@ describe('byText', () => {
     ]);
   });
 
-  it('is a total order: equal is 0, and the sign flips with the arguments', () => {
+  it('gives 0 for equal texts, and the sign flips with the arguments', () => {
     expect(byText('pod', 'pod')).toBe(0);
     expect(byText('a', 'b')).toBe(-1);
     expect(byText('b', 'a')).toBe(1);

@@ -306,19 +306,22 @@ export class Reconciler {
       this.#inherited.delete(object);
       const held: HeldWarning[] = [];
       for (const f of mine) {
-        const event = toEvent(f);
         if (f.severity !== 'Warning') {
-          this.#deps.record(event);
+          this.#deps.record(toEvent(f));
           continue;
         }
         const was = before.get(findingKey(f));
         // Said already, or said a moment ago: one rollout must not write an Event per count it passes.
         // (A wall clock set back counts as long ago: a message is never held for hours.)
-        const sinceSaid = was === undefined ? 0 : nowMs - was.saidAt;
-        if (was && (was.said === f.message || (sinceSaid >= 0 && sinceSaid < gap))) {
-          held.push({ finding: f, said: was.said, saidAt: was.saidAt });
-          continue;
+        if (was !== undefined) {
+          const sinceSaid = nowMs - was.saidAt;
+          if (was.said === f.message || (sinceSaid >= 0 && sinceSaid < gap)) {
+            held.push({ ...was, finding: f });
+            continue;
+          }
         }
+        // The Event only for a Warning to be said (most reconciles hold every one).
+        const event = toEvent(f);
         if (!inherited?.has(`${f.reason}|${event.note}`)) this.#deps.record(event);
         held.push({ finding: f, said: f.message, saidAt: nowMs });
       }

@@ -4,8 +4,10 @@ import { CoordinationV1Api, EventsV1Api, type EventsV1Event, KubeConfig } from '
 import { afterAll, beforeAll, inject } from 'vitest';
 import { freePort } from '../../cluster/controlplane.ts';
 import { loadOperatorConfig } from '../../src/config/operator.ts';
+import { toEndpointSlice, toPod, toService } from '../../src/kube/convert.ts';
 import { logger } from '../../src/log.ts';
 import { Operator, type OperatorOptions } from '../../src/operator/operator.ts';
+import { selectsPod } from '../../src/rules/selectors.ts';
 import {
   applyYaml,
   createNamespace,
@@ -151,29 +153,27 @@ export async function slicesCaughtUp(kube: TestKube, namespace: string): Promise
       kube.core.listNamespacedPod({ namespace }),
       kube.discovery.listNamespacedEndpointSlice({ namespace }),
     ]);
-    for (const service of services.items) {
-      const selector = Object.entries(service.spec?.selector ?? {});
-      if (selector.length === 0 || service.spec?.type === 'ExternalName') continue;
-      const selected = pods.items.filter(
+    const domainPods = pods.items.map(toPod);
+    const domainSlices = slices.items.map(toEndpointSlice);
+    for (const service of services.items.map(toService)) {
+      if (service.type === 'ExternalName') continue;
+      const selected = domainPods.filter(
         (p) =>
-          p.status?.podIP &&
-          p.status.phase === 'Running' &&
-          !p.metadata?.deletionTimestamp &&
-          selector.every(([k, v]) => p.metadata?.labels?.[k] === v),
+          p.phase === 'Running' &&
+          p.podIPs.length > 0 &&
+          p.deletionTimestamp === undefined &&
+          selectsPod(service.selector, p.labels),
       );
       /** Pod name -> whether its endpoint is ready. */
       const listed = new Map(
-        slices.items
-          .filter(
-            (slice) => slice.metadata?.labels?.['kubernetes.io/service-name'] === service.metadata?.name,
-          )
-          .flatMap((slice) => slice.endpoints ?? [])
-          .map((e) => [e.targetRef?.name, e.conditions?.ready === true]),
+        domainSlices
+          .filter((slice) => slice.serviceName === service.name)
+          .flatMap((slice) => slice.endpoints)
+          .map((e) => [e.targetRef?.name, e.ready]),
       );
       const caughtUp = selected.every((p) => {
-        const ready = listed.get(p.metadata?.name);
-        const podReady = p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
-        return ready !== undefined && (ready || !podReady);
+        const ready = listed.get(p.name);
+        return ready !== undefined && (ready || !p.ready);
       });
       if (!caughtUp) return undefined;
     }
