@@ -4,7 +4,7 @@
 // its start-up is what a process that probes pays, as nmap's is.
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { probeTargets } from '../src/probe/engine.ts';
+import { prestartProbeThreads, probeTargets } from '../src/probe/engine.ts';
 import type { Outcome, ProbeTarget } from '../src/probe/outcome.ts';
 import { threadsFor } from '../src/probe/parallel.ts';
 
@@ -17,28 +17,53 @@ export const letter: Readonly<Record<Outcome, string>> = {
   error: 'e',
 };
 
+interface IndexedTarget extends ProbeTarget {
+  /** The target's line: results come back in completion order. */
+  readonly index: number;
+}
+
+/** `IP PORT` lines, scanned in place (no array per line). */
+function parseTargets(text: string): IndexedTarget[] {
+  const targets: IndexedTarget[] = [];
+  for (let at = 0; at < text.length; ) {
+    const newline = text.indexOf('\n', at);
+    const end = newline < 0 ? text.length : newline;
+    const space = text.indexOf(' ', at);
+    if (space > at && space < end)
+      targets.push({
+        ip: text.slice(at, space),
+        port: Number(text.slice(space + 1, end)),
+        index: targets.length,
+      });
+    at = end + 1;
+  }
+  return targets;
+}
+
+/** Lines in `text`, counted before they are parsed. */
+function lineCount(text: string): number {
+  let lines = 0;
+  for (let at = text.indexOf('\n'); at >= 0; at = text.indexOf('\n', at + 1)) lines++;
+  return lines;
+}
+
 async function probeFile(
   file: string,
   timeoutMs: number,
   concurrency: number,
   threads: number | undefined,
 ): Promise<void> {
-  const targets: ProbeTarget[] = (await readFile(file, 'utf8'))
-    .trim()
-    .split('\n')
-    .map((line) => {
-      const [ip = '', port = ''] = line.split(' ');
-      return { ip, port: Number(port) };
-    });
-  const index = new Map(targets.map((t, i) => [t, i]));
+  const text = await readFile(file, 'utf8');
+  // As `sockeye probe -f` does: the engine's workers start while the lines are parsed.
+  prestartProbeThreads(lineCount(text), { concurrency, ...(threads === undefined ? {} : { threads }) });
+  const targets = parseTargets(text);
   const outcomes = new Array<string>(targets.length).fill('?');
   const started = performance.now();
   // The engine's own choice (parallel.ts: cores, load, run length) unless pinned, made here so it is reported.
   const used = threadsFor(targets.length, concurrency, threads);
   const options = { timeoutMs, concurrency, threads: used };
-  for await (const result of probeTargets(targets, options)) {
-    outcomes[index.get(result.target) ?? 0] = letter[result.outcome];
-  }
+  for await (const result of probeTargets(targets, options))
+    outcomes[result.target.index] = letter[result.outcome];
   const engineMs = performance.now() - started;
   process.stdout.write(`${JSON.stringify({ engineMs, threads: used, outcomes: outcomes.join('') })}\n`);
 }

@@ -16,7 +16,7 @@ import {
 } from '../config/settings.ts';
 import { adviceFor } from '../probe/advice.ts';
 import type { AppCheck } from '../probe/app-check.ts';
-import { probeTargets } from '../probe/engine.ts';
+import { prestartProbeThreads, probeTargets } from '../probe/engine.ts';
 import { OUTCOMES, type Outcome, type ProbeResult } from '../probe/outcome.ts';
 import { type Lookup, type ResolvedTarget, resolveTargets } from '../probe/resolve.ts';
 import { formatAddress, parseTarget, type TargetSpec } from '../probe/target.ts';
@@ -242,7 +242,10 @@ export function makeProbeCommand(lookup?: Lookup): Command {
       return probeServices(positionals, flags, io);
     }
     const app = appCheck(flags);
-    const specs = parseSpecs([...positionals, ...(await targetLines(flags.file, io.stdin))]);
+    const lines = await targetLines(flags.file, io.stdin);
+    // A long run's worker threads start while its targets are parsed and resolved (engine.ts).
+    prestartProbeThreads(positionals.length + lines.length, { concurrency: flags.concurrency });
+    const specs = parseSpecs([...positionals, ...lines]);
     const resolution = await resolveTargets(specs, lookup);
     if (resolution.kind === 'unresolved') {
       io.stderr.write(

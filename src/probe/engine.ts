@@ -4,9 +4,9 @@ import { classifyErrno, localCause } from './classify.ts';
 import { type ProbeClock, systemClock } from './clock.ts';
 import { type DeadlineEntry, DeadlineSweep, type Expiring } from './deadlines.ts';
 import { type Dialer, type DialResult, defaultDialer, type PendingDial } from './dialer.ts';
-import { ResultQueue } from './input-order.ts';
+import { ResultQueue, TurnWaker } from './input-order.ts';
 import type { ProbeResult, ProbeTarget } from './outcome.ts';
-import { probeInThreads, serveShare, threadsFor } from './parallel.ts';
+import { prestartWorkers, probeInThreads, serveShare, threadsFor } from './parallel.ts';
 import { SharedTargets } from './shared-targets.ts';
 import { ProbeSlots, type SlotFeed } from './slots.ts';
 import { targetProblem } from './target.ts';
@@ -268,22 +268,47 @@ export function probeTargets<T extends ProbeTarget>(
   if (local !== undefined || options.threads === 1) return probeHere(targets, options);
   const list = Array.isArray(targets) ? (targets as readonly T[]) : [...targets];
   const threads = threadsFor(list.length, options.concurrency ?? DEFAULT_CONCURRENCY, options.threads);
-  return threads > 1 ? probeInThreads(list, options, threads, probeHere) : probeHere(list, options);
+  return threads > 1 ? probeInThreads(list, options, threads, probeShared) : probeHere(list, options);
 }
 
-/** probeTargets in this thread alone. */
-async function* probeHere<T extends ProbeTarget>(
+/**
+ * Starts the worker threads a run of `targets` targets would get (probeTargets with the same
+ * `concurrency` and `threads`), before the caller has read, parsed or resolved them: a worker takes
+ * 25–45 ms to start, and a run that starts later takes them ready. A caller that knows a long run is
+ * coming calls this as early as it can (`sockeye probe -f FILE`, once the file is read). Nothing
+ * happens for a run that stays in one thread; workers no run takes are stopped after 10 s.
+ */
+export function prestartProbeThreads(
+  targets: number,
+  options: Pick<ProbeOptions, 'concurrency' | 'threads'> = {},
+): void {
+  prestartWorkers(threadsFor(targets, options.concurrency ?? DEFAULT_CONCURRENCY, options.threads) - 1);
+}
+
+/** A run of probes in this thread, started by startRun. */
+interface LocalRun {
+  /** Whether every probe has ended: none in flight, none left to start. */
+  finished(): boolean;
+  /** Starts no more probes and closes those in flight (they give no result); gives back their slots. */
+  close(): void;
+}
+
+/**
+ * The engine of one thread: starts the targets' probes as slots free up and hands each result to
+ * `deliver` with the target's position (in `targets`, or in the shared pool); `changed` is told after
+ * every result and every slot given back, when the run may be over. probeHere makes it an iterator;
+ * a share of a run over threads (probeShared) takes the results as they come.
+ */
+function startRun<T extends ProbeTarget>(
   targets: Iterable<T>,
   options: ProbeOptions<T>,
-): AsyncGenerator<ProbeResult<T>, void, undefined> {
-  const { signal } = options;
-  signal?.throwIfAborted();
+  deliver: (index: number, result: ProbeResult<T>) => void,
+  changed: () => void,
+): LocalRun {
   const slots = options.slots ?? new ProbeSlots(options.concurrency ?? DEFAULT_CONCURRENCY);
   const clock = options.clock ?? systemClock;
   const inFlight = new Set<Attempt<T>>();
-  const ready = new ResultQueue<ProbeResult<T>>(options.order);
   const feeds = new Map<string | undefined, RunFeed>();
-  let wake: (() => void) | undefined;
 
   const run: Run<T> = {
     options,
@@ -297,30 +322,20 @@ async function* probeHere<T extends ProbeTarget>(
     },
     finish(attempt, result) {
       inFlight.delete(attempt);
-      ready.push(attempt.index, result);
+      deliver(attempt.index, result);
       slots.release(attempt.feed);
-      scheduleWake();
+      changed();
     },
     unused(feed) {
       slots.release(feed);
-      // The run may be over now: the consumer must look.
-      scheduleWake();
+      changed();
     },
   };
 
-  // Node drains the microtask queue after every connect callback, so waking the consumer from each
-  // one would resume this generator once per result. Instead results pile up for the rest of this
-  // event-loop turn (one epoll batch can end hundreds of connects) and the consumer is woken once.
-  let wakeScheduled = false;
-  const wakeNow = () => {
-    wakeScheduled = false;
-    wake?.();
+  const unstarted = () => {
+    for (const feed of feeds.values()) if (!feed.done) return true;
+    return false;
   };
-  function scheduleWake(): void {
-    if (wakeScheduled || wake === undefined) return;
-    wakeScheduled = true;
-    setImmediate(wakeNow);
-  }
 
   /** Gives back this run's slots and queue places: the bound may be shared with runs that go on. */
   function close(): void {
@@ -332,43 +347,59 @@ async function* probeHere<T extends ProbeTarget>(
       attempt.cancel();
       slots.release(attempt.feed);
     }
+    run.sweep.close();
   }
 
+  if (targets instanceof SharedTargets) {
+    // Checked already (planShares); taken one at a time as this thread's slots free up.
+    const feed = new SharedFeed(run, targets as SharedTargets<T>);
+    if (!feed.done) feeds.set(undefined, feed);
+  } else {
+    const byNamespace = new Map<string | undefined, Feed<T>>();
+    let index = 0;
+    for (const target of targets) {
+      const problem = targetProblem(target, options.timeoutMs);
+      if (problem) {
+        deliver(index++, { target, latencyMs: 0, outcome: 'error', cause: problem });
+        continue;
+      }
+      const namespace = options.namespaceOf?.(target);
+      let feed = byNamespace.get(namespace);
+      if (!feed) {
+        feed = new Feed(run, namespace);
+        byNamespace.set(namespace, feed);
+        feeds.set(namespace, feed);
+      }
+      feed.targets.push(target);
+      feed.indexes.push(index++);
+    }
+  }
+  for (const feed of feeds.values()) slots.add(feed);
+  return { finished: () => inFlight.size === 0 && !unstarted(), close };
+}
+
+/** probeTargets in this thread alone. */
+async function* probeHere<T extends ProbeTarget>(
+  targets: Iterable<T>,
+  options: ProbeOptions<T>,
+): AsyncGenerator<ProbeResult<T>, void, undefined> {
+  const { signal } = options;
+  signal?.throwIfAborted();
+  const ready = new ResultQueue<ProbeResult<T>>(options.order);
+  const waker = new TurnWaker();
+  let run: LocalRun | undefined;
   const onAbort = () => {
-    close();
-    wake?.();
+    run?.close();
+    waker.now();
   };
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    if (targets instanceof SharedTargets) {
-      // Checked already (planShares); taken one at a time as this thread's slots free up.
-      const feed = new SharedFeed(run, targets as SharedTargets<T>);
-      if (!feed.done) feeds.set(undefined, feed);
-    } else {
-      const byNamespace = new Map<string | undefined, Feed<T>>();
-      let index = 0;
-      for (const target of targets) {
-        const problem = targetProblem(target, options.timeoutMs);
-        if (problem) {
-          ready.push(index++, { target, latencyMs: 0, outcome: 'error', cause: problem });
-          continue;
-        }
-        const namespace = options.namespaceOf?.(target);
-        let feed = byNamespace.get(namespace);
-        if (!feed) {
-          feed = new Feed(run, namespace);
-          byNamespace.set(namespace, feed);
-          feeds.set(namespace, feed);
-        }
-        feed.targets.push(target);
-        feed.indexes.push(index++);
-      }
-    }
-    const unstarted = () => {
-      for (const feed of feeds.values()) if (!feed.done) return true;
-      return false;
-    };
-    for (const feed of feeds.values()) slots.add(feed);
+    run = startRun(
+      targets,
+      options,
+      (index, result) => ready.push(index, result),
+      () => waker.later(),
+    );
     for (;;) {
       if (ready.size > 0) {
         const batch = ready.take();
@@ -378,17 +409,53 @@ async function* probeHere<T extends ProbeTarget>(
         continue;
       }
       signal?.throwIfAborted();
-      if (inFlight.size === 0 && !unstarted()) return;
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-      });
-      wake = undefined;
+      if (run.finished()) return;
+      await waker.wait();
     }
   } finally {
     signal?.removeEventListener('abort', onAbort);
-    close();
-    run.sweep.close();
+    run?.close();
   }
+}
+
+/**
+ * One share of a run over threads (parallel.ts), in this thread: each result goes to `deliver` as it
+ * ends, with its position in the pool, without passing through an iterator (the share's results are
+ * merged, or sent to the thread that merges them, by the caller). Ends when every probe of the share
+ * has; an abort closes the probes in flight and rejects with its reason.
+ */
+function probeShared<T extends ProbeTarget>(
+  targets: SharedTargets<T>,
+  options: ProbeOptions<T>,
+  deliver: (position: number, result: ProbeResult<T>) => void,
+): Promise<void> {
+  const { signal } = options;
+  return new Promise<void>((resolve, reject) => {
+    signal?.throwIfAborted();
+    let run: LocalRun | undefined;
+    let ended = false;
+    const end = (error?: { readonly reason: unknown }) => {
+      if (ended) return;
+      ended = true;
+      signal?.removeEventListener('abort', onAbort);
+      run?.close();
+      if (error) reject(error.reason);
+      else resolve();
+    };
+    const onAbort = () => end({ reason: signal?.reason });
+    const changed = () => {
+      if (run?.finished()) end();
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      run = startRun(targets, options, deliver, changed);
+    } catch (err) {
+      end({ reason: err });
+      return;
+    }
+    // A share may find every target taken already.
+    changed();
+  });
 }
 
 /** All results, in the targets' order. */
@@ -413,4 +480,4 @@ export async function probeOne<T extends ProbeTarget>(
 
 // A worker thread started by probeInThreads (parallel.ts) has this module as its entry: it probes the
 // share it was given, in its own event loop. Everywhere else this does nothing.
-serveShare(probeHere);
+serveShare(probeShared);

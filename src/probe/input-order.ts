@@ -57,3 +57,38 @@ export class ResultQueue<T> {
     return batch;
   }
 }
+
+/**
+ * Wakes the one consumer of a result queue. Node drains the microtask queue after every connect
+ * callback, so waking the consumer from each one would resume it once per result; `later` wakes it
+ * once per event-loop turn instead, after the turn's I/O (one epoll batch can end hundreds of
+ * connects), while results pile up.
+ */
+export class TurnWaker {
+  #wake: (() => void) | undefined;
+  #scheduled = false;
+  readonly #fire = () => {
+    this.#scheduled = false;
+    this.#wake?.();
+  };
+
+  /** Wakes the consumer, if it waits, once this turn's I/O is read. */
+  later(): void {
+    if (this.#scheduled || this.#wake === undefined) return;
+    this.#scheduled = true;
+    setImmediate(this.#fire);
+  }
+
+  /** Wakes the consumer, if it waits, now (a failure, an abort). */
+  now(): void {
+    this.#wake?.();
+  }
+
+  /** Waits until woken. */
+  async wait(): Promise<void> {
+    await new Promise<void>((resolve) => {
+      this.#wake = resolve;
+    });
+    this.#wake = undefined;
+  }
+}

@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { ResultQueue } from './input-order.ts';
 import type { ProbeResult, ProbeTarget } from './outcome.ts';
 import {
-  type DetachedResult,
   MAX_THREADS,
   MIN_TARGETS,
   planShares,
@@ -97,41 +96,46 @@ describe('runShare and the merge', () => {
     target.port % 2 === 0
       ? { target, latencyMs: target.port, outcome: 'open' }
       : { target, latencyMs: target.port, outcome: 'refused', errno: 'ECONNREFUSED' };
-  /** A one-thread probe stand-in: takes every target, then answers them in reverse order. */
-  const reversed: ShareProbe = async function* (list) {
-    for (const target of [...list].reverse()) yield answer(target);
+  /** A one-thread probe stand-in: takes one target per turn, as the engine does when a slot frees up. */
+  const oneByOne =
+    (took: () => void): ShareProbe =>
+    async (list, _options, deliver) => {
+      for (let k = list.take(); k >= 0; k = list.take()) {
+        took();
+        deliver(k, answer(list.at(k)));
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    };
+  /** Takes every target left, then answers them in reverse order. */
+  const reversed: ShareProbe = async (list, _options, deliver) => {
+    const taken: number[] = [];
+    for (let k = list.take(); k >= 0; k = list.take()) taken.push(k);
+    for (const k of taken.reverse()) deliver(k, answer(list.at(k)));
   };
 
-  it('emits results without their targets, under their index in the whole run', async () => {
+  it('delivers every valid target once, under its index in the whole run, the shares taking from one pool', async () => {
     const list = targets(9);
+    list[4] = { ip: 'not-an-ip', port: 80 };
     const shares = planShares(list, { timeoutMs: 500, concurrency: 8 }, 2, () => {});
-    const emitted: [number, DetachedResult][] = [];
+    const delivered: [number, ProbeResult][] = [];
     const byShare: number[] = [];
     // Both shares at once: each takes from the pool while the other waits on its probes.
     await Promise.all(
       shares.map((share, s) =>
         runShare(
           share,
-          // Takes one target at a time, as the engine does when a slot frees up.
-          async function* (list) {
-            for (const target of list) {
-              byShare.push(s);
-              yield answer(target);
-              await new Promise((resolve) => setImmediate(resolve));
-            }
-          },
-          (i, r) => emitted.push([i, r]),
+          oneByOne(() => byShare.push(s)),
+          (k) => list[share.pool.indexes[k] as number] as ProbeTarget,
+          (i, r) => delivered.push([i, r]),
           new AbortController().signal,
         ),
       ),
     );
-    expect(emitted.map(([i]) => i).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(delivered.map(([i]) => i).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 5, 6, 7, 8]);
     // Both took some of the pool.
     expect(new Set(byShare)).toEqual(new Set([0, 1]));
-    for (const [i, r] of emitted) {
-      expect(r).not.toHaveProperty('target');
-      expect(r.latencyMs).toBe(list[i]?.port);
-    }
+    // Each result is about the target at its index: the caller's own object.
+    for (const [i, r] of delivered) expect(r.target).toBe(list[i]);
   });
 
   it('merges shares that end in any interleaving into input order, or passes them on as they end', async () => {
@@ -144,9 +148,10 @@ describe('runShare and the merge', () => {
         await runShare(
           share,
           reversed,
-          (i, r) => {
+          (k) => ({ ip: share.pool.ips[k] as string, port: share.pool.ports[k] as number }),
+          (i, { target: _, ...rest }) => {
             arrivals.push(i);
-            queue.push(i, { target: list[i], ...r } as ProbeResult);
+            queue.push(i, { target: list[i], ...rest } as ProbeResult);
           },
           new AbortController().signal,
         );

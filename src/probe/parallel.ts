@@ -1,7 +1,7 @@
 import { availableParallelism, loadavg } from 'node:os';
-import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { isMainThread, type MessagePort, parentPort, Worker, workerData } from 'node:worker_threads';
 import type { AppCheck } from './app-check.ts';
-import { ResultQueue } from './input-order.ts';
+import { ResultQueue, TurnWaker } from './input-order.ts';
 import type { ProbeResult, ProbeTarget } from './outcome.ts';
 import { SharedTargets } from './shared-targets.ts';
 import { targetProblem } from './target.ts';
@@ -77,10 +77,6 @@ export interface Share {
   readonly app?: AppCheck;
 }
 
-interface ShareTarget extends ProbeTarget {
-  readonly index: number;
-}
-
 /** The options of engine.ts a run over threads reads and hands on to each share. */
 export interface ThreadedOptions {
   readonly timeoutMs?: number;
@@ -91,11 +87,16 @@ export interface ThreadedOptions {
   readonly app?: AppCheck;
 }
 
-/** How a share is probed: probeTargets of engine.ts, in one thread. */
-export type ShareProbe = (
-  targets: Iterable<ShareTarget>,
+/**
+ * How a share is probed: the engine's run in one thread (engine.ts), taking targets from the pool as
+ * its slots free up and handing each result to `deliver` with the target's pool position; settles when
+ * the share is done, rejects with the reason when `signal` aborts.
+ */
+export type ShareProbe = <T extends ProbeTarget>(
+  targets: SharedTargets<T>,
   options: ThreadedOptions & { readonly threads: 1 },
-) => AsyncIterable<ProbeResult<ShareTarget>>;
+  deliver: (position: number, result: ProbeResult<T>) => void,
+) => Promise<void>;
 
 /**
  * Plans a run over threads: the targets that cannot be probed get their `error` result at once
@@ -138,23 +139,20 @@ export function planShares<T extends ProbeTarget>(
   );
 }
 
-/** Probes one share in this thread; `emit` gets each result, without its target, with its run index. */
-export async function runShare(
+/**
+ * Probes one share in this thread: `at` makes the target at a pool position (this thread's own share
+ * gives the caller's objects back; a worker builds plain ones), and `deliver` gets each result with
+ * the target's index in the whole run.
+ */
+export function runShare<T extends ProbeTarget>(
   share: Share,
   probe: ShareProbe,
-  emit: (index: number, result: DetachedResult) => void,
+  at: (position: number) => T,
+  deliver: (index: number, result: ProbeResult<T>) => void,
   signal: AbortSignal,
 ): Promise<void> {
-  const { ips, ports, timeouts, indexes } = share.pool;
-  const targets = new SharedTargets<ShareTarget>(share.next, ips.length, (k) => {
-    const timeoutMs = timeouts[k];
-    const ip = ips[k] as string;
-    const port = ports[k] as number;
-    const index = indexes[k] as number;
-    return timeoutMs === null || timeoutMs === undefined
-      ? { ip, port, index }
-      : { ip, port, timeoutMs, index };
-  });
+  const { ips, indexes } = share.pool;
+  const targets = new SharedTargets<T>(share.next, ips.length, at);
   const options: ThreadedOptions & { readonly threads: 1 } = {
     concurrency: share.concurrency,
     threads: 1,
@@ -163,27 +161,50 @@ export async function runShare(
     ...(share.resetWindowMs !== undefined ? { resetWindowMs: share.resetWindowMs } : {}),
     ...(share.app !== undefined ? { app: share.app } : {}),
   };
-  for await (const result of probe(targets, options)) {
-    const { target, ...rest } = result;
-    emit(target.index, rest as DetachedResult);
-  }
+  return probe(targets, options, (position, result) => deliver(indexes[position] as number, result));
 }
 
-/** Marks a worker started to serve a share (other code, a test runner's, starts workers too). */
-const SHARE_KEY = 'sockeyeProbeShare';
+/** A pool's target as plain data, for a worker (the caller's objects stay in the caller's thread). */
+function poolTarget(pool: Pool): (position: number) => ProbeTarget {
+  const { ips, ports, timeouts } = pool;
+  return (k) => {
+    const timeoutMs = timeouts[k];
+    const ip = ips[k] as string;
+    const port = ports[k] as number;
+    return timeoutMs === null || timeoutMs === undefined ? { ip, port } : { ip, port, timeoutMs };
+  };
+}
+
+/** Marks a probe worker (other code, a test runner's, starts workers too). */
+const WORKER_KEY = 'sockeyeProbeWorker';
+
+/** What a worker is sent: its share once (it may have started before the share was known), or `stop`. */
+type ToWorker = { readonly share: Share } | 'stop';
 
 /**
- * In a worker started by probeInThreads: probes its share with `probe` and posts the results back in
- * batches, one message per event-loop turn. Anywhere else: does nothing, and says so.
+ * In a worker started by ProbeWorker: waits for its share, probes it with `probe` and posts the
+ * results back in batches, one message per event-loop turn. Anywhere else: does nothing, and says so.
  */
 export function serveShare(probe: ShareProbe): boolean {
-  const share = (workerData as Record<string, unknown> | null)?.[SHARE_KEY] as Share | undefined;
   const port = parentPort;
-  if (isMainThread || !port || share === undefined) return false;
+  const marked = (workerData as Record<string, unknown> | null)?.[WORKER_KEY] === true;
+  if (isMainThread || !port || !marked) return false;
   const stop = new AbortController();
-  port.on('message', (message: unknown) => {
-    if (message === 'stop') stop.abort();
+  let started = false;
+  port.on('message', (message: ToWorker) => {
+    if (message === 'stop') {
+      stop.abort();
+      // Stopped before its share came (a run that needed fewer threads): nothing keeps it alive now.
+      if (!started) port.unref();
+    } else if (!started) {
+      started = true;
+      probeShare(message.share, probe, port, stop.signal);
+    }
   });
+  return true;
+}
+
+function probeShare(share: Share, probe: ShareProbe, port: MessagePort, signal: AbortSignal): void {
   const post = (message: WorkerMessage) => port.postMessage(message);
   let batch: (number | DetachedResult)[] = [];
   let flushScheduled = false;
@@ -199,19 +220,17 @@ export function serveShare(probe: ShareProbe): boolean {
     flushScheduled = true;
     setImmediate(flush);
   };
-  runShare(share, probe, emit, stop.signal)
+  runShare(share, probe, poolTarget(share.pool), (index, { target: _, ...rest }) => emit(index, rest), signal)
     .then(() => {
       flush();
       post({ done: true });
     })
     .catch((err: unknown) => {
       // Stopped by the caller: it wants no more messages.
-      if (!stop.signal.aborted)
-        post({ error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+      if (!signal.aborted) post({ error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
     })
     // Nothing keeps the thread alive once its run is over.
     .finally(() => port.unref());
-  return true;
 }
 
 /** Messages a worker sends: results as [index, result, index, result…], then `done` or `error`. */
@@ -220,57 +239,115 @@ export type WorkerMessage =
   | { readonly done: true }
   | { readonly error: string };
 
-/** A share probed by a worker thread. */
-class WorkerShare {
+/** Who hears of a share a worker probes. */
+interface ShareListener {
+  emit(index: number, result: DetachedResult): void;
+  done(): void;
+  fail(err: unknown): void;
+}
+
+/**
+ * A worker thread that probes one share. It starts before its share is known (the ~25–45 ms of an
+ * isolate, Node's bootstrap and the engine's modules overlap whatever the caller still does), and
+ * is then either given its share or stopped.
+ */
+class ProbeWorker {
   readonly #worker: Worker;
+  #listener: ShareListener | undefined;
+  /** Why it failed before it was given a share, told to the run that takes it. */
+  #failure: { readonly error: unknown } | undefined;
+  #finished = false;
   #exited = false;
   readonly #exit: Promise<void>;
 
-  constructor(
-    share: Share,
-    emit: (index: number, result: DetachedResult) => void,
-    done: () => void,
-    fail: (err: unknown) => void,
-  ) {
+  constructor() {
     const script = probeWorkerScript();
+    const workerData = { [WORKER_KEY]: true };
     this.#worker =
       'source' in script
-        ? new Worker(script.source, { eval: true, workerData: { [SHARE_KEY]: share } })
-        : new Worker(script.url, { workerData: { [SHARE_KEY]: share } });
-    let finished = false;
+        ? new Worker(script.source, { eval: true, workerData })
+        : new Worker(script.url, { workerData });
     this.#worker.on('message', (message: WorkerMessage) => {
       if ('results' in message) {
         const r = message.results;
-        for (let k = 0; k < r.length; k += 2) emit(r[k] as number, r[k + 1] as DetachedResult);
+        for (let k = 0; k < r.length; k += 2)
+          this.#listener?.emit(r[k] as number, r[k + 1] as DetachedResult);
       } else if ('done' in message) {
-        finished = true;
-        done();
-      } else {
-        finished = true;
-        fail(new Error(`probe worker: ${message.error}`));
-      }
+        this.#finished = true;
+        this.#listener?.done();
+      } else this.#fail(new Error(`probe worker: ${message.error}`));
     });
-    this.#worker.on('error', (err) => {
-      finished = true;
-      fail(err);
-    });
+    this.#worker.on('error', (err) => this.#fail(err));
     this.#exit = new Promise((resolve) => {
       this.#worker.once('exit', (code) => {
         this.#exited = true;
-        if (!finished) fail(new Error(`probe worker exited with code ${code} before its last result`));
+        this.#fail(new Error(`probe worker exited with code ${code} before its last result`));
         resolve();
       });
     });
   }
 
+  #fail(error: unknown): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    if (this.#listener) this.#listener.fail(error);
+    else this.#failure = { error };
+  }
+
+  /** Waits for a share without keeping the process alive. */
+  standBy(): void {
+    this.#worker.unref();
+  }
+
+  serve(share: Share, listener: ShareListener): void {
+    this.#listener = listener;
+    if (this.#failure) {
+      listener.fail(this.#failure.error);
+      return;
+    }
+    this.#worker.ref();
+    this.#worker.postMessage({ share } satisfies ToWorker);
+  }
+
   /** Asks the worker to close its probes (with RST, as a run in one thread does) and waits for it to end. */
   async stop(): Promise<void> {
+    this.#finished = true;
     if (this.#exited) return;
-    this.#worker.postMessage('stop');
+    this.#worker.postMessage('stop' satisfies ToWorker);
     const timer = setTimeout(() => void this.#worker.terminate(), 5000);
     await this.#exit;
     clearTimeout(timer);
   }
+}
+
+/** Workers started ahead of a run (prestartWorkers), taken by the next run over threads. */
+const standby: ProbeWorker[] = [];
+
+/** How long a worker started ahead waits for a run before it is stopped. */
+const STANDBY_MS = 10_000;
+
+/**
+ * Starts workers ahead of a run, so that their start-up overlaps the caller's own (reading and
+ * checking its targets): `count` workers wait, unreferenced, and the next runs over threads take them
+ * before starting any of their own. One not taken within STANDBY_MS is stopped.
+ */
+export function prestartWorkers(count: number): void {
+  while (standby.length < count) {
+    const worker = new ProbeWorker();
+    worker.standBy();
+    standby.push(worker);
+    setTimeout(() => {
+      const at = standby.indexOf(worker);
+      if (at < 0) return;
+      standby.splice(at, 1);
+      void worker.stop();
+    }, STANDBY_MS).unref();
+  }
+}
+
+/** Workers waiting for a run now (prestartWorkers), for tests. */
+export function standbyWorkers(): number {
+  return standby.length;
 }
 
 /**
@@ -281,51 +358,57 @@ export async function* probeInThreads<T extends ProbeTarget>(
   targets: readonly T[],
   options: ThreadedOptions,
   threads: number,
-  probeHere: ShareProbe,
+  probe: ShareProbe,
 ): AsyncGenerator<ProbeResult<T>, void, undefined> {
   const { signal } = options;
   signal?.throwIfAborted();
   const ready = new ResultQueue<ProbeResult<T>>(options.order);
   const stop = new AbortController();
-  const workers: WorkerShare[] = [];
+  const workers: ProbeWorker[] = [];
   let running = 0;
   let failure: { readonly error: unknown } | undefined;
-  let wake: (() => void) | undefined;
-  // As in the one-thread run: results pile up for the rest of the event-loop turn, one wake-up each.
-  let wakeScheduled = false;
-  const wakeNow = () => {
-    wakeScheduled = false;
-    wake?.();
-  };
-  const scheduleWake = () => {
-    if (wakeScheduled || wake === undefined) return;
-    wakeScheduled = true;
-    setImmediate(wakeNow);
-  };
+  const waker = new TurnWaker();
   const emit = (index: number, result: DetachedResult) => {
     ready.push(index, { target: targets[index], ...result } as ProbeResult<T>);
-    scheduleWake();
+    waker.later();
   };
   const done = () => {
     running--;
-    scheduleWake();
+    waker.later();
   };
   const fail = (error: unknown) => {
     if (stop.signal.aborted) return;
     failure ??= { error };
-    wake?.();
+    waker.now();
   };
-  const onAbort = () => wake?.();
+  const onAbort = () => waker.now();
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
+    // Workers first, before the targets are checked and pooled: their start-up overlaps that and this
+    // thread's own share. Those started ahead (prestartWorkers) are taken first.
+    for (let k = 1; k < threads; k++) workers.push(standby.pop() ?? new ProbeWorker());
     const shares = planShares(targets, options, threads, (index, cause) =>
       ready.push(index, { target: targets[index] as T, latencyMs: 0, outcome: 'error', cause }),
     );
     running = shares.length;
-    // Workers first: their start-up overlaps this thread's own share.
-    for (const share of shares.slice(1)) workers.push(new WorkerShare(share, emit, done, fail));
+    const listener: ShareListener = { emit, done, fail };
+    // Fewer shares than threads when few targets are valid: the workers left over are stopped.
+    workers.forEach((worker, k) => {
+      const share = shares[k + 1];
+      if (share) worker.serve(share, listener);
+      else void worker.stop();
+    });
     const own = shares[0];
-    if (own) runShare(own, probeHere, emit, stop.signal).then(done, fail);
+    // This thread probes the caller's own target objects, and its results need no copy.
+    const deliver = (index: number, result: ProbeResult<T>) => {
+      ready.push(index, result);
+      waker.later();
+    };
+    if (own)
+      runShare(own, probe, (k) => targets[own.pool.indexes[k] as number] as T, deliver, stop.signal).then(
+        done,
+        fail,
+      );
     for (;;) {
       if (ready.size > 0) {
         for (const result of ready.take()) yield result;
@@ -334,10 +417,7 @@ export async function* probeInThreads<T extends ProbeTarget>(
       if (failure) throw failure.error;
       signal?.throwIfAborted();
       if (running === 0) return;
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-      });
-      wake = undefined;
+      await waker.wait();
     }
   } finally {
     signal?.removeEventListener('abort', onAbort);

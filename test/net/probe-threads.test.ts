@@ -2,8 +2,9 @@ import { execFile } from 'node:child_process';
 import type { Server } from 'node:net';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { probeAll, probeTargets } from '../../src/probe/engine.ts';
+import { prestartProbeThreads, probeAll, probeTargets } from '../../src/probe/engine.ts';
 import type { Outcome, ProbeResult, ProbeTarget } from '../../src/probe/outcome.ts';
+import { standbyWorkers } from '../../src/probe/parallel.ts';
 import { listen, portOf } from './listeners.ts';
 import { createDropNamespace, type DropNamespace } from './netns.ts';
 
@@ -101,6 +102,18 @@ describe('a run over worker threads', () => {
       return m;
     };
     expect(counts(seen.map((r) => r.target))).toEqual(counts(list));
+  });
+
+  it('takes the workers started ahead of it, and gives the same results', async () => {
+    const one = await probeAll(list, { timeoutMs: 1200, concurrency: 64, threads: 1 });
+    prestartProbeThreads(list.length, { concurrency: 64, threads: 3 });
+    expect(standbyWorkers()).toBe(2);
+    // Nothing for a run that stays in one thread.
+    prestartProbeThreads(list.length, { concurrency: 64, threads: 1 });
+    expect(standbyWorkers()).toBe(2);
+    const run = probeAll(list, { timeoutMs: 1200, concurrency: 64, threads: 3 });
+    expect(standbyWorkers()).toBe(0);
+    expect(shape(await run)).toEqual(shape(one));
   });
 
   it('keeps --concurrency one bound over all threads', async () => {
