@@ -3,6 +3,7 @@ import { isMainThread, type MessagePort, parentPort, Worker, workerData } from '
 import type { AppCheck } from './app-check.ts';
 import { ResultQueue, TurnWaker } from './input-order.ts';
 import type { ProbeResult, ProbeTarget } from './outcome.ts';
+import { ResultDecoder, ResultEncoder, type WireBatch } from './result-wire.ts';
 import { SharedTargets } from './shared-targets.ts';
 import { targetProblem } from './target.ts';
 import { probeWorkerScript } from './worker-script.ts';
@@ -48,13 +49,6 @@ export function splitBound(bound: number, threads: number): number[] {
   const base = Math.floor(bound / threads);
   return Array.from({ length: threads }, (_, k) => base + (k < bound - base * threads ? 1 : 0));
 }
-
-/** A result without its target: what crosses between threads (the target object stays with the caller). */
-export type DetachedResult = ProbeResult extends infer R
-  ? R extends ProbeResult
-    ? Omit<R, 'target'>
-    : never
-  : never;
 
 /** The targets every thread of a run takes from, as plain data (copied to each worker). */
 export interface Pool {
@@ -206,21 +200,19 @@ export function serveShare(probe: ShareProbe): boolean {
 
 function probeShare(share: Share, probe: ShareProbe, port: MessagePort, signal: AbortSignal): void {
   const post = (message: WorkerMessage) => port.postMessage(message);
-  let batch: (number | DetachedResult)[] = [];
+  const batch = new ResultEncoder();
   let flushScheduled = false;
   const flush = () => {
     flushScheduled = false;
-    if (batch.length === 0) return;
-    post({ results: batch });
-    batch = [];
+    if (batch.size > 0) post({ batch: batch.take() });
   };
-  const emit = (index: number, result: DetachedResult) => {
-    batch.push(index, result);
+  const deliver = (index: number, result: ProbeResult) => {
+    batch.add(index, result);
     if (flushScheduled) return;
     flushScheduled = true;
     setImmediate(flush);
   };
-  runShare(share, probe, poolTarget(share.pool), (index, { target: _, ...rest }) => emit(index, rest), signal)
+  runShare(share, probe, poolTarget(share.pool), deliver, signal)
     .then(() => {
       flush();
       post({ done: true });
@@ -233,15 +225,16 @@ function probeShare(share: Share, probe: ShareProbe, port: MessagePort, signal: 
     .finally(() => port.unref());
 }
 
-/** Messages a worker sends: results as [index, result, index, result…], then `done` or `error`. */
+/** Messages a worker sends: its results, one batch per event-loop turn (result-wire.ts), then `done` or `error`. */
 export type WorkerMessage =
-  | { readonly results: readonly (number | DetachedResult)[] }
+  | { readonly batch: WireBatch }
   | { readonly done: true }
   | { readonly error: string };
 
 /** Who hears of a share a worker probes. */
 interface ShareListener {
-  emit(index: number, result: DetachedResult): void;
+  /** One batch of results, read in the order they came. */
+  results(batch: WireBatch, decoder: ResultDecoder): void;
   done(): void;
   fail(err: unknown): void;
 }
@@ -253,6 +246,8 @@ interface ShareListener {
  */
 class ProbeWorker {
   readonly #worker: Worker;
+  /** The shapes this worker's batches introduced (result-wire.ts). */
+  readonly #decoder = new ResultDecoder();
   #listener: ShareListener | undefined;
   /** Why it failed before it was given a share, told to the run that takes it. */
   #failure: { readonly error: unknown } | undefined;
@@ -268,11 +263,8 @@ class ProbeWorker {
         ? new Worker(script.source, { eval: true, workerData })
         : new Worker(script.url, { workerData });
     this.#worker.on('message', (message: WorkerMessage) => {
-      if ('results' in message) {
-        const r = message.results;
-        for (let k = 0; k < r.length; k += 2)
-          this.#listener?.emit(r[k] as number, r[k + 1] as DetachedResult);
-      } else if ('done' in message) {
+      if ('batch' in message) this.#listener?.results(message.batch, this.#decoder);
+      else if ('done' in message) {
         this.#finished = true;
         this.#listener?.done();
       } else this.#fail(new Error(`probe worker: ${message.error}`));
@@ -368,10 +360,13 @@ export async function* probeInThreads<T extends ProbeTarget>(
   let running = 0;
   let failure: { readonly error: unknown } | undefined;
   const waker = new TurnWaker();
-  const emit = (index: number, result: DetachedResult) => {
-    ready.push(index, { target: targets[index], ...result } as ProbeResult<T>);
+  // Results about the caller's own target objects, from this thread's share or a worker's batch.
+  const deliver = (index: number, result: ProbeResult<T>) => {
+    ready.push(index, result);
     waker.later();
   };
+  const targetAt = (index: number) => targets[index] as T;
+  const results = (batch: WireBatch, decoder: ResultDecoder) => decoder.read(batch, targetAt, deliver);
   const done = () => {
     running--;
     waker.later();
@@ -391,7 +386,7 @@ export async function* probeInThreads<T extends ProbeTarget>(
       ready.push(index, { target: targets[index] as T, latencyMs: 0, outcome: 'error', cause }),
     );
     running = shares.length;
-    const listener: ShareListener = { emit, done, fail };
+    const listener: ShareListener = { results, done, fail };
     // Fewer shares than threads when few targets are valid: the workers left over are stopped.
     workers.forEach((worker, k) => {
       const share = shares[k + 1];
@@ -400,10 +395,6 @@ export async function* probeInThreads<T extends ProbeTarget>(
     });
     const own = shares[0];
     // This thread probes the caller's own target objects, and its results need no copy.
-    const deliver = (index: number, result: ProbeResult<T>) => {
-      ready.push(index, result);
-      waker.later();
-    };
     if (own)
       runShare(own, probe, (k) => targets[own.pool.indexes[k] as number] as T, deliver, stop.signal).then(
         done,
