@@ -6,7 +6,6 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { prestartProbeThreads, probeTargets } from '../src/probe/engine.ts';
 import type { Outcome, ProbeTarget } from '../src/probe/outcome.ts';
-import { threadsFor } from '../src/probe/parallel.ts';
 
 export const letter: Readonly<Record<Outcome, string>> = {
   open: 'o',
@@ -54,13 +53,15 @@ async function probeFile(
   threads: number | undefined,
 ): Promise<void> {
   const text = await readFile(file, 'utf8');
-  // As `sockeye probe -f` does: the engine's workers start while the lines are parsed.
-  prestartProbeThreads(lineCount(text), { concurrency, ...(threads === undefined ? {} : { threads }) });
+  // As `sockeye probe -f` does: the engine's workers start while the lines are parsed. The threads are
+  // the engine's own choice (parallel.ts: cores, other work, run length) unless pinned, reported here.
+  const used = prestartProbeThreads(lineCount(text), {
+    concurrency,
+    ...(threads === undefined ? {} : { threads }),
+  });
   const targets = parseTargets(text);
   const outcomes = new Array<string>(targets.length).fill('?');
   const started = performance.now();
-  // The engine's own choice (parallel.ts: cores, load, run length) unless pinned, made here so it is reported.
-  const used = threadsFor(targets.length, concurrency, threads);
   const options = { timeoutMs, concurrency, threads: used };
   for await (const result of probeTargets(targets, options))
     outcomes[result.target.index] = letter[result.outcome];

@@ -6,7 +6,14 @@ import { type DeadlineEntry, DeadlineSweep, type Expiring } from './deadlines.ts
 import { type Dialer, type DialResult, defaultDialer, type PendingDial } from './dialer.ts';
 import { ResultQueue, TurnWaker } from './input-order.ts';
 import type { ProbeResult, ProbeTarget } from './outcome.ts';
-import { prestartWorkers, probeInThreads, serveShare, threadsFor } from './parallel.ts';
+import {
+  MIN_TARGETS,
+  prestartWorkers,
+  probeInThreads,
+  serveShare,
+  standbyWorkers,
+  threadsFor,
+} from './parallel.ts';
 import { SharedTargets } from './shared-targets.ts';
 import { ProbeSlots, type SlotFeed } from './slots.ts';
 import { targetProblem } from './target.ts';
@@ -267,7 +274,13 @@ export function probeTargets<T extends ProbeTarget>(
   const local = options.slots ?? options.dialer ?? options.clock ?? options.namespaceOf;
   if (local !== undefined || options.threads === 1) return probeHere(targets, options);
   const list = Array.isArray(targets) ? (targets as readonly T[]) : [...targets];
-  const threads = threadsFor(list.length, options.concurrency ?? DEFAULT_CONCURRENCY, options.threads);
+  // Workers started ahead (prestartProbeThreads) were started for this run: its threads were chosen then.
+  const ready = list.length >= MIN_TARGETS && standbyWorkers() > 0 ? standbyWorkers() + 1 : undefined;
+  const threads = threadsFor(
+    list.length,
+    options.concurrency ?? DEFAULT_CONCURRENCY,
+    options.threads ?? ready,
+  );
   return threads > 1 ? probeInThreads(list, options, threads, probeShared) : probeHere(list, options);
 }
 
@@ -276,13 +289,16 @@ export function probeTargets<T extends ProbeTarget>(
  * `concurrency` and `threads`), before the caller has read, parsed or resolved them: a worker takes
  * 25–45 ms to start, and a run that starts later takes them ready. A caller that knows a long run is
  * coming calls this as early as it can (`sockeye probe -f FILE`, once the file is read). Nothing
- * happens for a run that stays in one thread; workers no run takes are stopped after 10 s.
+ * happens for a run that stays in one thread; workers no run takes are stopped after 10 s. Returns the
+ * threads chosen.
  */
 export function prestartProbeThreads(
   targets: number,
   options: Pick<ProbeOptions, 'concurrency' | 'threads'> = {},
-): void {
-  prestartWorkers(threadsFor(targets, options.concurrency ?? DEFAULT_CONCURRENCY, options.threads) - 1);
+): number {
+  const threads = threadsFor(targets, options.concurrency ?? DEFAULT_CONCURRENCY, options.threads);
+  prestartWorkers(threads - 1);
+  return threads;
 }
 
 /** A run of probes in this thread, started by startRun. */

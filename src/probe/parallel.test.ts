@@ -2,12 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { ResultQueue } from './input-order.ts';
 import type { ProbeResult, ProbeTarget } from './outcome.ts';
 import {
+  busyElsewhere,
   MAX_THREADS,
   MIN_TARGETS,
   planShares,
+  runnableNow,
   runShare,
   type ShareProbe,
   splitBound,
+  taskRunnable,
   threadsFor,
 } from './parallel.ts';
 
@@ -19,11 +22,32 @@ describe('threadsFor', () => {
     expect(threadsFor(MIN_TARGETS - 1, 4096, undefined, 8, 0)).toBe(1);
     expect(threadsFor(MIN_TARGETS, 4096, undefined, 2, 0)).toBe(2);
   });
-  it('adds a thread per idle core only', () => {
-    expect(threadsFor(MIN_TARGETS, 4096, undefined, 2, 1.2)).toBe(1);
-    expect(threadsFor(MIN_TARGETS, 4096, undefined, 2, 0.9)).toBe(2);
+  it('adds a thread per core that neither this thread nor other work uses', () => {
+    expect(threadsFor(MIN_TARGETS, 4096, undefined, 2, 0)).toBe(2);
+    expect(threadsFor(MIN_TARGETS, 4096, undefined, 2, 1)).toBe(1);
+    expect(threadsFor(MIN_TARGETS, 4096, undefined, 2, 0.9)).toBe(1);
     expect(threadsFor(MIN_TARGETS, 4096, undefined, 2, 20)).toBe(1);
-    expect(threadsFor(MIN_TARGETS, 4096, undefined, 8, 5.5)).toBe(3);
+    expect(threadsFor(MIN_TARGETS, 4096, undefined, 8, 5.5)).toBe(2);
+    expect(threadsFor(MIN_TARGETS, 4096, undefined, 8, 3)).toBe(MAX_THREADS);
+  });
+  it('counts other work from the tasks runnable at this instant but not this process’s, the least of three reads', () => {
+    expect(runnableNow('0.52 0.58 0.59 3/213 4123\n')).toBe(3);
+    expect(runnableNow('garbage')).toBeUndefined();
+    expect(taskRunnable('4123 (node) R 1 4123 4123 0 -1')).toBe(true);
+    expect(taskRunnable('4124 (V8 Worker) S 1 4123')).toBe(false);
+    expect(taskRunnable('4125 (a) R (b)) S 1')).toBe(false);
+    const reads = ['9.1 9.0 8.0 4/300 1', '9.1 9.0 8.0 3/300 2', '9.1 9.0 8.0 5/300 3'];
+    const own = [1, 2, 1];
+    // The quietest read: 3 runnable, 2 of them this process's threads, whatever the load average says.
+    expect(busyElsewhere({ loadavg: () => reads.shift() ?? '', own: () => own.shift() ?? 0 })).toBe(1);
+    expect(busyElsewhere({ loadavg: () => '0.00 0.00 0.00 2/90 7', own: () => 2 })).toBe(0);
+    // No /proc: the load average, a number.
+    const missing = () => {
+      throw new Error('ENOENT');
+    };
+    expect(busyElsewhere({ loadavg: missing, own: missing })).toBeGreaterThanOrEqual(0);
+    // On this machine: a number of cores' worth, never negative.
+    expect(busyElsewhere()).toBeGreaterThanOrEqual(0);
   });
   it('uses the cores up to MAX_THREADS, never more threads than slots or targets', () => {
     expect(threadsFor(MIN_TARGETS, 4096, undefined, 64, 0)).toBe(MAX_THREADS);

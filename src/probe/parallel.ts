@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { isMainThread, type MessagePort, parentPort, Worker, workerData } from 'node:worker_threads';
 import type { AppCheck } from './app-check.ts';
@@ -18,9 +19,9 @@ import { probeWorkerScript } from './worker-script.ts';
  * probe; a worker costs ~46 ms of CPU and ~80 ms before its first connect to start (an isolate,
  * Node's bootstrap, the engine's modules), then ~6 µs per probe more (its own JIT warm-up, the
  * results crossing threads). Its half of the run must outlast its start-up: below MIN_TARGETS a run
- * stays in one thread. And only on a core that is idle: on a machine already busy (load average at
- * or above the cores) two threads took 40% more CPU for no less wall time, so a worker is started
- * per core the 1-minute load average leaves free.
+ * stays in one thread. And only on a core that is idle: on a machine already busy two threads took 40%
+ * more CPU for no less wall time, so a worker is started per core that other work leaves free now
+ * (busyElsewhere).
  */
 export const MIN_TARGETS = 8000;
 /** Most threads a run uses; past the cores they only contend. */
@@ -28,20 +29,77 @@ export const MAX_THREADS = 4;
 
 /**
  * Threads for a run of `targets` valid targets at `bound` probes in flight: `asked` if given, else
- * one, plus one per idle core (`cores` less the `load` average) for runs of MIN_TARGETS or more.
+ * this one plus one per core left idle (`cores`, less this thread, less the `busy` ones) for runs of
+ * MIN_TARGETS or more.
  */
 export function threadsFor(
   targets: number,
   bound: number,
   asked?: number,
   cores = availableParallelism(),
-  load = loadavg()[0] ?? 0,
+  busy = busyElsewhere(),
 ): number {
   if (asked === undefined && targets < MIN_TARGETS) return 1;
-  const idle = Math.max(0, Math.floor(cores - load));
+  const idle = Math.max(0, Math.floor(cores - 1 - busy));
   const wanted = asked ?? Math.min(cores, MAX_THREADS, 1 + idle);
   // Each thread holds at least one slot of the bound and probes at least one target.
   return Math.max(1, Math.min(wanted, Math.floor(bound), targets));
+}
+
+/** The tasks runnable now, from /proc/loadavg (`0.52 0.58 0.59 3/213 4123`: the 3), this one included. */
+export function runnableNow(loadavgText: string): number | undefined {
+  const runnable = /^\S+ \S+ \S+ (\d+)\//.exec(loadavgText)?.[1];
+  return runnable === undefined ? undefined : Number(runnable);
+}
+
+/** Whether a /proc task `stat` line (`4123 (node) R 1 …`) says the task is runnable. */
+export function taskRunnable(statText: string): boolean {
+  return statText[statText.lastIndexOf(')') + 2] === 'R';
+}
+
+/** This process's threads that are runnable now (Node's own helpers compile and collect beside it). */
+function ownRunnable(): number {
+  let runnable = 0;
+  for (const task of readdirSync('/proc/self/task')) {
+    try {
+      if (taskRunnable(readFileSync(`/proc/self/task/${task}/stat`, 'utf8'))) runnable++;
+    } catch {
+      // The thread ended meanwhile.
+    }
+  }
+  return runnable;
+}
+
+/** Where the counts come from: /proc on Linux. */
+export interface RunQueue {
+  /** /proc/loadavg's text. */
+  loadavg(): string;
+  /** This process's runnable threads. */
+  own(): number;
+}
+
+const procRunQueue: RunQueue = { loadavg: () => readFileSync('/proc/loadavg', 'utf8'), own: ownRunnable };
+
+/**
+ * Cores busy with other work now: the tasks runnable at this instant that are not this process's
+ * threads, the least of three reads; the 1-minute load average where /proc is missing. A run lasts a
+ * second or less: what the machine does in it is what the instant says, not the minute before (the
+ * load average counts, for a minute, work that has ended, the bench's own included). Like the load
+ * average it is the host's in a container, where Node's core count also ignores CPU quotas.
+ */
+export function busyElsewhere(queue: RunQueue = procRunQueue): number {
+  let least: number | undefined;
+  try {
+    for (let k = 0; k < 3; k++) {
+      const runnable = runnableNow(queue.loadavg());
+      if (runnable === undefined) continue;
+      const others = Math.max(0, runnable - queue.own());
+      least = Math.min(least ?? others, others);
+    }
+  } catch {
+    // Not Linux, or no /proc: the load average.
+  }
+  return least ?? loadavg()[0] ?? 0;
 }
 
 /** Splits one bound into `threads` shares that add up to it, none empty (bound >= threads). */
