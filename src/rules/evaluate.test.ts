@@ -271,6 +271,28 @@ const cases: readonly Case[] = [
     ],
   },
   {
+    name: 'a Service seconds old, before the endpointslice controller lists its Running pods, is not NoEndpoints yet',
+    about: 'NoEndpoints',
+    input: world({
+      services: [{ ...web, createdAt: new Date(NOW.getTime() - 2_000) }],
+      pods: [w1],
+      slices: [],
+      probes: allOpen,
+    }),
+    expected: [],
+  },
+  {
+    name: 'pods that started seconds ago and are in no slice yet are the controller catching up, not NoEndpoints',
+    about: 'NoEndpoints',
+    input: world({
+      services: [web],
+      pods: [pod('web-1', { ip: '10.0.0.1', startTime: new Date(NOW.getTime() - 2_000) })],
+      slices: [],
+      probes: allOpen,
+    }),
+    expected: [],
+  },
+  {
     name: 'a selector-less Service without endpoints is not judged unless opted in',
     about: 'NoEndpoints',
     input: world({ services: [svc('db', { selector: undefined })], slices: [] }),

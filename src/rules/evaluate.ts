@@ -29,6 +29,7 @@ import {
   loadBalancerFailing,
   nodePortFailing,
   serviceIPNotForwarding,
+  settling,
 } from './hop-findings.ts';
 import { networkPolicyVerdict } from './netpol.ts';
 import { formatSelector } from './selectors.ts';
@@ -97,7 +98,7 @@ function podState(p: Pod): string {
   return `${p.name} ${p.phase}`;
 }
 
-function noEndpoints(v: ServiceView): Finding[] {
+function noEndpoints(v: ServiceView, ctx: Context): Finding[] {
   if (v.endpoints.some((e) => e.addresses.length > 0)) return [];
   const svc = v.service;
   const m = MESSAGES.NoEndpoints;
@@ -110,6 +111,11 @@ function noEndpoints(v: ServiceView): Finding[] {
   if (running.length === 0) {
     return [finding('NoEndpoints', v.ref, m.noLivePod(selector, v.matched.map(podState)), undefined, pods)];
   }
+  // The endpointslice controller lists a new Service's pods, or new pods, a second or so later (it
+  // batches): before the grace has passed that is its lag, not a finding (the status says Unknown, no
+  // targets), and the slice it writes brings the Service back for judging.
+  const starts = running.map((p) => p.startTime);
+  if (settling(v, starts, ctx.input.now, ctx.index.options.startupGraceMs)) return [];
   const names = running.map((p) => p.name);
   return [finding('NoEndpoints', v.ref, m.controllerLag(selector, names), undefined, pods)];
 }

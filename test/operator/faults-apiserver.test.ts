@@ -64,7 +64,7 @@ async function applyAndConverge(kube: TestKube, ns: string): Promise<void> {
   await applyYaml(kube, `${servicesWithPods(['web'])}---${servicesWithPods(['pay'], true)}`, ns);
   await podIPs(kube, ns, 2);
   // Both pods in their slices before the operator starts: a Service judged before the endpointslice
-  // controller caught up is rightly NoEndpoints first (CI saw pay's NoEndpoints and its recovery).
+  // controller caught up has no targets at first, and one summary per arrival after.
   await slicesCaughtUp(kube, ns);
 }
 

@@ -5,8 +5,8 @@ import { AUDIT_LOG } from '../../cluster/controlplane.ts';
 import { FIELD_MANAGER } from '../../src/kube/field-manager.ts';
 import type { Dialer } from '../../src/probe/dialer.ts';
 import { defaultDialer } from '../../src/probe/dialer.ts';
-import { eventually, patchPodAnnotations } from '../support/kube.ts';
-import { annotationsWhen, eventFor, listEvents, operatorScenario } from './support.ts';
+import { applyYaml, eventually, patchPodAnnotations } from '../support/kube.ts';
+import { annotationsWhen, eventFor, listEvents, operatorScenario, podIPs } from './support.ts';
 
 const scenario = `
 apiVersion: v1
@@ -39,6 +39,22 @@ kind: Pod
 metadata: {name: flappy-1, labels: {app: flappy}, annotations: {sim.sockeye.dev/listen: "8080"}}
 spec: {containers: [{name: app, image: web, ports: [{name: http, containerPort: 8080}]}]}
 `;
+
+/** A healthy Service added while the operator runs, and its pod. */
+const late = {
+  pod: `
+apiVersion: v1
+kind: Pod
+metadata: {name: late-1, labels: {app: late}, annotations: {sim.sockeye.dev/listen: "8080"}}
+spec: {containers: [{name: app, image: web, ports: [{name: http, containerPort: 8080}]}]}
+`,
+  service: `
+apiVersion: v1
+kind: Service
+metadata: {name: late}
+spec: {selector: {app: late}, ports: [{name: http, port: 80, targetPort: 8080}]}
+`,
+};
 
 /** Counts the dials per IP; passes them on to the real dialer. */
 function countingDialer(): { dialer: Dialer; dials: Map<string, number>; total: () => number } {
@@ -118,6 +134,22 @@ describe('sockeye operator: quiet in steady state, bounded under flapping', () =
     for (const e of events) expect(e.series?.count ?? 1).toBeLessThanOrEqual(10);
     const total = events.reduce((n, e) => n + (e.series?.count ?? 1), 0);
     expect(total).toBeLessThanOrEqual(2 * 25);
+  });
+
+  it('says nothing about a new Service while the endpointslice controller lists its pods', async () => {
+    // The pod first, then its Service: the operator judges the Service at once, before the controller
+    // has written a slice listing the pod (no NoEndpoints then TargetsRecovered for a healthy Service).
+    await applyYaml(s.kube, late.pod, s.ns);
+    const ip = (await podIPs(s.kube, s.ns, 4))['late-1'] ?? '';
+    await applyYaml(s.kube, late.service, s.ns);
+    await annotationsWhen(s.kube, 'Service', s.ns, 'late', 'Healthy');
+    // Two more probe cycles: an Event of the first judgement would have landed.
+    const dials = counting.dials.get(ip) ?? 0;
+    await eventually('two more probe cycles of late-1', async () =>
+      (counting.dials.get(ip) ?? 0) >= dials + 2 ? true : undefined,
+    );
+    const about = (await listEvents(s.kube, s.ns)).filter((e) => e.regarding?.name === 'late');
+    expect(about.map((e) => e.reason)).toEqual([]);
   });
 });
 

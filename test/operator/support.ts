@@ -142,9 +142,9 @@ export async function podIPs(
 /**
  * Waits until the EndpointSlices of every Service with a selector in `namespace` list each running pod
  * it selects, as ready when the pod is Ready. Under load the endpointslice controller can publish a
- * Service's pods over several updates after they run: an operator started before then rightly judges
- * the Service NoEndpoints first (then recovers), or writes a new summary per arrival (3/3 open, then
- * 4/4), and tests that count Events or writes must not see that.
+ * Service's pods over several updates after they run: an operator started before then judges the
+ * Service without targets first (Unknown; NoEndpoints only once the start-up grace has passed), or
+ * writes a new summary per arrival (3/3 open, then 4/4), and tests that count writes must not see that.
  */
 export async function slicesCaughtUp(kube: TestKube, namespace: string): Promise<void> {
   await eventually(`EndpointSlices in ${namespace} listing every running pod`, async () => {
