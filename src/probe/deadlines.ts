@@ -8,20 +8,32 @@ export interface Expiring {
 
 export interface DeadlineEntry {
   readonly at: number;
-  readonly owner: Expiring;
   done: boolean;
 }
 
-class QueuedEntry implements DeadlineEntry {
-  readonly at: number;
-  readonly owner: Expiring;
-  readonly queue: Fifo<DeadlineEntry>;
-  done = false;
+/**
+ * An entry the sweep tracks: its deadline, whether it ended, the queue it waits in, and what to do
+ * when it expires. A caller may track an object of its own (bulk.ts: Node's connect request), so that a
+ * deadline allocates nothing.
+ */
+export interface Tracked extends Expiring {
+  at: number;
+  done: boolean;
+  queue: Fifo<Tracked> | undefined;
+}
 
-  constructor(at: number, owner: Expiring, queue: Fifo<DeadlineEntry>) {
-    this.at = at;
-    this.owner = owner;
-    this.queue = queue;
+class QueuedEntry implements Tracked {
+  at = 0;
+  done = false;
+  queue: Fifo<Tracked> | undefined;
+  readonly #owner: Expiring;
+
+  constructor(owner: Expiring) {
+    this.#owner = owner;
+  }
+
+  expire(): void {
+    this.#owner.expire();
   }
 }
 
@@ -35,7 +47,7 @@ class QueuedEntry implements DeadlineEntry {
  */
 export class DeadlineSweep {
   readonly #clock: ProbeClock;
-  readonly #queues = new Map<number, Fifo<DeadlineEntry>>();
+  readonly #queues = new Map<number, Fifo<Tracked>>();
   #timer: unknown;
   #armedAt = Number.POSITIVE_INFINITY;
   #closed = false;
@@ -44,35 +56,43 @@ export class DeadlineSweep {
     this.#clock = clock;
   }
 
+  /** A deadline `durationMs` from now that tells `owner` when it passes. */
   add(durationMs: number, owner: Expiring): DeadlineEntry {
+    const entry = new QueuedEntry(owner);
+    this.track(entry, durationMs);
+    return entry;
+  }
+
+  /** Tracks the caller's own entry: it expires `durationMs` after `from` (default now). */
+  track(entry: Tracked, durationMs: number, from = this.#clock.now()): void {
     let queue = this.#queues.get(durationMs);
     if (!queue) {
       queue = new Fifo();
       this.#queues.set(durationMs, queue);
     }
-    const entry = new QueuedEntry(this.#clock.now() + durationMs, owner, queue);
+    entry.at = from + durationMs;
+    entry.done = false;
+    entry.queue = queue;
     queue.push(entry);
     if (entry.at < this.#armedAt) this.#arm(entry.at);
-    return entry;
   }
 
   cancel(entry: DeadlineEntry): void {
     entry.done = true;
-    // Most probes end in the order they started, so the cancelled entry is usually its queue's head:
-    // drop it (and any cancelled run behind it) now, rather than at the next sweep, so finished probes
-    // are not kept alive until their deadline would have passed (that promotes them to V8's old space).
-    if (entry instanceof QueuedEntry) {
-      const queue = entry.queue;
-      while (queue.head?.done) queue.shift();
-    }
+    const queue = (entry as Partial<Tracked>).queue;
+    if (queue) while (queue.head?.done) queue.shift();
   }
 
-  /** Stops the timer; pending deadlines never fire. */
-  close(): void {
+  /** Stops the timer; pending deadlines never fire. Each entry that has not ended is handed to `each`. */
+  close(each?: (entry: Tracked) => void): void {
     this.#closed = true;
     if (this.#timer !== undefined) this.#clock.clearTimer(this.#timer);
     this.#timer = undefined;
     this.#armedAt = Number.POSITIVE_INFINITY;
+    if (each)
+      for (const queue of this.#queues.values())
+        for (let entry = queue.shift(); entry !== undefined; entry = queue.shift())
+          if (!entry.done) each(entry);
     this.#queues.clear();
   }
 
@@ -86,7 +106,7 @@ export class DeadlineSweep {
     this.#timer = undefined;
     this.#armedAt = Number.POSITIVE_INFINITY;
     const now = this.#clock.now();
-    const expired: DeadlineEntry[] = [];
+    const expired: Tracked[] = [];
     let next = Number.POSITIVE_INFINITY;
     for (const queue of this.#queues.values()) {
       for (let entry = queue.head; entry !== undefined; entry = queue.head) {
@@ -99,18 +119,16 @@ export class DeadlineSweep {
       }
     }
     if (next < this.#armedAt) this.#arm(next);
-    // Node runs timers before it polls for I/O, so when the loop is busy an answer (RST, SYN-ACK) may
-    // already sit in the kernel when its deadline fires. Expire only after that pending I/O has been
-    // read; an entry whose owner was answered meanwhile is cancelled by then.
+    // After the I/O already pending is read: an answer in the kernel by now is an answer, not a timeout.
     if (expired.length > 0) this.#clock.afterPendingIO(() => this.#expire(expired));
   }
 
-  #expire(expired: readonly DeadlineEntry[]): void {
+  #expire(expired: readonly Tracked[]): void {
     if (this.#closed) return;
     for (const entry of expired) {
       if (entry.done) continue;
       entry.done = true;
-      entry.owner.expire();
+      entry.expire();
     }
   }
 }

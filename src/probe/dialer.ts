@@ -30,7 +30,9 @@ export interface Dialer {
   dial(ip: string, port: number, done: (result: DialResult) => void): PendingDial;
 }
 
-function failed(errno: string, message: string): DialResult {
+type Failed = Extract<DialResult, { kind: 'failed' }>;
+
+function failed(errno: string, message: string): Failed {
   return { kind: 'failed', errno, message };
 }
 
@@ -69,19 +71,19 @@ export const socketDialer: Dialer = {
 
 // Node's own TCP handle (what net.Socket wraps). Not public API, so it is reached defensively and
 // the socket dialer takes over when it is missing.
-interface TcpHandle {
+export interface TcpHandle {
   connect(req: ConnectRequest, ip: string, port: number): number;
   connect6(req: ConnectRequest, ip: string, port: number): number;
   reset(callback: () => void): number;
   close(callback?: () => void): void;
 }
-interface ConnectRequest {
+export interface ConnectRequest {
   /** Called by Node with the request as `this`, so one shared function serves every dial. */
   oncomplete: (this: ConnectRequest, status: number) => void;
   /** The dial this request belongs to (a property of our own, read back in `oncomplete`). */
   dial?: HandleDial | undefined;
 }
-interface TcpWrapBinding {
+export interface TcpWrapBinding {
   TCP: new (type: number) => TcpHandle;
   TCPConnectWrap: new () => ConnectRequest;
   constants: { SOCKET: number };
@@ -117,8 +119,8 @@ function errnoMessage(status: number): string {
 }
 
 /** One immutable `failed` result per status: a refused probe allocates no strings or result object. */
-const failures = new Map<number, DialResult>();
-function failedWith(status: number): DialResult {
+const failures = new Map<number, Failed>();
+export function failedWith(status: number): Failed {
   let result = failures.get(status);
   if (!result) {
     result = failed(errnoName(status), errnoMessage(status));
@@ -127,7 +129,7 @@ function failedWith(status: number): DialResult {
   return result;
 }
 
-function noop(): void {}
+export function noop(): void {}
 
 /** A connected TCP handle; methods on a prototype rather than closures per probe. */
 class HandleConnection implements Connection {
@@ -214,7 +216,8 @@ function handleDialer(tcp: TcpWrapBinding): Dialer {
   };
 }
 
-const tcpWrap = loadTcpWrap();
+/** Node's TCP binding, where this runtime has it (bulk.ts and the default dialer use it). */
+export const tcpWrap = loadTcpWrap();
 
 /**
  * The default dialer: Node's TCP handle without the stream and Error objects around it, about 3x the

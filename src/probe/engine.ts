@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import type { AppCheck } from './app-check.ts';
+import { BulkRun, bulkBinding } from './bulk.ts';
 import { classifyErrno, localCause } from './classify.ts';
 import { type ProbeClock, systemClock } from './clock.ts';
 import { type DeadlineEntry, DeadlineSweep, type Expiring } from './deadlines.ts';
@@ -274,6 +275,8 @@ export function probeTargets<T extends ProbeTarget>(
   const local = options.slots ?? options.dialer ?? options.clock ?? options.namespaceOf;
   if (local !== undefined || options.threads === 1) return probeHere(targets, options);
   const list = Array.isArray(targets) ? (targets as readonly T[]) : [...targets];
+  // A target's own application check stays in this thread (a worker gets addresses and deadlines only).
+  if (list.some((t) => t.app !== undefined)) return probeHere(list, options);
   // Workers started ahead (prestartProbeThreads) were started for this run: its threads were chosen then.
   const ready = list.length >= MIN_TARGETS && standbyWorkers() > 0 ? standbyWorkers() + 1 : undefined;
   const threads = threadsFor(
@@ -321,6 +324,17 @@ function startRun<T extends ProbeTarget>(
   deliver: (index: number, result: ProbeResult<T>) => void,
   changed: () => void,
 ): LocalRun {
+  const tcp = bulkBinding(options);
+  const list =
+    targets instanceof SharedTargets || Array.isArray(targets)
+      ? (targets as readonly T[] | SharedTargets<T>)
+      : undefined;
+  if (tcp && list && (list instanceof SharedTargets || !list.some((t) => t.app !== undefined))) {
+    const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+    const bulk = new BulkRun(tcp, list, { timeoutMs: options.timeoutMs, concurrency }, { deliver, changed });
+    bulk.start();
+    return bulk;
+  }
   const slots = options.slots ?? new ProbeSlots(options.concurrency ?? DEFAULT_CONCURRENCY);
   const clock = options.clock ?? systemClock;
   const inFlight = new Set<Attempt<T>>();

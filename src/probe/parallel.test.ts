@@ -6,7 +6,7 @@ import {
   MAX_THREADS,
   MIN_TARGETS,
   planShares,
-  runnableNow,
+  runQueueOf,
   runShare,
   type ShareProbe,
   splitBound,
@@ -22,25 +22,28 @@ describe('threadsFor', () => {
     expect(threadsFor(MIN_TARGETS - 1, 4096, undefined, 8, 0)).toBe(1);
     expect(threadsFor(MIN_TARGETS, 4096, undefined, 2, 0)).toBe(2);
   });
-  it('adds a thread per core that neither this thread nor other work uses', () => {
+  it('adds a thread per core that neither this thread nor a whole core of other work uses', () => {
     expect(threadsFor(MIN_TARGETS, 4096, undefined, 2, 0)).toBe(2);
+    expect(threadsFor(MIN_TARGETS, 4096, undefined, 2, 0.7)).toBe(2);
     expect(threadsFor(MIN_TARGETS, 4096, undefined, 2, 1)).toBe(1);
-    expect(threadsFor(MIN_TARGETS, 4096, undefined, 2, 0.9)).toBe(1);
     expect(threadsFor(MIN_TARGETS, 4096, undefined, 2, 20)).toBe(1);
-    expect(threadsFor(MIN_TARGETS, 4096, undefined, 8, 5.5)).toBe(2);
+    expect(threadsFor(MIN_TARGETS, 4096, undefined, 8, 5.5)).toBe(3);
     expect(threadsFor(MIN_TARGETS, 4096, undefined, 8, 3)).toBe(MAX_THREADS);
   });
-  it('counts other work from the tasks runnable at this instant but not this process’s, the least of three reads', () => {
-    expect(runnableNow('0.52 0.58 0.59 3/213 4123\n')).toBe(3);
-    expect(runnableNow('garbage')).toBeUndefined();
+  it('counts other work that shows both now (tasks runnable but not this process’s) and over the minute', () => {
+    expect(runQueueOf('0.52 0.58 0.59 3/213 4123\n')).toEqual({ load: 0.52, runnable: 3 });
+    expect(runQueueOf('garbage')).toBeUndefined();
     expect(taskRunnable('4123 (node) R 1 4123 4123 0 -1')).toBe(true);
     expect(taskRunnable('4124 (V8 Worker) S 1 4123')).toBe(false);
     expect(taskRunnable('4125 (a) R (b)) S 1')).toBe(false);
     const reads = ['9.1 9.0 8.0 4/300 1', '9.1 9.0 8.0 3/300 2', '9.1 9.0 8.0 5/300 3'];
     const own = [1, 2, 1];
-    // The quietest read: 3 runnable, 2 of them this process's threads, whatever the load average says.
+    // The quietest read: 3 runnable, 2 of them this process's threads: one core of other work now.
     expect(busyElsewhere({ loadavg: () => reads.shift() ?? '', own: () => own.shift() ?? 0 })).toBe(1);
-    expect(busyElsewhere({ loadavg: () => '0.00 0.00 0.00 2/90 7', own: () => 2 })).toBe(0);
+    // Two other tasks at this instant, but a quiet minute: a moment's work, not a busy machine.
+    expect(busyElsewhere({ loadavg: () => '0.20 0.30 0.30 3/90 7', own: () => 1 })).toBe(0.2);
+    // A busy minute that has ended: nothing runs now.
+    expect(busyElsewhere({ loadavg: () => '1.30 0.90 0.50 2/90 7', own: () => 2 })).toBe(0);
     // No /proc: the load average, a number.
     const missing = () => {
       throw new Error('ENOENT');

@@ -40,16 +40,23 @@ export function threadsFor(
   busy = busyElsewhere(),
 ): number {
   if (asked === undefined && targets < MIN_TARGETS) return 1;
-  const idle = Math.max(0, Math.floor(cores - 1 - busy));
+  // A core is idle unless a whole core's worth of other work is busy (busyElsewhere: now, and over the minute).
+  const idle = Math.max(0, Math.ceil(cores - 1 - busy));
   const wanted = asked ?? Math.min(cores, MAX_THREADS, 1 + idle);
   // Each thread holds at least one slot of the bound and probes at least one target.
   return Math.max(1, Math.min(wanted, Math.floor(bound), targets));
 }
 
-/** The tasks runnable now, from /proc/loadavg (`0.52 0.58 0.59 3/213 4123`: the 3), this one included. */
-export function runnableNow(loadavgText: string): number | undefined {
-  const runnable = /^\S+ \S+ \S+ (\d+)\//.exec(loadavgText)?.[1];
-  return runnable === undefined ? undefined : Number(runnable);
+/**
+ * From /proc/loadavg (`0.52 0.58 0.59 3/213 4123`): the 1-minute load average (0.52) and the tasks
+ * runnable now (3), this one included.
+ */
+export function runQueueOf(
+  loadavgText: string,
+): { readonly load: number; readonly runnable: number } | undefined {
+  const m = /^(\S+) \S+ \S+ (\d+)\//.exec(loadavgText);
+  const load = Number(m?.[1]);
+  return m && Number.isFinite(load) ? { load, runnable: Number(m[2]) } : undefined;
 }
 
 /** Whether a /proc task `stat` line (`4123 (node) R 1 …`) says the task is runnable. */
@@ -81,25 +88,30 @@ export interface RunQueue {
 const procRunQueue: RunQueue = { loadavg: () => readFileSync('/proc/loadavg', 'utf8'), own: ownRunnable };
 
 /**
- * Cores busy with other work now: the tasks runnable at this instant that are not this process's
- * threads, the least of three reads; the 1-minute load average where /proc is missing. A run lasts a
- * second or less: what the machine does in it is what the instant says, not the minute before (the
- * load average counts, for a minute, work that has ended, the bench's own included). Like the load
- * average it is the host's in a container, where Node's core count also ignores CPU quotas.
+ * Cores busy with other work: the tasks runnable at this instant that are not this process's threads
+ * (least of three reads), or the 1-minute load average if that is lower. A run lasts a second or less,
+ * so the instant matters: the load average counts, for a minute, work that has ended (the bench's own
+ * earlier runs kept it near 1.0 on a 2-core machine). And the minute matters: one read of the run queue
+ * can catch another process's moment of work (a collector thread, a short command). Work that shows
+ * in both is work. The load average alone where /proc is missing. Like the load average it is the
+ * host's in a container, where Node's core count also ignores CPU quotas.
  */
 export function busyElsewhere(queue: RunQueue = procRunQueue): number {
   let least: number | undefined;
+  let load: number | undefined;
   try {
     for (let k = 0; k < 3; k++) {
-      const runnable = runnableNow(queue.loadavg());
-      if (runnable === undefined) continue;
-      const others = Math.max(0, runnable - queue.own());
+      const now = runQueueOf(queue.loadavg());
+      if (now === undefined) continue;
+      load = now.load;
+      const others = Math.max(0, now.runnable - queue.own());
       least = Math.min(least ?? others, others);
     }
   } catch {
     // Not Linux, or no /proc: the load average.
   }
-  return least ?? loadavg()[0] ?? 0;
+  const minute = load ?? loadavg()[0] ?? 0;
+  return least === undefined ? minute : Math.min(least, minute);
 }
 
 /** Splits one bound into `threads` shares that add up to it, none empty (bound >= threads). */

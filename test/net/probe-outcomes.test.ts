@@ -29,7 +29,19 @@ afterAll(async () => {
   await dropNs?.remove();
 });
 
-describe.each([defaultDialer, socketDialer])('outcomes over real sockets ($name dialer)', (dialer) => {
+/**
+ * Every outcome through each way the engine connects: its bulk run (bulk.ts: no dialer, clock or check
+ * asked for; a test that asks for a reset window takes the general run with the default dialer), and
+ * its general run with Node's TCP handle and with net.Socket.
+ */
+const ways = [
+  { name: 'bulk run', dialer: undefined },
+  { name: 'general run, handle dialer', dialer: defaultDialer },
+  { name: 'general run, socket dialer', dialer: socketDialer },
+];
+
+describe.each(ways)('outcomes over real sockets ($name)', ({ dialer: chosen }) => {
+  const dialer = chosen ? { dialer: chosen } : {};
   it('open on 127.0.0.1 and ::1', async () => {
     const v4 = await listen('127.0.0.1');
     const v6 = await listen('::1');
@@ -39,7 +51,7 @@ describe.each([defaultDialer, socketDialer])('outcomes over real sockets ($name 
         { ip: '127.0.0.1', port: portOf(v4) },
         { ip: '::1', port: portOf(v6) },
       ],
-      { timeoutMs: 5000, dialer },
+      { timeoutMs: 5000, ...dialer },
     );
     expect(results.map((r) => r.outcome)).toEqual(['open', 'open']);
   });
@@ -50,7 +62,7 @@ describe.each([defaultDialer, socketDialer])('outcomes over real sockets ($name 
         { ip: '127.0.0.1', port: await closedPort('127.0.0.1') },
         { ip: '::1', port: await closedPort('::1') },
       ],
-      { timeoutMs: 5000, dialer },
+      { timeoutMs: 5000, ...dialer },
     );
     expect(results).toMatchObject([
       { outcome: 'refused', errno: 'ECONNREFUSED' },
@@ -64,7 +76,7 @@ describe.each([defaultDialer, socketDialer])('outcomes over real sockets ($name 
     // The window only has to outlast the listener's accept; the probe ends as soon as the RST lands.
     const result = await probeOne(
       { ip: '127.0.0.1', port: portOf(server) },
-      { timeoutMs: 5000, resetWindowMs: 30_000, dialer },
+      { timeoutMs: 5000, resetWindowMs: 30_000, ...dialer },
     );
     expect(result).toMatchObject({ outcome: 'reset', errno: 'ECONNRESET' });
   });
@@ -74,20 +86,20 @@ describe.each([defaultDialer, socketDialer])('outcomes over real sockets ($name 
     servers.push(server);
     const result = await probeOne(
       { ip: '127.0.0.1', port: portOf(server) },
-      { timeoutMs: 5000, resetWindowMs: 50, dialer },
+      { timeoutMs: 5000, resetWindowMs: 50, ...dialer },
     );
     expect(result.outcome).toBe('open');
   });
 
   it('timeout when an nft rule in a test namespace drops the SYN', async () => {
-    const result = await probeOne({ ip: dropNs!.timeoutAddress(1), port: 80 }, { timeoutMs: 300, dialer });
+    const result = await probeOne({ ip: dropNs!.timeoutAddress(1), port: 80 }, { timeoutMs: 300, ...dialer });
     expect(result.outcome).toBe('timeout');
   });
 
   it('unreachable when the test namespace has no host behind the address', async () => {
     const result = await probeOne(
       { ip: dropNs!.unreachableAddress(1), port: 80 },
-      { timeoutMs: 10_000, dialer },
+      { timeoutMs: 10_000, ...dialer },
     );
     expect(result).toMatchObject({ outcome: 'unreachable', errno: 'EHOSTUNREACH' });
   });
@@ -99,7 +111,7 @@ describe.each([defaultDialer, socketDialer])('outcomes over real sockets ($name 
       process.execPath,
       'test/net/fixtures/probe-without-fds.ts',
       'engine',
-      dialer.name,
+      chosen?.name ?? 'bulk',
       `127.0.0.1:${port}`,
     ]);
     const report = JSON.parse(stdout) as { held: number; output: string };
@@ -140,6 +152,20 @@ describe('closing', () => {
     for (let i = 0; i < 20; i++) {
       defaultDialer.dial('127.0.0.1', port, () => expect.fail('an aborted dial must not call back')).abort();
     }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(await timeWaitOn(port)).toBe('');
+  });
+
+  it('leaves no TIME_WAIT when a bulk run is aborted with its handshakes done but not yet read', async () => {
+    const server = await listen('127.0.0.1');
+    servers.push(server);
+    const port = portOf(server);
+    const abort = new AbortController();
+    const targets = Array.from({ length: 20 }, () => ({ ip: '127.0.0.1', port }));
+    // The first burst starts at once; aborting in the same turn closes connects the kernel has answered.
+    const run = probeAll(targets, { timeoutMs: 5000, signal: abort.signal });
+    abort.abort(new Error('stopped'));
+    await expect(run).rejects.toThrow('stopped');
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(await timeWaitOn(port)).toBe('');
   });
