@@ -4,7 +4,7 @@
 // its start-up is what a process that probes pays, as nmap's is.
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { prestartProbeThreads, probeTargets } from '../src/probe/engine.ts';
+import { prestartProbeThreads, probeBatches } from '../src/probe/engine.ts';
 import type { Outcome, ProbeTarget } from '../src/probe/outcome.ts';
 
 export const letter: Readonly<Record<Outcome, string>> = {
@@ -63,8 +63,8 @@ async function probeFile(
   const outcomes = new Array<string>(targets.length).fill('?');
   const started = performance.now();
   const options = { timeoutMs, concurrency, threads: used };
-  for await (const result of probeTargets(targets, options))
-    outcomes[result.target.index] = letter[result.outcome];
+  for await (const batch of probeBatches(targets, options))
+    for (const result of batch) outcomes[result.target.index] = letter[result.outcome];
   const engineMs = performance.now() - started;
   process.stdout.write(`${JSON.stringify({ engineMs, threads: used, outcomes: outcomes.join('') })}\n`);
 }

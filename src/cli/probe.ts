@@ -16,7 +16,7 @@ import {
 } from '../config/settings.ts';
 import { adviceFor } from '../probe/advice.ts';
 import type { AppCheck } from '../probe/app-check.ts';
-import { prestartProbeThreads, probeTargets } from '../probe/engine.ts';
+import { prestartProbeThreads, probeBatches } from '../probe/engine.ts';
 import { OUTCOMES, type Outcome, type ProbeResult } from '../probe/outcome.ts';
 import { type Lookup, type ResolvedTarget, resolveTargets } from '../probe/resolve.ts';
 import { formatAddress, parseTarget, type TargetSpec } from '../probe/target.ts';
@@ -260,7 +260,7 @@ export function makeProbeCommand(lookup?: Lookup): Command {
       labelWidth: Math.max(...resolution.targets.map((t) => label(t).length)),
     };
     const results: ProbeResult<ResolvedTarget>[] = [];
-    for await (const result of probeTargets(resolution.targets, {
+    for await (const batch of probeBatches(resolution.targets, {
       timeoutMs: flags.timeout,
       concurrency: flags.concurrency,
       resetWindowMs: flags['reset-window'],
@@ -268,8 +268,8 @@ export function makeProbeCommand(lookup?: Lookup): Command {
       signal: io.signal,
       ...(app ? { app } : {}),
     })) {
-      results.push(result);
-      if (flags.output === 'text') io.stdout.write(textLine(result, style));
+      for (const result of batch) results.push(result);
+      if (flags.output === 'text') io.stdout.write(batch.map((result) => textLine(result, style)).join(''));
     }
     const exitCode = exitCodeFor(results);
     const summary = Object.fromEntries(

@@ -156,7 +156,6 @@ export class BulkRun<T extends ProbeTarget> {
       let index: number;
       let target: T;
       if (this.#shared) {
-        // Checked already (parallel.ts planShares).
         index = this.#shared.take();
         if (index < 0) break;
         target = this.#shared.at(index);
@@ -165,11 +164,11 @@ export class BulkRun<T extends ProbeTarget> {
         if (this.#next >= list.length) break;
         index = this.#next++;
         target = list[index] as T;
-        const problem = targetProblem(target, timeoutMs);
-        if (problem) {
-          this.#listener.deliver(index, { target, latencyMs: 0, outcome: 'error', cause: problem });
-          continue;
-        }
+      }
+      const problem = targetProblem(target, timeoutMs);
+      if (problem) {
+        this.#listener.deliver(index, { target, latencyMs: 0, outcome: 'error', cause: problem });
+        continue;
       }
       budget--;
       this.#dial(target, index);

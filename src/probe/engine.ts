@@ -74,6 +74,8 @@ interface Run<T extends ProbeTarget> {
   begin(feed: RunFeed, target: T, index: number): void;
   /** `feed` was given a slot but had nothing left to start (another thread took it): it goes back. */
   unused(feed: RunFeed): void;
+  /** A target taken from a shared pool cannot be probed: its `error` result, and the slot goes back. */
+  refuse(feed: RunFeed, target: T, index: number, cause: string): void;
   finish(attempt: Attempt<T>, result: ProbeResult<T>): void;
 }
 
@@ -132,7 +134,13 @@ class SharedFeed<T extends ProbeTarget> implements RunFeed {
   startNext(): boolean {
     const position = this.#targets.take();
     if (position < 0) this.#run.unused(this);
-    else this.#run.begin(this, this.#targets.at(position), position);
+    else {
+      // Checked by the thread that takes it (parallel.ts planShares pools every target).
+      const target = this.#targets.at(position);
+      const problem = targetProblem(target, this.#run.options.timeoutMs);
+      if (problem) this.#run.refuse(this, target, position, problem);
+      else this.#run.begin(this, target, position);
+    }
     return !this.done;
   }
 }
@@ -268,10 +276,24 @@ class Attempt<T extends ProbeTarget> implements Expiring {
  * yields one result per target as probes end (or in input order on request). Targets must be IP
  * literals: resolve names first (resolve.ts). Breaking out of the loop closes whatever is still in flight.
  */
-export function probeTargets<T extends ProbeTarget>(
+export async function* probeTargets<T extends ProbeTarget>(
   targets: Iterable<T>,
   options: ProbeOptions<T>,
 ): AsyncGenerator<ProbeResult<T>, void, undefined> {
+  // for…of, not yield*: yield* over an array in an async generator wraps every element in an
+  // async-from-sync iterator step (two more promises per result).
+  for await (const batch of probeBatches(targets, options)) for (const result of batch) yield result;
+}
+
+/**
+ * probeTargets, the results in batches: what ended in one event-loop turn, in completion order, or
+ * what is next in input order. For callers of thousands of targets: one step of the iterator per
+ * batch, not per result (`sockeye probe`, the bench).
+ */
+export function probeBatches<T extends ProbeTarget>(
+  targets: Iterable<T>,
+  options: ProbeOptions<T>,
+): AsyncGenerator<ProbeResult<T>[], void, undefined> {
   const local = options.slots ?? options.dialer ?? options.clock ?? options.namespaceOf;
   if (local !== undefined || options.threads === 1) return probeHere(targets, options);
   const list = Array.isArray(targets) ? (targets as readonly T[]) : [...targets];
@@ -360,6 +382,10 @@ function startRun<T extends ProbeTarget>(
       slots.release(feed);
       changed();
     },
+    refuse(feed, target, index, cause) {
+      deliver(index, { target, latencyMs: 0, outcome: 'error', cause });
+      run.unused(feed);
+    },
   };
 
   const unstarted = () => {
@@ -381,7 +407,7 @@ function startRun<T extends ProbeTarget>(
   }
 
   if (targets instanceof SharedTargets) {
-    // Checked already (planShares); taken one at a time as this thread's slots free up.
+    // Taken one at a time as this thread's slots free up, each checked as it is taken.
     const feed = new SharedFeed(run, targets as SharedTargets<T>);
     if (!feed.done) feeds.set(undefined, feed);
   } else {
@@ -408,11 +434,11 @@ function startRun<T extends ProbeTarget>(
   return { finished: () => inFlight.size === 0 && !unstarted(), close };
 }
 
-/** probeTargets in this thread alone. */
+/** probeBatches in this thread alone. */
 async function* probeHere<T extends ProbeTarget>(
   targets: Iterable<T>,
   options: ProbeOptions<T>,
-): AsyncGenerator<ProbeResult<T>, void, undefined> {
+): AsyncGenerator<ProbeResult<T>[], void, undefined> {
   const { signal } = options;
   signal?.throwIfAborted();
   const ready = new ResultQueue<ProbeResult<T>>(options.order);
@@ -432,10 +458,7 @@ async function* probeHere<T extends ProbeTarget>(
     );
     for (;;) {
       if (ready.size > 0) {
-        const batch = ready.take();
-        // for…of, not yield*: yield* over an array in an async generator wraps every element in an
-        // async-from-sync iterator step (two more promises per result).
-        for (const result of batch) yield result;
+        yield ready.take();
         continue;
       }
       signal?.throwIfAborted();
@@ -494,7 +517,7 @@ export async function probeAll<T extends ProbeTarget>(
   options: ProbeOptions<T>,
 ): Promise<ProbeResult<T>[]> {
   const results: ProbeResult<T>[] = [];
-  for await (const result of probeTargets(targets, { ...options, order: 'input' })) results.push(result);
+  for await (const batch of probeBatches(targets, { ...options, order: 'input' })) results.push(...batch);
   return results;
 }
 

@@ -6,7 +6,6 @@ import { ResultQueue, TurnWaker } from './input-order.ts';
 import type { ProbeResult, ProbeTarget } from './outcome.ts';
 import { ResultDecoder, ResultEncoder, type WireBatch } from './result-wire.ts';
 import { SharedTargets } from './shared-targets.ts';
-import { targetProblem } from './target.ts';
 import { probeWorkerScript } from './worker-script.ts';
 
 /**
@@ -120,14 +119,15 @@ export function splitBound(bound: number, threads: number): number[] {
   return Array.from({ length: threads }, (_, k) => base + (k < bound - base * threads ? 1 : 0));
 }
 
-/** The targets every thread of a run takes from, as plain data (copied to each worker). */
+/**
+ * The targets every thread of a run takes from, as plain data (copied to each worker), at their
+ * positions in the caller's list.
+ */
 export interface Pool {
   readonly ips: string[];
   readonly ports: number[];
   /** A target's own deadline, or null for the run's. */
   readonly timeouts: (number | null)[];
-  /** Each target's index in the whole run. */
-  readonly indexes: number[];
 }
 
 /** One thread's part of a run, as plain data (it is copied to a worker, `next` shared). */
@@ -163,35 +163,30 @@ export type ShareProbe = <T extends ProbeTarget>(
 ) => Promise<void>;
 
 /**
- * Plans a run over threads: the targets that cannot be probed get their `error` result at once
- * (`problem`); the others go into one pool that every thread takes from as its slots free up
- * (shared-targets.ts), each thread with its share of the bound. A worker that is still starting
- * takes nothing, so this thread's probes begin at once; targets that time out, often next to each
- * other in the input, hold only the slots of the thread that took them while the others go on.
+ * Plans a run over threads: every target goes into one pool that every thread takes from as its slots
+ * free up (shared-targets.ts), each thread with its share of the bound. A target that cannot be
+ * probed gets its `error` result from the thread that takes it: checking 20,000 targets here, before
+ * any thread starts, cost this thread 4–6 ms. A worker that is still starting takes nothing, so this
+ * thread's probes begin at once; targets that time out, often next to each other in the input, hold
+ * only the slots of the thread that took them while the others go on.
  */
 export function planShares<T extends ProbeTarget>(
   targets: readonly T[],
   options: ThreadedOptions,
   threads: number,
-  problem: (index: number, cause: string) => void,
 ): Share[] {
-  const pool: Pool = { ips: [], ports: [], timeouts: [], indexes: [] };
-  for (let index = 0; index < targets.length; index++) {
-    const target = targets[index] as T;
-    const cause = targetProblem(target, options.timeoutMs);
-    if (cause !== undefined) {
-      problem(index, cause);
-      continue;
-    }
-    pool.ips.push(target.ip);
-    pool.ports.push(target.port);
-    pool.timeouts.push(target.timeoutMs ?? null);
-    pool.indexes.push(index);
+  const n = targets.length;
+  if (n === 0) return [];
+  const pool: Pool = { ips: new Array(n), ports: new Array(n), timeouts: new Array(n) };
+  for (let k = 0; k < n; k++) {
+    const target = targets[k] as T;
+    pool.ips[k] = target.ip;
+    pool.ports[k] = target.port;
+    pool.timeouts[k] = target.timeoutMs ?? null;
   }
-  if (pool.ips.length === 0) return [];
   const next = SharedTargets.counter();
   // Never more threads than targets: each would start only to find nothing to take.
-  return splitBound(options.concurrency ?? 256, Math.min(threads, pool.ips.length)).map(
+  return splitBound(options.concurrency ?? 256, Math.min(threads, n)).map(
     (concurrency): Share => ({
       pool,
       next,
@@ -204,19 +199,18 @@ export function planShares<T extends ProbeTarget>(
 }
 
 /**
- * Probes one share in this thread: `at` makes the target at a pool position (this thread's own share
- * gives the caller's objects back; a worker builds plain ones), and `deliver` gets each result with
- * the target's index in the whole run.
+ * Probes one share in this thread: `at` makes the target at a pool position, its index in the whole
+ * run (this thread's own share gives the caller's objects back; a worker builds plain ones), and
+ * `deliver` gets each result with that index.
  */
 export function runShare<T extends ProbeTarget>(
   share: Share,
   probe: ShareProbe,
-  at: (position: number) => T,
+  at: (index: number) => T,
   deliver: (index: number, result: ProbeResult<T>) => void,
   signal: AbortSignal,
 ): Promise<void> {
-  const { ips, indexes } = share.pool;
-  const targets = new SharedTargets<T>(share.next, ips.length, at);
+  const targets = new SharedTargets<T>(share.next, share.pool.ips.length, at);
   const options: ThreadedOptions & { readonly threads: 1 } = {
     concurrency: share.concurrency,
     threads: 1,
@@ -225,7 +219,7 @@ export function runShare<T extends ProbeTarget>(
     ...(share.resetWindowMs !== undefined ? { resetWindowMs: share.resetWindowMs } : {}),
     ...(share.app !== undefined ? { app: share.app } : {}),
   };
-  return probe(targets, options, (position, result) => deliver(indexes[position] as number, result));
+  return probe(targets, options, deliver);
 }
 
 /** A pool's target as plain data, for a worker (the caller's objects stay in the caller's thread). */
@@ -413,7 +407,7 @@ export function standbyWorkers(): number {
 }
 
 /**
- * probeTargets over `threads` threads: results as the one-thread run gives them (same objects, the
+ * probeBatches over `threads` threads: results as the one-thread run gives them (same objects, the
  * caller's targets, in completion or input order), `concurrency` shared out between the threads.
  */
 export async function* probeInThreads<T extends ProbeTarget>(
@@ -421,7 +415,7 @@ export async function* probeInThreads<T extends ProbeTarget>(
   options: ThreadedOptions,
   threads: number,
   probe: ShareProbe,
-): AsyncGenerator<ProbeResult<T>, void, undefined> {
+): AsyncGenerator<ProbeResult<T>[], void, undefined> {
   const { signal } = options;
   signal?.throwIfAborted();
   const ready = new ResultQueue<ProbeResult<T>>(options.order);
@@ -452,12 +446,10 @@ export async function* probeInThreads<T extends ProbeTarget>(
     // Workers first, before the targets are checked and pooled: their start-up overlaps that and this
     // thread's own share. Those started ahead (prestartWorkers) are taken first.
     for (let k = 1; k < threads; k++) workers.push(standby.pop() ?? new ProbeWorker());
-    const shares = planShares(targets, options, threads, (index, cause) =>
-      ready.push(index, { target: targets[index] as T, latencyMs: 0, outcome: 'error', cause }),
-    );
+    const shares = planShares(targets, options, threads);
     running = shares.length;
     const listener: ShareListener = { results, done, fail };
-    // Fewer shares than threads when few targets are valid: the workers left over are stopped.
+    // Fewer shares than threads when there are fewer targets: the workers left over are stopped.
     workers.forEach((worker, k) => {
       const share = shares[k + 1];
       if (share) worker.serve(share, listener);
@@ -465,14 +457,10 @@ export async function* probeInThreads<T extends ProbeTarget>(
     });
     const own = shares[0];
     // This thread probes the caller's own target objects, and its results need no copy.
-    if (own)
-      runShare(own, probe, (k) => targets[own.pool.indexes[k] as number] as T, deliver, stop.signal).then(
-        done,
-        fail,
-      );
+    if (own) runShare(own, probe, targetAt, deliver, stop.signal).then(done, fail);
     for (;;) {
       if (ready.size > 0) {
-        for (const result of ready.take()) yield result;
+        yield ready.take();
         continue;
       }
       if (failure) throw failure.error;

@@ -18,29 +18,45 @@ export interface WireBatch {
   readonly shapes: readonly ResultShape[];
 }
 
-/** A result that is only an outcome and maybe an errno: its shape is shared, keyed by both. */
-function sharedKey(shape: ResultShape): string | undefined {
-  if ('cause' in shape || 'app' in shape) return undefined;
-  return `${shape.outcome}/${'errno' in shape ? (shape.errno ?? '') : ''}`;
-}
-
 /** Packs a worker's results; each shape is sent once, before the first result that has it. */
 export class ResultEncoder {
-  readonly #known = new Map<string, number>();
+  /** Shapes that are only an outcome and maybe an errno, by outcome, then errno ('' for none). */
+  readonly #known = new Map<string, Map<string, number>>();
   #shapes = 0;
   #results: number[] = [];
   #fresh: ResultShape[] = [];
 
   add(index: number, result: ProbeResult): void {
-    const { target: _, latencyMs, ...shape } = result;
-    const key = sharedKey(shape);
-    let id = key === undefined ? undefined : this.#known.get(key);
-    if (id === undefined) {
-      id = this.#shapes++;
-      this.#fresh.push(shape);
-      if (key !== undefined) this.#known.set(key, id);
+    this.#results.push(index, result.latencyMs, this.#shapeOf(result));
+  }
+
+  #shapeOf(result: ProbeResult): number {
+    if ('cause' in result || 'app' in result) {
+      // Its own text or check: a shape of its own (rare: the prober's errors, application checks).
+      const { target: _, latencyMs: __, ...shape } = result;
+      return this.#introduce(shape);
     }
-    this.#results.push(index, latencyMs, id);
+    const errno = 'errno' in result ? result.errno : undefined;
+    let byErrno = this.#known.get(result.outcome);
+    if (!byErrno) {
+      byErrno = new Map();
+      this.#known.set(result.outcome, byErrno);
+    }
+    let id = byErrno.get(errno ?? '');
+    if (id === undefined) {
+      id = this.#introduce(
+        (errno === undefined
+          ? { outcome: result.outcome }
+          : { outcome: result.outcome, errno }) as ResultShape,
+      );
+      byErrno.set(errno ?? '', id);
+    }
+    return id;
+  }
+
+  #introduce(shape: ResultShape): number {
+    this.#fresh.push(shape);
+    return this.#shapes++;
   }
 
   get size(): number {
