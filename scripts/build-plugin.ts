@@ -30,7 +30,7 @@ import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createGzip } from 'node:zlib';
-import { build, type Plugin } from 'esbuild';
+import type { Plugin } from 'esbuild';
 import { stringify } from 'yaml';
 import { cacheDir } from '../cluster/binaries.ts';
 import {
@@ -42,6 +42,7 @@ import {
   PLUGIN_TARGETS,
   type PluginTarget,
 } from './krew-manifest.ts';
+import { bundleText, probeWorkerBundle, workerScript } from './probe-worker-bundle.ts';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../', import.meta.url));
@@ -92,50 +93,10 @@ function versionConstant(version: string): Plugin {
   };
 }
 
-/**
- * src/probe/worker-script.ts, which names the file a probe worker thread runs (src/probe/parallel.ts):
- * in a SEA there is no such file, so the main bundle gets the worker's own bundle as source text (run
- * with `eval`), and the worker's bundle, which never starts workers of its own, a stub.
- */
-function workerScript(contents: string): Plugin {
-  return {
-    name: 'sockeye-probe-worker',
-    setup(b) {
-      b.onLoad({ filter: /[\\/]src[\\/]probe[\\/]worker-script\.ts$/ }, () => ({ contents, loader: 'ts' }));
-    },
-  };
-}
-
-/** esbuild of one entry (given as source) into one CommonJS text, with no warning allowed. */
-async function bundleText(entry: string, sourcefile: string, plugins: Plugin[]): Promise<string> {
-  const result = await build({
-    stdin: { contents: entry, resolveDir: root, sourcefile, loader: 'ts' },
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node24',
-    write: false,
-    plugins,
-    logLevel: 'silent',
-  });
-  // Any warning (import.meta left empty, a require esbuild could not follow) would break at run time.
-  if (result.warnings.length > 0 || result.errors.length > 0) {
-    throw new Error(
-      `esbuild: ${[...result.errors, ...result.warnings].map((m) => `${m.location?.file ?? ''}: ${m.text}`).join('; ')}`,
-    );
-  }
-  const [output] = result.outputFiles;
-  if (!output) throw new Error(`esbuild gave no output for ${sourcefile}`);
-  return output.text;
-}
-
 async function bundle(version: string, file: string): Promise<void> {
-  // A probe worker thread's entry is src/probe/engine.ts (it serves its share when loaded in one).
-  const worker = await bundleText("import './src/probe/engine.ts';", 'sea-probe-worker.ts', [
-    workerScript(
-      "export function probeWorkerScript(): never { throw new Error('a probe worker starts no workers'); }\n",
-    ),
-  ]);
+  // In a SEA there is no file for a probe worker to load: the main bundle gets the worker's own
+  // bundle as source text, run with `eval` (src/probe/worker-script.ts).
+  const worker = await probeWorkerBundle();
   const main = await bundleText(
     // bin/sockeye.js without the top-level await, which CommonJS cannot have.
     [

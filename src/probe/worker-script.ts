@@ -1,9 +1,15 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
 /**
- * Where a probe worker's code is (parallel.ts): engine.ts itself, which serves a share when it is a
- * worker's entry; engine.js when compiled (dist/). The single-executable bundle
- * (scripts/build-plugin.ts) replaces this module with the worker's own bundle, as source text.
+ * Where a probe worker's code is (parallel.ts). Compiled (dist/): the worker's own bundle, worker.cjs,
+ * which `npm run build` writes beside engine.js (scripts/probe-worker-bundle.ts: one file to load, not
+ * the engine's modules one by one), else engine.js itself, which serves a share when it is a worker's
+ * entry. From the sources: engine.ts. The single-executable bundle (scripts/build-plugin.ts) replaces
+ * this module with the worker's bundle as source text.
  */
 export function probeWorkerScript(): { readonly url: URL } | { readonly source: string } {
-  const compiled = import.meta.url.endsWith('.js');
-  return { url: new URL(compiled ? './engine.js' : './engine.ts', import.meta.url) };
+  if (!import.meta.url.endsWith('.js')) return { url: new URL('./engine.ts', import.meta.url) };
+  const bundle = new URL('./worker.cjs', import.meta.url);
+  return { url: existsSync(fileURLToPath(bundle)) ? bundle : new URL('./engine.js', import.meta.url) };
 }

@@ -1,8 +1,9 @@
 import { chmod, copyFile, cp, mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../cluster/controlplane.ts';
 import { exec, mustExec, type Result } from '../chart/helm.ts';
 import { parseDockerfile } from './dockerfile.ts';
 
@@ -51,6 +52,11 @@ describe('the runtime image tree', () => {
       join(repo, 'tsconfig.build.json'),
       '--outDir',
       join(app, 'dist'),
+    ]);
+    // The rest of npm run build: the probe worker's one-file bundle beside the compiled engine.
+    await mustExec(process.execPath, [
+      join(repo, 'scripts', 'probe-worker-bundle.ts'),
+      join(app, 'dist', 'probe', 'worker.cjs'),
     ]);
     // The deps stage: production dependencies only, no install scripts.
     await mustExec('npm', [
@@ -111,6 +117,26 @@ describe('the runtime image tree', () => {
     const result = await runAsUser([join(app, 'bin', 'sockeye.js'), 'explain', 'NoHealthyTargets']);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('NoHealthyTargets');
+  });
+
+  it('spreads a probe run over worker threads that load the one-file worker bundle', async () => {
+    const closed = await freePort();
+    const module = (name: string) => JSON.stringify(pathToFileURL(join(app, 'dist', 'probe', name)).href);
+    const probe = [
+      `const { probeWorkerScript } = await import(${module('worker-script.js')});`,
+      `const { probeAll } = await import(${module('engine.js')});`,
+      `const targets = Array.from({ length: 40 }, () => ({ ip: '127.0.0.1', port: ${closed} }));`,
+      'const results = await probeAll(targets, { timeoutMs: 2000, threads: 2 });',
+      'const outcomes = [...new Set(results.map((r) => r.outcome))];',
+      'console.log(JSON.stringify({ script: String(probeWorkerScript().url), n: results.length, outcomes }));',
+    ].join('\n');
+    const result = await runAsUser(['--input-type=module', '-e', probe]);
+    expect(result.stderr).toBe('');
+    expect(JSON.parse(result.stdout)).toEqual({
+      script: pathToFileURL(join(app, 'dist', 'probe', 'worker.cjs')).href,
+      n: 40,
+      outcomes: ['refused'],
+    });
   });
 
   it('cannot write to its own tree', async () => {
