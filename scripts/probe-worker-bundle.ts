@@ -8,7 +8,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build, type Plugin } from 'esbuild';
+import { build, type Plugin, stop } from 'esbuild';
 
 export const root = fileURLToPath(new URL('../', import.meta.url));
 
@@ -58,10 +58,14 @@ export function probeWorkerBundle(): Promise<string> {
   ]);
 }
 
-/** Writes the worker's bundle to `file`. */
+/** Writes the worker's bundle to `file`, and stops esbuild's service process (nothing is left running). */
 export async function writeProbeWorkerBundle(file: string): Promise<void> {
   await mkdir(dirname(file), { recursive: true });
-  await writeFile(file, await probeWorkerBundle());
+  try {
+    await writeFile(file, await probeWorkerBundle());
+  } finally {
+    await stop();
+  }
 }
 
 if (import.meta.main)
