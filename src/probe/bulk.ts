@@ -15,9 +15,9 @@ import { DEFAULT_BURST } from './slots.ts';
 import { targetProblem } from './target.ts';
 
 /**
- * A run of plain connects, the common case (`sockeye probe`, the sidecar, the audit, a share of a run
- * over threads): no application check or reset window, no bound shared with other runs, the default
- * dialer and clock. It keeps what engine.ts keeps per probe (the bound, bursts of DEFAULT_BURST per
+ * A run of plain connects (a share of a run over threads, the sidecar, `probe svc/` without health
+ * checks; `sockeye probe` and the audit watch a reset window by default, so they are not): no
+ * application check or reset window, no bound shared with other runs, the default dialer and clock. It keeps what engine.ts keeps per probe (the bound, bursts of DEFAULT_BURST per
  * event-loop turn, a deadline per target read after the I/O already pending, RST on every close) on
  * Node's connect request itself: one request and one handle per probe and nothing else until the
  * result. The general run (engine.ts) builds a probe object, a dial, a deadline entry and a closure
