@@ -2,7 +2,10 @@ import type { ProbeTarget } from './outcome.ts';
 
 /** net.isIP, with node:net loaded when first needed (a worker thread of a bulk run never checks a target). */
 let netIsIP: ((input: string) => number) | undefined;
-const isIP = (input: string): number => (netIsIP ??= process.getBuiltinModule('node:net').isIP)(input);
+function isIP(input: string): number {
+  netIsIP ??= process.getBuiltinModule('node:net').isIP;
+  return netIsIP(input);
+}
 
 /** A target as a user wrote it: a host (IP literal or DNS name) and a port. */
 export interface TargetSpec {
