@@ -341,6 +341,12 @@ describe('findings about the Service data path', () => {
       status: 'Degraded',
       summary: 'http: 3/3 open, ClusterIP 198.19.128.12:80 timeout',
     });
+    // While the data path settles the hop is no finding: Healthy, and the summary says why it fails.
+    const young = { ...broken, slices: broken.slices.map((sl) => ({ ...sl, changedAt: broken.now })) };
+    expect(describeService(young, lb(), evaluate(young))).toMatchObject({
+      status: 'Healthy',
+      summary: 'http: 3/3 open, ClusterIP 198.19.128.12:80 timeout (settling)',
+    });
     const fixed = { ...input({}), previous: f ? [f] : [] };
     expect(evaluate(fixed).map((x) => `${x.reason}: ${x.message}`)).toEqual([
       'TargetsRecovered: ServiceIPNotForwarding no longer holds for port http (80/TCP)',

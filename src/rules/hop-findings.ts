@@ -270,15 +270,21 @@ export function loadBalancerFailing(v: ServiceView, ctx: Context): Finding[] {
  * `externalTrafficPolicy: Local` only the nodes that should forward count.
  */
 export function hopSummary(v: ServiceView, pv: ServicePortView, ctx: Context): string[] {
+  // A hop that fails while the data path settles is no finding yet (answering): the summary says so,
+  // or a Healthy Service would name a failing hop with nothing to explain it.
+  const starts = probedTargets(judgedTargets(pv.targets), ctx).map((p) => p.target.pod?.startTime);
+  const note = settling(v, starts, ctx.input.now, ctx.index.options.startupGraceMs) ? ' (settling)' : '';
   const each = (kind: HopKind, noun: string) =>
-    failing(results(pv.hops, kind, ctx)).map((r) => `${noun} ${where(r)} ${r.outcome}`);
+    failing(results(pv.hops, kind, ctx)).map((r) => `${noun} ${where(r)} ${r.outcome}${note}`);
   const local = isLocal(v.service) ? localNodes(pv) : undefined;
   const nodePorts = results(pv.hops, 'node-port', ctx).filter((r) => !local || local.has(r.hop.node ?? ''));
   const nodes = nodesOf(nodePorts).length;
   const bad = nodesOf(failing(nodePorts)).length;
   return [
     ...each('cluster-ip', 'ClusterIP'),
-    ...(bad === 0 ? [] : [`NodePort ${pv.port.nodePort} failing on ${bad} of ${plural(nodes, 'node')}`]),
+    ...(bad === 0
+      ? []
+      : [`NodePort ${pv.port.nodePort} failing on ${bad} of ${plural(nodes, 'node')}${note}`]),
     ...each('load-balancer', 'load balancer'),
   ];
 }
