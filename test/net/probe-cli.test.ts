@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/bin/sockeye.ts';
 import { OUTCOMES } from '../../src/probe/outcome.ts';
 import { captureIO } from './cli-io.ts';
+import { closedPort as closedPortOf } from './listeners.ts';
 
 const exec = promisify(execFile);
 
@@ -12,22 +13,14 @@ let server: Server;
 let openPort = 0;
 let closedPort = 0;
 
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen({ host: '127.0.0.1', port: 0 }, resolve));
-  const address = probe.address();
-  await new Promise((resolve) => probe.close(resolve));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
-
 beforeAll(async () => {
   server = createServer((socket) => socket.on('error', () => {}));
   await new Promise<void>((resolve) => server.listen({ host: '127.0.0.1', port: 0 }, resolve));
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('no port');
   openPort = address.port;
-  closedPort = await freePort();
+  // Free on both loopbacks: the tests probe it on 127.0.0.1 and [::1].
+  closedPort = await closedPortOf('127.0.0.1', '::1');
 });
 
 afterAll(() => {

@@ -4,18 +4,10 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultDialer, socketDialer } from '../../src/probe/dialer.ts';
 import { probeAll, probeOne } from '../../src/probe/engine.ts';
-import { listen, portOf } from './listeners.ts';
+import { closedPort, listen, portOf } from './listeners.ts';
 import { createDropNamespace, type DropNamespace } from './netns.ts';
 
 const exec = promisify(execFile);
-
-/** A port nothing listens on: bound once to learn a free number, then closed. */
-async function closedPort(host: string): Promise<number> {
-  const server = await listen(host);
-  const port = portOf(server);
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 const servers: Server[] = [];
 let dropNs: DropNamespace | undefined;

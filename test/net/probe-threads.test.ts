@@ -6,7 +6,7 @@ import { defaultDialer } from '../../src/probe/dialer.ts';
 import { prestartProbeThreads, probeAll, probeTargets } from '../../src/probe/engine.ts';
 import type { Outcome, ProbeResult, ProbeTarget } from '../../src/probe/outcome.ts';
 import { standbyWorkers } from '../../src/probe/parallel.ts';
-import { listen, portOf } from './listeners.ts';
+import { closedPort, listen, portOf } from './listeners.ts';
 import { createDropNamespace, type DropNamespace } from './netns.ts';
 
 const exec = promisify(execFile);
@@ -48,10 +48,7 @@ beforeAll(async () => {
     const server = await listen('127.0.0.1');
     servers.push(server);
     open.push({ ip: '127.0.0.1', port: portOf(server) });
-    // A port bound once to learn a free number, then closed: nothing listens there.
-    const closed = await listen('127.0.0.1');
-    refused.push({ ip: '127.0.0.1', port: portOf(closed) });
-    await new Promise((resolve) => closed.close(resolve));
+    refused.push({ ip: '127.0.0.1', port: await closedPort('127.0.0.1') });
   }
   const drop = dropNs;
   const timeout = Array.from({ length: 8 }, (_, i) => ({ ip: drop.timeoutAddress(i), port: 80 + i }));
