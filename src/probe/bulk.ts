@@ -1,14 +1,7 @@
-import { classifyErrno, localCause } from './classify.ts';
+import { failedResult } from './classify.ts';
 import { systemClock } from './clock.ts';
 import { DeadlineSweep, type Tracked } from './deadlines.ts';
-import {
-  type ConnectRequest,
-  failedWith,
-  noop,
-  type TcpHandle,
-  type TcpWrapBinding,
-  tcpWrap,
-} from './dialer.ts';
+import { type ConnectRequest, failedWith, noop, type TcpHandle, type TcpWrapBinding } from './dialer.ts';
 import type { ProbeResult, ProbeTarget } from './outcome.ts';
 import { SharedTargets } from './shared-targets.ts';
 import { DEFAULT_BURST } from './slots.ts';
@@ -50,8 +43,6 @@ export interface BulkOptions {
   readonly concurrency: number;
 }
 
-const now = () => performance.now();
-
 function onBulkComplete(this: BulkRequest, status: number): void {
   this.run.answered(this, status);
 }
@@ -59,25 +50,6 @@ function onBulkComplete(this: BulkRequest, status: number): void {
 /** The deadline passed (deadlines.ts, after the I/O already pending was read). */
 function expireBulk(this: BulkRequest): void {
   this.run.expired(this);
-}
-
-/** Whether a run of these options can be a bulk run: the default dialer exists and nothing else is asked. */
-export function bulkBinding(options: {
-  readonly slots?: unknown;
-  readonly namespaceOf?: unknown;
-  readonly dialer?: unknown;
-  readonly clock?: unknown;
-  readonly app?: unknown;
-  readonly resetWindowMs?: number | undefined;
-}): TcpWrapBinding | undefined {
-  const plain =
-    options.slots === undefined &&
-    options.namespaceOf === undefined &&
-    options.dialer === undefined &&
-    options.clock === undefined &&
-    options.app === undefined &&
-    !((options.resetWindowMs ?? 0) > 0);
-  return plain ? tcpWrap : undefined;
 }
 
 export class BulkRun<T extends ProbeTarget> {
@@ -187,7 +159,7 @@ export class BulkRun<T extends ProbeTarget> {
     r.target = target;
     r.index = index;
     r.expire = expireBulk;
-    r.startedAt = now();
+    r.startedAt = systemClock.now();
     this.#sweep.track(r, target.timeoutMs ?? (this.#options.timeoutMs as number), r.startedAt);
     this.#inFlight++;
     const { ip, port } = target;
@@ -202,7 +174,7 @@ export class BulkRun<T extends ProbeTarget> {
     if (r.done) return;
     r.done = true;
     this.#inFlight--;
-    const latencyMs = now() - r.startedAt;
+    const latencyMs = systemClock.now() - r.startedAt;
     const target = r.target as T;
     let result: ProbeResult<T>;
     if (status === 0) {
@@ -211,11 +183,7 @@ export class BulkRun<T extends ProbeTarget> {
     } else {
       r.handle.close();
       const { errno, message } = failedWith(status);
-      const outcome = classifyErrno(errno);
-      result =
-        outcome === 'error'
-          ? { target, latencyMs, outcome, errno, cause: localCause(errno, message) }
-          : { target, latencyMs, outcome, errno };
+      result = failedResult(target, latencyMs, errno, message);
     }
     this.#sweep.cancel(r);
     this.#listener.deliver(r.index, result);
@@ -232,7 +200,7 @@ export class BulkRun<T extends ProbeTarget> {
     r.handle.reset(noop);
     this.#listener.deliver(r.index, {
       target: r.target as T,
-      latencyMs: now() - r.startedAt,
+      latencyMs: systemClock.now() - r.startedAt,
       outcome: 'timeout',
     });
     this.#schedulePump();

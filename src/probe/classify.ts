@@ -1,4 +1,4 @@
-import type { Outcome } from './outcome.ts';
+import type { Outcome, ProbeResult, ProbeTarget } from './outcome.ts';
 
 /** Where in a probe's life the socket error came from; a reset means something different in each. */
 export type ProbePhase = 'connect' | 'established';
@@ -43,4 +43,17 @@ const localCauses: Readonly<Record<string, string>> = {
 /** A sentence naming the prober-side cause of an `error` outcome. */
 export function localCause(code: string | undefined, message: string): string {
   return (code !== undefined ? localCauses[code] : undefined) ?? message;
+}
+
+/** The result of a connect that failed with `errno`: its outcome, and for `error` the prober-side cause. */
+export function failedResult<T extends ProbeTarget>(
+  target: T,
+  latencyMs: number,
+  errno: string,
+  message: string,
+): ProbeResult<T> {
+  const outcome = classifyErrno(errno);
+  return outcome === 'error'
+    ? { target, latencyMs, outcome, errno, cause: localCause(errno, message) }
+    : { target, latencyMs, outcome, errno };
 }

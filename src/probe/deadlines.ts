@@ -6,11 +6,6 @@ export interface Expiring {
   expire(): void;
 }
 
-export interface DeadlineEntry {
-  readonly at: number;
-  done: boolean;
-}
-
 /**
  * An entry the sweep tracks: its deadline, whether it ended, the queue it waits in, and what to do
  * when it expires. A caller may track an object of its own (bulk.ts: Node's connect request), so that a
@@ -57,7 +52,7 @@ export class DeadlineSweep {
   }
 
   /** A deadline `durationMs` from now that tells `owner` when it passes. */
-  add(durationMs: number, owner: Expiring): DeadlineEntry {
+  add(durationMs: number, owner: Expiring): Tracked {
     const entry = new QueuedEntry(owner);
     this.track(entry, durationMs);
     return entry;
@@ -77,9 +72,9 @@ export class DeadlineSweep {
     if (entry.at < this.#armedAt) this.#arm(entry.at);
   }
 
-  cancel(entry: DeadlineEntry): void {
+  cancel(entry: Tracked): void {
     entry.done = true;
-    const queue = (entry as Partial<Tracked>).queue;
+    const queue = entry.queue;
     if (queue) while (queue.head?.done) queue.shift();
   }
 

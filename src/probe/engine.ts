@@ -1,10 +1,10 @@
 import type { Socket } from 'node:net';
 import type { AppCheck } from './app-check.ts';
-import { BulkRun, bulkBinding } from './bulk.ts';
-import { classifyErrno, localCause } from './classify.ts';
+import { BulkRun } from './bulk.ts';
+import { failedResult } from './classify.ts';
 import { type ProbeClock, systemClock } from './clock.ts';
-import { type DeadlineEntry, DeadlineSweep, type Expiring } from './deadlines.ts';
-import { type Dialer, type DialResult, defaultDialer, type PendingDial } from './dialer.ts';
+import { DeadlineSweep, type Expiring, type Tracked } from './deadlines.ts';
+import { type Dialer, type DialResult, defaultDialer, type PendingDial, tcpWrap } from './dialer.ts';
 import { ResultQueue, TurnWaker } from './input-order.ts';
 import type { ProbeResult, ProbeTarget } from './outcome.ts';
 import {
@@ -153,7 +153,7 @@ class Attempt<T extends ProbeTarget> implements Expiring {
   readonly #run: Run<T>;
   readonly #timeoutMs: number;
   #startedAt = 0;
-  #deadline: DeadlineEntry | undefined;
+  #deadline: Tracked | undefined;
   #pending: PendingDial | undefined;
   #socket: Socket | undefined;
   #phase: 'connect' | 'window' | 'app' | 'done' = 'connect';
@@ -223,11 +223,7 @@ class Attempt<T extends ProbeTarget> implements Expiring {
   }
 
   #failed(errno: string, message: string): void {
-    const outcome = classifyErrno(errno);
-    const latencyMs = this.#elapsed();
-    if (outcome === 'error') {
-      this.#end({ target: this.target, latencyMs, outcome, errno, cause: localCause(errno, message) });
-    } else this.#end({ target: this.target, latencyMs, outcome, errno });
+    this.#end(failedResult(this.target, this.#elapsed(), errno, message));
   }
 
   #onWindowError(err: NodeJS.ErrnoException): void {
@@ -294,8 +290,7 @@ export function probeBatches<T extends ProbeTarget>(
   targets: Iterable<T>,
   options: ProbeOptions<T>,
 ): AsyncGenerator<ProbeResult<T>[], void, undefined> {
-  const local = options.slots ?? options.dialer ?? options.clock ?? options.namespaceOf;
-  if (local !== undefined || options.threads === 1) return probeHere(targets, options);
+  if (thisThreadOnly(options) || options.threads === 1) return probeHere(targets, options);
   const list = Array.isArray(targets) ? (targets as readonly T[]) : [...targets];
   // A target's own application check stays in this thread (a worker gets addresses and deadlines only).
   if (list.some((t) => t.app !== undefined)) return probeHere(list, options);
@@ -326,6 +321,16 @@ export function prestartProbeThreads(
   return threads;
 }
 
+/** Whether the run uses what lives in this thread: a bound shared with other runs, fairness, a dialer or clock. */
+function thisThreadOnly(options: ProbeOptions<never>): boolean {
+  return (options.slots ?? options.dialer ?? options.clock ?? options.namespaceOf) !== undefined;
+}
+
+/** Whether a run asks for nothing but connects (none of the above, no application check or reset window). */
+function plainConnects(options: ProbeOptions<never>): boolean {
+  return !thisThreadOnly(options) && options.app === undefined && !((options.resetWindowMs ?? 0) > 0);
+}
+
 /** A run of probes in this thread, started by startRun. */
 interface LocalRun {
   /** Whether every probe has ended: none in flight, none left to start. */
@@ -346,14 +351,22 @@ function startRun<T extends ProbeTarget>(
   deliver: (index: number, result: ProbeResult<T>) => void,
   changed: () => void,
 ): LocalRun {
-  const tcp = bulkBinding(options);
   const list =
     targets instanceof SharedTargets || Array.isArray(targets)
       ? (targets as readonly T[] | SharedTargets<T>)
       : undefined;
-  if (tcp && list && (list instanceof SharedTargets || !list.some((t) => t.app !== undefined))) {
+  // A bulk run (bulk.ts) where Node's TCP binding is there and neither the run nor a target asks for
+  // more than a connect (a pooled target carries no check: probeBatches keeps those runs in one thread).
+  const ownChecks = (l: readonly T[] | SharedTargets<T>) =>
+    !(l instanceof SharedTargets) && l.some((t) => t.app !== undefined);
+  if (tcpWrap && list && plainConnects(options) && !ownChecks(list)) {
     const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
-    const bulk = new BulkRun(tcp, list, { timeoutMs: options.timeoutMs, concurrency }, { deliver, changed });
+    const bulk = new BulkRun(
+      tcpWrap,
+      list,
+      { timeoutMs: options.timeoutMs, concurrency },
+      { deliver, changed },
+    );
     bulk.start();
     return bulk;
   }

@@ -28,20 +28,24 @@ export const MAX_THREADS = 4;
 
 /**
  * Threads for a run of `targets` valid targets at `bound` probes in flight: `asked` if given, else
- * this one plus one per core left idle (`cores`, less this thread, less the `busy` ones) for runs of
- * MIN_TARGETS or more.
+ * this one plus one per core left idle (`cores`, less this thread, less the `busy` ones: by default
+ * busyElsewhere) for runs of MIN_TARGETS or more.
  */
 export function threadsFor(
   targets: number,
   bound: number,
   asked?: number,
   cores = availableParallelism(),
-  busy = busyElsewhere(),
+  busy?: number,
 ): number {
   if (asked === undefined && targets < MIN_TARGETS) return 1;
-  // A core is idle unless a whole core's worth of other work is busy (busyElsewhere: now, and over the minute).
-  const idle = Math.max(0, Math.ceil(cores - 1 - busy));
-  const wanted = asked ?? Math.min(cores, MAX_THREADS, 1 + idle);
+  let wanted = asked;
+  if (wanted === undefined) {
+    // Only here is the run queue read (busyElsewhere: a few /proc files). A core is idle unless a whole
+    // core's worth of other work is busy, now and over the minute.
+    const idle = Math.max(0, Math.ceil(cores - 1 - (busy ?? busyElsewhere())));
+    wanted = Math.min(cores, MAX_THREADS, 1 + idle);
+  }
   // Each thread holds at least one slot of the bound and probes at least one target.
   return Math.max(1, Math.min(wanted, Math.floor(bound), targets));
 }
@@ -443,8 +447,8 @@ export async function* probeInThreads<T extends ProbeTarget>(
   const onAbort = () => waker.now();
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    // Workers first, before the targets are checked and pooled: their start-up overlaps that and this
-    // thread's own share. Those started ahead (prestartWorkers) are taken first.
+    // Workers first, before the targets are pooled: their start-up overlaps that and this thread's own
+    // share. Those started ahead (prestartWorkers) are taken first.
     for (let k = 1; k < threads; k++) workers.push(standby.pop() ?? new ProbeWorker());
     const shares = planShares(targets, options, threads);
     running = shares.length;

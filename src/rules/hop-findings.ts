@@ -43,8 +43,13 @@ function answering(v: ServiceView, pv: ServicePortView, ctx: Context): Probed[] 
   if (pv.skip !== undefined || pv.hops.length === 0) return undefined;
   const probed = probedTargets(judgedTargets(pv.targets), ctx);
   if (probed.length === 0 || probed.some((p) => p.outcome !== 'open')) return undefined;
+  return portSettling(v, probed, ctx) ? undefined : probed;
+}
+
+/** settling() for a port of the Service, from its probed backends' start times. */
+function portSettling(v: ServiceView, probed: readonly Probed[], ctx: Context): boolean {
   const starts = probed.map((p) => p.target.pod?.startTime);
-  return settling(v, starts, ctx.input.now, ctx.index.options.startupGraceMs) ? undefined : probed;
+  return settling(v, starts, ctx.input.now, ctx.index.options.startupGraceMs);
 }
 
 /**
@@ -272,8 +277,7 @@ export function loadBalancerFailing(v: ServiceView, ctx: Context): Finding[] {
 export function hopSummary(v: ServiceView, pv: ServicePortView, ctx: Context): string[] {
   // A hop that fails while the data path settles is no finding yet (answering): the summary says so,
   // or a Healthy Service would name a failing hop with nothing to explain it.
-  const starts = probedTargets(judgedTargets(pv.targets), ctx).map((p) => p.target.pod?.startTime);
-  const note = settling(v, starts, ctx.input.now, ctx.index.options.startupGraceMs) ? ' (settling)' : '';
+  const note = portSettling(v, probedTargets(judgedTargets(pv.targets), ctx), ctx) ? ' (settling)' : '';
   const each = (kind: HopKind, noun: string) =>
     failing(results(pv.hops, kind, ctx)).map((r) => `${noun} ${where(r)} ${r.outcome}${note}`);
   const local = isLocal(v.service) ? localNodes(pv) : undefined;
