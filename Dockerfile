@@ -15,8 +15,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-# The probe worker's one-file bundle (dist/probe/worker.cjs) is built by this script.
-COPY scripts/probe-worker-bundle.ts ./scripts/
+# The bundles an installed sockeye runs (dist/bundle/, dist/probe/worker.cjs) are built by this script.
+COPY scripts/bundle.ts ./scripts/
 RUN npm run build
 
 # ---- production dependencies only: no compiler, no test runner -------------------------------------

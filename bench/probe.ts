@@ -17,7 +17,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { withCleanup } from '../cluster/with-cleanup.ts';
-import { writeProbeWorkerBundle } from '../scripts/probe-worker-bundle.ts';
+import { writeBundles } from '../scripts/bundle.ts';
 import type { Outcome } from '../src/probe/outcome.ts';
 import { createDropNamespace, type DropNamespace } from '../test/net/netns.ts';
 import { letter } from './probe-worker.ts';
@@ -130,34 +130,15 @@ async function timeWaitCount(): Promise<number> {
 let NOFILE = 65_536;
 
 /**
- * Compiles probe-worker.ts and what it imports (the probe engine) to JavaScript as `npm run build`
- * does (tsc's settings, and the worker threads' one-file bundle), into `dir`, and returns the compiled
- * worker: sockeye's side of the bench runs compiled JS, as an installed sockeye does (dist/), not
- * TypeScript stripped at load.
+ * Bundles probe-worker.ts and what it imports (the probe engine) as `npm run build` bundles the CLI
+ * (scripts/bundle.ts: ES modules, with the worker threads' one-file bundle) into `dir`, and returns
+ * the bundled worker: sockeye's side of the bench runs what an installed sockeye runs (dist/bundle/),
+ * not TypeScript stripped at load.
  */
 async function compileWorker(dir: string): Promise<string> {
-  const root = join(import.meta.dirname, '..');
   const out = join(dir, 'js');
-  const config = join(dir, 'tsconfig.json');
-  await writeFile(
-    config,
-    JSON.stringify({
-      extends: join(root, 'tsconfig.build.json'),
-      compilerOptions: {
-        rootDir: root,
-        outDir: out,
-        sourceMap: false,
-        typeRoots: [join(root, 'node_modules', '@types')],
-      },
-      include: [],
-      files: [join(import.meta.dirname, 'probe-worker.ts')],
-    }),
-  );
-  await exec(join(root, 'node_modules', '.bin', 'tsc'), ['-p', config], { maxBuffer: 16 * 1024 * 1024 });
-  // The rest of npm run build: the probe worker threads' one-file bundle beside the compiled engine.
-  await writeProbeWorkerBundle(join(out, 'src', 'probe', 'worker.cjs'));
-  await writeFile(join(out, 'package.json'), '{"type":"module"}\n');
-  return join(out, 'bench', 'probe-worker.js');
+  await writeBundles(out, { 'probe-worker': join(import.meta.dirname, 'probe-worker.ts') });
+  return join(out, 'bundle', 'probe-worker.mjs');
 }
 
 /** Runs a command under GNU time; returns stdout, wall seconds, CPU seconds (user + system) and peak RSS. */

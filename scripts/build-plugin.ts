@@ -12,9 +12,9 @@
  *   sockeye.yaml                          the krew manifest: one platform per archive, with its sha256
  *
  * Why a bundle: a SEA runs one CommonJS script and can `require` only Node's built-in modules. The lazy
- * `import()`s of src/cli/commands.ts are literal paths, so esbuild bundles them too. src/version.ts
- * reads package.json beside the sources, which is not there in a SEA: the bundle gets the version as
- * a constant instead. The blob has no V8 code cache or snapshot, so one blob serves both
+ * `import()`s of src/cli/commands.ts are literal paths, so esbuild bundles them too. It has the
+ * plugins of the image's bundle (scripts/bundle.ts): client-node without its generated API, and the
+ * version as a constant (src/version.ts reads package.json, which is not there in a SEA). The blob has no V8 code cache or snapshot, so one blob serves both
  * architectures (Node's docs: required when the blob is made on another platform than it runs on).
  *
  * The build is skipped when build/plugin/ already holds the outputs of the same inputs (sources,
@@ -30,9 +30,9 @@ import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createGzip } from 'node:zlib';
-import type { Plugin } from 'esbuild';
 import { stringify } from 'yaml';
 import { cacheDir } from '../cluster/binaries.ts';
+import { bundleText, cliPlugins, probeWorkerBundle } from './bundle.ts';
 import {
   archiveName,
   type BuiltArchive,
@@ -42,7 +42,6 @@ import {
   PLUGIN_TARGETS,
   type PluginTarget,
 } from './krew-manifest.ts';
-import { bundleText, probeWorkerBundle, workerScript } from './probe-worker-bundle.ts';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../', import.meta.url));
@@ -80,19 +79,6 @@ async function nodeBinary(version: string, arch: PluginTarget['nodeArch']): Prom
   return binary;
 }
 
-/** src/version.ts, replaced in the bundle by the version it would have read from package.json. */
-function versionConstant(version: string): Plugin {
-  return {
-    name: 'sockeye-version',
-    setup(b) {
-      b.onLoad({ filter: /[\\/]src[\\/]version\.ts$/ }, () => ({
-        contents: `export function version(): string { return ${JSON.stringify(version)}; }\n`,
-        loader: 'ts',
-      }));
-    },
-  };
-}
-
 async function bundle(version: string, file: string): Promise<void> {
   // In a SEA there is no file for a probe worker to load: the main bundle gets the worker's own
   // bundle as source text, run with `eval` (src/probe/worker-script.ts).
@@ -104,12 +90,10 @@ async function bundle(version: string, file: string): Promise<void> {
       'main(process.argv.slice(2)).then((code) => { process.exitCode = code; });',
     ].join('\n'),
     'sea-entry.ts',
-    [
-      versionConstant(version),
-      workerScript(
-        `export function probeWorkerScript(): { readonly source: string } { return { source: ${JSON.stringify(worker)} }; }\n`,
-      ),
-    ],
+    cliPlugins(
+      version,
+      `export function probeWorkerScript(): { readonly source: string } { return { source: ${JSON.stringify(worker)} }; }\n`,
+    ),
   );
   await writeFile(file, main);
 }
@@ -130,6 +114,7 @@ async function inputsHash(nodeVersion: string, baseUrl: string): Promise<string>
     'package.json',
     'package-lock.json',
     'scripts/build-plugin.ts',
+    'scripts/bundle.ts',
     'scripts/krew-manifest.ts',
     ...src.map((f) => `src/${f}`),
   ];

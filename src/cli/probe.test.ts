@@ -28,6 +28,8 @@ describe('sockeye probe usage errors', () => {
     [[], 'no targets'],
     [['--timeout', '2', '127.0.0.1:1'], '--timeout: want a duration such as 1500ms, 2s or 1m (got "2")'],
     [['--concurrency', '0', '127.0.0.1:1'], '--concurrency: want at least 1 (got "0")'],
+    [['--threads', '0', '127.0.0.1:1'], '--threads: want at least 1 (got "0")'],
+    [['--threads', '9', '127.0.0.1:1'], '--threads: want at most 4 (got "9")'],
     [['-c', 'many', '127.0.0.1:1'], '--concurrency: want a whole number (got "many")'],
     [['-o', 'yaml', '127.0.0.1:1'], '--output: want one of text, json (got "yaml")'],
     [['--bogus', '127.0.0.1:1'], "Unknown option '--bogus'"],

@@ -8,6 +8,7 @@ import {
   CONCURRENCY_SETTING,
   DNS_LABEL,
   duration,
+  integer,
   type Kind,
   oneOf,
   setting,
@@ -18,6 +19,7 @@ import { adviceFor } from '../probe/advice.ts';
 import type { AppCheck } from '../probe/app-check.ts';
 import { prestartProbeThreads, probeBatches } from '../probe/engine.ts';
 import { OUTCOMES, type Outcome, type ProbeResult } from '../probe/outcome.ts';
+import { MAX_THREADS, MIN_TARGETS } from '../probe/parallel.ts';
 import { type Lookup, type ResolvedTarget, resolveTargets } from '../probe/resolve.ts';
 import { formatAddress, parseTarget, type TargetSpec } from '../probe/target.ts';
 import { type CommandFlags, readCommandFlags } from './command-flags.ts';
@@ -71,6 +73,12 @@ const PROBE_SETTINGS = {
     help: 'deadline per connect, e.g. 500ms, 2s',
   }),
   concurrency: CONCURRENCY_SETTING,
+  threads: setting({
+    kind: integer(1, MAX_THREADS),
+    flag: 'threads',
+    default: undefined,
+    help: `threads that share the probes (default: one per idle core on runs of ${MIN_TARGETS} targets or more)`,
+  }),
   file: setting({
     kind: text('a file'),
     flag: 'file',
@@ -244,7 +252,8 @@ export function makeProbeCommand(lookup?: Lookup): Command {
     const app = appCheck(flags);
     const lines = await targetLines(flags.file, io.stdin);
     // A long run's worker threads start while its targets are parsed and resolved (engine.ts).
-    prestartProbeThreads(positionals.length + lines.length, { concurrency: flags.concurrency });
+    const threads = flags.threads === undefined ? {} : { threads: flags.threads };
+    prestartProbeThreads(positionals.length + lines.length, { concurrency: flags.concurrency, ...threads });
     const specs = parseSpecs([...positionals, ...lines]);
     const resolution = await resolveTargets(specs, lookup);
     if (resolution.kind === 'unresolved') {
@@ -263,6 +272,7 @@ export function makeProbeCommand(lookup?: Lookup): Command {
     for await (const batch of probeBatches(resolution.targets, {
       timeoutMs: flags.timeout,
       concurrency: flags.concurrency,
+      ...threads,
       resetWindowMs: flags['reset-window'],
       order: 'input',
       signal: io.signal,

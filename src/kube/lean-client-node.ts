@@ -10,7 +10,8 @@
  * A resolve hook (node:module `registerHooks`, in-thread) sends those two imports to small modules
  * (data: URLs) that give the same names from the files that define them (the same module instances the full
  * index would give, so `makeApiClient` still works wherever the index is loaded anyway). Everything
- * else resolves as usual. sockeye's own code imports client-node's files directly (`dist/config.js`,
+ * else resolves as usual. The one-file bundle that an installed sockeye runs (scripts/bundle.ts)
+ * makes the same substitution when it is built. sockeye's own code imports client-node's files directly (`dist/config.js`,
  * `dist/watch.js`, …) or its types only; `test/structure/lean-client-node.test.ts` fails when the
  * operator's entry loads the generated index or API surface again.
  */
@@ -39,12 +40,20 @@ const REDIRECTS: Readonly<Record<string, Readonly<Record<string, (dist: string) 
   },
 };
 
+/**
+ * The source of the module to load instead of `specifier` imported from `parent` (a file URL, or a
+ * path when esbuild bundles sockeye: scripts/bundle.ts), if it is one of the above.
+ */
+export function leanSource(specifier: string, parent: string | undefined): string | undefined {
+  const at = parent?.lastIndexOf(DIST) ?? -1;
+  if (parent === undefined || at < 0) return undefined;
+  return REDIRECTS[parent.slice(at + DIST.length)]?.[specifier]?.(parent.slice(0, at + DIST.length));
+}
+
 /** The module (a data: URL) to load instead of `specifier` imported from `parentURL`, if it is one of the above. */
 export function leanRedirect(specifier: string, parentURL: string | undefined): string | undefined {
-  const at = parentURL?.lastIndexOf(DIST) ?? -1;
-  if (parentURL === undefined || at < 0) return undefined;
-  const source = REDIRECTS[parentURL.slice(at + DIST.length)]?.[specifier];
-  return source && `data:text/javascript,${encodeURIComponent(source(parentURL.slice(0, at + DIST.length)))}`;
+  const source = leanSource(specifier, parentURL);
+  return source && `data:text/javascript,${encodeURIComponent(source)}`;
 }
 
 let registered = false;

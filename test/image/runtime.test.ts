@@ -53,11 +53,8 @@ describe('the runtime image tree', () => {
       '--outDir',
       join(app, 'dist'),
     ]);
-    // The rest of npm run build: the probe worker's one-file bundle beside the compiled engine.
-    await mustExec(process.execPath, [
-      join(repo, 'scripts', 'probe-worker-bundle.ts'),
-      join(app, 'dist', 'probe', 'worker.cjs'),
-    ]);
+    // The rest of npm run build: the bundles bin/sockeye.js runs, and the probe worker's.
+    await mustExec(process.execPath, [join(repo, 'scripts', 'bundle.ts'), join(app, 'dist')]);
     // The deps stage: production dependencies only, no install scripts.
     await mustExec('npm', [
       'ci',
@@ -113,6 +110,36 @@ describe('the runtime image tree', () => {
     expect(result.stdout).toContain('SOCKEYE_INTERVAL');
   });
 
+  it("runs the bundle: the operator loads none of the ~900 modules of tsc's dist/ and node_modules", async () => {
+    // Every file the process loads, written to stderr as it exits (registerHooks sees import and require).
+    const recorder = `data:text/javascript,${encodeURIComponent(`
+      import { registerHooks } from 'node:module';
+      const seen = [];
+      registerHooks({ load(url, context, next) { seen.push(url); return next(url, context); } });
+      process.on('exit', () => process.stderr.write(JSON.stringify(seen)));
+    `)}`;
+    const result = await runAsUser([
+      '--import',
+      recorder,
+      join(app, 'bin', 'sockeye.js'),
+      'operator',
+      '--help',
+    ]);
+    expect(result.code).toBe(0);
+    const files = (JSON.parse(result.stderr) as string[])
+      .filter((url) => url.startsWith('file:'))
+      .map((url) => fileURLToPath(url).slice(app.length + 1));
+    expect(files).toContain('dist/bundle/sockeye.mjs');
+    expect(files.filter((f) => !f.startsWith('dist/bundle/') && f !== 'bin/sockeye.js')).toEqual([]);
+    // Nor client-node's generated API (scripts/bundle.ts leaves it out, as lean-client-node.ts does
+    // for dist/): its request factories are in the bundle only for the audit's and svc/NAME's chunks.
+    const generated = async (f: string) =>
+      (await readFile(join(app, f), 'utf8')).includes('CoreV1ApiRequestFactory');
+    expect(await Promise.all(files.map(generated))).not.toContain(true);
+    const chunks = (await readdir(join(app, 'dist', 'bundle'))).filter((f) => f.endsWith('.mjs'));
+    expect(await Promise.all(chunks.map((f) => generated(`dist/bundle/${f}`)))).toContain(true);
+  });
+
   it('runs `sockeye explain NoHealthyTargets`', async () => {
     const result = await runAsUser([join(app, 'bin', 'sockeye.js'), 'explain', 'NoHealthyTargets']);
     expect(result.code).toBe(0);
@@ -137,6 +164,23 @@ describe('the runtime image tree', () => {
       n: 40,
       outcomes: ['refused'],
     });
+  });
+
+  it('spreads `sockeye probe --threads 2` over a worker thread that the bundle finds', async () => {
+    const closed = await freePort();
+    const targets = Array.from({ length: 40 }, () => `127.0.0.1:${closed}`);
+    const result = await runAsUser([
+      join(app, 'bin', 'sockeye.js'),
+      'probe',
+      '-o',
+      'json',
+      '--threads',
+      '2',
+      ...targets,
+    ]);
+    expect(result.stderr).toBe('');
+    expect(JSON.parse(result.stdout).summary).toMatchObject({ total: 40, refused: 40 });
+    expect(result.code).toBe(1);
   });
 
   it('cannot write to its own tree', async () => {

@@ -95,6 +95,20 @@ describe('sockeye probe', () => {
     expect(report.results.map((r) => r.outcome)).toEqual(['open', 'refused']);
   });
 
+  it('gives the same answers, in the input order, when --threads shares the probes', async () => {
+    const lines = Array.from({ length: 24 }, (_, i) => `127.0.0.1:${i % 3 === 0 ? closedPort : openPort}`);
+    const run = async (threads: string) => {
+      const c = captureIO(lines.join('\n'));
+      const code = await main(['probe', '-o', 'json', '--threads', threads, '-f', '-'], c.io);
+      const report = JSON.parse(c.out()) as JsonReport;
+      return { code, results: report.results.map((r) => [r.target, r.outcome]) };
+    };
+    const one = await run('1');
+    expect(one.results).toEqual(lines.map((l, i) => [l, i % 3 === 0 ? 'refused' : 'open']));
+    expect(one.code).toBe(1);
+    expect(await run('2')).toEqual(one);
+  });
+
   it('exits 2 when the prober itself fails (no file descriptors left)', async () => {
     const run = exec('prlimit', [
       '--nofile=64',
