@@ -7,7 +7,7 @@
 # modules are installed by the same npm and Node that run them.
 ARG NODE_IMAGE=node:24-bookworm-slim@sha256:6f7b03f7c2c8e2e784dcf9295400527b9b1270fd37b7e9a7285cf83b6951452d
 
-# ---- build: every dependency, then the TypeScript compiler turns src/ into dist/ --------------------
+# ---- build: every dependency, then tsc turns src/ into dist/ and esbuild bundles it (dist/bundle/) ----
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./

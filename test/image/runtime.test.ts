@@ -2,9 +2,18 @@ import { chmod, copyFile, cp, mkdir, mkdtemp, readdir, readFile, rm, stat } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freePort } from '../../cluster/controlplane.ts';
 import { exec, mustExec, type Result } from '../chart/helm.ts';
+import {
+  annotationsWhen,
+  type OperatorProcess,
+  REFUSING_WEB,
+  running,
+  scenarioNamespace,
+  spawnOperator,
+  stopOperatorProcess,
+} from '../operator/support.ts';
 import { parseDockerfile } from './dockerfile.ts';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
@@ -181,6 +190,33 @@ describe('the runtime image tree', () => {
     expect(result.stderr).toBe('');
     expect(JSON.parse(result.stdout).summary).toMatchObject({ total: 40, refused: 40 });
     expect(result.code).toBe(1);
+  });
+
+  describe('as an operator on the local cluster', () => {
+    const s = scenarioNamespace('image-op', REFUSING_WEB, 1);
+    let op: OperatorProcess | undefined;
+    afterAll(() => stopOperatorProcess(op));
+
+    // The integration tests run src/; this runs what the image runs (the bundle) against the
+    // cluster: watches, probes, judges and writes the Service's status.
+    it('judges the refusing Service from the bundle', async () => {
+      op = await spawnOperator(
+        [
+          '--no-leader-elect',
+          `--namespace=${s.ns}`,
+          '--interval=1s',
+          '--timeout=500ms',
+          '--confirmations=1',
+          '--no-metrics-secure',
+          `--pod-name=sockeye-${s.ns}`,
+          '--pod-namespace=sockeye-system',
+        ],
+        { KUBECONFIG: inject('kubeconfig') },
+        join(app, 'bin', 'sockeye.js'),
+      );
+      await annotationsWhen(s.kube, 'Service', s.ns, 'web', 'NoHealthyTargets');
+      expect(running(op)).toBe(true);
+    });
   });
 
   it('cannot write to its own tree', async () => {

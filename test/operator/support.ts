@@ -258,15 +258,17 @@ export interface OperatorProcess {
 /**
  * Starts `sockeye operator ARGS` as a process (the real entry point: flags, kubeconfig loading,
  * signals), HTTP on a free loopback port, logging warnings only; `env` is added to this process's.
+ * `entry` is this checkout's bin/sockeye.js (which runs src/) unless another tree's is given.
  */
 export async function spawnOperator(
   args: readonly string[],
   env: Readonly<Record<string, string>>,
+  entry = sockeye,
 ): Promise<OperatorProcess> {
   const port = await freePort();
   const child = spawn(
     process.execPath,
-    [sockeye, 'operator', ...NO_HOP_CHECKS, ...args, '--http-host=127.0.0.1', `--http-port=${port}`],
+    [entry, 'operator', ...NO_HOP_CHECKS, ...args, '--http-host=127.0.0.1', `--http-port=${port}`],
     { env: { ...process.env, SOCKEYE_LOG_LEVEL: 'warn', ...env }, stdio: 'ignore' },
   );
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
