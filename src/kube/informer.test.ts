@@ -232,7 +232,7 @@ describe('SupervisedInformer: watch', () => {
   });
 
   it.each([403, 404])(
-    'with `unavailable`, gives up on a first list refused with %i: synced and empty, told once, never retried',
+    'with `unavailable`, a first list refused with %i: synced and empty, told once, listed again quietly every 10 minutes',
     async (code) => {
       const server = pagedServer([cm('a', '1')]);
       server.state.fail = apiError(code);
@@ -242,12 +242,23 @@ describe('SupervisedInformer: watch', () => {
       await inf.whenSynced();
       expect(inf.list()).toEqual([]);
       expect(told).toMatchObject([{ kind: 'terminal', code }]);
-      server.state.fail = undefined;
-      await vi.advanceTimersByTimeAsync(120_000);
+      // Not the usual backoff, and not the watchdog either.
+      await vi.advanceTimersByTimeAsync(300_000);
       expect(server.requests).toHaveLength(1);
       expect(watch.connections).toHaveLength(0);
+      // Still refused ten minutes on: asked again, nothing said.
+      await vi.advanceTimersByTimeAsync(300_000);
+      expect(server.requests).toHaveLength(2);
+      expect(inf.list()).toEqual([]);
+      // Granted (or served) since: the next check lists it and watches from there.
+      server.state.fail = undefined;
+      await vi.advanceTimersByTimeAsync(600_000);
+      expect(server.requests).toHaveLength(3);
+      expect(inf.list().map((o) => o.metadata?.name)).toEqual(['a']);
+      expect(watch.connections).toHaveLength(1);
       expect(errors).toEqual([]);
       expect(told).toHaveLength(1);
+      await inf.stop();
     },
   );
 

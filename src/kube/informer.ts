@@ -30,6 +30,8 @@ import { mapPages, type Page, type PageRequest, paginate } from './pager.ts';
 
 /** Statuses of a list that mean "not served here" (404) or "not allowed" (403): see `unavailable`. */
 const UNAVAILABLE: ReadonlySet<number> = new Set([403, 404]);
+/** How often such a list is tried again (`unavailableRecheckMs`). */
+const UNAVAILABLE_RECHECK_MS = 10 * 60_000;
 
 export interface InformerHandlers<U> {
   add?(obj: U): void;
@@ -76,10 +78,14 @@ export interface InformerOptions<T extends KubernetesObject, U extends Kubernete
   readonly onError?: (err: unknown) => void;
   /**
    * For a resource the caller can do without: when the first list is refused as not served (404) or
-   * not allowed (403), the informer stops for good, counts as synced (empty), and calls this once
-   * instead of retrying (the caller logs what it does without). Unset: such a list is retried too.
+   * not allowed (403), the informer counts as synced (empty) and calls this once (the caller logs what
+   * it does without), then lists again quietly every `unavailableRecheckMs`, so that a resource served
+   * or granted later (a cluster upgrade, a RoleBinding) is picked up without a restart. Unset: such a
+   * list is retried with the usual backoff.
    */
   readonly unavailable?: (failure: KubeErrorClass) => void;
+  /** How often a list refused with 403 or 404 is tried again when `unavailable` is set (default 10 minutes). */
+  readonly unavailableRecheckMs?: number;
   readonly logger?: Logger;
 }
 
@@ -192,6 +198,10 @@ export class SupervisedInformer<T extends KubernetesObject, U extends Kubernetes
   #generation = 0;
   #lw: ListWatch<U> | undefined;
   #synced = false;
+  /** A list has succeeded (the store holds the resource's state, not an `unavailable` stand-in). */
+  #listed = false;
+  /** `unavailable` was called (once per informer). */
+  #toldUnavailable = false;
   #running = false;
   #lastActivity = 0;
   #restartTimer: unknown;
@@ -294,15 +304,24 @@ export class SupervisedInformer<T extends KubernetesObject, U extends Kubernetes
     if (!this.#running || isAbort(err)) return;
     const failure = classifyKubeError(err);
     const { unavailable } = this.#options;
-    if (unavailable && !this.#synced && failure.kind === 'terminal' && UNAVAILABLE.has(failure.code ?? 0)) {
-      void this.stop();
-      this.#markSynced();
-      unavailable(failure);
+    if (unavailable && !this.#listed && failure.kind === 'terminal' && UNAVAILABLE.has(failure.code ?? 0)) {
+      if (!this.#toldUnavailable) {
+        this.#toldUnavailable = true;
+        this.#markSynced();
+        unavailable(failure);
+      }
+      // Quietly, and seldom: the caller already said what it does without.
+      this.#restartIn(this.#options.unavailableRecheckMs ?? UNAVAILABLE_RECHECK_MS);
       return;
     }
     this.#options.onError?.(err);
     const delayMs = this.#backoff.next(failure.kind === 'retryable' ? failure.retryAfterMs : undefined);
     this.#log.warn({ err: failure, delayMs }, 'list/watch failed; restarting');
+    this.#restartIn(delayMs);
+  }
+
+  /** Resumes the current ListWatch after `delayMs` (it stopped itself after reporting its error). */
+  #restartIn(delayMs: number): void {
     this.#timers.clearTimeout(this.#restartTimer);
     const generation = this.#generation;
     this.#restartPending = true;
@@ -397,6 +416,8 @@ export class SupervisedInformer<T extends KubernetesObject, U extends Kubernetes
     for (const gone of this.store.missingFrom(names)) this.#remove(gone);
     for (const item of items) this.#apply(item);
     this.#backoff.reset();
+    if (!this.#listed && this.#toldUnavailable) this.#log.info({ objects: items.length }, 'listed at last');
+    this.#listed = true;
     if (!this.#synced) {
       this.#log.info({ objects: this.store.size }, 'synced');
       this.#markSynced();

@@ -595,8 +595,8 @@ export class Operator {
         this.#log.warn(
           { err: failure, serviceCIDRs },
           serviceCIDRs.length > 0
-            ? 'cannot list ServiceCIDRs; the opt-in modes keep out of the ranges of --service-cidrs and the ClusterIPs Services hold'
-            : 'cannot list ServiceCIDRs and --service-cidrs is not set; the opt-in modes keep out of only the ClusterIPs Services hold now',
+            ? 'cannot list ServiceCIDRs (asking again every 10 minutes); the opt-in modes keep out of the ranges of --service-cidrs and the ClusterIPs Services hold'
+            : 'cannot list ServiceCIDRs (asking again every 10 minutes) and --service-cidrs is not set; the opt-in modes keep out of only the ClusterIPs Services hold now',
         ),
       );
     }
@@ -617,7 +617,8 @@ export class Operator {
 
   /**
    * Starts an informer for `w` (after `after` resolves, when given). With `unavailable`, the kind is
-   * one the operator can do without: a list refused with 403 or 404 calls it once and counts as synced.
+   * one the operator can do without: a list refused with 403 or 404 calls it once and counts as synced
+   * (and is listed again every 10 minutes, quietly, until it is served and granted).
    */
   #startInformer<D>(
     w: WatchedResource<KubernetesObject, D>,
