@@ -35,6 +35,8 @@ export interface ServiceProbeFlags {
   readonly context: string | undefined;
   readonly timeout: number;
   readonly concurrency: number;
+  /** `--threads`; undefined: the engine's choice. */
+  readonly threads: number | undefined;
 }
 
 const HOP_NAMES = {
@@ -114,6 +116,7 @@ export async function probeServices(
     const results = await probeAll(expandConnects(chosen), {
       timeoutMs: flags.timeout,
       concurrency: flags.concurrency,
+      ...(flags.threads === undefined ? {} : { threads: flags.threads }),
       ...(io.signal ? { signal: io.signal } : {}),
     });
     const observed = results.map(observation);
