@@ -14,8 +14,9 @@
  * Why a bundle: a SEA runs one CommonJS script and can `require` only Node's built-in modules. The lazy
  * `import()`s of src/cli/commands.ts are literal paths, so esbuild bundles them too. It has the
  * plugins of the image's bundle (scripts/bundle.ts): client-node without its generated API, and the
- * version as a constant (src/version.ts reads package.json, which is not there in a SEA). The blob has no V8 code cache or snapshot, so one blob serves both
- * architectures (Node's docs: required when the blob is made on another platform than it runs on).
+ * version as a constant (src/version.ts reads package.json, which is not there in a SEA). The blob
+ * has no V8 code cache or snapshot, so one blob serves both architectures (Node's docs: required
+ * when the blob is made on another platform than it runs on).
  *
  * The build is skipped when build/plugin/ already holds the outputs of the same inputs (sources,
  * lockfile, Node version, this script, the base URL); `--force` rebuilds.
@@ -32,7 +33,7 @@ import { promisify } from 'node:util';
 import { createGzip } from 'node:zlib';
 import { stringify } from 'yaml';
 import { cacheDir } from '../cluster/binaries.ts';
-import { bundleText, cliPlugins, probeWorkerBundle } from './bundle.ts';
+import { bundleText, cliPlugins, packageVersion, probeWorkerBundle, root } from './bundle.ts';
 import {
   archiveName,
   type BuiltArchive,
@@ -44,7 +45,6 @@ import {
 } from './krew-manifest.ts';
 
 const run = promisify(execFile);
-const root = fileURLToPath(new URL('../', import.meta.url));
 export const outDir = join(root, 'build', 'plugin');
 /** Node's SEA fuse: the sentinel postject flips so the binary runs the injected blob. */
 const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
@@ -160,9 +160,9 @@ export interface PluginBuild {
 }
 
 export async function buildPlugin(options: { baseUrl?: string; force?: boolean } = {}): Promise<PluginBuild> {
-  const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { version: string };
+  const version = await packageVersion();
   const nodeVersion = await pinnedNodeVersion();
-  const baseUrl = options.baseUrl ?? defaultBaseUrl(pkg.version);
+  const baseUrl = options.baseUrl ?? defaultBaseUrl(version);
   const binaries = Object.fromEntries(
     PLUGIN_TARGETS.map((t) => [t.goArch, join(outDir, `linux_${t.goArch}`, PLUGIN_BIN)]),
   ) as Record<PluginTarget['goArch'], string>;
@@ -188,8 +188,8 @@ export async function buildPlugin(options: { baseUrl?: string; force?: boolean }
   await rm(outDir, { recursive: true, force: true });
   await mkdir(outDir, { recursive: true });
   const bundleFile = join(outDir, 'bundle.cjs');
-  log(`bundling src/bin/sockeye.ts (sockeye ${pkg.version}) into ${bundleFile}`);
-  await bundle(pkg.version, bundleFile);
+  log(`bundling src/bin/sockeye.ts (sockeye ${version}) into ${bundleFile}`);
+  await bundle(version, bundleFile);
 
   // The blob is made by the same Node version it is injected into (its format is that version's).
   const hostArch = PLUGIN_TARGETS.find((t) => t.nodeArch === process.arch);
@@ -237,10 +237,7 @@ export async function buildPlugin(options: { baseUrl?: string; force?: boolean }
     built.push({ target, sha256: await sha256File(archives[target.goArch]), files });
     log(`${archives[target.goArch]}`);
   }
-  await writeFile(
-    manifest,
-    stringify(krewManifest({ version: pkg.version, baseUrl, archives: built }), { lineWidth: 0 }),
-  );
+  await writeFile(manifest, stringify(krewManifest({ version, baseUrl, archives: built }), { lineWidth: 0 }));
   await writeFile(stamp, key);
   log(`krew manifest: ${manifest}`);
   return { ...result, cached: false };

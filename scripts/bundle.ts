@@ -26,7 +26,7 @@ export const root = fileURLToPath(new URL('../', import.meta.url));
  * src/probe/worker-script.ts, which names the file a probe worker thread runs (src/probe/parallel.ts),
  * replaced by `contents` in a bundle.
  */
-export function workerScript(contents: string): Plugin {
+function workerScript(contents: string): Plugin {
   return {
     name: 'sockeye-probe-worker',
     setup(b) {
@@ -36,7 +36,7 @@ export function workerScript(contents: string): Plugin {
 }
 
 /** src/version.ts, replaced in a bundle by the version it would have read from package.json. */
-export function versionConstant(version: string): Plugin {
+function versionConstant(version: string): Plugin {
   return {
     name: 'sockeye-version',
     setup(b) {
@@ -52,7 +52,7 @@ export function versionConstant(version: string): Plugin {
  * client-node's whole generated API left out of a bundle, as src/kube/lean-client-node.ts leaves it
  * out of a run from tsc's dist/: the same two imports get the same small modules.
  */
-export const leanClientNode: Plugin = {
+const leanClientNode: Plugin = {
   name: 'sockeye-lean-client-node',
   setup(b) {
     // The substitution is made here, so the runtime hook (registerHooks) would only slow every
@@ -163,15 +163,6 @@ async function writeFiles(files: Readonly<Record<string, string>>): Promise<void
   for (const [file, text] of Object.entries(files)) {
     await mkdir(dirname(file), { recursive: true });
     await writeFile(file, text);
-  }
-}
-
-/** Writes the worker's bundle to `file`, and stops esbuild's service process (nothing is left running). */
-export async function writeProbeWorkerBundle(file: string): Promise<void> {
-  try {
-    await writeFiles({ [file]: await probeWorkerBundle() });
-  } finally {
-    await stop();
   }
 }
 

@@ -10,10 +10,10 @@
  * A resolve hook (node:module `registerHooks`, in-thread) sends those two imports to small modules
  * (data: URLs) that give the same names from the files that define them (the same module instances the full
  * index would give, so `makeApiClient` still works wherever the index is loaded anyway). Everything
- * else resolves as usual. The one-file bundle that an installed sockeye runs (scripts/bundle.ts)
- * makes the same substitution when it is built. sockeye's own code imports client-node's files directly (`dist/config.js`,
- * `dist/watch.js`, …) or its types only; `test/structure/lean-client-node.test.ts` fails when the
- * operator's entry loads the generated index or API surface again.
+ * else resolves as usual. The bundle that an installed sockeye runs (scripts/bundle.ts) makes the
+ * same substitution when it is built. sockeye's own code imports client-node's files directly
+ * (`dist/config.js`, `dist/watch.js`, …) or its types only; `test/structure/lean-client-node.test.ts`
+ * fails when the operator's entry loads the generated index or API surface again.
  */
 import { registerHooks } from 'node:module';
 

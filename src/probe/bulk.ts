@@ -10,9 +10,10 @@ import { targetProblem } from './target.ts';
 /**
  * A run of plain connects (a share of a run over threads, the sidecar, `probe svc/` without health
  * checks; `sockeye probe` and the audit watch a reset window by default, so they are not): no
- * application check or reset window, no bound shared with other runs, the default dialer and clock. It keeps what engine.ts keeps per probe (the bound, bursts of DEFAULT_BURST per
- * event-loop turn, a deadline per target read after the I/O already pending, RST on every close) on
- * Node's connect request itself: one request and one handle per probe and nothing else until the
+ * application check or reset window, no bound shared with other runs, the default dialer and clock.
+ * It keeps what engine.ts keeps per probe (the bound, bursts of DEFAULT_BURST per event-loop turn,
+ * a deadline per target read after the I/O already pending, RST on every close) on Node's connect
+ * request itself: one request and one handle per probe and nothing else until the
  * result. The general run (engine.ts) builds a probe object, a dial, a deadline entry and a closure
  * for each, and its first 10,000 probes run mostly in V8's lower tiers: two processes of 10,000
  * loopback targets each took 227–249 ms with it, 153–158 ms with a loop this lean (README "Probe

@@ -21,6 +21,16 @@ const repo = fileURLToPath(new URL('../../', import.meta.url));
 const UID = 65532;
 
 /**
+ * A module preloaded with --import that writes every file each thread loads (registerHooks sees
+ * import and require; a worker thread runs the preload too) to stderr, one URL per line, as it loads.
+ */
+const LOAD_RECORDER = `data:text/javascript,${encodeURIComponent(`
+  import { registerHooks } from 'node:module';
+  import { writeSync } from 'node:fs';
+  registerHooks({ load(url, context, next) { writeSync(2, url + '\\n'); return next(url, context); } });
+`)}`;
+
+/**
  * The image's runtime stage without a Docker engine: the same steps as the Dockerfile (the compiled
  * dist/ of `npm run build`, the production dependencies of `npm ci --omit=dev --ignore-scripts`,
  * package.json and bin/) into /app-like directory, made read-only, with its own copy of this node
@@ -119,25 +129,21 @@ describe('the runtime image tree', () => {
     expect(result.stdout).toContain('SOCKEYE_INTERVAL');
   });
 
-  it("runs the bundle: the operator loads none of the ~900 modules of tsc's dist/ and node_modules", async () => {
-    // Every file the process loads, written to stderr as it exits (registerHooks sees import and require).
-    const recorder = `data:text/javascript,${encodeURIComponent(`
-      import { registerHooks } from 'node:module';
-      const seen = [];
-      registerHooks({ load(url, context, next) { seen.push(url); return next(url, context); } });
-      process.on('exit', () => process.stderr.write(JSON.stringify(seen)));
-    `)}`;
-    const result = await runAsUser([
-      '--import',
-      recorder,
-      join(app, 'bin', 'sockeye.js'),
-      'operator',
-      '--help',
-    ]);
-    expect(result.code).toBe(0);
-    const files = (JSON.parse(result.stderr) as string[])
+  /** The files of the tree that `sockeye ARGS` loads in any thread (LOAD_RECORDER), and how it ended. */
+  const loadsOf = async (args: readonly string[]) => {
+    const result = await runAsUser(['--import', LOAD_RECORDER, join(app, 'bin', 'sockeye.js'), ...args]);
+    const lines = result.stderr.split('\n').filter((l) => l !== '');
+    // Nothing but the recorder's lines: sockeye itself wrote no error.
+    expect(lines.filter((l) => !/^[a-z]+:/.test(l))).toEqual([]);
+    const files = lines
       .filter((url) => url.startsWith('file:'))
       .map((url) => fileURLToPath(url).slice(app.length + 1));
+    return { result, files };
+  };
+
+  it("runs the bundle: the operator loads none of the ~900 modules of tsc's dist/ and node_modules", async () => {
+    const { result, files } = await loadsOf(['operator', '--help']);
+    expect(result.code).toBe(0);
     expect(files).toContain('dist/bundle/sockeye.mjs');
     expect(files.filter((f) => !f.startsWith('dist/bundle/') && f !== 'bin/sockeye.js')).toEqual([]);
     // Nor client-node's generated API (scripts/bundle.ts leaves it out, as lean-client-node.ts does
@@ -178,18 +184,14 @@ describe('the runtime image tree', () => {
   it('spreads `sockeye probe --threads 2` over a worker thread that the bundle finds', async () => {
     const closed = await freePort();
     const targets = Array.from({ length: 40 }, () => `127.0.0.1:${closed}`);
-    const result = await runAsUser([
-      join(app, 'bin', 'sockeye.js'),
-      'probe',
-      '-o',
-      'json',
-      '--threads',
-      '2',
-      ...targets,
-    ]);
-    expect(result.stderr).toBe('');
+    const { result, files } = await loadsOf(['probe', '-o', 'json', '--threads', '2', ...targets]);
     expect(JSON.parse(result.stdout).summary).toMatchObject({ total: 40, refused: 40 });
     expect(result.code).toBe(1);
+    // The worker thread ran the worker's bundle, found from the CLI's chunks; nothing from tsc's dist/.
+    expect(files).toContain('dist/probe/worker.cjs');
+    expect(files.filter((f) => !f.startsWith('dist/bundle/') && f !== 'bin/sockeye.js')).toEqual([
+      'dist/probe/worker.cjs',
+    ]);
   });
 
   describe('as an operator on the local cluster', () => {
