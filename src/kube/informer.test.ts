@@ -262,7 +262,7 @@ describe('SupervisedInformer: watch', () => {
     },
   );
 
-  it('with `unavailable`, still retries a list that fails otherwise (503), and a 403 after it synced', async () => {
+  it('with `unavailable`, still retries a list that fails otherwise (503) with the usual backoff', async () => {
     const server = pagedServer([cm('a', '1')]);
     server.state.fail = apiError(503);
     const told: unknown[] = [];
@@ -273,12 +273,58 @@ describe('SupervisedInformer: watch', () => {
     server.state.fail = undefined;
     await vi.advanceTimersByTimeAsync(1600);
     expect(inf.hasSynced()).toBe(true);
-    watch.last().close(apiError(403));
-    await vi.advanceTimersByTimeAsync(0);
+    expect(errors).toHaveLength(2);
+    watch.last().close(apiError(503));
+    await vi.advanceTimersByTimeAsync(30_000);
     expect(errors).toHaveLength(3);
+    expect(watch.connections).toHaveLength(2);
     expect(told).toEqual([]);
     await inf.stop();
   });
+
+  it.each([403, 404])(
+    'with `unavailable`, a watch refused with %i after a list: keeps the list, warns once, asks again every 10 minutes',
+    async (code) => {
+      const server = pagedServer([cm('a', '1')]);
+      const told: unknown[] = [];
+      const lines: string[] = [];
+      const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(line) });
+      const { inf, errors, watch } = informer(server, {
+        unavailable: (failure) => told.push(failure),
+        logger,
+      });
+      inf.start();
+      await inf.whenSynced();
+      await vi.advanceTimersByTimeAsync(0);
+      expect(watch.connections).toHaveLength(1);
+      const warnings = () => lines.filter((l) => JSON.parse(l).level === 40);
+      watch.last().close(apiError(code));
+      // Not every 30 s: nothing asked again for ten minutes, the last list kept, one warning.
+      await vi.advanceTimersByTimeAsync(599_000);
+      expect(watch.connections).toHaveLength(1);
+      expect(inf.list().map((o) => o.metadata?.name)).toEqual(['a']);
+      expect(errors).toHaveLength(1);
+      expect(warnings()).toHaveLength(1);
+      expect(warnings()[0]).toContain('refused after it was listed');
+      // Still refused: asked again, nothing said.
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(watch.connections).toHaveLength(2);
+      watch.last().close(apiError(code));
+      await vi.advanceTimersByTimeAsync(600_000);
+      expect(watch.connections).toHaveLength(3);
+      expect(errors).toHaveLength(1);
+      expect(warnings()).toHaveLength(1);
+      // Served again: its events apply, and a later refusal is said again.
+      watch.last().emit('MODIFIED', cm('a', '5', { k: 'v' }));
+      expect(inf.get('a', 'ns')?.metadata?.resourceVersion).toBe('5');
+      watch.last().close(apiError(code));
+      await vi.advanceTimersByTimeAsync(0);
+      expect(warnings()).toHaveLength(2);
+      expect(errors).toHaveLength(2);
+      expect(told).toEqual([]);
+      await inf.stop();
+    },
+  );
 
   it('relists on 410 and reports objects that vanished meanwhile as deleted', async () => {
     const server = pagedServer([cm('a', '1'), cm('b', '2')]);

@@ -80,8 +80,9 @@ export interface InformerOptions<T extends KubernetesObject, U extends Kubernete
    * For a resource the caller can do without: when the first list is refused as not served (404) or
    * not allowed (403), the informer counts as synced (empty) and calls this once (the caller logs what
    * it does without), then lists again quietly every `unavailableRecheckMs`, so that a resource served
-   * or granted later (a cluster upgrade, a RoleBinding) is picked up without a restart. Unset: such a
-   * list is retried with the usual backoff.
+   * or granted later (a cluster upgrade, a RoleBinding) is picked up without a restart. Refused
+   * after a list succeeded, it keeps the last list, warns once and asks again as seldom. Unset: such
+   * a list or watch is retried with the usual backoff.
    */
   readonly unavailable?: (failure: KubeErrorClass) => void;
   /** How often a list refused with 403 or 404 is tried again when `unavailable` is set (default 10 minutes). */
@@ -202,6 +203,11 @@ export class SupervisedInformer<T extends KubernetesObject, U extends Kubernetes
   #listed = false;
   /** `unavailable` was called (once per informer). */
   #toldUnavailable = false;
+  /**
+   * A list or watch with `unavailable` was refused (403/404) after a list had succeeded, and has not
+   * been served since: said once, then asked again quietly.
+   */
+  #refusedSinceListed = false;
   #running = false;
   #lastActivity = 0;
   #restartTimer: unknown;
@@ -269,8 +275,10 @@ export class SupervisedInformer<T extends KubernetesObject, U extends Kubernetes
     const { labelSelector, fieldSelector } = this.#options;
     const tapped = new TappedWatch(
       this.#watch,
-      (phase, obj) =>
-        phase === 'ADDED' || phase === 'MODIFIED' || phase === 'DELETED' ? this.#trim(obj as T) : obj,
+      (phase, obj) => {
+        this.#servedAgain();
+        return phase === 'ADDED' || phase === 'MODIFIED' || phase === 'DELETED' ? this.#trim(obj as T) : obj;
+      },
       () => this.#touch(generation),
     );
     const lw = new ListWatch<U>(
@@ -304,14 +312,25 @@ export class SupervisedInformer<T extends KubernetesObject, U extends Kubernetes
     if (!this.#running || isAbort(err)) return;
     const failure = classifyKubeError(err);
     const { unavailable } = this.#options;
-    if (unavailable && !this.#listed && failure.kind === 'terminal' && UNAVAILABLE.has(failure.code ?? 0)) {
-      if (!this.#toldUnavailable) {
+    if (unavailable && failure.kind === 'terminal' && UNAVAILABLE.has(failure.code ?? 0)) {
+      const recheckMs = this.#options.unavailableRecheckMs ?? UNAVAILABLE_RECHECK_MS;
+      if (!this.#listed && !this.#toldUnavailable) {
         this.#toldUnavailable = true;
         this.#markSynced();
         unavailable(failure);
+      } else if (this.#listed && !this.#refusedSinceListed) {
+        // Listed once, refused now (a RoleBinding removed, `list` granted without `watch`, the API
+        // turned off): the store keeps the last list, which is what this resource last was, and the
+        // informer asks again as seldom as for a first refusal, instead of warning every 30 s.
+        this.#refusedSinceListed = true;
+        this.#options.onError?.(err);
+        this.#log.warn(
+          { err: failure, recheckMs },
+          'list/watch refused after it was listed; keeping the last list and asking again seldom',
+        );
       }
-      // Quietly, and seldom: the caller already said what it does without.
-      this.#restartIn(this.#options.unavailableRecheckMs ?? UNAVAILABLE_RECHECK_MS);
+      // Quietly, and seldom: what it means was said once.
+      this.#restartIn(recheckMs);
       return;
     }
     this.#options.onError?.(err);
@@ -332,6 +351,17 @@ export class SupervisedInformer<T extends KubernetesObject, U extends Kubernetes
       // ListWatch stopped itself cleanly after reporting: resume it (from its resourceVersion, no relist).
       this.#run(lw, generation);
     }, delayMs);
+  }
+
+  /**
+   * The watch delivered an event (bookmarks included): served again after a refusal, if there was one,
+   * so the next refusal is said again. A list alone does not count: with `list` granted and `watch`
+   * not, every check lists anew (after a 410) and would otherwise warn every time.
+   */
+  #servedAgain(): void {
+    if (!this.#refusedSinceListed) return;
+    this.#refusedSinceListed = false;
+    this.#log.info('list/watch served again');
   }
 
   #touch(generation: number): void {

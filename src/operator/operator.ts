@@ -618,7 +618,8 @@ export class Operator {
   /**
    * Starts an informer for `w` (after `after` resolves, when given). With `unavailable`, the kind is
    * one the operator can do without: a list refused with 403 or 404 calls it once and counts as synced
-   * (and is listed again every 10 minutes, quietly, until it is served and granted).
+   * (and is listed again every 10 minutes, quietly, until it is served and granted); refused after
+   * a list, it keeps that list, warns once and asks again as seldom.
    */
   #startInformer<D>(
     w: WatchedResource<KubernetesObject, D>,
