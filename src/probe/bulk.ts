@@ -1,7 +1,16 @@
+import type { Socket } from 'node:net';
 import { failedResult } from './classify.ts';
 import { systemClock } from './clock.ts';
 import { DeadlineSweep, type Tracked } from './deadlines.ts';
-import { type ConnectRequest, failedWith, noop, type TcpHandle, type TcpWrapBinding } from './dialer.ts';
+import {
+  type ConnectRequest,
+  failedWith,
+  noop,
+  socketOn,
+  type TcpHandle,
+  type TcpWrapBinding,
+} from './dialer.ts';
+import type { Fifo } from './fifo.ts';
 import type { ProbeResult, ProbeTarget } from './outcome.ts';
 import { SharedTargets } from './shared-targets.ts';
 import { DEFAULT_BURST } from './slots.ts';
@@ -9,12 +18,13 @@ import { targetProblem } from './target.ts';
 
 /**
  * A run of plain connects (a share of a run over threads, the sidecar, `probe svc/` without health
- * checks; `sockeye probe` and the audit watch a reset window by default, so they are not): no
- * application check or reset window, no bound shared with other runs, the default dialer and clock.
- * It keeps what engine.ts keeps per probe (the bound, bursts of DEFAULT_BURST per event-loop turn,
- * a deadline per target read after the I/O already pending, RST on every close) on Node's connect
- * request itself: one request and one handle per probe and nothing else until the
- * result. The general run (engine.ts) builds a probe object, a dial, a deadline entry and a closure
+ * checks, `sockeye probe` and the audit): no application check, no bound shared with other runs, the
+ * default dialer and clock. It keeps what engine.ts keeps per probe (the bound, bursts of
+ * DEFAULT_BURST per event-loop turn, a deadline per target read after the I/O already pending, RST on
+ * every close) on Node's connect request itself: one request and one handle per probe and nothing
+ * else until the result. A reset window (`resetWindowMs`) costs only the targets that answer: their
+ * handle becomes a net.Socket read for the window, as in the general run, while refused and silent
+ * targets stay this lean. The general run (engine.ts) builds a probe object, a dial, a deadline entry and a closure
  * for each, and its first 10,000 probes run mostly in V8's lower tiers: two processes of 10,000
  * loopback targets each took 227–249 ms with it, 153–158 ms with a loop this lean (README "Probe
  * engine"). The outcomes are the same function of the same socket errors (classify.ts), and
@@ -42,6 +52,36 @@ export interface BulkListener<T extends ProbeTarget> {
 export interface BulkOptions {
   readonly timeoutMs?: number | undefined;
   readonly concurrency: number;
+  /** How long an answered connect is read for an RST before it counts as open (0 or unset: not read). */
+  readonly resetWindowMs?: number | undefined;
+}
+
+/**
+ * An answered connect read for its reset window: its own deadline entry, ended by an RST (`reset`),
+ * the listener's FIN or the window's end (`open`, as in the general run), whichever comes first.
+ */
+class ResetWindow implements Tracked {
+  at = 0;
+  done = false;
+  queue: Fifo<Tracked> | undefined;
+  readonly run: BulkRun<ProbeTarget>;
+  readonly request: BulkRequest;
+  readonly socket: Socket;
+  /** When the handshake ended, ms after the connect started: an open result's latency. */
+  readonly connectedMs: number;
+  /** Its result is given (or the run closed): later socket events are ignored. */
+  ended = false;
+
+  constructor(run: BulkRun<ProbeTarget>, request: BulkRequest, socket: Socket, connectedMs: number) {
+    this.run = run;
+    this.request = request;
+    this.socket = socket;
+    this.connectedMs = connectedMs;
+  }
+
+  expire(): void {
+    this.run.windowEnded(this);
+  }
 }
 
 function onBulkComplete(this: BulkRequest, status: number): void {
@@ -98,9 +138,12 @@ export class BulkRun<T extends ProbeTarget> {
   /** Starts no more connects and closes those in flight with RST; they give no result. */
   close(): void {
     this.#closed = true;
-    this.#sweep.close((r) => {
-      r.done = true;
-      (r as BulkRequest).handle.reset(noop);
+    this.#sweep.close((entry) => {
+      entry.done = true;
+      if (entry instanceof ResetWindow) {
+        entry.ended = true;
+        entry.socket.resetAndDestroy();
+      } else (entry as BulkRequest).handle.reset(noop);
     });
     this.#inFlight = 0;
   }
@@ -173,9 +216,15 @@ export class BulkRun<T extends ProbeTarget> {
   /** The connect ended (libuv's answer, or at once with the error connect() returned). */
   answered(r: BulkRequest, status: number): void {
     if (r.done) return;
-    r.done = true;
-    this.#inFlight--;
+    this.#sweep.cancel(r);
     const latencyMs = systemClock.now() - r.startedAt;
+    const windowMs = this.#options.resetWindowMs ?? 0;
+    // Answered, with a window to read: it keeps its place in the bound until the window ends.
+    if (status === 0 && windowMs > 0) {
+      this.#watchWindow(r, latencyMs, windowMs);
+      return;
+    }
+    this.#inFlight--;
     const target = r.target as T;
     let result: ProbeResult<T>;
     if (status === 0) {
@@ -186,7 +235,42 @@ export class BulkRun<T extends ProbeTarget> {
       const { errno, message } = failedWith(status);
       result = failedResult(target, latencyMs, errno, message);
     }
-    this.#sweep.cancel(r);
+    this.#listener.deliver(r.index, result);
+    this.#schedulePump();
+    this.#listener.changed();
+  }
+
+  /** Reads an answered connect for `windowMs`. */
+  #watchWindow(r: BulkRequest, connectedMs: number, windowMs: number): void {
+    // The connect's own deadline entry stays done (cancelled in its queue); the window has its own.
+    const window = new ResetWindow(
+      this as unknown as BulkRun<ProbeTarget>,
+      r,
+      socketOn(r.handle),
+      connectedMs,
+    );
+    window.socket.on('error', (err: NodeJS.ErrnoException) => this.windowEnded(window, err));
+    window.socket.on('end', () => this.windowEnded(window));
+    this.#sweep.track(window, windowMs);
+  }
+
+  /** The window ended: an RST (`err`), or the listener's FIN or the window's end (open, closed with RST). */
+  windowEnded(window: ResetWindow, err?: NodeJS.ErrnoException): void {
+    if (window.ended) return;
+    window.ended = true;
+    this.#sweep.cancel(window);
+    const r = window.request;
+    this.#inFlight--;
+    const target = r.target as T;
+    let result: ProbeResult<T>;
+    if (err) {
+      window.socket.destroy();
+      const latencyMs = systemClock.now() - r.startedAt;
+      result = { target, latencyMs, outcome: 'reset', errno: err.code ?? 'ECONNRESET' };
+    } else {
+      window.socket.resetAndDestroy();
+      result = { target, latencyMs: window.connectedMs, outcome: 'open' };
+    }
     this.#listener.deliver(r.index, result);
     this.#schedulePump();
     this.#listener.changed();

@@ -150,13 +150,18 @@ class HandleConnection implements Connection {
   }
 
   toSocket(): Socket {
-    // What net.Server does with an accepted handle; the socket starts reading at once.
-    return new (net().Socket)({
-      handle: this.#handle,
-      readable: true,
-      writable: true,
-    } as unknown as ConstructorParameters<typeof Socket>[0]);
+    return socketOn(this.#handle);
   }
+}
+
+/** A connected TCP handle as a net.Socket (reset window, application checks); the caller closes it. */
+export function socketOn(handle: TcpHandle): Socket {
+  // What net.Server does with an accepted handle; the socket starts reading at once.
+  return new (net().Socket)({
+    handle,
+    readable: true,
+    writable: true,
+  } as unknown as ConstructorParameters<typeof Socket>[0]);
 }
 
 /** One connect in flight on a bare TCP handle: the handle, the request, and who to tell. */

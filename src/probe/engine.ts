@@ -326,9 +326,9 @@ function thisThreadOnly(options: ProbeOptions<never>): boolean {
   return (options.slots ?? options.dialer ?? options.clock ?? options.namespaceOf) !== undefined;
 }
 
-/** Whether a run asks for nothing but connects (none of the above, no application check or reset window). */
+/** Whether a run asks for nothing but connects, a reset window at most (none of the above, no application check). */
 function plainConnects(options: ProbeOptions<never>): boolean {
-  return !thisThreadOnly(options) && options.app === undefined && !((options.resetWindowMs ?? 0) > 0);
+  return !thisThreadOnly(options) && options.app === undefined;
 }
 
 /** A run of probes in this thread, started by startRun. */
@@ -364,7 +364,7 @@ function startRun<T extends ProbeTarget>(
     const bulk = new BulkRun(
       tcpWrap,
       list,
-      { timeoutMs: options.timeoutMs, concurrency },
+      { timeoutMs: options.timeoutMs, concurrency, resetWindowMs: options.resetWindowMs },
       { deliver, changed },
     );
     bulk.start();

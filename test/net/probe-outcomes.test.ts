@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import type { Server } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultDialer, socketDialer } from '../../src/probe/dialer.ts';
@@ -23,8 +23,8 @@ afterAll(async () => {
 
 /**
  * Every outcome through each way the engine connects: its bulk run (bulk.ts: no dialer, clock or check
- * asked for; a test that asks for a reset window takes the general run with the default dialer), and
- * its general run with Node's TCP handle and with net.Socket.
+ * asked for; a reset window read on the answered connects only), and its general run with Node's TCP
+ * handle and with net.Socket.
  */
 const ways = [
   { name: 'bulk run', dialer: undefined },
@@ -71,6 +71,20 @@ describe.each(ways)('outcomes over real sockets ($name)', ({ dialer: chosen }) =
       { timeoutMs: 5000, resetWindowMs: 30_000, ...dialer },
     );
     expect(result).toMatchObject({ outcome: 'reset', errno: 'ECONNRESET' });
+  });
+
+  it('reset when the listener aborts well after the handshake, within the window only', async () => {
+    // An RST that lands before the connect's answer is read is a failed connect (above); this one
+    // comes 100 ms later, so only reading the window sees it.
+    const server = await listen('127.0.0.1', (socket) => setTimeout(() => socket.resetAndDestroy(), 100));
+    servers.push(server);
+    const target = { ip: '127.0.0.1', port: portOf(server) };
+    const [watched, unwatched] = [
+      await probeOne(target, { timeoutMs: 5000, resetWindowMs: 30_000, ...dialer }),
+      await probeOne(target, { timeoutMs: 5000, ...dialer }),
+    ];
+    expect(watched).toMatchObject({ outcome: 'reset', errno: 'ECONNRESET' });
+    expect(unwatched.outcome).toBe('open');
   });
 
   it('open, not reset, when the listener stays quiet through the reset window', async () => {
@@ -145,6 +159,23 @@ describe('closing', () => {
       defaultDialer.dial('127.0.0.1', port, () => expect.fail('an aborted dial must not call back')).abort();
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(await timeWaitOn(port)).toBe('');
+  });
+
+  it('leaves no TIME_WAIT when a bulk run is aborted while it reads reset windows', async () => {
+    const accepted: Socket[] = [];
+    const server = await listen('127.0.0.1', (socket) => accepted.push(socket));
+    servers.push(server);
+    const port = portOf(server);
+    const abort = new AbortController();
+    const targets = Array.from({ length: 20 }, () => ({ ip: '127.0.0.1', port }));
+    const run = probeAll(targets, { timeoutMs: 5000, resetWindowMs: 60_000, signal: abort.signal });
+    // Every connect answered and accepted: each probe now waits in its window.
+    while (accepted.length < targets.length) await new Promise((resolve) => setTimeout(resolve, 10));
+    abort.abort(new Error('stopped'));
+    await expect(run).rejects.toThrow('stopped');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(accepted.every((socket) => socket.destroyed)).toBe(true);
     expect(await timeWaitOn(port)).toBe('');
   });
 
