@@ -32,6 +32,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions, Watch } from '@kubernetes/client-node';
+import { ensureBinaries } from '../cluster/binaries.ts';
 import { freePort } from '../cluster/controlplane.ts';
 import { killGroup, startDetached } from '../cluster/exec.ts';
 import {
@@ -727,6 +728,9 @@ async function shardRun(
 
 async function main(): Promise<void> {
   const s = settingsFrom(process.argv.slice(2));
+  // helm renders the operator's process (chart-process.ts) only after the workload is made: built
+  // first, so that a cold cache cannot fail the bench after minutes of setup.
+  await ensureBinaries(['helm'], note);
   const { dir, existing } = await workDir(s);
   const keptCluster = existing !== undefined;
   const started: Started = { watches: [], operatorPid: undefined, shardPids: [] };

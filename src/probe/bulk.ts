@@ -1,4 +1,3 @@
-import type { Socket } from 'node:net';
 import { failedResult } from './classify.ts';
 import { systemClock } from './clock.ts';
 import { DeadlineSweep, type Tracked } from './deadlines.ts';
@@ -6,7 +5,8 @@ import {
   type ConnectRequest,
   failedWith,
   noop,
-  socketOn,
+  type StreamReads,
+  streamReads,
   type TcpHandle,
   type TcpWrapBinding,
 } from './dialer.ts';
@@ -22,9 +22,9 @@ import { targetProblem } from './target.ts';
  * default dialer and clock. It keeps what engine.ts keeps per probe (the bound, bursts of
  * DEFAULT_BURST per event-loop turn, a deadline per target read after the I/O already pending, RST on
  * every close) on Node's connect request itself: one request and one handle per probe and nothing
- * else until the result. A reset window (`resetWindowMs`) costs only the targets that answer: their
- * handle becomes a net.Socket read for the window, as in the general run, while refused and silent
- * targets stay this lean. The general run (engine.ts) builds a probe object, a dial, a deadline entry and a closure
+ * else until the result. A reset window (`resetWindowMs`) is read on the handle itself, and only for
+ * the targets that answer (the general run makes each a net.Socket: ~0.1 ms of CPU apiece). The
+ * general run (engine.ts) builds a probe object, a dial, a deadline entry and a closure
  * for each, and its first 10,000 probes run mostly in V8's lower tiers: two processes of 10,000
  * loopback targets each took 227–249 ms with it, 153–158 ms with a loop this lean (README "Probe
  * engine"). The outcomes are the same function of the same socket errors (classify.ts), and
@@ -66,22 +66,32 @@ class ResetWindow implements Tracked {
   queue: Fifo<Tracked> | undefined;
   readonly run: BulkRun<ProbeTarget>;
   readonly request: BulkRequest;
-  readonly socket: Socket;
   /** When the handshake ended, ms after the connect started: an open result's latency. */
   readonly connectedMs: number;
-  /** Its result is given (or the run closed): later socket events are ignored. */
+  /** Its result is given (or the run closed): later reads are ignored. */
   ended = false;
 
-  constructor(run: BulkRun<ProbeTarget>, request: BulkRequest, socket: Socket, connectedMs: number) {
+  constructor(run: BulkRun<ProbeTarget>, request: BulkRequest, connectedMs: number) {
     this.run = run;
     this.request = request;
-    this.socket = socket;
     this.connectedMs = connectedMs;
   }
 
   expire(): void {
     this.run.windowEnded(this);
   }
+}
+
+/** A connected handle whose window is read: the window, for its `onread`. */
+interface WindowHandle extends TcpHandle {
+  window?: ResetWindow;
+}
+
+/** A read on a window's handle (Node calls it with the handle as `this`): data is ignored, an end ends it. */
+function onWindowRead(this: TcpHandle): void {
+  const window = (this as WindowHandle).window;
+  const status = (streamReads as StreamReads).last();
+  if (window && status < 0) window.run.windowEnded(window, status);
 }
 
 function onBulkComplete(this: BulkRequest, status: number): void {
@@ -142,7 +152,7 @@ export class BulkRun<T extends ProbeTarget> {
       entry.done = true;
       if (entry instanceof ResetWindow) {
         entry.ended = true;
-        entry.socket.resetAndDestroy();
+        entry.request.handle.reset(noop);
       } else (entry as BulkRequest).handle.reset(noop);
     });
     this.#inFlight = 0;
@@ -243,33 +253,32 @@ export class BulkRun<T extends ProbeTarget> {
   /** Reads an answered connect for `windowMs`. */
   #watchWindow(r: BulkRequest, connectedMs: number, windowMs: number): void {
     // The connect's own deadline entry stays done (cancelled in its queue); the window has its own.
-    const window = new ResetWindow(
-      this as unknown as BulkRun<ProbeTarget>,
-      r,
-      socketOn(r.handle),
-      connectedMs,
-    );
-    window.socket.on('error', (err: NodeJS.ErrnoException) => this.windowEnded(window, err));
-    window.socket.on('end', () => this.windowEnded(window));
+    const window = new ResetWindow(this as unknown as BulkRun<ProbeTarget>, r, connectedMs);
+    const handle = r.handle as WindowHandle;
+    handle.window = window;
+    handle.onread = onWindowRead;
     this.#sweep.track(window, windowMs);
+    const status = handle.readStart();
+    if (status !== 0) this.windowEnded(window, status);
   }
 
   /** The window ended: an RST (`err`), or the listener's FIN or the window's end (open, closed with RST). */
-  windowEnded(window: ResetWindow, err?: NodeJS.ErrnoException): void {
+  windowEnded(window: ResetWindow, status?: number): void {
     if (window.ended) return;
     window.ended = true;
     this.#sweep.cancel(window);
     const r = window.request;
     this.#inFlight--;
     const target = r.target as T;
+    const errno = status === undefined ? undefined : failedWith(status).errno;
     let result: ProbeResult<T>;
-    if (err) {
-      window.socket.destroy();
-      const latencyMs = systemClock.now() - r.startedAt;
-      result = { target, latencyMs, outcome: 'reset', errno: err.code ?? 'ECONNRESET' };
-    } else {
-      window.socket.resetAndDestroy();
+    if (errno === undefined || errno === 'EOF') {
+      // Quiet through the window, or closed by the listener with FIN: open, as in the general run.
+      r.handle.reset(noop);
       result = { target, latencyMs: window.connectedMs, outcome: 'open' };
+    } else {
+      r.handle.close();
+      result = { target, latencyMs: systemClock.now() - r.startedAt, outcome: 'reset', errno };
     }
     this.#listener.deliver(r.index, result);
     this.#schedulePump();

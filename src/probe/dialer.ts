@@ -82,6 +82,9 @@ export interface TcpHandle {
   connect6(req: ConnectRequest, ip: string, port: number): number;
   reset(callback: () => void): number;
   close(callback?: () => void): void;
+  /** Starts reading: each read calls `onread` with the handle as `this` (what it read: streamReads). */
+  readStart(): number;
+  onread: ((this: TcpHandle, buffer: ArrayBuffer | undefined) => void) | undefined;
 }
 export interface ConnectRequest {
   /** Called by Node with the request as `this`, so one shared function serves every dial. */
@@ -107,6 +110,31 @@ function loadTcpWrap(): TcpWrapBinding | undefined {
   }
   return undefined;
 }
+
+/**
+ * What the read that called a handle's `onread` returned: bytes read, or a negative libuv status
+ * (EOF, ECONNRESET…). Node's stream code reads it from the same shared state (stream_wrap).
+ */
+export interface StreamReads {
+  last(): number;
+}
+
+function loadStreamReads(): StreamReads | undefined {
+  try {
+    const binding = (process as unknown as { binding?: (name: string) => unknown }).binding;
+    const stream = binding?.call(process, 'stream_wrap') as
+      | { streamBaseState?: unknown; kReadBytesOrError?: unknown }
+      | undefined;
+    const state = stream?.streamBaseState;
+    const at = stream?.kReadBytesOrError;
+    if (state instanceof Int32Array && typeof at === 'number') return { last: () => state[at] as number };
+  } catch {
+    // Not available in this runtime: reads go through net.Socket.
+  }
+  return undefined;
+}
+
+export const streamReads = loadStreamReads();
 
 function errnoName(status: number): string {
   try {
@@ -150,18 +178,13 @@ class HandleConnection implements Connection {
   }
 
   toSocket(): Socket {
-    return socketOn(this.#handle);
+    // What net.Server does with an accepted handle; the socket starts reading at once.
+    return new (net().Socket)({
+      handle: this.#handle,
+      readable: true,
+      writable: true,
+    } as unknown as ConstructorParameters<typeof Socket>[0]);
   }
-}
-
-/** A connected TCP handle as a net.Socket (reset window, application checks); the caller closes it. */
-export function socketOn(handle: TcpHandle): Socket {
-  // What net.Server does with an accepted handle; the socket starts reading at once.
-  return new (net().Socket)({
-    handle,
-    readable: true,
-    writable: true,
-  } as unknown as ConstructorParameters<typeof Socket>[0]);
 }
 
 /** One connect in flight on a bare TCP handle: the handle, the request, and who to tell. */

@@ -4,7 +4,14 @@ import { BulkRun } from './bulk.ts';
 import { failedResult } from './classify.ts';
 import { type ProbeClock, systemClock } from './clock.ts';
 import { DeadlineSweep, type Expiring, type Tracked } from './deadlines.ts';
-import { type Dialer, type DialResult, defaultDialer, type PendingDial, tcpWrap } from './dialer.ts';
+import {
+  type Dialer,
+  type DialResult,
+  defaultDialer,
+  type PendingDial,
+  streamReads,
+  tcpWrap,
+} from './dialer.ts';
 import { ResultQueue, TurnWaker } from './input-order.ts';
 import type { ProbeResult, ProbeTarget } from './outcome.ts';
 import {
@@ -359,7 +366,9 @@ function startRun<T extends ProbeTarget>(
   // more than a connect (a pooled target carries no check: probeBatches keeps those runs in one thread).
   const ownChecks = (l: readonly T[] | SharedTargets<T>) =>
     !(l instanceof SharedTargets) && l.some((t) => t.app !== undefined);
-  if (tcpWrap && list && plainConnects(options) && !ownChecks(list)) {
+  // A reset window is read on the handle through Node's stream state (streamReads).
+  const reads = (options.resetWindowMs ?? 0) > 0 ? streamReads !== undefined : true;
+  if (tcpWrap && reads && list && plainConnects(options) && !ownChecks(list)) {
     const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
     const bulk = new BulkRun(
       tcpWrap,
