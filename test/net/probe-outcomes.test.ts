@@ -87,6 +87,16 @@ describe.each(ways)('outcomes over real sockets ($name)', ({ dialer: chosen }) =
     expect(unwatched.outcome).toBe('open');
   });
 
+  it('open, not reset, when the listener closes with FIN within the reset window', async () => {
+    const server = await listen('127.0.0.1', (socket) => setTimeout(() => socket.end(), 50));
+    servers.push(server);
+    const result = await probeOne(
+      { ip: '127.0.0.1', port: portOf(server) },
+      { timeoutMs: 5000, resetWindowMs: 30_000, ...dialer },
+    );
+    expect(result.outcome).toBe('open');
+  });
+
   it('open, not reset, when the listener stays quiet through the reset window', async () => {
     const server = await listen('127.0.0.1');
     servers.push(server);
