@@ -2,9 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { ListSplitter } from './list-splitter.ts';
 
 /** Splits `body` at the given offsets and returns what the splitter made of it. */
-function split(body: string, cuts: readonly number[]): { items: unknown[]; head: unknown } {
+function split(
+  body: string,
+  cuts: readonly number[],
+  dropManagedFields = false,
+): { items: unknown[]; head: unknown } {
   const items: unknown[] = [];
-  const splitter = new ListSplitter((text) => items.push(JSON.parse(text)));
+  const splitter = new ListSplitter((text) => items.push(JSON.parse(text)), { dropManagedFields });
   let at = 0;
   for (const cut of [...cuts, body.length]) {
     splitter.push(body.slice(at, cut));
@@ -46,6 +50,54 @@ describe('ListSplitter', () => {
     });
     expect(split('{"items":[],"metadata":{}}', [])).toEqual({ items: [], head: { items: [], metadata: {} } });
     expect(split('{"metadata":{}}', [])).toEqual({ items: [], head: { metadata: {} } });
+  });
+
+  it("empties each item's metadata.managedFields on request, and nothing else, however the body is cut", () => {
+    const managed = [
+      {
+        manager: 'kubelet',
+        fieldsV1: { 'f:status': { 'k:{"type":"Ready"}': { '.': {}, 'f:status': {} } } },
+        note: 'a "quoted" ] [ } { \\ back',
+      },
+      { manager: 'sockeye', fieldsV1: { 'f:metadata': { 'f:annotations': {} } } },
+    ];
+    const list = {
+      kind: 'PodList',
+      metadata: { resourceVersion: '7', managedFields: ["the list's own: kept"] },
+      items: [
+        {
+          metadata: { name: 'a', managedFields: managed, labels: { managedFields: 'a value' } },
+          spec: { managedFields: [1, 2], containers: [{ name: 'managedFields' }] },
+        },
+        { metadata: { managedFields: null, ownerReferences: [{ name: 'rs' }] } },
+        { metadata: { name: 'b', managedFields: [] }, status: { podIP: '198.18.0.1' } },
+        { metadata: { managedFields: managed, name: 'c' } },
+      ],
+    };
+    const emptied = list.items.map((item) =>
+      Array.isArray(item.metadata.managedFields)
+        ? { ...item, metadata: { ...item.metadata, managedFields: [] } }
+        : item,
+    );
+    const { items: _, ...head } = list;
+    for (const body of [JSON.stringify(list), JSON.stringify(list, null, 1)]) {
+      expect(split(body, [], true)).toEqual({ items: emptied, head: { ...head, items: [] } });
+      // Without the option every item is whole.
+      expect(split(body, []).items).toEqual(list.items);
+      // A key split between two pushes is kept whole; every other cut empties as above.
+      for (let cut = 0; cut <= body.length; cut++) {
+        const { items } = split(body, [cut], true);
+        items.forEach((item, k) => {
+          expect([emptied[k], list.items[k]]).toContainEqual(item);
+        });
+        const splitKey = ['"metadata":', '"managedFields":'].some((key) => {
+          for (let at = body.indexOf(key); at >= 0; at = body.indexOf(key, at + 1))
+            if (cut > at && cut < at + key.length) return true;
+          return false;
+        });
+        if (!splitKey) expect(items).toEqual(emptied);
+      }
+    }
   });
 
   it('fails on a body cut short', () => {

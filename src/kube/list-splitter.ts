@@ -3,7 +3,10 @@
  * items as the text arrives, so that each item is parsed (JSON.parse, native) and converted on its
  * own and the whole body is never held: a 20,000-pod list is a 68 MB body and ~4x that once parsed.
  * It only frames: it tracks strings (with escapes), nesting depth and the top-level key it is under;
- * the texts it hands out are parsed by JSON.parse, which judges their syntax.
+ * the texts it hands out are parsed by JSON.parse, which judges their syntax. On request it also
+ * empties each item's `metadata.managedFields` (`"managedFields":[]`) as it goes: nothing a reader
+ * of the list uses, and on the local cluster's pods ~46% of their text and most of their objects
+ * (20,000 pods parsed in 560–760 ms with them, 260–310 ms without).
  */
 
 const QUOTE = 0x22;
@@ -29,10 +32,21 @@ export class ListSplitter {
   #key = '';
   #inItems = false;
   #items = 0;
+  readonly #dropManagedFields: boolean;
+  /** The item's key being read is `metadata`. */
+  #inMetadata = false;
+  /** The metadata key just read is `managedFields`: its array, if one follows, is left out. */
+  #dropNext = false;
+  /** Inside the managedFields array being left out. */
+  #dropping = false;
 
-  /** `onItem` gets each item's JSON text, in order. */
-  constructor(onItem: (text: string) => void) {
+  /**
+   * `onItem` gets each item's JSON text, in order; with `dropManagedFields`, with its
+   * `metadata.managedFields` emptied (a key split between two pushes is kept whole).
+   */
+  constructor(onItem: (text: string) => void, options: { readonly dropManagedFields?: boolean } = {}) {
     this.#onItem = onItem;
+    this.#dropManagedFields = options.dropManagedFields === true;
   }
 
   get items(): number {
@@ -42,7 +56,7 @@ export class ListSplitter {
   /** The next piece of the body (any split, even inside a string or an escape). */
   push(chunk: string): void {
     // Where the current run of head text, or of the item, began in this chunk.
-    let itemStart = this.#inItems && this.#depth >= 3 ? 0 : -1;
+    let itemStart = this.#inItems && this.#depth >= 3 && !this.#dropping ? 0 : -1;
     let headStart = this.#inItems ? -1 : 0;
     if (this.#inString && this.#depth === 1) this.#stringStart = 0;
     // Inside a string only `"` and `\` matter: jump to the next of them (indexOf, native) instead of
@@ -77,6 +91,13 @@ export class ListSplitter {
         case QUOTE:
           this.#inString = true;
           if (this.#depth === 1) this.#stringStart = i + 1;
+          else if (this.#dropManagedFields && this.#inItems) {
+            // Keys are told apart from values by the colon right after them (the API server writes
+            // no space there); a key is compared where it starts, in this push.
+            if (this.#depth === 3) this.#inMetadata = chunk.startsWith('metadata":', i + 1);
+            else if (this.#depth === 4)
+              this.#dropNext = this.#inMetadata && chunk.startsWith('managedFields":', i + 1);
+          }
           break;
         case COLON:
           if (this.#depth === 1) this.#key = this.#lastString;
@@ -91,11 +112,22 @@ export class ListSplitter {
             this.#inItems = true;
           } else if (this.#inItems && this.#depth === 3) {
             itemStart = i;
+          } else if (this.#dropNext) {
+            this.#dropNext = false;
+            if (c === OPEN_BRACKET && this.#depth === 5) {
+              // Keep the `[`, leave out what follows up to its `]`.
+              this.#item += chunk.slice(itemStart, i + 1);
+              itemStart = -1;
+              this.#dropping = true;
+            }
           }
           break;
         case CLOSE_BRACE:
         case CLOSE_BRACKET:
-          if (this.#inItems && this.#depth === 3) {
+          if (this.#dropping && this.#depth === 5) {
+            this.#dropping = false;
+            itemStart = i;
+          } else if (this.#inItems && this.#depth === 3) {
             this.#onItem(this.#item + chunk.slice(itemStart, i + 1));
             this.#items++;
             this.#item = '';

@@ -129,7 +129,8 @@ export async function listRaw<T>(kc: KubeConfig, path: string, page: PageRequest
 /**
  * A whole list in one request from the API server's watch cache (`resourceVersion=0`, as client-go's
  * informers list first), each item parsed and passed through `each` as the body streams in: memory
- * holds the converted items, never the body or the parsed list (see list-splitter.ts).
+ * holds the converted items, never the body or the parsed list (see list-splitter.ts). Each item's
+ * `metadata.managedFields` is left out before it is parsed (`[]`): no reader of a streamed list uses it.
  */
 export async function listStreamed<T, U>(
   kc: KubeConfig,
@@ -139,7 +140,9 @@ export async function listStreamed<T, U>(
 ): Promise<Page<U>> {
   const response = await sendRaw(kc, path, { query: { ...query, resourceVersion: '0' } });
   const items: U[] = [];
-  const splitter = new ListSplitter((text) => items.push(each(JSON.parse(text) as T)));
+  const splitter = new ListSplitter((text) => items.push(each(JSON.parse(text) as T)), {
+    dropManagedFields: true,
+  });
   const decoder = new TextDecoder();
   for await (const chunk of response.body as AsyncIterable<Buffer>)
     splitter.push(decoder.decode(chunk, { stream: true }));
