@@ -97,7 +97,9 @@ const procRunQueue: RunQueue = { loadavg: () => readFileSync('/proc/loadavg', 'u
  * earlier runs kept it near 1.0 on a 2-core machine). And the minute matters: one read of the run queue
  * can catch another process's moment of work (a collector thread, a short command). Work that shows
  * in both is work. The load average alone where /proc is missing. Like the load average it is the
- * host's in a container, where Node's core count also ignores CPU quotas.
+ * host's in a container (other containers' work counts as busy: fewer threads, never more), while
+ * the core count it is taken from follows the container's CPU quota (availableParallelism: libuv
+ * 1.49+ reads the cgroup's cpu.max).
  */
 export function busyElsewhere(queue: RunQueue = procRunQueue): number {
   let least: number | undefined;
