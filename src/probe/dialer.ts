@@ -98,10 +98,15 @@ export interface TcpWrapBinding {
   constants: { SOCKET: number };
 }
 
+/** One of Node's internal bindings (`process.binding`), or undefined where the runtime has none. */
+function nodeBinding(name: string): unknown {
+  const binding = (process as unknown as { binding?: (name: string) => unknown }).binding;
+  return binding?.call(process, name);
+}
+
 function loadTcpWrap(): TcpWrapBinding | undefined {
   try {
-    const binding = (process as unknown as { binding?: (name: string) => unknown }).binding;
-    const tcp = binding?.call(process, 'tcp_wrap') as Partial<TcpWrapBinding> | undefined;
+    const tcp = nodeBinding('tcp_wrap') as Partial<TcpWrapBinding> | undefined;
     if (typeof tcp?.TCP === 'function' && typeof tcp.TCPConnectWrap === 'function' && tcp.constants) {
       return tcp as TcpWrapBinding;
     }
@@ -121,8 +126,7 @@ export interface StreamReads {
 
 function loadStreamReads(): StreamReads | undefined {
   try {
-    const binding = (process as unknown as { binding?: (name: string) => unknown }).binding;
-    const stream = binding?.call(process, 'stream_wrap') as
+    const stream = nodeBinding('stream_wrap') as
       | { streamBaseState?: unknown; kReadBytesOrError?: unknown }
       | undefined;
     const state = stream?.streamBaseState;

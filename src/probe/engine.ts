@@ -333,9 +333,13 @@ function thisThreadOnly(options: ProbeOptions<never>): boolean {
   return (options.slots ?? options.dialer ?? options.clock ?? options.namespaceOf) !== undefined;
 }
 
-/** Whether a run asks for nothing but connects, a reset window at most (none of the above, no application check). */
+/**
+ * Whether a run asks for nothing but connects (none of the above, no application check), a reset
+ * window at most where Node's stream state can be read (bulk.ts reads the window on the handle).
+ */
 function plainConnects(options: ProbeOptions<never>): boolean {
-  return !thisThreadOnly(options) && options.app === undefined;
+  const window = (options.resetWindowMs ?? 0) > 0;
+  return !thisThreadOnly(options) && options.app === undefined && (!window || streamReads !== undefined);
 }
 
 /** A run of probes in this thread, started by startRun. */
@@ -366,9 +370,7 @@ function startRun<T extends ProbeTarget>(
   // more than a connect (a pooled target carries no check: probeBatches keeps those runs in one thread).
   const ownChecks = (l: readonly T[] | SharedTargets<T>) =>
     !(l instanceof SharedTargets) && l.some((t) => t.app !== undefined);
-  // A reset window is read on the handle through Node's stream state (streamReads).
-  const reads = (options.resetWindowMs ?? 0) > 0 ? streamReads !== undefined : true;
-  if (tcpWrap && reads && list && plainConnects(options) && !ownChecks(list)) {
+  if (tcpWrap && list && plainConnects(options) && !ownChecks(list)) {
     const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
     const bulk = new BulkRun(
       tcpWrap,
