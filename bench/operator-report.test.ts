@@ -236,18 +236,15 @@ describe('reportLines', () => {
     const lines = reportLines(s, {
       ...figures,
       podsMade: undefined,
-      firstSweepMs: undefined,
       latencies: [1000, 2000, 3000, 4000],
       steady: { ...figures.steady, withOperator: new Map() },
     });
     expect(lines.find((l) => l.startsWith('pods made'))).toContain('n/a (kept cluster)');
-    expect(lines.find((l) => l.startsWith('first sweep: every Service annotated'))).toContain(
-      'n/a (kept cluster)',
-    );
+    expect(lines.find((l) => l.startsWith('first sweep: every Service annotated'))).toContain('9900 ms');
     expect(lines.find((l) => l.startsWith('detection'))).toContain('aim p99 < 12000 ms: met');
     expect(lines.at(-2)).toBe('steady API requests by verb/resource (with operator, per window): none');
     const json = JSON.parse(lines.at(-1) ?? '') as { podsPerSecond: unknown; firstSweepMs: unknown };
-    expect([json.podsPerSecond, json.firstSweepMs]).toEqual([null, null]);
+    expect([json.podsPerSecond, json.firstSweepMs]).toEqual([null, 9900]);
   });
 
   it('misses the patch aim when a pod is written in the first sweep', () => {

@@ -183,8 +183,8 @@ export interface Figures {
   readonly syncedMs: number | undefined;
   /** Operator start -> every Service judged. */
   readonly judgedMs: number;
-  /** Operator start -> every Service annotated; undefined on a kept cluster (annotated before). */
-  readonly firstSweepMs: number | undefined;
+  /** Operator start -> every Service annotated (a kept cluster's are cleared first). */
+  readonly firstSweepMs: number;
   /** Operator start -> no annotation writes pending; undefined if they never drained. */
   readonly drainedMs: number | undefined;
   /** The patches written from operator start until then. */
@@ -249,7 +249,7 @@ export function reportLines(s: Settings, f: Figures): string[] {
     ],
     [
       'first sweep: every Service annotated',
-      f.firstSweepMs === undefined ? 'n/a (kept cluster)' : `${ms1(f.firstSweepMs)} ms`,
+      `${ms1(f.firstSweepMs)} ms`,
       'sockeye.dev/status seen on every Service by a watch',
     ],
     [
@@ -310,7 +310,7 @@ export function reportLines(s: Settings, f: Figures): string[] {
     podsPerSecond: f.podsMade === undefined ? null : roundTo(f.podsMade.perSecond, 1),
     syncedMs: f.syncedMs === undefined ? null : ms1(f.syncedMs),
     judgedMs: ms1(f.judgedMs),
-    firstSweepMs: f.firstSweepMs === undefined ? null : ms1(f.firstSweepMs),
+    firstSweepMs: ms1(f.firstSweepMs),
     writesDrainedMs: f.drainedMs === undefined ? null : ms1(f.drainedMs),
     firstSweepPatches: f.patches,
     detection: { samples: s.samples, seen, p50Ms: ms1(p50), p99Ms: ms1(p99), aimMs: detectAimMs },

@@ -475,7 +475,6 @@ async function firstSweep(
   op: Operator,
   seen: Sightings,
   s: Settings,
-  keptCluster: boolean,
   apiAtStart: ReadonlyMap<string, number>,
 ): Promise<FirstSweep> {
   let syncedMs: number | undefined;
@@ -483,8 +482,7 @@ async function firstSweep(
   let judgedAt: number | undefined;
   let lastPoll = 0;
   const sweepDeadline = performance.now() + 600_000;
-  // A kept cluster still carries the annotations of the previous run: only "judged" means anything.
-  while (judgedAt === undefined || (seen.firstSweepAt === undefined && !keptCluster)) {
+  while (judgedAt === undefined || seen.firstSweepAt === undefined) {
     if (performance.now() > sweepDeadline)
       throw new Error(
         `first sweep not done after 10 minutes (${seen.annotated.size}/${s.services} annotated)`,
@@ -503,11 +501,9 @@ async function firstSweep(
     await sleep(100);
   }
   const judgedMs = judgedAt - op.startedAt;
-  // A kept cluster's Services carry the previous run's annotations: that watch says nothing.
-  const firstSweepMs =
-    seen.firstSweepAt === undefined || keptCluster ? undefined : seen.firstSweepAt - op.startedAt;
+  const firstSweepMs = seen.firstSweepAt - op.startedAt;
   note(
-    `first sweep: every Service judged ${ms1(judgedMs)} ms after start, annotated ${firstSweepMs === undefined ? 'n/a (kept cluster)' : `${ms1(firstSweepMs)} ms`}`,
+    `first sweep: every Service judged ${ms1(judgedMs)} ms after start, annotated ${ms1(firstSweepMs)} ms`,
   );
   const drainedAt = await writesDrained(op);
   const drainedMs = drainedAt === undefined ? undefined : drainedAt - op.startedAt;
@@ -758,6 +754,9 @@ async function main(): Promise<void> {
           process.stdout.write(`${shardReportLines(size, runs, load).join('\n')}\n`);
           return;
         }
+        // A kept cluster's Services carry the last run's annotations: cleared, the operator's first
+        // sweep writes what it writes on a fresh cluster, and the watch sees it annotate every one.
+        if (keptCluster) await clearServiceAnnotations(cluster.core, s);
         const baseline = await measureBaseline(cluster.kc, s);
         const { seen, watches } = watchSockeye(cluster.kc, s);
         started.watches.push(...watches);
@@ -765,7 +764,7 @@ async function main(): Promise<void> {
         const apiAtStart = requestCounts(await apiServerMetrics(cluster.kc));
         const op = await startOperator(cluster, s, dir);
         started.operatorPid = op.pid;
-        const sweep = await firstSweep(cluster.kc, op, seen, s, keptCluster, apiAtStart);
+        const sweep = await firstSweep(cluster.kc, op, seen, s, apiAtStart);
         const { chosen, latencies } = await detection(cluster.core, s, seen);
         seen.recoveryFrom = Date.now();
         await recovery(cluster.core, s, chosen);
