@@ -22,6 +22,7 @@ describe('defaults', () => {
       intervalJitter: 0.1,
       timeoutMs: 2000,
       concurrency: 64,
+      probeThread: false,
       namespaces: { include: [], exclude: [] },
       confirmations: 2,
       shard: { index: 0, count: 1 },
@@ -245,6 +246,7 @@ describe('error messages name the source', () => {
     [['--timeout', '90s'], {}, '--timeout: want a duration from 1ms to 1m (got "90s")'],
     [['--concurrency', '0'], {}, '--concurrency: want at least 1 (got "0")'],
     [['--concurrency', '2.5'], {}, '--concurrency: want a whole number (got "2.5")'],
+    [[], { SOCKEYE_PROBE_THREAD: 'auto' }, 'SOCKEYE_PROBE_THREAD: want true or false (got "auto")'],
     [[], { SOCKEYE_CONFIRMATIONS: '11' }, 'SOCKEYE_CONFIRMATIONS: want at most 10 (got "11")'],
     [[], { SOCKEYE_LEADER_ELECT: 'yes' }, 'SOCKEYE_LEADER_ELECT: want true or false (got "yes")'],
     [

@@ -43,6 +43,11 @@ export interface OperatorConfig {
   readonly timeoutMs: number;
   /** Connects in flight at most, for the whole operator (fair between namespaces: probe/slots.ts). */
   readonly concurrency: number;
+  /**
+   * Make the connects in a worker thread of their own (probe/thread-dialer.ts), not in the thread
+   * that lists, judges and writes: for a process with a core to spare (README "Operator").
+   */
+  readonly probeThread: boolean;
   /** Namespaces to watch (empty: all) and to leave alone. */
   readonly namespaces: { readonly include: readonly string[]; readonly exclude: readonly string[] };
   /** Probes that must agree before a failure is reported (1: report the first). */
@@ -177,6 +182,14 @@ export const OPERATOR_SETTINGS = {
     kind: integer(1, 10_000),
     default: 64,
     help: 'connects in flight at most, for the whole operator (every worker, timeout and confirmation); a namespace holds at most half',
+  }),
+  probeThread: setting({
+    file: 'probeThread',
+    flag: 'probe-thread',
+    env: 'SOCKEYE_PROBE_THREAD',
+    kind: boolean,
+    default: false,
+    help: 'make the connects in a worker thread of their own (for a process with a core to spare)',
   }),
   namespaces: setting({
     file: 'namespaces',
@@ -431,6 +444,7 @@ function derive(
     intervalJitter: v.intervalJitter,
     timeoutMs: v.timeout,
     concurrency: v.concurrency,
+    probeThread: v.probeThread,
     namespaces: { include: v.namespaces, exclude: v.excludeNamespaces },
     confirmations: v.confirmations,
     shard,

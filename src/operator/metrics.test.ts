@@ -192,6 +192,16 @@ describe('SockeyeMetrics', () => {
     expect(sample(text, 'sockeye_tracked_objects{map="annotation_expectations"}')).toBeUndefined();
   });
 
+  it('says at every scrape whether the connects are made in a thread of their own', async () => {
+    const m = new SockeyeMetrics({ processMetrics: false });
+    expect(sample(await m.render(), 'sockeye_probe_thread')).toBe(0);
+    let inThread = true;
+    m.probeThreadFrom(() => inThread);
+    expect(sample(await m.render(), 'sockeye_probe_thread')).toBe(1);
+    inThread = false;
+    expect(sample(await m.render(), 'sockeye_probe_thread')).toBe(0);
+  });
+
   it('exports process metrics unless told not to', async () => {
     expect(await new SockeyeMetrics().render()).toContain('process_cpu_user_seconds_total');
   });

@@ -56,6 +56,10 @@ const METRICS = {
     help: 'Always 1: the shard this replica serves, of how many (docs/design.md "Sharding")',
     labelNames: ['shard', 'shards'],
   },
+  sockeye_probe_thread: {
+    help: "1 while the operator's connects are made in a worker thread of their own (--probe-thread), 0 in the main thread",
+    labelNames: [],
+  },
   sockeye_tracked_objects: {
     help: 'Entries of each per-object map the operator keeps (deleted objects are forgotten)',
     labelNames: ['map'],
@@ -115,6 +119,7 @@ export class SockeyeMetrics {
   #pendingWritesSource: (() => number) | undefined;
   #findingsSource: (() => readonly { readonly reason: string }[]) | undefined;
   #trackedSource: (() => Readonly<Record<string, number>>) | undefined;
+  #probeThreadSource: (() => boolean) | undefined;
 
   constructor(options: MetricsOptions = {}) {
     const metrics = this;
@@ -150,6 +155,12 @@ export class SockeyeMetrics {
       ...metric('sockeye_annotation_writes_pending'),
       collect() {
         if (metrics.#pendingWritesSource) this.set(metrics.#pendingWritesSource());
+      },
+    });
+    new Gauge({
+      ...metric('sockeye_probe_thread'),
+      collect() {
+        this.set(metrics.#probeThreadSource?.() ? 1 : 0);
       },
     });
     this.#retries = new Counter(metric('sockeye_workqueue_retries_total'));
@@ -259,6 +270,11 @@ export class SockeyeMetrics {
    */
   findingsFrom(source: () => readonly { readonly reason: string }[]): void {
     this.#findingsSource = source;
+  }
+
+  /** Reads at every scrape whether the connects are made in a thread of their own. */
+  probeThreadFrom(source: () => boolean): void {
+    this.#probeThreadSource = source;
   }
 
   /** Reads the annotation writes still to do at every scrape. */

@@ -33,6 +33,7 @@ import { kubeReviewer } from '../kube/reviews.ts';
 import { componentLogger, type Logger, logger as rootLogger } from '../log.ts';
 import type { EndpointSlice, Pod, Service } from '../model/types.ts';
 import type { Dialer } from '../probe/dialer.ts';
+import { ThreadDialer } from '../probe/thread-dialer.ts';
 import { formatSelector, sameLabels } from '../rules/selectors.ts';
 import { corePatcher, type Patcher } from './annotation-patch.ts';
 import { AnnotationWriter } from './annotation-writer.ts';
@@ -103,6 +104,8 @@ export class Operator {
   readonly #writer: AnnotationWriter | undefined;
   readonly #reports: ReportWriter | undefined;
   readonly #reconciler: Reconciler;
+  /** Where the connects are made when not in this thread (config.probeThread). */
+  readonly #threadDialer: ThreadDialer | undefined;
   readonly #informers: { whenSynced(): Promise<void>; stop(): Promise<void> }[] = [];
   /** The pod informers: their stores still name the pods this shard dropped. */
   readonly #podInformers: { get(name: string, namespace?: string): unknown }[] = [];
@@ -181,13 +184,19 @@ export class Operator {
         },
       });
     }
+    if (!options.dialer && config.probeThread) {
+      this.#threadDialer = new ThreadDialer({
+        onFallback: (reason) =>
+          this.#log.warn({ reason }, 'connects are made in the main thread from now on'),
+      });
+    }
     this.#reconciler = new Reconciler({
       cache: this.#cache,
       prober: makeProber({
         confirmations: config.confirmations,
         // One prober for every worker: --concurrency bounds the probes in flight across all of them.
         concurrency: config.concurrency,
-        dialer: options.dialer,
+        dialer: options.dialer ?? this.#threadDialer,
         onProbe: (outcome, ms) => this.#metrics.probe(outcome, ms),
       }),
       annotations: this.#writer ?? { submit: () => false },
@@ -215,6 +224,7 @@ export class Operator {
     this.#metrics.findingsFrom(() => this.#reconciler.findings());
     this.#metrics.trackedFrom(() => this.#tracked());
     this.#metrics.pendingWritesFrom(() => this.#writer?.pending() ?? 0);
+    this.#metrics.probeThreadFrom(() => this.#threadDialer?.inThread ?? false);
   }
 
   /** The health port (and the metrics port when they share it). */
@@ -288,6 +298,7 @@ export class Operator {
     await untilAborted(this.#queue.shutDown(), grace);
     await Promise.allSettled([this.#workers]);
     await Promise.all([
+      this.#threadDialer?.close(),
       this.#recorder?.close(grace),
       this.#writer?.close(grace),
       this.#reports?.close(grace),

@@ -15,10 +15,20 @@ export interface Connection {
   toSocket(): Socket;
 }
 
-/** How a connect ended: a connection, or the socket error code with its text. */
+/**
+ * How a connect ended: a connection, or the socket error code with its text (and libuv's status,
+ * where the handle gave one). `latencyMs` where the dial was timed elsewhere (another thread: its own
+ * clock, not the time the answer took to cross): the engine's own measure otherwise.
+ */
 export type DialResult =
-  | { readonly kind: 'connected'; readonly connection: Connection }
-  | { readonly kind: 'failed'; readonly errno: string; readonly message: string };
+  | { readonly kind: 'connected'; readonly connection: Connection; readonly latencyMs?: number }
+  | {
+      readonly kind: 'failed';
+      readonly errno: string;
+      readonly message: string;
+      readonly status?: number;
+      readonly latencyMs?: number;
+    };
 
 /** A connect in progress. */
 export interface PendingDial {
@@ -33,6 +43,11 @@ export interface PendingDial {
  */
 export interface Dialer {
   readonly name: string;
+  /**
+   * false: its connections cannot be read (`toSocket`: they are closed when they are made), so a
+   * probe that reads one (a reset window, an application check) dials with the default dialer.
+   */
+  readonly streams?: boolean;
   dial(ip: string, port: number, done: (result: DialResult) => void): PendingDial;
 }
 
@@ -161,7 +176,7 @@ const failures = new Map<number, Failed>();
 export function failedWith(status: number): Failed {
   let result = failures.get(status);
   if (!result) {
-    result = failed(errnoName(status), errnoMessage(status));
+    result = { ...failed(errnoName(status), errnoMessage(status)), status };
     failures.set(status, result);
   }
   return result;

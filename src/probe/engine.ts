@@ -25,6 +25,7 @@ import {
 import { SharedTargets } from './shared-targets.ts';
 import { ProbeSlots, type SlotFeed } from './slots.ts';
 import { targetProblem } from './target.ts';
+import { serveDials } from './thread-dialer.ts';
 
 export interface ProbeOptions<T extends ProbeTarget = ProbeTarget> {
   /**
@@ -179,9 +180,15 @@ class Attempt<T extends ProbeTarget> implements Expiring {
   start(): void {
     this.#startedAt = this.#run.clock.now();
     this.#deadline = this.#run.sweep.add(this.#timeoutMs, this);
+    const { dialer } = this.#run;
+    // A dialer whose connections cannot be read (thread-dialer.ts) serves only plain connects.
+    const reads =
+      (this.target.app ?? this.#run.options.app) !== undefined || (this.#run.options.resetWindowMs ?? 0) > 0;
     try {
-      this.#pending = this.#run.dialer.dial(this.target.ip, this.target.port, (result) =>
-        this.#onDialed(result),
+      this.#pending = (dialer.streams === false && reads ? defaultDialer : dialer).dial(
+        this.target.ip,
+        this.target.port,
+        (result) => this.#onDialed(result),
       );
     } catch (err) {
       // The slot is shared with other runs: a dialer that throws must still end the probe and free it.
@@ -201,10 +208,10 @@ class Attempt<T extends ProbeTarget> implements Expiring {
     }
     if (this.#deadline) this.#run.sweep.cancel(this.#deadline);
     if (result.kind === 'failed') {
-      this.#failed(result.errno, result.message);
+      this.#end(failedResult(this.target, result.latencyMs ?? this.#elapsed(), result.errno, result.message));
       return;
     }
-    this.#connectedAt = this.#elapsed();
+    this.#connectedAt = result.latencyMs ?? this.#elapsed();
     const { resetWindowMs = 0 } = this.#run.options;
     const app = this.target.app ?? this.#run.options.app;
     if (app) {
@@ -227,10 +234,6 @@ class Attempt<T extends ProbeTarget> implements Expiring {
       result.connection.reset();
       this.#end({ target: this.target, latencyMs: this.#connectedAt, outcome: 'open' });
     }
-  }
-
-  #failed(errno: string, message: string): void {
-    this.#end(failedResult(this.target, this.#elapsed(), errno, message));
   }
 
   #onWindowError(err: NodeJS.ErrnoException): void {
@@ -556,5 +559,7 @@ export async function probeOne<T extends ProbeTarget>(
 }
 
 // A worker thread started by probeInThreads (parallel.ts) has this module as its entry: it probes the
-// share it was given, in its own event loop. Everywhere else this does nothing.
+// share it was given, in its own event loop; one started by a ThreadDialer makes the dials it is
+// sent. Everywhere else these do nothing.
 serveShare(probeShared);
+serveDials();

@@ -200,11 +200,13 @@ describe('the runtime image tree', () => {
     afterAll(() => stopOperatorProcess(op));
 
     // The integration tests run src/; this runs what the image runs (the bundle) against the
-    // cluster: watches, probes, judges and writes the Service's status.
+    // cluster: watches, probes (in the thread the bundle's worker file serves), judges and writes the
+    // Service's status.
     it('judges the refusing Service from the bundle', async () => {
       op = await spawnOperator(
         [
           '--no-leader-elect',
+          '--probe-thread',
           `--namespace=${s.ns}`,
           '--interval=1s',
           '--timeout=500ms',
@@ -218,6 +220,9 @@ describe('the runtime image tree', () => {
       );
       await annotationsWhen(s.kube, 'Service', s.ns, 'web', 'NoHealthyTargets');
       expect(running(op)).toBe(true);
+      // Its connects were made in the probe thread, and it did not fall back to the main thread.
+      const metrics = await (await fetch(`http://127.0.0.1:${op.port}/metrics`)).text();
+      expect(metrics).toMatch(/^sockeye_probe_thread 1$/m);
     });
   });
 

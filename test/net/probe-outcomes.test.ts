@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultDialer, socketDialer } from '../../src/probe/dialer.ts';
 import { probeAll, probeOne } from '../../src/probe/engine.ts';
+import { ThreadDialer } from '../../src/probe/thread-dialer.ts';
 import { closedPort, listen, portOf } from './listeners.ts';
 import { createDropNamespace, type DropNamespace } from './netns.ts';
 
@@ -16,20 +17,27 @@ beforeAll(async () => {
   dropNs = await createDropNamespace();
 });
 
+/** Why the thread dialer's probes went back to this thread, if they did: they must not. */
+const fallbacks: string[] = [];
+const threadDialer = new ThreadDialer({ onFallback: (reason) => fallbacks.push(reason) });
+
 afterAll(async () => {
   for (const server of servers) server.close();
+  await threadDialer.close();
   await dropNs?.remove();
 });
 
 /**
  * Every outcome through each way the engine connects: its bulk run (bulk.ts: no dialer, clock or check
  * asked for; a reset window read on the answered connects only), and its general run with Node's TCP
- * handle and with net.Socket.
+ * handle, with net.Socket, and with connects made in a worker thread (the operator's: a probe with a
+ * reset window dials in this thread, thread-dialer.ts).
  */
 const ways = [
   { name: 'bulk run', dialer: undefined },
   { name: 'general run, handle dialer', dialer: defaultDialer },
   { name: 'general run, socket dialer', dialer: socketDialer },
+  { name: 'general run, thread dialer', dialer: threadDialer },
 ];
 
 describe.each(ways)('outcomes over real sockets ($name)', ({ dialer: chosen }) => {
@@ -130,14 +138,20 @@ describe.each(ways)('outcomes over real sockets ($name)', ({ dialer: chosen }) =
       chosen?.name ?? 'bulk',
       `127.0.0.1:${port}`,
     ]);
-    const report = JSON.parse(stdout) as { held: number; output: string };
+    const report = JSON.parse(stdout) as { held: number; output: string; fellBack?: string };
     expect(report.held).toBeGreaterThan(0);
+    // The thread dialer's EMFILE is the worker's connect, not this thread's after a fallback.
+    expect(report.fellBack).toBeUndefined();
     expect(JSON.parse(report.output)).toMatchObject({
       outcome: 'error',
       errno: 'EMFILE',
       cause: expect.stringContaining('file descriptors'),
     });
   });
+});
+
+it('the thread dialer made its connects in its worker throughout', () => {
+  expect(fallbacks).toEqual([]);
 });
 
 /** Sockets in TIME_WAIT to or from a local port, as `ss` lists them (empty when none). */

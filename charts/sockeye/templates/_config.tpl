@@ -15,6 +15,8 @@ changed value rolls the Deployment by itself. Keep this list in step with OPERAT
   value: {{ .Values.operator.timeout | quote }}
 - name: SOCKEYE_CONCURRENCY
   value: {{ .Values.operator.concurrency | toString | quote }}
+- name: SOCKEYE_PROBE_THREAD
+  value: {{ .Values.operator.probeThread | toString | quote }}
 - name: SOCKEYE_CONFIRMATIONS
   value: {{ .Values.operator.confirmations | toString | quote }}
 {{- with .Values.watch.namespaces }}
