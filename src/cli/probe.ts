@@ -88,10 +88,10 @@ const PROBE_SETTINGS = {
     help: 'read targets from FILE, one per line ("-" for stdin, # starts a comment)',
   }),
   'reset-window': setting({
-    kind: duration(1, 3_600_000),
+    kind: duration(0, 3_600_000),
     flag: 'reset-window',
     default: 100,
-    help: 'after connecting, watch this long for the listener aborting',
+    help: 'after connecting, watch this long for the listener aborting (0s: report open at once)',
   }),
   http: setting({
     kind: text('a path starting with "/"', { pattern: /^\// }),

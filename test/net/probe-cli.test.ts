@@ -52,6 +52,27 @@ describe('sockeye probe', () => {
     expect(c.out()).not.toContain('\u001b['); // not a TTY: no colour
   });
 
+  it('watches for a reset for 100ms by default, and not at all with --reset-window 0s', async () => {
+    // A listener that accepts, then aborts 30 ms later (a proxy that finds no upstream).
+    const resetting = createServer((socket) => {
+      socket.on('error', () => {});
+      setTimeout(() => socket.resetAndDestroy(), 30);
+    });
+    await new Promise<void>((resolve) => resetting.listen({ host: '127.0.0.1', port: 0 }, resolve));
+    const { port } = resetting.address() as { port: number };
+    try {
+      const outcome = async (...flags: string[]) => {
+        const c = captureIO();
+        await main(['probe', '-o', 'json', ...flags, `127.0.0.1:${port}`], c.io);
+        return (JSON.parse(c.out()) as JsonReport).results.map((r) => r.outcome);
+      };
+      expect(await outcome()).toEqual(['reset']);
+      expect(await outcome('--reset-window', '0s')).toEqual(['open']);
+    } finally {
+      resetting.close();
+    }
+  });
+
   it('exits 1 and explains when a target refuses', async () => {
     const c = captureIO();
     expect(await main(['probe', `127.0.0.1:${openPort}`, `127.0.0.1:${closedPort}`], c.io)).toBe(1);
