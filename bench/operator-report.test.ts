@@ -7,6 +7,7 @@ import {
   podsFit,
   reportLines,
   settingsFrom,
+  sweepCpuRow,
   sweepPatches,
 } from './operator-report.ts';
 import { MIB } from './stats.ts';
@@ -168,13 +169,16 @@ describe('reportLines', () => {
     expect(lines[0]).toBe('');
     expect(lines[1]).toBe('sockeye operator benchmark (interval 10s, timeout 1s, confirmations 2)');
     const table = lines.slice(2, -2);
-    expect(table).toHaveLength(16);
+    expect(table).toHaveLength(17);
     expect(new Set(table.map((l) => l.indexOf('  ') > 0 && l.search(/ {2}\S/)))).toHaveLength(1);
     const row = (label: string) => table.find((l) => l.startsWith(label))?.replace(/ {2,}/g, ' | ');
     expect(row('size')).toBe('size | 20 Services, 40 pods/endpoints, 2 namespaces, 4 nodes | ');
     expect(row('pods made')).toBe('pods made by the simulator | 12.3 pods/s (3 s) | ');
     expect(row('first full sweep')).toBe(
       'first full sweep: every Service judged | 9501 ms | aim < 10000 ms: met',
+    );
+    expect(row('first sweep: CPU')).toBe(
+      'first sweep: CPU | n/a | start -> every Service judged (/proc): a machine near 100% busy bounds the sweep',
     );
     expect(row('first sweep: every annotation')).toBe(
       'first sweep: every annotation written | n/a | sockeye_annotation_writes_pending back to 0',
@@ -210,6 +214,7 @@ describe('reportLines', () => {
       podsPerSecond: 12.3,
       syncedMs: 812,
       judgedMs: 9501,
+      firstSweepCpu: null,
       firstSweepMs: 9900,
       writesDrainedMs: null,
       firstSweepPatches: { written: 20, services: 20, pods: 0 },
@@ -245,6 +250,19 @@ describe('reportLines', () => {
     expect(lines.at(-2)).toBe('steady API requests by verb/resource (with operator, per window): none');
     const json = JSON.parse(lines.at(-1) ?? '') as { podsPerSecond: unknown; firstSweepMs: unknown };
     expect([json.podsPerSecond, json.firstSweepMs]).toEqual([null, 9900]);
+  });
+
+  it("says the operator's CPU over the first sweep and how busy the machine was", () => {
+    const cpu = { operatorSeconds: 9.25, machineBusy: 0.973, cores: 2 };
+    const lines = reportLines(s, { ...figures, judgedMs: 12_500, sweepCpu: cpu });
+    const row = lines.find((l) => l.startsWith('first sweep: CPU'))?.replace(/ {2,}/g, ' | ');
+    expect(row).toBe(
+      'first sweep: CPU | operator 9.3 s (74% of one core); machine 97% busy (2 cores) | start -> every Service judged (/proc): a machine near 100% busy bounds the sweep',
+    );
+    const json = JSON.parse(lines.at(-1) ?? '') as { firstSweepCpu: unknown };
+    expect(json.firstSweepCpu).toEqual({ operatorSeconds: 9.25, machineBusy: 0.973, cores: 2 });
+    expect(sweepCpuRow(undefined, 1000)).toBe('n/a');
+    expect(sweepCpuRow({ ...cpu, machineBusy: undefined }, 1000)).toContain('machine n/a');
   });
 
   it('misses the patch aim when a pod is written in the first sweep', () => {

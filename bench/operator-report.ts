@@ -189,6 +189,8 @@ export interface Figures {
   readonly drainedMs: number | undefined;
   /** The patches written from operator start until then. */
   readonly patches: SweepPatches;
+  /** Operator start -> every Service judged: its CPU and the machine's; undefined if /proc was unread. */
+  readonly sweepCpu?: SweepCpu | undefined;
   /** Backend stopped -> sockeye's Warning Event, one per Service seen. */
   readonly latencies: readonly number[];
   readonly memAfterSync: Memory;
@@ -201,6 +203,24 @@ export interface Figures {
    * series update of an earlier Event.
    */
   readonly recoveryWarnings: ReadonlyMap<string, number>;
+}
+
+/** CPU over the first sweep (operator start -> every Service judged). */
+export interface SweepCpu {
+  /** The operator process's CPU time, every thread of it. */
+  readonly operatorSeconds: number;
+  /** The share of all the machine's cores busy (0 to 1), anything's work; undefined if unread. */
+  readonly machineBusy: number | undefined;
+  readonly cores: number;
+}
+
+/** The sweep's CPU row: the operator's seconds and share of one core, and how busy the machine was. */
+export function sweepCpuRow(cpu: SweepCpu | undefined, judgedMs: number): string {
+  if (cpu === undefined) return 'n/a';
+  const oneCore = Math.round((cpu.operatorSeconds / (judgedMs / 1000)) * 100);
+  const machine =
+    cpu.machineBusy === undefined ? 'n/a' : `${Math.round(cpu.machineBusy * 100)}% busy (${cpu.cores} cores)`;
+  return `operator ${cpu.operatorSeconds.toFixed(1)} s (${oneCore}% of one core); machine ${machine}`;
 }
 
 /** The steady window: operator counters' growth, and API requests by `VERB resource`. */
@@ -246,6 +266,11 @@ export function reportLines(s: Settings, f: Figures): string[] {
       'first full sweep: every Service judged',
       `${ms1(f.judgedMs)} ms`,
       `aim < 10000 ms: ${f.judgedMs < 10_000 ? 'met' : 'missed'}`,
+    ],
+    [
+      'first sweep: CPU',
+      sweepCpuRow(f.sweepCpu, f.judgedMs),
+      'start -> every Service judged (/proc): a machine near 100% busy bounds the sweep',
     ],
     [
       'first sweep: every Service annotated',
@@ -310,6 +335,14 @@ export function reportLines(s: Settings, f: Figures): string[] {
     podsPerSecond: f.podsMade === undefined ? null : roundTo(f.podsMade.perSecond, 1),
     syncedMs: f.syncedMs === undefined ? null : ms1(f.syncedMs),
     judgedMs: ms1(f.judgedMs),
+    firstSweepCpu:
+      f.sweepCpu === undefined
+        ? null
+        : {
+            operatorSeconds: roundTo(f.sweepCpu.operatorSeconds, 2),
+            machineBusy: f.sweepCpu.machineBusy === undefined ? null : roundTo(f.sweepCpu.machineBusy, 3),
+            cores: f.sweepCpu.cores,
+          },
     firstSweepMs: ms1(f.firstSweepMs),
     writesDrainedMs: f.drainedMs === undefined ? null : ms1(f.drainedMs),
     firstSweepPatches: f.patches,

@@ -28,7 +28,7 @@
 //
 // Prints a table; the last line is one JSON object. Everything it starts it stops, also on failure.
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions, Watch } from '@kubernetes/client-node';
@@ -55,12 +55,13 @@ import {
   reportLines,
   type Settings,
   type SteadyFigures,
+  type SweepCpu,
   settingsFrom,
   sweepPatches,
 } from './operator-report.ts';
 import { costOf, type ReplicaFigures, type ShardRun, shardReportLines } from './operator-shards.ts';
 import { mapBounded } from './pool.ts';
-import { statusKiB } from './proc.ts';
+import { busyShare, type MachineCpu, machineCpu, statCpuSeconds, statusKiB } from './proc.ts';
 import { difference, increase, requestCounts, sumValues, total } from './prometheus.ts';
 
 const LISTEN = 'sim.sockeye.dev/listen';
@@ -377,6 +378,8 @@ function watchSockeye(kc: KubeConfig, s: Settings): { seen: Sightings; watches: 
 interface Operator {
   readonly pid: number;
   readonly startedAt: number;
+  /** The machine's CPU time then (/proc/stat), for its busy share during the first sweep. */
+  readonly machineAtStart: MachineCpu;
   /** Its health port: /readyz, and /metrics in plain text. */
   readonly port: number;
 }
@@ -429,6 +432,7 @@ async function startOperator(
   compiled ??= compiledSockeye(join(dir, 'sockeye-js'));
   const sockeye = await compiled;
   const startedAt = performance.now();
+  const machineAtStart = machineCpu(await readFile('/proc/stat', 'utf8').catch(() => ''));
   const pid = await startDetached(
     process.execPath,
     [
@@ -457,13 +461,31 @@ async function startOperator(
       ),
     },
   );
-  return { pid, startedAt, port };
+  return { pid, startedAt, port, machineAtStart };
 }
 
 type FirstSweep = Pick<
   Figures,
-  'syncedMs' | 'judgedMs' | 'firstSweepMs' | 'drainedMs' | 'patches' | 'memAfterSync'
+  'syncedMs' | 'judgedMs' | 'firstSweepMs' | 'drainedMs' | 'patches' | 'memAfterSync' | 'sweepCpu'
 >;
+
+/**
+ * From operator start until now: the operator's CPU time (/proc/PID/stat: every thread of it) and
+ * the share of the machine's cores that was busy. On a machine that also runs the cluster, a sweep
+ * that is slow with the machine saturated says little about the operator alone.
+ */
+async function sweepCpuOf(op: Operator): Promise<SweepCpu | undefined> {
+  const [stat, machine] = await Promise.all([
+    readFile(`/proc/${op.pid}/stat`, 'utf8').catch(() => ''),
+    readFile('/proc/stat', 'utf8').catch(() => ''),
+  ]);
+  if (stat === '') return undefined;
+  return {
+    operatorSeconds: statCpuSeconds(stat),
+    machineBusy: busyShare(op.machineAtStart, machineCpu(machine)),
+    cores: availableParallelism(),
+  };
+}
 
 /**
  * First sweep: caches synced, every Service judged and annotated, then every annotation written
@@ -480,6 +502,7 @@ async function firstSweep(
   let syncedMs: number | undefined;
   /** Every Service judged: probed and evaluated (its sockeye_service_targets series exist). */
   let judgedAt: number | undefined;
+  let sweepCpu: SweepCpu | undefined;
   let lastPoll = 0;
   const sweepDeadline = performance.now() + 600_000;
   while (judgedAt === undefined || seen.firstSweepAt === undefined) {
@@ -496,7 +519,10 @@ async function firstSweep(
     }
     if (judgedAt === undefined && syncedMs !== undefined && performance.now() - lastPoll > 500) {
       lastPoll = performance.now();
-      if (judgedServices(await operatorMetrics(op)).size >= s.services) judgedAt = performance.now();
+      if (judgedServices(await operatorMetrics(op)).size >= s.services) {
+        judgedAt = performance.now();
+        sweepCpu = await sweepCpuOf(op);
+      }
     }
     await sleep(100);
   }
@@ -519,7 +545,7 @@ async function firstSweep(
   );
   await sleep(2000);
   const memAfterSync = memoryOf(await operatorMetrics(op));
-  return { syncedMs, judgedMs, firstSweepMs, drainedMs, patches, memAfterSync };
+  return { syncedMs, judgedMs, firstSweepMs, drainedMs, patches, memAfterSync, sweepCpu };
 }
 
 /**
