@@ -22,6 +22,7 @@ import {
   podIPs,
   running,
   servicesWithPods,
+  showingLogOnFailure,
   slicesCaughtUp,
   spawnOperator,
   stopOperatorProcess,
@@ -55,7 +56,8 @@ function startOperatorProcess(namespace: string, kubeconfig: string): Promise<Op
       `--pod-name=sockeye-${namespace}`,
       '--pod-namespace=sockeye-system',
     ],
-    { KUBECONFIG: kubeconfig },
+    // Info: a failure shows what the operator did (showingLogOnFailure), its informers' restarts among it.
+    { KUBECONFIG: kubeconfig, SOCKEYE_LOG_LEVEL: 'info' },
   );
 }
 
@@ -113,22 +115,25 @@ describe('sockeye operator: the kube-apiserver restarted under it', { timeout: M
 
   it.skipIf(!local)('recovers and converges without restarting itself', async () => {
     const dir = local?.dir ?? '';
-    op = await startOperatorProcess(ns, inject('kubeconfig'));
-    await converged(kube, ns);
-    const pid = op.child.pid;
-    const before = (await readState(dir))?.pids.apiserver;
-    try {
-      await restartApiServer(dir);
-    } finally {
-      // Whatever happened, the other test files need an API server: start it if none runs.
-      const state = await readState(dir);
-      if (state && !isAlive(state.pids.apiserver)) await restartApiServer(dir);
-    }
-    expect((await readState(dir))?.pids.apiserver).not.toBe(before);
-    await changeAndExpectFindings(kube, ns, 'late');
-    expect(running(op)).toBe(true);
-    expect(op.child.pid).toBe(pid);
-    expect((await fetch(`http://127.0.0.1:${op.port}/readyz`)).ok).toBe(true);
+    const operator = await startOperatorProcess(ns, inject('kubeconfig'));
+    op = operator;
+    await showingLogOnFailure(operator, async () => {
+      await converged(kube, ns);
+      const pid = operator.child.pid;
+      const before = (await readState(dir))?.pids.apiserver;
+      try {
+        await restartApiServer(dir);
+      } finally {
+        // Whatever happened, the other test files need an API server: start it if none runs.
+        const state = await readState(dir);
+        if (state && !isAlive(state.pids.apiserver)) await restartApiServer(dir);
+      }
+      expect((await readState(dir))?.pids.apiserver).not.toBe(before);
+      await changeAndExpectFindings(kube, ns, 'late');
+      expect(running(operator)).toBe(true);
+      expect(operator.child.pid).toBe(pid);
+      expect((await fetch(`http://127.0.0.1:${operator.port}/readyz`)).ok).toBe(true);
+    });
   });
 });
 
@@ -163,30 +168,36 @@ describe('sockeye operator: its watches dropped', { timeout: MULTI_STEP }, () =>
 
   it('resumes its watches after their connections are reset, in the same process', async () => {
     if (!op || !proxy) throw new Error('the operator did not start');
-    await converged(kube, ns);
-    const pid = op.child.pid;
-    // Reset every connection, the watches among them, twice with a pause: a reconnecting watch is
-    // dropped again.
-    proxy.cut();
-    await new Promise((r) => setTimeout(r, 500));
-    proxy.cut();
-    await changeAndExpectFindings(kube, ns, 'late');
-    expect(running(op)).toBe(true);
-    expect(op.child.pid).toBe(pid);
+    const [operator, cuttable] = [op, proxy];
+    await showingLogOnFailure(operator, async () => {
+      await converged(kube, ns);
+      const pid = operator.child.pid;
+      // Reset every connection, the watches among them, twice with a pause: a reconnecting watch is
+      // dropped again.
+      cuttable.cut();
+      await new Promise((r) => setTimeout(r, 500));
+      cuttable.cut();
+      await changeAndExpectFindings(kube, ns, 'late');
+      expect(running(operator)).toBe(true);
+      expect(operator.child.pid).toBe(pid);
+    });
   });
 
   it('catches up after the API server was unreachable for a while', async () => {
     if (!op || !proxy) throw new Error('the operator did not start');
-    await proxy.close();
-    // While it cannot reach the API server: the web backend listens again, a new healthy Service appears.
-    await patchPodAnnotations(kube, ns, 'web-1', { 'sim.sockeye.dev/listen': '8080' });
-    await applyYaml(kube, servicesWithPods(['later']), ns);
-    await new Promise((r) => setTimeout(r, 3_000));
-    expect(running(op)).toBe(true);
-    await proxy.open();
-    await eventFor(kube, ns, 'Service', 'web', 'TargetsRecovered');
-    await annotationsWhen(kube, 'Service', ns, 'web', 'Healthy');
-    await annotationsWhen(kube, 'Service', ns, 'later', 'Healthy');
-    expect(running(op)).toBe(true);
+    const [operator, cuttable] = [op, proxy];
+    await showingLogOnFailure(operator, async () => {
+      await cuttable.close();
+      // While it cannot reach the API server: the web backend listens again, a new healthy Service appears.
+      await patchPodAnnotations(kube, ns, 'web-1', { 'sim.sockeye.dev/listen': '8080' });
+      await applyYaml(kube, servicesWithPods(['later']), ns);
+      await new Promise((r) => setTimeout(r, 3_000));
+      expect(running(operator)).toBe(true);
+      await cuttable.open();
+      await eventFor(kube, ns, 'Service', 'web', 'TargetsRecovered');
+      await annotationsWhen(kube, 'Service', ns, 'web', 'Healthy');
+      await annotationsWhen(kube, 'Service', ns, 'later', 'Healthy');
+      expect(running(operator)).toBe(true);
+    });
   });
 });

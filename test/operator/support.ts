@@ -253,7 +253,12 @@ export interface OperatorProcess {
   readonly child: ChildProcess;
   readonly port: number;
   readonly exited: Promise<number | null>;
+  /** The last lines it logged (stdout and stderr, in order), for a failed test to show. */
+  logTail(): string;
 }
+
+/** Lines of a process's log kept for logTail. */
+const LOG_TAIL_LINES = 200;
 
 /**
  * Starts `sockeye operator ARGS` as a process (the real entry point: flags, kubeconfig loading,
@@ -269,10 +274,40 @@ export async function spawnOperator(
   const child = spawn(
     process.execPath,
     [entry, 'operator', ...NO_HOP_CHECKS, ...args, '--http-host=127.0.0.1', `--http-port=${port}`],
-    { env: { ...process.env, SOCKEYE_LOG_LEVEL: 'warn', ...env }, stdio: 'ignore' },
+    { env: { ...process.env, SOCKEYE_LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
+  // Read as it comes (a full pipe would stall the process), the last lines kept.
+  const lines: string[] = [];
+  let partial = '';
+  const keep = (chunk: Buffer) => {
+    const text = partial + chunk.toString('utf8');
+    const parts = text.split('\n');
+    partial = parts.pop() ?? '';
+    lines.push(...parts);
+    if (lines.length > LOG_TAIL_LINES) lines.splice(0, lines.length - LOG_TAIL_LINES);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, port, exited };
+  return { child, port, exited, logTail: () => [...lines, partial].filter(Boolean).join('\n') };
+}
+
+/**
+ * Runs a test's steps; when one fails, its error carries the operator process's last log lines (a
+ * fault test that times out in CI says what the operator was doing instead of only what was missing).
+ */
+export async function showingLogOnFailure<T>(
+  op: OperatorProcess | undefined,
+  steps: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await steps();
+  } catch (err) {
+    const tail = op?.logTail() ?? '';
+    if (err instanceof Error && tail !== '')
+      err.message += `\n--- the operator's last log lines ---\n${tail}`;
+    throw err;
+  }
 }
 
 export async function stopOperatorProcess(op: OperatorProcess | undefined): Promise<void> {
