@@ -180,16 +180,12 @@ class Attempt<T extends ProbeTarget> implements Expiring {
   start(): void {
     this.#startedAt = this.#run.clock.now();
     this.#deadline = this.#run.sweep.add(this.#timeoutMs, this);
-    const { dialer } = this.#run;
+    let { dialer } = this.#run;
     // A dialer whose connections cannot be read (thread-dialer.ts) serves only plain connects.
-    const reads =
-      (this.target.app ?? this.#run.options.app) !== undefined || (this.#run.options.resetWindowMs ?? 0) > 0;
+    if (dialer.streams === false && (this.#app() !== undefined || this.#windowMs() > 0))
+      dialer = defaultDialer;
     try {
-      this.#pending = (dialer.streams === false && reads ? defaultDialer : dialer).dial(
-        this.target.ip,
-        this.target.port,
-        (result) => this.#onDialed(result),
-      );
+      this.#pending = dialer.dial(this.target.ip, this.target.port, (result) => this.#onDialed(result));
     } catch (err) {
       // The slot is shared with other runs: a dialer that throws must still end the probe and free it.
       this.#end({ target: this.target, latencyMs: 0, outcome: 'error', cause: String(err) });
@@ -198,6 +194,16 @@ class Attempt<T extends ProbeTarget> implements Expiring {
 
   #elapsed(): number {
     return this.#run.clock.now() - this.#startedAt;
+  }
+
+  /** The application check run once connected: the target's own, else the run's. */
+  #app(): AppCheck | undefined {
+    return this.target.app ?? this.#run.options.app;
+  }
+
+  /** How long a connection is watched for a reset after the handshake (0: not at all). */
+  #windowMs(): number {
+    return this.#run.options.resetWindowMs ?? 0;
   }
 
   #onDialed(result: DialResult): void {
@@ -212,8 +218,8 @@ class Attempt<T extends ProbeTarget> implements Expiring {
       return;
     }
     this.#connectedAt = result.latencyMs ?? this.#elapsed();
-    const { resetWindowMs = 0 } = this.#run.options;
-    const app = this.target.app ?? this.#run.options.app;
+    const resetWindowMs = this.#windowMs();
+    const app = this.#app();
     if (app) {
       this.#phase = 'app';
       const socket = result.connection.toSocket();

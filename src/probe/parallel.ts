@@ -1,12 +1,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
-import { isMainThread, type MessagePort, parentPort, Worker, workerData } from 'node:worker_threads';
+import type { MessagePort, Worker } from 'node:worker_threads';
 import type { AppCheck } from './app-check.ts';
 import { ResultQueue, TurnWaker } from './input-order.ts';
 import type { ProbeResult, ProbeTarget } from './outcome.ts';
 import { ResultDecoder, ResultEncoder, type WireBatch } from './result-wire.ts';
 import { SharedTargets } from './shared-targets.ts';
-import { probeWorkerScript } from './worker-script.ts';
+import { oncePerTurn, portFor, startWorker } from './worker-thread.ts';
 
 /**
  * A run spread over threads: this thread and `threads - 1` workers (engine.ts run as a worker's
@@ -250,9 +250,8 @@ type ToWorker = { readonly share: Share } | 'stop';
  * results back in batches, one message per event-loop turn. Anywhere else: does nothing, and says so.
  */
 export function serveShare(probe: ShareProbe): boolean {
-  const port = parentPort;
-  const marked = (workerData as Record<string, unknown> | null)?.[WORKER_KEY] === true;
-  if (isMainThread || !port || !marked) return false;
+  const port = portFor(WORKER_KEY);
+  if (!port) return false;
   const stop = new AbortController();
   let started = false;
   port.on('message', (message: ToWorker) => {
@@ -271,16 +270,13 @@ export function serveShare(probe: ShareProbe): boolean {
 function probeShare(share: Share, probe: ShareProbe, port: MessagePort, signal: AbortSignal): void {
   const post = (message: WorkerMessage) => port.postMessage(message);
   const batch = new ResultEncoder();
-  let flushScheduled = false;
   const flush = () => {
-    flushScheduled = false;
     if (batch.size > 0) post({ batch: batch.take() });
   };
+  const flushSoon = oncePerTurn(flush);
   const deliver = (index: number, result: ProbeResult) => {
     batch.add(index, result);
-    if (flushScheduled) return;
-    flushScheduled = true;
-    setImmediate(flush);
+    flushSoon();
   };
   runShare(share, probe, poolTarget(share.pool), deliver, signal)
     .then(() => {
@@ -326,12 +322,7 @@ class ProbeWorker {
   readonly #exit: Promise<void>;
 
   constructor() {
-    const script = probeWorkerScript();
-    const workerData = { [WORKER_KEY]: true };
-    this.#worker =
-      'source' in script
-        ? new Worker(script.source, { eval: true, workerData })
-        : new Worker(script.url, { workerData });
+    this.#worker = startWorker(WORKER_KEY);
     this.#worker.on('message', (message: WorkerMessage) => {
       if ('batch' in message) this.#listener?.results(message.batch, this.#decoder);
       else if ('done' in message) {

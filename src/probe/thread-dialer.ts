@@ -1,4 +1,4 @@
-import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import {
   type Dialer,
   type DialResult,
@@ -7,7 +7,7 @@ import {
   type PendingDial,
   tcpWrap,
 } from './dialer.ts';
-import { probeWorkerScript } from './worker-script.ts';
+import { oncePerTurn, portFor, startWorker, type WorkerScript } from './worker-thread.ts';
 
 /**
  * A dialer whose connects are made in a worker thread: the connect() and close() system calls, and
@@ -35,7 +35,8 @@ export class ThreadDialer implements Dialer {
   /** Dials and aborts not yet sent: [id, ip, port, …] and ids. */
   #dials: (number | string)[] = [];
   #aborts: number[] = [];
-  #flushScheduled = false;
+  /** Once per event-loop turn: every dial the turn's results made room for crosses in one message. */
+  readonly #flushSoon = oncePerTurn(() => this.#flush());
   readonly #options: ThreadDialerOptions;
 
   constructor(options: ThreadDialerOptions = {}) {
@@ -48,7 +49,7 @@ export class ThreadDialer implements Dialer {
     const dial = new ThreadDial(this, id, ip, port, done);
     this.#pending.set(id, dial);
     this.#dials.push(id, ip, port);
-    this.#schedule();
+    this.#flushSoon();
     return dial;
   }
 
@@ -71,19 +72,11 @@ export class ThreadDialer implements Dialer {
   abort(id: number): void {
     if (!this.#pending.delete(id) || this.#local) return;
     this.#aborts.push(id);
-    this.#schedule();
+    this.#flushSoon();
     if (this.#pending.size === 0) this.#worker?.unref();
   }
 
-  #schedule(): void {
-    if (this.#flushScheduled) return;
-    this.#flushScheduled = true;
-    // Once per event-loop turn: every dial the turn's results made room for crosses in one message.
-    setImmediate(() => this.#flush());
-  }
-
   #flush(): void {
-    this.#flushScheduled = false;
     if (this.#local || (this.#dials.length === 0 && this.#aborts.length === 0)) return;
     const worker = this.#workerNow();
     if (!worker) return;
@@ -98,14 +91,11 @@ export class ThreadDialer implements Dialer {
     if (this.#worker) return this.#worker;
     let worker: Worker;
     try {
-      const script = this.#options.script ?? probeWorkerScript();
-      const data = { [DIAL_WORKER_KEY]: true };
-      // Its heap holds at most the dials in flight and their handles.
-      const resourceLimits = { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4 };
-      worker =
-        'source' in script
-          ? new Worker(script.source, { eval: true, workerData: data, resourceLimits })
-          : new Worker(script.url, { workerData: data, resourceLimits });
+      worker = startWorker(DIAL_WORKER_KEY, {
+        ...(this.#options.script ? { script: this.#options.script } : {}),
+        // Its heap holds at most the dials in flight and their handles.
+        resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4 },
+      });
     } catch (err) {
       void this.#fallBack(`the probe thread did not start: ${String(err)}`);
       return undefined;
@@ -157,7 +147,7 @@ export interface ThreadDialerOptions {
   /** Hears once why dials went back to the caller's thread (the worker did not start, failed or ended). */
   readonly onFallback?: (reason: string) => void;
   /** The worker's code: by default the probe engine's (worker-script.ts); tests give one that fails. */
-  readonly script?: { readonly url: URL } | { readonly source: string };
+  readonly script?: WorkerScript;
 }
 
 /** A dial sent to the worker: settled by its result, or made again in this thread if the worker fails. */
@@ -229,23 +219,18 @@ interface FromDialWorker {
  * event-loop turn. Anywhere else: does nothing, and says so.
  */
 export function serveDials(): boolean {
-  const port = parentPort;
-  const marked = (workerData as Record<string, unknown> | null)?.[DIAL_WORKER_KEY] === true;
-  if (isMainThread || !port || !marked || !tcpWrap) return false;
+  const port = portFor(DIAL_WORKER_KEY);
+  if (!port || !tcpWrap) return false;
   const inFlight = new Map<number, PendingDial>();
   let done: number[] = [];
-  let flushScheduled = false;
-  const flush = () => {
-    flushScheduled = false;
+  const flushSoon = oncePerTurn(() => {
     port.postMessage({ done } satisfies FromDialWorker);
     done = [];
-  };
+  });
   const ended = (id: number, status: number, startedAt: number) => {
     inFlight.delete(id);
     done.push(id, status, performance.now() - startedAt);
-    if (flushScheduled) return;
-    flushScheduled = true;
-    setImmediate(flush);
+    flushSoon();
   };
   port.on('message', (message: ToDialWorker) => {
     const { dials } = message;
