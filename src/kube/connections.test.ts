@@ -1,4 +1,5 @@
 import { KubeConfig, RequestContext } from '@kubernetes/client-node';
+import { Agent } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { shareConnections } from './connections.ts';
 
@@ -29,6 +30,19 @@ describe('shared API connections', () => {
     const first = await dispatcherOf(kc);
     expect(first).toBeDefined();
     expect(await dispatcherOf(kc)).toBe(first);
+  });
+
+  it('builds an undici Agent of its own (with its PING interval) for a direct connection, with or without a CA', async () => {
+    expect(await dispatcherOf(shareConnections(kubeconfig()))).toBeInstanceOf(Agent);
+    const systemCAs = new KubeConfig();
+    systemCAs.loadFromOptions({
+      clusters: [{ name: 'c', server: 'https://127.0.0.1:6443' }],
+      users: [{ name: 'u', token: 't' }],
+      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+      currentContext: 'x',
+    });
+    expect(await dispatcherOf(systemCAs)).toBeUndefined();
+    expect(await dispatcherOf(shareConnections(systemCAs))).toBeInstanceOf(Agent);
   });
 
   it('is needed: without it client-node builds a dispatcher per request', async () => {

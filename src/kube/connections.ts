@@ -1,27 +1,56 @@
 import type { KubeConfig } from '@kubernetes/client-node/dist/config.js';
+import { Agent } from 'undici';
 
 type CreateDispatcher = (cluster: unknown, agentOptions: unknown) => unknown;
+/** client-node's private `createDispatcherOptions`: what its `createDispatcher` builds from. */
+type CreateDispatcherOptions = (
+  cluster: unknown,
+  agentOptions: unknown,
+) => { type: string; connect?: object };
+
+/**
+ * How often the HTTP/2 connection to the API server is asked for a PING; one not answered by the
+ * next is dropped, and every request on it fails (and is retried on a new one). A connection whose
+ * peer died without a reset (a crashed node, a NAT or load balancer that forgot it) is so noticed
+ * within 30 s; undici's default, 60 s, took up to two minutes, during which every watch, list and write
+ * waited on it. client-go notices within 45 s (HTTP/2 read-idle 30 s, then a PING with 15 s to answer).
+ */
+export const API_PING_INTERVAL_MS = 15_000;
 
 /**
  * client-node 2.x builds a new undici Agent for every API call, so every call pays a new TCP and
  * TLS handshake (and re-reads the certificate files). At thousands of calls that churn dominates,
  * for us and for the API server. This keeps one dispatcher per cluster and user, with keep-alive,
- * for the life of the KubeConfig. The method is private in client-node's types, hence the cast;
- * a test pins the behaviour so an upgrade that renames it fails loudly.
+ * for the life of the KubeConfig; for a direct connection (no proxy) it is client-node's Agent with
+ * the PING interval above. The methods are private in client-node's types, hence the casts; a test
+ * pins the behaviour so an upgrade that renames them fails loudly.
  */
 export function shareConnections(kc: KubeConfig): KubeConfig {
-  const target = kc as unknown as { createDispatcher?: CreateDispatcher };
+  const target = kc as unknown as {
+    createDispatcher?: CreateDispatcher;
+    createDispatcherOptions?: CreateDispatcherOptions;
+  };
   const original = target.createDispatcher;
-  if (typeof original !== 'function') {
+  const options = target.createDispatcherOptions;
+  if (typeof original !== 'function' || typeof options !== 'function') {
     throw new Error(
-      '@kubernetes/client-node no longer has KubeConfig.createDispatcher; update shareConnections',
+      '@kubernetes/client-node no longer has KubeConfig.createDispatcher(Options); update shareConnections',
     );
   }
+  const build: CreateDispatcher = (cluster, agentOptions) => {
+    const opts = options.call(kc, cluster, agentOptions);
+    const h2Options = { pingInterval: API_PING_INTERVAL_MS };
+    // The Agent client-node builds for a direct connection, plus the PING interval; for the system's
+    // CAs (it would use undici's global dispatcher) one of our own. Proxies stay client-node's.
+    if (opts.type === 'agent' && opts.connect) return new Agent({ connect: opts.connect, h2Options });
+    if (opts.type === 'none') return new Agent({ h2Options });
+    return original.call(kc, cluster, agentOptions);
+  };
   const cache = new Map<string, unknown>();
   target.createDispatcher = (cluster, agentOptions) => {
     const server = (cluster as { server?: string } | null)?.server ?? '';
     const key = `${server}|${kc.getCurrentUser()?.name ?? ''}`;
-    if (!cache.has(key)) cache.set(key, original.call(kc, cluster, agentOptions));
+    if (!cache.has(key)) cache.set(key, build(cluster, agentOptions));
     return cache.get(key);
   };
   return kc;

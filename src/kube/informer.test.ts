@@ -350,6 +350,82 @@ describe('SupervisedInformer: watch', () => {
   });
 });
 
+describe('SupervisedInformer: a watch that had been served, then ended', () => {
+  const failure = () => Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+
+  it('is retried after the first backoff step however many drops came before (an event served it)', async () => {
+    const server = pagedServer([cm('a', '1')]);
+    const { inf, watch, errors } = await watching(server);
+    for (let i = 0; i < 6; i++) {
+      watch.last().emit('MODIFIED', cm('a', String(110 + i)));
+      watch.last().close(failure());
+      await vi.advanceTimersByTimeAsync(799);
+      expect(watch.connections).toHaveLength(i + 1);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(watch.connections).toHaveLength(i + 2);
+      expect(watch.last().query.resourceVersion).toBe(String(110 + i));
+    }
+    // Each drop is still said, and nothing was listed again.
+    expect(errors).toHaveLength(6);
+    expect(server.requests).toHaveLength(1);
+    await inf.stop();
+  });
+
+  it('counts as served when open a second or more without events; a shorter one backs off further', async () => {
+    const server = pagedServer([cm('a', '1')]);
+    const { inf, watch } = await watching(server);
+    // Three quick failures in a row: 800, 1600, 3200 ms.
+    for (const delay of [800, 1600, 3200]) {
+      watch.last().close(failure());
+      await vi.advanceTimersByTimeAsync(delay - 1);
+      const before = watch.connections.length;
+      await vi.advanceTimersByTimeAsync(1);
+      expect(watch.connections).toHaveLength(before + 1);
+    }
+    // This one stays open a second: its drop starts the backoff over.
+    await vi.advanceTimersByTimeAsync(1_000);
+    watch.last().close(failure());
+    const before = watch.connections.length;
+    await vi.advanceTimersByTimeAsync(800);
+    expect(watch.connections).toHaveLength(before + 1);
+    await inf.stop();
+  });
+
+  // ListWatch's own handling of clean ends, which the informer relies on (and must not disturb).
+  it('is resumed at once when the server ended it, every time', async () => {
+    const server = pagedServer([cm('a', '1')]);
+    const { inf, watch, errors } = await watching(server);
+    for (let i = 0; i < 8; i++) {
+      watch.last().emit('MODIFIED', cm('a', String(120 + i)));
+      watch.last().close(null);
+      await vi.advanceTimersByTimeAsync(0);
+      expect(watch.connections).toHaveLength(i + 2);
+      expect(watch.last().query.resourceVersion).toBe(String(120 + i));
+    }
+    expect(errors).toEqual([]);
+    expect(server.requests).toHaveLength(1);
+    await inf.stop();
+  });
+
+  it('is not resumed in a loop when each ends cleanly as soon as it opens, unserved', async () => {
+    const server = pagedServer([cm('a', '1')]);
+    const { inf, watch } = await watching(server);
+    // ListWatch's own delay for clean ends: none for the first, then 1 s, 2 s, 4 s.
+    watch.last().close(null);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(watch.connections).toHaveLength(2);
+    for (const delay of [1_000, 2_000, 4_000]) {
+      watch.last().close(null);
+      const before = watch.connections.length;
+      await vi.advanceTimersByTimeAsync(delay - 1);
+      expect(watch.connections).toHaveLength(before);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(watch.connections).toHaveLength(before + 1);
+    }
+    await inf.stop();
+  });
+});
+
 describe('SupervisedInformer: watchdog', () => {
   it('replaces a list/watch that has gone silent', async () => {
     const server = pagedServer([cm('a', '1')]);

@@ -5,6 +5,10 @@
  * inactivity timeout. What it does not, and this adds:
  * - on any other error (403, 429, 5xx, network, a failed list) ListWatch emits `error` and stops for
  *   good: restart it after a jittered backoff (client-go reflector: 800 ms doubling to 30 s, jitter 1);
+ * - a watch that had been served (an event, or open a second or more: client-go's test for a "very
+ *   short watch") and then fails was a success that ended, not a failed attempt: the backoff starts
+ *   over. It is reset by nothing else but a list, so a long-running operator would otherwise wait
+ *   the full 30-60 s after every dropped watch once a handful had dropped over its life;
  * - `stop()` makes the aborted watch report an AbortError: ignored;
  * - a watchdog: when nothing at all has happened (no event, no connect, no list page) for `watchdogMs`,
  *   the ListWatch is presumed stuck (a hung list, a hung auth plugin) and replaced by a fresh one;
@@ -24,7 +28,7 @@ import type { KubeConfig } from '@kubernetes/client-node/dist/config.js';
 import { Watch } from '@kubernetes/client-node/dist/watch.js';
 import { type Clock, monotonicClock } from '../clock.ts';
 import { componentLogger, type Logger, logger as rootLogger } from '../log.ts';
-import { Backoff, type BackoffOptions, globalTimers, type Timers } from './backoff.ts';
+import { Backoff, type BackoffOptions, globalTimers, sleep, type Timers } from './backoff.ts';
 import { classifyKubeError, isAbort, type KubeErrorClass } from './errors.ts';
 import { mapPages, type Page, type PageRequest, paginate } from './pager.ts';
 
@@ -150,38 +154,63 @@ function keyOf(obj: KubernetesObject): { name: string; namespace: string } {
   return { name: obj.metadata?.name ?? '', namespace: obj.metadata?.namespace ?? '' };
 }
 
+/** Served for this long (or with any event), a watch that ends was established: client-go's reflector. */
+const ESTABLISHED_MS = 1_000;
+
+interface WatchTap {
+  /** Each object of an event, handed on in its place (the informer's trim). */
+  object(phase: string, obj: unknown): unknown;
+  /** A watch request was made or an event arrived (for the watchdog). */
+  activity(): void;
+  /** The watch ended (`err` null: the server ended it); `established`: it had been served. */
+  ended(err: unknown, established: boolean): void;
+  now(): number;
+}
+
 /**
- * A Watch that hands each object through `transform` and reports activity; it delegates the request to
- * the real Watch. (A subclass because ListWatch takes a `Watch`, whose private members make it nominal.)
+ * A Watch that hands each object through the tap and tells it of activity and of how each connection
+ * ended; it delegates the request to the real Watch. (A subclass because ListWatch takes a `Watch`,
+ * whose private members make it nominal.)
  */
 class TappedWatch extends Watch {
   readonly #inner: Watch;
-  readonly #onObject: (phase: string, obj: unknown) => unknown;
-  readonly #onActivity: () => void;
+  readonly #tap: WatchTap;
 
-  constructor(inner: Watch, onObject: (phase: string, obj: unknown) => unknown, onActivity: () => void) {
+  constructor(inner: Watch, tap: WatchTap) {
     super(inner.config);
     this.#inner = inner;
-    this.#onObject = onObject;
-    this.#onActivity = onActivity;
+    this.#tap = tap;
   }
 
-  override watch(
+  override async watch(
     path: string,
     queryParams: Record<string, string | number | boolean | undefined>,
     callback: (phase: string, apiObj: unknown, watchObj?: unknown) => void,
     done: (err: unknown) => void,
   ): Promise<AbortController> {
-    this.#onActivity();
-    return this.#inner.watch(
+    const tap = this.#tap;
+    tap.activity();
+    let openedAt: number | undefined;
+    let served = false;
+    let ended = false;
+    const controller = await this.#inner.watch(
       path,
       queryParams,
       (phase, obj, watchObj) => {
-        this.#onActivity();
-        callback(phase, this.#onObject(phase, obj), watchObj);
+        served = true;
+        tap.activity();
+        callback(phase, tap.object(phase, obj), watchObj);
       },
-      done,
+      (err) => {
+        ended = true;
+        const established = served || (openedAt !== undefined && tap.now() - openedAt >= ESTABLISHED_MS);
+        tap.ended(err ?? null, established);
+        done(err);
+      },
     );
+    // The inner Watch returns once the response began (status 200), or after it ended (a failed connect).
+    if (!ended) openedAt = tap.now();
+    return controller;
   }
 }
 
@@ -273,14 +302,15 @@ export class SupervisedInformer<T extends KubernetesObject, U extends Kubernetes
     this.#restartPending = false;
     const generation = ++this.#generation;
     const { labelSelector, fieldSelector } = this.#options;
-    const tapped = new TappedWatch(
-      this.#watch,
-      (phase, obj) => {
+    const tapped = new TappedWatch(this.#watch, {
+      object: (phase, obj) => {
         this.#servedAgain();
         return phase === 'ADDED' || phase === 'MODIFIED' || phase === 'DELETED' ? this.#trim(obj as T) : obj;
       },
-      () => this.#touch(generation),
-    );
+      activity: () => this.#touch(generation),
+      ended: (err, established) => this.#watchEnded(generation, err, established),
+      now: () => this.#clock.now(),
+    });
     const lw = new ListWatch<U>(
       this.#options.path,
       tapped,
@@ -288,6 +318,8 @@ export class SupervisedInformer<T extends KubernetesObject, U extends Kubernetes
       false,
       labelSelector,
       fieldSelector,
+      // ListWatch's own reconnect delay on this informer's timers (injected ones in tests).
+      { delayFn: (ms) => sleep(ms, this.#timers) },
     );
     const current = () => generation === this.#generation;
     lw.on('add', (obj) => current() && this.#apply(obj));
@@ -298,6 +330,17 @@ export class SupervisedInformer<T extends KubernetesObject, U extends Kubernetes
     this.#lw = lw;
     this.#log.debug({ why, generation }, 'starting list and watch');
     this.#run(lw, generation);
+  }
+
+  /**
+   * A watch connection ended (ListWatch hears of it next). An established one was a success that
+   * ended: the backoff starts over, so its error is retried after the first step however many drops
+   * came before (client-go's reflector re-watches at once). A clean end needs nothing here: ListWatch
+   * resumes a watch that delivered events at once, and delays one that did not (never a loop).
+   */
+  #watchEnded(generation: number, err: unknown, established: boolean): void {
+    if (established && err !== null && generation === this.#generation && !isAbort(err))
+      this.#backoff.reset();
   }
 
   #run(lw: ListWatch<U>, generation: number): void {

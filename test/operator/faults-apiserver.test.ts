@@ -30,7 +30,8 @@ import {
 
 /**
  * The API server going away under a running `sockeye operator` process: restarted (local cluster
- * only), or its connections reset (a dropped watch, through a TCP proxy in front of it). Either way
+ * only), its connections reset (a dropped watch, through a TCP proxy in front of it) or silent (a
+ * peer that died without a reset). Either way
  * the same process must keep its caches current and go on probing and writing. A change the operator
  * can learn only through its watches (a new Service and pod) proves the watches came back; a backend
  * that stops listening proves probing and writing did.
@@ -183,6 +184,22 @@ describe('sockeye operator: its watches dropped', { timeout: MULTI_STEP }, () =>
     });
   });
 
+  it('resumes as promptly after each of a long series of resets (a watch that had been served starts the backoff over)', async () => {
+    if (!op || !proxy) throw new Error('the operator did not start');
+    const [operator, cuttable] = [op, proxy];
+    await showingLogOnFailure(operator, async () => {
+      // Each reset fails every watch once. Were the failures counted across rounds, the backoff would
+      // reach its 30-60 s steps by the sixth round (it did: 1, 2, 5, 11, 18, 36 s); each round waits 30 s.
+      // A new Service each round: only the watches can tell the operator of it.
+      for (let round = 0; round < 10; round++) {
+        cuttable.cut();
+        await applyYaml(kube, servicesWithPods([`round${round}`], true), ns);
+        await annotationsWhen(kube, 'Service', ns, `round${round}`, 'NoHealthyTargets', 30_000);
+      }
+      expect(running(operator)).toBe(true);
+    });
+  });
+
   it('catches up after the API server was unreachable for a while', async () => {
     if (!op || !proxy) throw new Error('the operator did not start');
     const [operator, cuttable] = [op, proxy];
@@ -197,6 +214,22 @@ describe('sockeye operator: its watches dropped', { timeout: MULTI_STEP }, () =>
       await eventFor(kube, ns, 'Service', 'web', 'TargetsRecovered');
       await annotationsWhen(kube, 'Service', ns, 'web', 'Healthy');
       await annotationsWhen(kube, 'Service', ns, 'later', 'Healthy');
+      expect(running(operator)).toBe(true);
+    });
+  });
+
+  it('drops a connection that went silent without a reset, and carries on over a new one', async () => {
+    if (!op || !proxy) throw new Error('the operator did not start');
+    const [operator, cuttable] = [op, proxy];
+    await showingLogOnFailure(operator, async () => {
+      // Its HTTP/2 connection (watches, writes) stays open and carries nothing: a peer that died.
+      expect(cuttable.freeze()).toBeGreaterThan(0);
+      await applyYaml(kube, servicesWithPods(['after-freeze'], true), ns);
+      // Within the usual 60 s: PINGs every 15 s find it dead within 30 s (undici's own 60 s took 60-120 s).
+      await annotationsWhen(kube, 'Service', ns, 'after-freeze', 'NoHealthyTargets');
+      await eventFor(kube, ns, 'Service', 'after-freeze', 'NoHealthyTargets');
+      // The operator closed the dead connection itself; nothing of it is left open.
+      expect(cuttable.frozenOpen()).toBe(0);
       expect(running(operator)).toBe(true);
     });
   });

@@ -14,12 +14,16 @@ export interface CuttableProxyOptions {
 /**
  * A TCP proxy to the API server whose connections can be cut, whose port can be closed and reopened,
  * and which can be partitioned: connections are accepted and what is sent into them is swallowed,
- * as on a network that drops packets, until it heals.
+ * as on a network that drops packets, until it heals. Its open connections can also be frozen: they
+ * stay open and carry nothing more, as when a peer or a NAT on the way died without a reset.
  */
 export class CuttableProxy {
   readonly #sockets = new Set<Socket>();
   /** Client connections accepted while partitioned: never forwarded, reset when it heals. */
   readonly #swallowing = new Set<Socket>();
+  /** Each forwarded connection's two sockets, to freeze them. */
+  readonly #pairs = new Set<readonly [Socket, Socket]>();
+  readonly #frozen = new Set<readonly [Socket, Socket]>();
   readonly #target: { host: string; port: number };
   readonly #options: CuttableProxyOptions;
   #server: Server | undefined;
@@ -54,7 +58,12 @@ export class CuttableProxy {
         client.pipe(upstream);
       }
       upstream.pipe(client);
-      client.on('close', () => upstream.destroy());
+      const pair = [client, upstream] as const;
+      this.#pairs.add(pair);
+      client.on('close', () => {
+        this.#pairs.delete(pair);
+        upstream.destroy();
+      });
       upstream.on('close', () => client.destroy());
     });
     await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve));
@@ -75,6 +84,32 @@ export class CuttableProxy {
   /** Resets every open connection (the watch among them). */
   cut(): void {
     for (const s of this.#sockets) s.resetAndDestroy();
+  }
+
+  /**
+   * Every open connection stops forwarding in both directions and stays open: what either side sends
+   * is swallowed, nothing answers, no reset, as from a peer that died. New connections are forwarded
+   * as usual. Returns how many were frozen.
+   */
+  freeze(): number {
+    const frozen = [...this.#pairs];
+    this.#pairs.clear();
+    for (const pair of frozen) {
+      this.#frozen.add(pair);
+      for (const s of pair) {
+        s.unpipe();
+        s.removeAllListeners('data');
+        // Still read (and dropped), so the client's own close is seen.
+        s.on('data', () => undefined);
+        s.resume();
+      }
+    }
+    return frozen.length;
+  }
+
+  /** Sockets of frozen connections still open: the client has not given up on them. */
+  frozenOpen(): number {
+    return [...this.#frozen].flat().filter((s) => !s.destroyed).length;
   }
 
   /**
