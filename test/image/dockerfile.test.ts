@@ -6,13 +6,23 @@ import { dockerIgnored, execForm, lintDockerfile, parseDockerfile } from './dock
 const root = new URL('../../', import.meta.url);
 const read = (path: string) => readFile(new URL(path, root), 'utf8');
 
-const GOOD = `
+/** The build stage both correct files below share. */
+const BUILD = `
 ARG BASE=node:24-bookworm-slim@sha256:${'a'.repeat(64)}
 FROM $BASE AS build
 COPY package.json package-lock.json ./
 RUN npm ci
 RUN npm run build
-FROM $BASE AS deps
+`;
+
+const GOOD = `${BUILD}FROM $BASE
+COPY --from=build /src/dist/bundle ./dist/bundle
+USER 65532
+ENTRYPOINT ["node", "/app/bin/sockeye.js"]
+`;
+
+/** The other correct way: tsc's output with the production dependencies beside it. */
+const GOOD_WITH_MODULES = `${BUILD}FROM $BASE AS deps
 RUN npm ci --omit=dev \\
     --ignore-scripts
 FROM $BASE
@@ -44,8 +54,9 @@ describe('Dockerfile', () => {
     expect(file.stages[0]?.image).toMatch(/^node:24-bookworm-slim@sha256:[a-f0-9]{64}$/);
   });
 
-  it('accepts a minimal correct file (the rules are not tuned to one text)', () => {
+  it('accepts minimal correct files (the rules are not tuned to one text): a bundle, or node_modules beside tsc output', () => {
     expect(lintDockerfile(GOOD)).toEqual([]);
+    expect(lintDockerfile(GOOD_WITH_MODULES)).toEqual([]);
   });
 
   it.each([
@@ -65,10 +76,19 @@ describe('Dockerfile', () => {
     ['npm install', GOOD.replace('RUN npm ci\n', 'RUN npm install\n'), /use npm ci/],
     [
       'dev dependencies in the runtime',
-      GOOD.replace('npm ci --omit=dev', 'npm ci'),
+      GOOD_WITH_MODULES.replace('npm ci --omit=dev', 'npm ci'),
       /does not run npm ci --omit=dev/,
     ],
-    ['node_modules from the build stage', GOOD.replace('--from=deps', '--from=build'), /stage build/],
+    [
+      'node_modules from the build stage',
+      GOOD_WITH_MODULES.replace('--from=deps', '--from=build'),
+      /stage build/,
+    ],
+    [
+      "tsc's output without node_modules",
+      GOOD.replace('/src/dist/bundle ./dist/bundle', '/src/dist ./dist'),
+      /neither node_modules nor a bundle/,
+    ],
     ['no build', GOOD.replace('RUN npm run build\n', ''), /npm run build/],
   ])('rejects %s', (_what, text, problem) => {
     expect(lintDockerfile(text).join('\n')).toMatch(problem);

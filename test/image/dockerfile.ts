@@ -180,8 +180,12 @@ export const RULES: Readonly<Record<string, Rule>> = {
       problems.push('runtime stage runs npm ci without --omit=dev');
     const copies = runtime.instructions.filter((i) => i.keyword === 'COPY').map(copyFrom);
     const modules = copies.filter((c) => c.sources.some((src) => /node_modules\/?$/.test(src)));
-    if (modules.length === 0 && !runs(runtime, /\bnpm\s+ci\b/))
-      problems.push('runtime stage gets no node_modules');
+    // A bundle carries its dependencies (esbuild's); tsc's output needs node_modules beside it.
+    const bundled = copies.some(
+      (c) => c.from !== undefined && c.sources.some((src) => /dist\/bundle\/?$/.test(src)),
+    );
+    if (modules.length === 0 && !bundled && !runs(runtime, /\bnpm\s+ci\b/))
+      problems.push('runtime stage gets neither node_modules nor a bundle that carries its dependencies');
     for (const copy of modules) {
       const source = copy.from === undefined ? undefined : stageByRef(file, copy.from);
       if (!source) problems.push('runtime copies node_modules from the build context');
@@ -197,7 +201,7 @@ export const RULES: Readonly<Record<string, Rule>> = {
     const dist = runtime?.instructions
       .filter((i) => i.keyword === 'COPY')
       .map(copyFrom)
-      .find((c) => c.sources.some((src) => /dist\/?$/.test(src)));
+      .find((c) => c.sources.some((src) => /dist(\/|$)/.test(src)));
     const source = dist?.from === undefined ? undefined : stageByRef(file, dist.from);
     if (!source) return ['runtime does not copy dist/ from a build stage'];
     return runs(source, /\bnpm\s+ci\b/) && runs(source, /\bnpm\s+run\s+build\b/)
