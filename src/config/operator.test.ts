@@ -41,19 +41,23 @@ describe('defaults', () => {
       writeEvents: true,
       writeReports: false,
       optIn: { selectorlessServices: false, hostNetworkPods: false, serviceCIDRs: [] },
-      hops: { clusterIP: true, nodePorts: true, loadBalancers: true },
+      hops: { checkClusterIP: true, checkNodePorts: true, checkLoadBalancers: true },
       cluster: {},
     });
   });
 
   it('turn each Service data path check off by flag or variable, and take the node name', () => {
     expect(load(['--no-check-cluster-ip']).hops).toEqual({
-      clusterIP: false,
-      nodePorts: true,
-      loadBalancers: true,
+      checkClusterIP: false,
+      checkNodePorts: true,
+      checkLoadBalancers: true,
     });
     const env = { SOCKEYE_CHECK_NODE_PORTS: 'false', SOCKEYE_CHECK_LOAD_BALANCERS: 'false' };
-    expect(load([], env).hops).toEqual({ clusterIP: true, nodePorts: false, loadBalancers: false });
+    expect(load([], env).hops).toEqual({
+      checkClusterIP: true,
+      checkNodePorts: false,
+      checkLoadBalancers: false,
+    });
     expect(load([], { SOCKEYE_NODE_NAME: 'sim-node-0' }).prober.nodeName).toBe('sim-node-0');
     expect(configFailure(() => load(['--node-name', 'Not_A_Node']))).toMatch(/node-name/);
   });

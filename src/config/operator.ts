@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import type { Shard } from '../model/shard.ts';
+import type { HopChecks } from '../rules/types.ts';
 import { DEFAULT_TIMEOUT_MS, MAX_TIMEOUT_MS } from './annotations.ts';
 import {
   boolean,
@@ -93,12 +94,8 @@ export interface OperatorConfig {
      */
     readonly serviceCIDRs: readonly string[];
   };
-  /** The Service data path hops probed beside the pods (docs/design.md "Safety"). */
-  readonly hops: {
-    readonly clusterIP: boolean;
-    readonly nodePorts: boolean;
-    readonly loadBalancers: boolean;
-  };
+  /** The Service data path hops probed beside the pods (docs/design.md "Safety"), as the rules take them. */
+  readonly hops: HopChecks;
   /**
    * `--kubeconfig` and `--context`, as kubectl takes them: flags only (kubectl's `$KUBECONFIG` is the
    * variable), so neither is in the option table, the chart's environment or the config file.
@@ -476,9 +473,9 @@ function derive(
       serviceCIDRs: v.serviceCIDRs,
     },
     hops: {
-      clusterIP: v.checkClusterIP,
-      nodePorts: v.checkNodePorts,
-      loadBalancers: v.checkLoadBalancers,
+      checkClusterIP: v.checkClusterIP,
+      checkNodePorts: v.checkNodePorts,
+      checkLoadBalancers: v.checkLoadBalancers,
     },
   };
   if (

@@ -214,9 +214,7 @@ export class Operator {
         hostNetwork: config.optIn.hostNetworkPods,
         apiServerAddresses: apiServerAddressesOf(kc),
         serviceCIDRs: config.optIn.serviceCIDRs,
-        checkClusterIP: config.hops.clusterIP,
-        checkNodePorts: config.hops.nodePorts,
-        checkLoadBalancers: config.hops.loadBalancers,
+        ...config.hops,
       },
       onServicePorts: (ns, name, ports) => this.#metrics.servicePorts(ns, name, ports),
       reports: (kind, ns, name) => this.#shard.reports(kind, ns, name),
@@ -597,7 +595,7 @@ export class Operator {
     void Promise.all(pods).then(() => {
       this.#podsListed = true;
     });
-    if (this.#config.hops.nodePorts) this.#startInformer(NODES, undefined);
+    if (this.#config.hops.checkNodePorts) this.#startInformer(NODES, undefined);
     const { selectorlessServices, hostNetworkPods, serviceCIDRs } = this.#config.optIn;
     if (selectorlessServices || hostNetworkPods) {
       // The Service ranges the opt-in modes never dial inside. Where the API server does not serve

@@ -125,7 +125,7 @@ describe('charts/sockeye and sockeye operator agree on the configuration', () =>
       writeEvents: true,
       writeReports: false,
       optIn: { selectorlessServices: false, hostNetworkPods: false, serviceCIDRs: [] },
-      hops: { clusterIP: true, nodePorts: true, loadBalancers: true },
+      hops: { checkClusterIP: true, checkNodePorts: true, checkLoadBalancers: true },
     });
   });
 
