@@ -7,7 +7,6 @@
  */
 import { z } from 'zod';
 import type { Shard } from '../model/shard.ts';
-import type { HopChecks } from '../rules/types.ts';
 import { DEFAULT_TIMEOUT_MS, MAX_TIMEOUT_MS } from './annotations.ts';
 import {
   boolean,
@@ -94,8 +93,15 @@ export interface OperatorConfig {
      */
     readonly serviceCIDRs: readonly string[];
   };
-  /** The Service data path hops probed beside the pods (docs/design.md "Safety"), as the rules take them. */
-  readonly hops: HopChecks;
+  /**
+   * The Service data path hops probed beside the pods (docs/design.md "Safety"), named as the rules'
+   * options name them (rules/types.ts HopChecks), so the operator hands them on as they are.
+   */
+  readonly hops: {
+    readonly checkClusterIP: boolean;
+    readonly checkNodePorts: boolean;
+    readonly checkLoadBalancers: boolean;
+  };
   /**
    * `--kubeconfig` and `--context`, as kubectl takes them: flags only (kubectl's `$KUBECONFIG` is the
    * variable), so neither is in the option table, the chart's environment or the config file.
