@@ -656,8 +656,9 @@ describe('charts/sockeye', () => {
       '--timeout=2s',
       '--concurrency=64',
     ]);
-    // The audit lists (src/audit/gather.ts), never reads one object by name.
+    // The audit lists (src/audit/gather.ts), never reads one object by name; cluster-wide, Namespaces too.
     for (const [group, resource] of [
+      ['', 'namespaces'],
       ['', 'services'],
       ['', 'pods'],
       ['discovery.k8s.io', 'endpointslices'],
