@@ -190,8 +190,11 @@ describe('sockeye operator: its watches dropped', { timeout: MULTI_STEP }, () =>
     await showingLogOnFailure(operator, async () => {
       // Each reset fails every watch once. Were the failures counted across rounds, the backoff would
       // reach its 30-60 s steps by the sixth round (it did: 1, 2, 5, 11, 18, 36 s); each round waits 30 s.
-      // A new Service each round: only the watches can tell the operator of it.
+      // A new Service each round: only the watches can tell the operator of it. Each cut comes when
+      // every watch has been back for over a second (1.6 s at most to come back, then 1 s served): a
+      // cut sooner would fail watches not yet served, which do count (a server that keeps dropping them).
       for (let round = 0; round < 10; round++) {
+        await new Promise((r) => setTimeout(r, 3_000));
         cuttable.cut();
         await applyYaml(kube, servicesWithPods([`round${round}`], true), ns);
         await annotationsWhen(kube, 'Service', ns, `round${round}`, 'NoHealthyTargets', 30_000);
