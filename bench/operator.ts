@@ -432,7 +432,7 @@ async function startOperator(
   compiled ??= compiledSockeye(join(dir, 'sockeye-js'));
   const sockeye = await compiled;
   const startedAt = performance.now();
-  const machineAtStart = machineCpu(await readFile('/proc/stat', 'utf8').catch(() => ''));
+  const machineAtStart = await machineNow();
   const pid = await startDetached(
     process.execPath,
     [
@@ -469,6 +469,10 @@ type FirstSweep = Pick<
   'syncedMs' | 'judgedMs' | 'firstSweepMs' | 'drainedMs' | 'patches' | 'memAfterSync' | 'sweepCpu'
 >;
 
+/** The machine's CPU time now (/proc/stat; zeros where unreadable). */
+const machineNow = async (): Promise<MachineCpu> =>
+  machineCpu(await readFile('/proc/stat', 'utf8').catch(() => ''));
+
 /**
  * From operator start until now: the operator's CPU time (/proc/PID/stat: every thread of it) and
  * the share of the machine's cores that was busy. On a machine that also runs the cluster, a sweep
@@ -477,12 +481,12 @@ type FirstSweep = Pick<
 async function sweepCpuOf(op: Operator): Promise<SweepCpu | undefined> {
   const [stat, machine] = await Promise.all([
     readFile(`/proc/${op.pid}/stat`, 'utf8').catch(() => ''),
-    readFile('/proc/stat', 'utf8').catch(() => ''),
+    machineNow(),
   ]);
   if (stat === '') return undefined;
   return {
     operatorSeconds: statCpuSeconds(stat),
-    machineBusy: busyShare(op.machineAtStart, machineCpu(machine)),
+    machineBusy: busyShare(op.machineAtStart, machine),
     cores: availableParallelism(),
   };
 }

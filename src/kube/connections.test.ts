@@ -32,7 +32,8 @@ describe('shared API connections', () => {
     expect(await dispatcherOf(kc)).toBe(first);
   });
 
-  it('builds an undici Agent of its own (with its PING interval) for a direct connection, with or without a CA', async () => {
+  // Its PING interval shows in test/operator/faults-apiserver.test.ts (a frozen connection is dropped).
+  it('builds an undici Agent for a direct connection, also where client-node would use the global dispatcher (system CAs)', async () => {
     expect(await dispatcherOf(shareConnections(kubeconfig()))).toBeInstanceOf(Agent);
     const systemCAs = new KubeConfig();
     systemCAs.loadFromOptions({

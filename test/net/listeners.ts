@@ -1,5 +1,7 @@
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
+import { promisify } from 'node:util';
 
 /** A real TCP listener on `host`, any free port; the prober's RST on each connection is swallowed. */
 export async function listen(
@@ -58,4 +60,10 @@ export async function closedPort(...hosts: readonly string[]): Promise<number> {
     if (bound.length === hosts.length) return port;
   }
   throw new Error(`no free port below ${high} on ${hosts.join(', ')}`);
+}
+
+/** Sockets in TIME_WAIT to or from a local port, as `ss` lists them (empty when none). */
+export async function timeWaitOn(port: number): Promise<string> {
+  const filter = `( dport = :${port} or sport = :${port} )`;
+  return (await promisify(execFile)('ss', ['-Htan', 'state', 'time-wait', filter])).stdout.trim();
 }

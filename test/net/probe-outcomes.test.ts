@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultDialer, socketDialer } from '../../src/probe/dialer.ts';
 import { probeAll, probeOne } from '../../src/probe/engine.ts';
 import { ThreadDialer } from '../../src/probe/thread-dialer.ts';
-import { closedPort, listen, portOf } from './listeners.ts';
+import { closedPort, listen, portOf, timeWaitOn } from './listeners.ts';
 import { createDropNamespace, type DropNamespace } from './netns.ts';
 
 const exec = promisify(execFile);
@@ -153,12 +153,6 @@ describe.each(ways)('outcomes over real sockets ($name)', ({ dialer: chosen }) =
 it('the thread dialer made its connects in its worker throughout', () => {
   expect(fallbacks).toEqual([]);
 });
-
-/** Sockets in TIME_WAIT to or from a local port, as `ss` lists them (empty when none). */
-async function timeWaitOn(port: number): Promise<string> {
-  const filter = `( dport = :${port} or sport = :${port} )`;
-  return (await exec('ss', ['-Htan', 'state', 'time-wait', filter])).stdout.trim();
-}
 
 describe('closing', () => {
   it('leaves no TIME_WAIT behind after many open probes', async () => {

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DialResult } from '../../src/probe/dialer.ts';
 import { probeAll } from '../../src/probe/engine.ts';
 import { ThreadDialer } from '../../src/probe/thread-dialer.ts';
-import { closedPort, listen, portOf } from './listeners.ts';
+import { closedPort, listen, portOf, timeWaitOn } from './listeners.ts';
 import { createDropNamespace, type DropNamespace } from './netns.ts';
 
 const exec = promisify(execFile);
@@ -33,12 +33,6 @@ async function openServer(): Promise<number> {
   const server = await listen('127.0.0.1');
   servers.push(server);
   return portOf(server);
-}
-
-/** Sockets in TIME_WAIT to or from a local port, as `ss` lists them (empty when none). */
-async function timeWaitOn(port: number): Promise<string> {
-  const filter = `( dport = :${port} or sport = :${port} )`;
-  return (await exec('ss', ['-Htan', 'state', 'time-wait', filter])).stdout.trim();
 }
 
 const dialOnce = (dialer: ThreadDialer, ip: string, port: number) =>
