@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { KubeConfig, RequestContext } from '@kubernetes/client-node';
 import { Agent } from 'undici';
 import { describe, expect, it } from 'vitest';
@@ -18,10 +21,14 @@ function kubeconfig(): KubeConfig {
   return kc;
 }
 
-async function dispatcherOf(kc: KubeConfig): Promise<unknown> {
+async function authenticated(kc: KubeConfig): Promise<RequestContext> {
   const context = new RequestContext('https://127.0.0.1:6443/api', 'GET' as never);
   await kc.applySecurityAuthentication(context);
-  return context.getDispatcher();
+  return context;
+}
+
+async function dispatcherOf(kc: KubeConfig): Promise<unknown> {
+  return (await authenticated(kc)).getDispatcher();
 }
 
 describe('shared API connections', () => {
@@ -44,6 +51,39 @@ describe('shared API connections', () => {
     });
     expect(await dispatcherOf(systemCAs)).toBeUndefined();
     expect(await dispatcherOf(shareConnections(systemCAs))).toBeInstanceOf(Agent);
+  });
+
+  it('reads the certificate files once per cluster and user, and still sends each request its headers', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sockeye-connections-'));
+    try {
+      const caFile = join(dir, 'ca.crt');
+      writeFileSync(caFile, CA);
+      const options = {
+        clusters: [{ name: 'c', server: 'https://127.0.0.1:6443', caFile }],
+        users: [{ name: 'u', token: 't', impersonateUser: 'someone' }],
+        contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+        currentContext: 'x',
+      };
+      const shared = new KubeConfig();
+      shared.loadFromOptions(options);
+      shareConnections(shared);
+      const plain = new KubeConfig();
+      plain.loadFromOptions(options);
+      const first = await authenticated(shared);
+      await authenticated(plain);
+      // Gone after the first request: client-node alone fails every later request reading it.
+      rmSync(caFile);
+      await expect(authenticated(plain)).rejects.toThrow(/ENOENT/);
+      const second = await authenticated(shared);
+      expect(second.getDispatcher()).toBe(first.getDispatcher());
+      for (const context of [first, second])
+        expect(context.getHeaders()).toMatchObject({
+          Authorization: 'Bearer t',
+          'Impersonate-User': 'someone',
+        });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('is needed: without it client-node builds a dispatcher per request', async () => {
