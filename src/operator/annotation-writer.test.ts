@@ -108,6 +108,32 @@ describe('AnnotationWriter', () => {
     await t.writer.close();
   });
 
+  it('holds Healthy Service statuses back until released; every other status and pod write goes at once', async () => {
+    const t = setup(1);
+    for (const name of ['web', 'db']) t.cache.upsert('Service', svc(name));
+    const said = () => t.written.map((w) => `${w.kind}/${w.name}=${w.patch['sockeye.dev/status']}`);
+    t.writer.holdHealthy();
+    for (const name of ['api', 'web'])
+      expect(t.writer.submit('Service', 'shop', name, healthy, NOW)).toBe(true);
+    expect(t.writer.submit('Service', 'shop', 'db', refusing, NOW)).toBe(true);
+    expect(t.writer.submit('Pod', 'shop', 'api-0', refusing, NOW)).toBe(true);
+    // A held Service found broken after all: written at once, not held.
+    expect(t.writer.submit('Service', 'shop', 'web', refusing, NOW)).toBe(true);
+    await t.until(() => t.written.length === 3);
+    // Long enough for a held write to have been made, were it not held.
+    await new Promise((r) => setTimeout(r, 50));
+    expect(said()).toEqual(['Service/db=NotListening', 'Service/web=NotListening', 'Pod/api-0=NotListening']);
+    expect(t.writer.pending()).toBe(1);
+    expect(t.writer.releaseHeld()).toBe(1);
+    await t.drained();
+    expect(said().at(-1)).toBe('Service/api=Healthy');
+    // Released: a Healthy status is written at once from now on.
+    expect(t.writer.submit('Service', 'shop', 'web', healthy, NOW)).toBe(true);
+    await t.drained();
+    expect(said().at(-1)).toBe('Service/web=Healthy');
+    await t.writer.close();
+  });
+
   it('does not write again what it just wrote while the watch has not shown it yet', async () => {
     const t = setup(1);
     const cached = t.cache.get('Pod', 'shop', 'api-0');

@@ -12,6 +12,11 @@
  *   queue behind (or share the API server with) the pod patches (every failing pod's; after an
  *   upgrade, the removal of what an older sockeye wrote on every pod): the Service's status is
  *   what `kubectl get` shows;
+ * - while a first sweep holds them back (`holdHealthy` to `releaseHeld`: the operator, from the start
+ *   of a term until every Service has been judged once), a Service's Healthy status waits: its
+ *   patch is no news, and 2,000 of them at once cost the API server and kube-controller-manager
+ *   (whose endpointslice controller syncs a Service on each update) ~5 ms of CPU each, taken from
+ *   the sweep that finds what is broken. Every other status, and every pod write, goes at once;
  * - a failed write is retried with the work queue's per-key backoff (the server's Retry-After wins),
  *   never dropped and never in a hot loop; a NotFound means the object is gone: nothing to write;
  * - with a `fence` (the operator's term of leadership) an intent belongs to the term it was submitted
@@ -73,6 +78,9 @@ export class AnnotationWriter {
   readonly #servicesIdle: (() => void)[] = [];
   /** Terms whose end drops their intents (a listener each). */
   readonly #terms = new WeakSet<Fence>();
+  /** Service keys whose Healthy status waits for releaseHeld (their intents are in #intents). */
+  readonly #held = new Set<string>();
+  #holding = false;
 
   constructor(options: AnnotationWriterOptions) {
     this.#options = options;
@@ -100,8 +108,29 @@ export class AnnotationWriter {
     }
     const key = `${namespace}/${name}`;
     this.#intents.set(keyOf(kind, namespace, name), { desired, at, term });
+    if (kind === 'Service') {
+      if (this.#holding && desired?.status === 'Healthy') {
+        this.#held.add(key);
+        return true;
+      }
+      this.#held.delete(key);
+    }
     this.#queues[kind].add(key);
     return true;
+  }
+
+  /** From now on a Service's Healthy status waits for releaseHeld (see the file's comment). */
+  holdHealthy(): void {
+    this.#holding = true;
+  }
+
+  /** Queues every held Healthy status, and writes later ones at once. Returns how many were held. */
+  releaseHeld(): number {
+    this.#holding = false;
+    const held = this.#held.size;
+    for (const key of this.#held) this.#queues.Service.add(key);
+    this.#held.clear();
+    return held;
   }
 
   /** Objects whose annotations are still to be written (queued, waiting to retry, or in flight). */
@@ -114,6 +143,7 @@ export class AnnotationWriter {
     const id = keyOf(kind, namespace, name);
     this.#intents.delete(id);
     this.#expected.delete(id);
+    if (kind === 'Service') this.#held.delete(`${namespace}/${name}`);
   }
 
   /** Drops expectations the watch has shown, that ended, or whose object is gone. */

@@ -122,6 +122,11 @@ export class Operator {
   /** The pod informers have listed: from then on a Service new to this shard fetches its pods. */
   #podsListed = false;
   #leading = false;
+  /**
+   * The term's first sweep: the Services queued when it began and not yet judged once. While any
+   * is left, their Healthy statuses wait (AnnotationWriter.holdHealthy).
+   */
+  #firstSweep: { readonly left: Set<string>; readonly startedAt: number } | undefined;
   #workers: Promise<void> | undefined;
   #elector: Promise<void> | undefined;
 
@@ -364,8 +369,15 @@ export class Operator {
     term.signal.addEventListener('abort', () => this.#endTerm(), { once: true });
     await this.#inheritEvents(term.signal);
     if (!term.holds()) return;
+    const left = new Set<string>();
     for (const key of this.#cache.serviceKeys())
-      if (this.#watched(key.split('/')[0] ?? '') && this.#shard.ownsKey(key)) this.#queue.add(key);
+      if (this.#watched(key.split('/')[0] ?? '') && this.#shard.ownsKey(key)) {
+        this.#queue.add(key);
+        left.add(key);
+      }
+    this.#firstSweep = { left, startedAt: performance.now() };
+    this.#writer?.holdHealthy();
+    this.#sweptOnce(undefined);
     this.#workers = runWorkers({
       queue: this.#queue,
       workers: this.#options.workers ?? DEFAULT_WORKERS,
@@ -379,6 +391,7 @@ export class Operator {
   /** The term ended: no more work is taken (the writers drop their own queued work). */
   #endTerm(): void {
     this.#leading = false;
+    this.#firstSweep = undefined;
     this.#metrics.leader(false);
     const events = this.#recorder?.pending() ?? 0;
     const annotations = this.#writer?.pending() ?? 0;
@@ -399,8 +412,35 @@ export class Operator {
     }
   }
 
+  /**
+   * A Service of the term's first sweep was judged (or its reconcile ended otherwise: failed, or to
+   * be judged again): when none is left, the Healthy statuses held back are written. Every Service
+   * found broken was written at once; these only say that the others are fine.
+   */
+  #sweptOnce(key: string | undefined): void {
+    const sweep = this.#firstSweep;
+    if (!sweep) return;
+    if (key !== undefined) sweep.left.delete(key);
+    if (sweep.left.size > 0) return;
+    this.#firstSweep = undefined;
+    const held = this.#writer?.releaseHeld() ?? 0;
+    const ms = Math.round(performance.now() - sweep.startedAt);
+    this.#log.info(
+      { ms, healthyStatuses: held },
+      'first sweep judged every Service; writing their Healthy statuses',
+    );
+  }
+
   /** `signal` is the term's: a reconcile in flight stops probing when the term ends. */
   async #reconcile(key: string, signal: AbortSignal): Promise<WorkResult> {
+    try {
+      return await this.#judge(key, signal);
+    } finally {
+      this.#sweptOnce(key);
+    }
+  }
+
+  async #judge(key: string, signal: AbortSignal): Promise<WorkResult> {
     const result = await this.#reconciler.reconcile(key, signal);
     this.#reports?.changed(key.split('/')[0] ?? '');
     switch (result.kind) {

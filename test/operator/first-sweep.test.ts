@@ -1,0 +1,75 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Operator } from '../../src/operator/operator.ts';
+import { eventually } from '../support/kube.ts';
+import { scenarioNamespace, startOperator } from './support.ts';
+
+const HEALTHY = 5;
+
+/** `HEALTHY` healthy Services, and `slow`, whose pod drops SYNs: its probes wait out their timeouts. */
+const scenario = [
+  ...Array.from(
+    { length: HEALTHY },
+    (_, i) => `
+apiVersion: v1
+kind: Service
+metadata: {name: fine-${i}}
+spec: {selector: {app: fine-${i}}, ports: [{name: http, port: 80, targetPort: 8080}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: fine-${i}-1, labels: {app: fine-${i}}, annotations: {sim.sockeye.dev/listen: "8080"}}
+spec: {containers: [{name: app, image: web, ports: [{name: http, containerPort: 8080}]}]}`,
+  ),
+  `
+apiVersion: v1
+kind: Service
+metadata: {name: slow}
+spec: {selector: {app: slow}, ports: [{name: http, port: 80, targetPort: 8080}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: slow-1, labels: {app: slow}, annotations: {sim.sockeye.dev/listen: "8080/drop"}}
+spec: {containers: [{name: app, image: web, ports: [{name: http, containerPort: 8080}]}]}`,
+].join('\n---');
+
+describe('sockeye operator: a first sweep writes what is broken first, what is fine after', () => {
+  const s = scenarioNamespace('op-first', scenario, HEALTHY + 1);
+  let operator: Operator | undefined;
+  afterAll(async () => {
+    await operator?.stop(2000);
+  });
+
+  it('writes no Healthy status before every Service is judged, and the others as they are judged', async () => {
+    operator = await startOperator([s.ns]);
+    const op = operator;
+    // Services judged when the first Healthy status showed: with the healthy ones judged at once and
+    // `slow` a second later (its probes time out, then again to confirm), a status written as it is
+    // judged shows while `slow` is still probing.
+    let judgedAtFirstHealthy: number | undefined;
+    const statuses = await eventually(
+      'every Service annotated',
+      async () => {
+        const services = (await s.kube.core.listNamespacedService({ namespace: s.ns })).items;
+        const status = Object.fromEntries(
+          services.map((svc) => [
+            svc.metadata?.name ?? '',
+            svc.metadata?.annotations?.['sockeye.dev/status'],
+          ]),
+        );
+        if (judgedAtFirstHealthy === undefined && Object.values(status).includes('Healthy'))
+          judgedAtFirstHealthy = op.reconciler.tracked().reconciler_findings;
+        return Object.values(status).every((v) => v !== undefined) ? status : undefined;
+      },
+      60_000,
+    );
+    expect(judgedAtFirstHealthy).toBe(HEALTHY + 1);
+    expect(statuses).toMatchObject(
+      Object.fromEntries(Array.from({ length: HEALTHY }, (_, i) => [`fine-${i}`, 'Healthy'])),
+    );
+    expect(statuses.slow).not.toBe('Healthy');
+    // Held back, not lost: one patch per Service, and one on the pod that drops (its Warning; pod
+    // writes wait while Service writes are in flight).
+    await eventually('the pod patch', async () => (op.writes.patches > HEALTHY + 1 ? true : undefined));
+    expect(op.writes).toMatchObject({ patches: HEALTHY + 2, patchErrors: 0 });
+  });
+});
