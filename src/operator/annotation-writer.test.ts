@@ -112,7 +112,7 @@ describe('AnnotationWriter', () => {
     const t = setup(1);
     for (const name of ['web', 'db']) t.cache.upsert('Service', svc(name));
     const said = () => t.written.map((w) => `${w.kind}/${w.name}=${w.patch['sockeye.dev/status']}`);
-    t.writer.holdHealthy();
+    t.writer.holdHealthy(60_000);
     for (const name of ['api', 'web'])
       expect(t.writer.submit('Service', 'shop', name, healthy, NOW)).toBe(true);
     expect(t.writer.submit('Service', 'shop', 'db', refusing, NOW)).toBe(true);
@@ -131,6 +131,17 @@ describe('AnnotationWriter', () => {
     expect(t.writer.submit('Service', 'shop', 'web', healthy, NOW)).toBe(true);
     await t.drained();
     expect(said().at(-1)).toBe('Service/web=Healthy');
+    await t.writer.close();
+  });
+
+  it('holds Healthy statuses no longer than it was asked to, even when never released', async () => {
+    const t = setup();
+    t.writer.holdHealthy(30);
+    expect(t.writer.submit('Service', 'shop', 'api', healthy, NOW)).toBe(true);
+    expect(t.written).toEqual([]);
+    await t.drained();
+    expect(t.written.map((w) => w.patch['sockeye.dev/status'])).toEqual(['Healthy']);
+    expect(t.writer.releaseHeld()).toBe(0);
     await t.writer.close();
   });
 

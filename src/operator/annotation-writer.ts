@@ -81,6 +81,7 @@ export class AnnotationWriter {
   /** Service keys whose Healthy status waits for releaseHeld (their intents are in #intents). */
   readonly #held = new Set<string>();
   #holding = false;
+  #holdTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(options: AnnotationWriterOptions) {
     this.#options = options;
@@ -119,13 +120,27 @@ export class AnnotationWriter {
     return true;
   }
 
-  /** From now on a Service's Healthy status waits for releaseHeld (see the file's comment). */
-  holdHealthy(): void {
+  /**
+   * From now on a Service's Healthy status waits for releaseHeld (see the file's comment), or `maxMs`
+   * at most: a sweep held up (a Service with thousands of silent targets) must not keep every other
+   * Service's status unwritten with it.
+   */
+  holdHealthy(maxMs: number): void {
     this.#holding = true;
+    clearTimeout(this.#holdTimer);
+    this.#holdTimer = setTimeout(() => {
+      const held = this.releaseHeld();
+      this.#options.logger.info(
+        { held, maxMs },
+        'first sweep still running; writing the Healthy statuses held',
+      );
+    }, maxMs);
+    this.#holdTimer.unref?.();
   }
 
   /** Queues every held Healthy status, and writes later ones at once. Returns how many were held. */
   releaseHeld(): number {
+    clearTimeout(this.#holdTimer);
     this.#holding = false;
     const held = this.#held.size;
     for (const key of this.#held) this.#queues.Service.add(key);
@@ -166,6 +181,7 @@ export class AnnotationWriter {
    * thousands of queued pod patches would hold the Lease through a rollout).
    */
   async close(signal?: AbortSignal): Promise<void> {
+    clearTimeout(this.#holdTimer);
     const stopped = Promise.all([this.#queues.Service.shutDown(), this.#queues.Pod.shutDown()]);
     for (const wake of this.#servicesIdle.splice(0)) wake();
     if (!signal) return void (await stopped);

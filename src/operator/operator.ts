@@ -376,7 +376,8 @@ export class Operator {
         left.add(key);
       }
     this.#firstSweep = { left, startedAt: performance.now() };
-    this.#writer?.holdHealthy();
+    // At most one interval: by then the first Services judged are due again anyway.
+    this.#writer?.holdHealthy(this.#config.intervalMs);
     this.#sweptOnce(undefined);
     this.#workers = runWorkers({
       queue: this.#queue,

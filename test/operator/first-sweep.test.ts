@@ -40,7 +40,8 @@ describe('sockeye operator: a first sweep writes what is broken first, what is f
   });
 
   it('writes no Healthy status before every Service is judged, and the others as they are judged', async () => {
-    operator = await startOperator([s.ns]);
+    // Healthy statuses are held one interval at most: longer than `slow` takes.
+    operator = await startOperator([s.ns], { argv: ['--interval=10s'] });
     const op = operator;
     // Services judged when the first Healthy status showed: with the healthy ones judged at once and
     // `slow` a second later (its probes time out, then again to confirm), a status written as it is
