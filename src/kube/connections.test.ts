@@ -81,6 +81,16 @@ describe('shared API connections', () => {
           Authorization: 'Bearer t',
           'Impersonate-User': 'someone',
         });
+      // Callers that build their TLS options per request (the sidecar's) still read the files each
+      // time, and keep the headers they set.
+      const opts: { headers?: Record<string, string>; ca?: unknown } = {
+        headers: { accept: 'application/json' },
+      };
+      await expect(shared.applyToHTTPSOptions(opts as never)).rejects.toThrow(/ENOENT/);
+      writeFileSync(caFile, CA);
+      await shared.applyToHTTPSOptions(opts as never);
+      expect(opts.headers).toMatchObject({ accept: 'application/json', 'Impersonate-User': 'someone' });
+      expect(String(opts.ca)).toBe(CA);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

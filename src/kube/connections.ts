@@ -33,6 +33,7 @@ export function shareConnections(kc: KubeConfig): KubeConfig {
     createDispatcher?: CreateDispatcher;
     createDispatcherOptions?: CreateDispatcherOptions;
     applyHTTPSOptions?: ApplyHTTPSOptions;
+    applySecurityAuthentication?: (context: unknown) => Promise<void>;
   };
   const original = target.createDispatcher;
   const options = target.createDispatcherOptions;
@@ -59,12 +60,31 @@ export function shareConnections(kc: KubeConfig): KubeConfig {
     if (!cache.has(key)) cache.set(key, build(cluster, agentOptions));
     return cache.get(key);
   };
-  // client-node reads the CA, certificate and key files on every request (three readFileSync: 0.1 ms
-  // each call, 0.2 s of a first sweep's 2,000 patches) to hand them to createDispatcher, which above
-  // uses them only for a cluster and user's first request. So they are read once per cluster and user,
-  // as the dispatcher is built once; the impersonation header they come with is copied per request.
+  // client-node's applySecurityAuthentication reads the CA, certificate and key files on every
+  // request (three readFileSync: 0.1 ms each call, 0.2 s of a first sweep's 2,000 patches) to hand
+  // them to createDispatcher, which above uses them only for a cluster and user's first request. On
+  // that path they are read once per cluster and user, as the dispatcher is built once. Other callers
+  // of applyHTTPSOptions (applyToHTTPSOptions: the sidecar's requests, which build their TLS options
+  // per call and so pick up rotated files) still read them each time. applySecurityAuthentication
+  // calls applyHTTPSOptions before its first await, so the flag below marks exactly that call.
+  const secure = target.applySecurityAuthentication;
+  if (typeof secure !== 'function') {
+    throw new Error(
+      '@kubernetes/client-node no longer has KubeConfig.applySecurityAuthentication; update shareConnections',
+    );
+  }
+  let forDispatcher = false;
+  target.applySecurityAuthentication = (context) => {
+    forDispatcher = true;
+    try {
+      return secure.call(kc, context);
+    } finally {
+      forDispatcher = false;
+    }
+  };
   const https = new Map<string, HTTPSOptions>();
   target.applyHTTPSOptions = (opts) => {
+    if (!forDispatcher) return applyHTTPS.call(kc, opts);
     const key = keyOf(kc.getCurrentCluster());
     let known = https.get(key);
     if (!known) {
@@ -72,7 +92,10 @@ export function shareConnections(kc: KubeConfig): KubeConfig {
       applyHTTPS.call(kc, known);
       https.set(key, known);
     }
-    Object.assign(opts, known, known.headers ? { headers: { ...known.headers } } : {});
+    const { headers, ...rest } = known;
+    Object.assign(opts, rest);
+    // Added to the request's headers, as client-node adds its impersonation header.
+    if (headers) opts.headers = { ...opts.headers, ...headers };
   };
   return kc;
 }

@@ -136,12 +136,28 @@ describe('AnnotationWriter', () => {
 
   it('holds Healthy statuses no longer than it was asked to, even when never released', async () => {
     const t = setup();
-    t.writer.holdHealthy(30);
+    t.writer.holdHealthy(300);
     expect(t.writer.submit('Service', 'shop', 'api', healthy, NOW)).toBe(true);
+    // Long enough for the write to have been made, were it not held.
+    await new Promise((r) => setTimeout(r, 50));
     expect(t.written).toEqual([]);
+    expect(t.writer.pending()).toBe(1);
     await t.drained();
     expect(t.written.map((w) => w.patch['sockeye.dev/status'])).toEqual(['Healthy']);
     expect(t.writer.releaseHeld()).toBe(0);
+    await t.writer.close();
+  });
+
+  it('drops what it held when the hold is cancelled (the term ended), and holds nothing after', async () => {
+    const t = setup();
+    t.writer.holdHealthy(60_000);
+    t.writer.submit('Service', 'shop', 'api', healthy, NOW);
+    t.writer.cancelHold();
+    expect(t.writer.releaseHeld()).toBe(0);
+    // Not held any more: a new intent is written at once.
+    t.writer.submit('Service', 'shop', 'api', healthy, NOW);
+    await t.drained();
+    expect(t.written.map((w) => w.patch['sockeye.dev/status'])).toEqual(['Healthy']);
     await t.writer.close();
   });
 

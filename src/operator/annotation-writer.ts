@@ -17,6 +17,7 @@
  *   patch is no news, and 2,000 of them at once cost the API server and kube-controller-manager
  *   (whose endpointslice controller syncs a Service on each update) ~5 ms of CPU each, taken from
  *   the sweep that finds what is broken. Every other status, and every pod write, goes at once;
+ *   released, the held statuses queue as any Service write does (pod writes wait for them);
  * - a failed write is retried with the work queue's per-key backoff (the server's Retry-After wins),
  *   never dropped and never in a hot loop; a NotFound means the object is gone: nothing to write;
  * - with a `fence` (the operator's term of leadership) an intent belongs to the term it was submitted
@@ -105,6 +106,7 @@ export class AnnotationWriter {
     if (!written || !annotationPatch(written, desired, at)) {
       // Satisfied: a queued older intent must not undo it.
       this.#intents.delete(keyOf(kind, namespace, name));
+      if (kind === 'Service') this.#held.delete(`${namespace}/${name}`);
       return false;
     }
     const key = `${namespace}/${name}`;
@@ -126,6 +128,7 @@ export class AnnotationWriter {
    * Service's status unwritten with it.
    */
   holdHealthy(maxMs: number): void {
+    if (this.#queues.Service.shuttingDown) return;
     this.#holding = true;
     clearTimeout(this.#holdTimer);
     this.#holdTimer = setTimeout(() => {
@@ -136,6 +139,16 @@ export class AnnotationWriter {
       );
     }, maxMs);
     this.#holdTimer.unref?.();
+  }
+
+  /**
+   * Ends a hold without writing what it held: the term it served ended, and its intents with it (the
+   * next leader judges every object again).
+   */
+  cancelHold(): void {
+    clearTimeout(this.#holdTimer);
+    this.#holding = false;
+    this.#held.clear();
   }
 
   /** Queues every held Healthy status, and writes later ones at once. Returns how many were held. */

@@ -393,6 +393,7 @@ export class Operator {
   #endTerm(): void {
     this.#leading = false;
     this.#firstSweep = undefined;
+    this.#writer?.cancelHold();
     this.#metrics.leader(false);
     const events = this.#recorder?.pending() ?? 0;
     const annotations = this.#writer?.pending() ?? 0;

@@ -40,12 +40,12 @@ describe('sockeye operator: a first sweep writes what is broken first, what is f
   });
 
   it('writes no Healthy status before every Service is judged, and the others as they are judged', async () => {
-    // Healthy statuses are held one interval at most: longer than `slow` takes.
-    operator = await startOperator([s.ns], { argv: ['--interval=10s'] });
+    // `slow` takes two timeouts (a probe, then its confirmation): 4 s, against the few milliseconds a
+    // healthy Service takes. Healthy statuses are held one interval at most: longer than that.
+    operator = await startOperator([s.ns], { argv: ['--interval=10s', '--timeout=2s'] });
     const op = operator;
     // Services judged when the first Healthy status showed: with the healthy ones judged at once and
-    // `slow` a second later (its probes time out, then again to confirm), a status written as it is
-    // judged shows while `slow` is still probing.
+    // `slow` seconds later, a status written as it is judged shows while `slow` is still probing.
     let judgedAtFirstHealthy: number | undefined;
     const statuses = await eventually(
       'every Service annotated',
