@@ -35,12 +35,20 @@ export function shareConnections(kc: KubeConfig): KubeConfig {
     applyHTTPSOptions?: ApplyHTTPSOptions;
     applySecurityAuthentication?: (context: unknown) => Promise<void>;
   };
-  const original = target.createDispatcher;
-  const options = target.createDispatcherOptions;
-  const applyHTTPS = target.applyHTTPSOptions;
-  if (typeof original !== 'function' || typeof options !== 'function' || typeof applyHTTPS !== 'function') {
+  const {
+    createDispatcher: original,
+    createDispatcherOptions: options,
+    applyHTTPSOptions: applyHTTPS,
+    applySecurityAuthentication: secure,
+  } = target;
+  if (
+    typeof original !== 'function' ||
+    typeof options !== 'function' ||
+    typeof applyHTTPS !== 'function' ||
+    typeof secure !== 'function'
+  ) {
     throw new Error(
-      '@kubernetes/client-node no longer has KubeConfig.createDispatcher(Options) or applyHTTPSOptions; update shareConnections',
+      '@kubernetes/client-node no longer has KubeConfig.createDispatcher(Options), applyHTTPSOptions or applySecurityAuthentication; update shareConnections',
     );
   }
   const keyOf = (cluster: unknown) =>
@@ -67,12 +75,6 @@ export function shareConnections(kc: KubeConfig): KubeConfig {
   // of applyHTTPSOptions (applyToHTTPSOptions: the sidecar's requests, which build their TLS options
   // per call and so pick up rotated files) still read them each time. applySecurityAuthentication
   // calls applyHTTPSOptions before its first await, so the flag below marks exactly that call.
-  const secure = target.applySecurityAuthentication;
-  if (typeof secure !== 'function') {
-    throw new Error(
-      '@kubernetes/client-node no longer has KubeConfig.applySecurityAuthentication; update shareConnections',
-    );
-  }
   let forDispatcher = false;
   target.applySecurityAuthentication = (context) => {
     forDispatcher = true;
@@ -82,20 +84,22 @@ export function shareConnections(kc: KubeConfig): KubeConfig {
       forDispatcher = false;
     }
   };
-  const https = new Map<string, HTTPSOptions>();
+  /** Per cluster and user: the TLS options, and the headers that come with them, apart. */
+  const https = new Map<string, { readonly tls: HTTPSOptions; readonly headers?: Record<string, string> }>();
   target.applyHTTPSOptions = (opts) => {
     if (!forDispatcher) return applyHTTPS.call(kc, opts);
     const key = keyOf(kc.getCurrentCluster());
     let known = https.get(key);
     if (!known) {
-      known = {};
-      applyHTTPS.call(kc, known);
+      const read: HTTPSOptions = {};
+      applyHTTPS.call(kc, read);
+      const { headers, ...tls } = read;
+      known = { tls, ...(headers ? { headers } : {}) };
       https.set(key, known);
     }
-    const { headers, ...rest } = known;
-    Object.assign(opts, rest);
+    Object.assign(opts, known.tls);
     // Added to the request's headers, as client-node adds its impersonation header.
-    if (headers) opts.headers = { ...opts.headers, ...headers };
+    if (known.headers) opts.headers = { ...opts.headers, ...known.headers };
   };
   return kc;
 }

@@ -81,8 +81,8 @@ export class AnnotationWriter {
   readonly #terms = new WeakSet<Fence>();
   /** Service keys whose Healthy status waits for releaseHeld (their intents are in #intents). */
   readonly #held = new Set<string>();
-  #holding = false;
-  #holdTimer: ReturnType<typeof setTimeout> | undefined;
+  /** While Healthy statuses are held: the timer that releases them at the latest. */
+  #hold: ReturnType<typeof setTimeout> | undefined;
 
   constructor(options: AnnotationWriterOptions) {
     this.#options = options;
@@ -112,7 +112,7 @@ export class AnnotationWriter {
     const key = `${namespace}/${name}`;
     this.#intents.set(keyOf(kind, namespace, name), { desired, at, term });
     if (kind === 'Service') {
-      if (this.#holding && desired?.status === 'Healthy') {
+      if (this.#hold !== undefined && desired?.status === 'Healthy') {
         this.#held.add(key);
         return true;
       }
@@ -129,16 +129,15 @@ export class AnnotationWriter {
    */
   holdHealthy(maxMs: number): void {
     if (this.#queues.Service.shuttingDown) return;
-    this.#holding = true;
-    clearTimeout(this.#holdTimer);
-    this.#holdTimer = setTimeout(() => {
+    clearTimeout(this.#hold);
+    this.#hold = setTimeout(() => {
       const held = this.releaseHeld();
       this.#options.logger.info(
         { held, maxMs },
         'first sweep still running; writing the Healthy statuses held',
       );
     }, maxMs);
-    this.#holdTimer.unref?.();
+    this.#hold.unref?.();
   }
 
   /**
@@ -146,17 +145,21 @@ export class AnnotationWriter {
    * next leader judges every object again).
    */
   cancelHold(): void {
-    clearTimeout(this.#holdTimer);
-    this.#holding = false;
-    this.#held.clear();
+    this.#endHold();
   }
 
   /** Queues every held Healthy status, and writes later ones at once. Returns how many were held. */
   releaseHeld(): number {
-    clearTimeout(this.#holdTimer);
-    this.#holding = false;
-    const held = this.#held.size;
-    for (const key of this.#held) this.#queues.Service.add(key);
+    const held = this.#endHold();
+    for (const key of held) this.#queues.Service.add(key);
+    return held.length;
+  }
+
+  /** Ends the hold (if any); returns the keys it held. */
+  #endHold(): string[] {
+    clearTimeout(this.#hold);
+    this.#hold = undefined;
+    const held = [...this.#held];
     this.#held.clear();
     return held;
   }
@@ -194,7 +197,7 @@ export class AnnotationWriter {
    * thousands of queued pod patches would hold the Lease through a rollout).
    */
   async close(signal?: AbortSignal): Promise<void> {
-    clearTimeout(this.#holdTimer);
+    this.#endHold();
     const stopped = Promise.all([this.#queues.Service.shutDown(), this.#queues.Pod.shutDown()]);
     for (const wake of this.#servicesIdle.splice(0)) wake();
     if (!signal) return void (await stopped);

@@ -378,7 +378,7 @@ export class Operator {
     this.#firstSweep = { left, startedAt: performance.now() };
     // At most one interval: by then the first Services judged are due again anyway.
     this.#writer?.holdHealthy(this.#config.intervalMs);
-    this.#sweptOnce(undefined);
+    this.#sweptOnce();
     this.#workers = runWorkers({
       queue: this.#queue,
       workers: this.#options.workers ?? DEFAULT_WORKERS,
@@ -419,7 +419,7 @@ export class Operator {
    * be judged again): when none is left, the Healthy statuses held back are written. Every Service
    * found broken was written at once; these only say that the others are fine.
    */
-  #sweptOnce(key: string | undefined): void {
+  #sweptOnce(key?: string): void {
     const sweep = this.#firstSweep;
     if (!sweep) return;
     if (key !== undefined) sweep.left.delete(key);

@@ -1,36 +1,17 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Operator } from '../../src/operator/operator.ts';
 import { eventually } from '../support/kube.ts';
-import { scenarioNamespace, startOperator } from './support.ts';
+import { scenarioNamespace, servicesWithPods, startOperator } from './support.ts';
 
 const HEALTHY = 5;
 
+const FINE = Array.from({ length: HEALTHY }, (_, i) => `fine-${i}`);
+
 /** `HEALTHY` healthy Services, and `slow`, whose pod drops SYNs: its probes wait out their timeouts. */
-const scenario = [
-  ...Array.from(
-    { length: HEALTHY },
-    (_, i) => `
-apiVersion: v1
-kind: Service
-metadata: {name: fine-${i}}
-spec: {selector: {app: fine-${i}}, ports: [{name: http, port: 80, targetPort: 8080}]}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: fine-${i}-1, labels: {app: fine-${i}}, annotations: {sim.sockeye.dev/listen: "8080"}}
-spec: {containers: [{name: app, image: web, ports: [{name: http, containerPort: 8080}]}]}`,
-  ),
-  `
-apiVersion: v1
-kind: Service
-metadata: {name: slow}
-spec: {selector: {app: slow}, ports: [{name: http, port: 80, targetPort: 8080}]}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: slow-1, labels: {app: slow}, annotations: {sim.sockeye.dev/listen: "8080/drop"}}
-spec: {containers: [{name: app, image: web, ports: [{name: http, containerPort: 8080}]}]}`,
-].join('\n---');
+const scenario = `${servicesWithPods(FINE)}---${servicesWithPods(['slow']).replace(
+  'sim.sockeye.dev/listen: "8080"',
+  'sim.sockeye.dev/listen: "8080/drop"',
+)}`;
 
 describe('sockeye operator: a first sweep writes what is broken first, what is fine after', () => {
   const s = scenarioNamespace('op-first', scenario, HEALTHY + 1);
@@ -64,9 +45,7 @@ describe('sockeye operator: a first sweep writes what is broken first, what is f
       60_000,
     );
     expect(judgedAtFirstHealthy).toBe(HEALTHY + 1);
-    expect(statuses).toMatchObject(
-      Object.fromEntries(Array.from({ length: HEALTHY }, (_, i) => [`fine-${i}`, 'Healthy'])),
-    );
+    expect(statuses).toMatchObject(Object.fromEntries(FINE.map((name) => [name, 'Healthy'])));
     expect(statuses.slow).not.toBe('Healthy');
     // Held back, not lost: one patch per Service, and one on the pod that drops (its Warning; pod
     // writes wait while Service writes are in flight).
